@@ -1,0 +1,389 @@
+"""The ``lifegym`` command line (also ``python -m lifegym``).
+
+Each subcommand is two small functions: ``_add_<name>_parser`` declares its arguments and
+``_cmd_<name>`` runs it and returns the exit code. Bad arguments print one line on stderr and
+exit with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn, TextIO
+
+import numpy as np
+
+from lifegym.io import read_rle
+from lifegym.rules import Rule
+
+__all__ = ["main"]
+
+DEFAULT_RULE = "B3/S23"
+DEFAULT_SIZE = (256, 256)
+DEFAULT_DENSITY = 0.35
+DEFAULT_STEPS = 500
+DEFAULT_GIF = "lifegym-simulate.gif"
+#: The default ``--every`` keeps a GIF to at most this many frames after the first.
+MAX_GIF_FRAMES = 200
+#: Smallest side of the grid built around an RLE pattern when ``--size`` is not given.
+MIN_RLE_GRID = 64
+#: Number of simulate() calls a run is cut into, so the progress bar can move.
+PROGRESS_CHUNKS = 50
+
+
+class UsageError(Exception):
+    """A bad argument found after parsing; ``main`` prints it on one line and returns 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line on stderr (no usage block), exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+# ------------------------------------------------------------------ argument types
+
+
+def _rule_arg(text: str) -> Rule:
+    try:
+        return Rule.parse(text)
+    except ValueError as exc:
+        message = str(exc) if repr(text) in str(exc) else f"invalid rule {text!r}: {exc}"
+        raise argparse.ArgumentTypeError(message) from exc
+
+
+def _size_arg(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"\s*(\d+)\s*(?:[xX]\s*(\d+)\s*)?", text)
+    if match is None or int(match.group(1)) < 1 or int(match.group(2) or 1) < 1:
+        raise argparse.ArgumentTypeError(
+            f"invalid size {text!r}: expected HxW (rows x columns) with positive integers, "
+            "e.g. 64x64, or N for NxN"
+        )
+    height = int(match.group(1))
+    return height, int(match.group(2) or height)
+
+
+def _density_arg(text: str) -> float:
+    try:
+        density = float(text)
+    except ValueError:
+        density = math.nan
+    if not 0.0 <= density <= 1.0:
+        raise argparse.ArgumentTypeError(f"invalid density {text!r}: expected a number from 0 to 1")
+    return density
+
+
+def _int_arg(minimum: int, what: str) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(
+                f"invalid {what} {text!r}: expected an integer >= {minimum}"
+            )
+        return value
+
+    return parse
+
+
+# ------------------------------------------------------------------ progress bar
+
+
+class _ProgressBar:
+    """``[#####.....] 52% 260/500 steps`` redrawn in place on ``stream``.
+
+    Drawn when ``stream`` is a terminal, or once a run has lasted ``patience`` seconds (then at
+    most every 2 s, so logs stay short). Writes nothing for short runs into files or pipes.
+    """
+
+    def __init__(self, total: int, stream: TextIO, *, width: int = 30, patience: float = 2.0):
+        self.total = total
+        self.stream = stream
+        self.width = width
+        self.patience = patience
+        self.is_tty = bool(getattr(stream, "isatty", lambda: False)())
+        self.interval = 0.1 if self.is_tty else 2.0
+        self.start = time.perf_counter()
+        self.last_draw = -math.inf
+        self.drawn = False
+
+    def update(self, done: int) -> None:
+        now = time.perf_counter()
+        if not self.is_tty and now - self.start < self.patience:
+            return
+        if now - self.last_draw < self.interval and done < self.total:
+            return
+        self.last_draw = now
+        fraction = done / self.total if self.total else 1.0
+        filled = round(fraction * self.width)
+        bar = "#" * filled + "." * (self.width - filled)
+        self.stream.write(f"\r[{bar}] {fraction:4.0%} {done}/{self.total} steps")
+        self.stream.flush()
+        self.drawn = True
+
+    def close(self) -> None:
+        if self.drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+# ------------------------------------------------------------------ simulate
+
+
+def _add_simulate_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "simulate",
+        help="run a rule from a random soup or an RLE pattern; write a GIF and/or PNG",
+        description=(
+            "Run a Life-like rule and save the result. With no arguments: Conway's Life "
+            f"({DEFAULT_RULE}) on a {DEFAULT_SIZE[0]}x{DEFAULT_SIZE[1]} torus from a random soup "
+            f"of density {DEFAULT_DENSITY} (seed 0) for {DEFAULT_STEPS} steps, written to "
+            f"{DEFAULT_GIF}. Prints the final population and the throughput."
+        ),
+    )
+    parser.add_argument(
+        "--rule",
+        type=_rule_arg,
+        help=f"rule string: B/S (B3/S23), Hensel (B2-a/S12) or Golly MAP (default: the RLE "
+        f"file's rule, else {DEFAULT_RULE})",
+    )
+    start = parser.add_mutually_exclusive_group()
+    start.add_argument(
+        "--rle",
+        metavar="FILE",
+        help="start from this RLE pattern, centred in the grid (default grid: the pattern's "
+        f"box with a margin, each side at least twice the pattern's and at least {MIN_RLE_GRID})",
+    )
+    start.add_argument(
+        "--density",
+        type=_density_arg,
+        help=f"fraction of live cells in the random soup, 0 to 1 (default {DEFAULT_DENSITY})",
+    )
+    parser.add_argument(
+        "--size",
+        type=_size_arg,
+        metavar="HxW",
+        help=f"grid rows x columns (default {DEFAULT_SIZE[0]}x{DEFAULT_SIZE[1]} for a soup)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random soup (default 0)")
+    parser.add_argument(
+        "--steps",
+        type=_int_arg(0, "steps"),
+        default=DEFAULT_STEPS,
+        help=f"number of steps, >= 0 (default {DEFAULT_STEPS})",
+    )
+    parser.add_argument(
+        "--boundary",
+        choices=["torus", "dead"],
+        default="torus",
+        help="torus: edges wrap; dead: cells outside the grid stay dead (default torus)",
+    )
+    parser.add_argument(
+        "--gif",
+        metavar="OUT",
+        help=f"write an animated GIF here (default {DEFAULT_GIF} when neither --gif nor --png "
+        "is given)",
+    )
+    parser.add_argument("--png", metavar="OUT", help="write the final frame as a PNG here")
+    parser.add_argument(
+        "--every",
+        type=_int_arg(1, "--every"),
+        metavar="K",
+        help=f"GIF frame every K steps (default: the smallest K giving at most "
+        f"{MAX_GIF_FRAMES} frames after the first); the last step is always included",
+    )
+    parser.add_argument(
+        "--scale",
+        type=_int_arg(1, "--scale"),
+        metavar="PX",
+        help="pixels per cell in the GIF and PNG (default: about 512 px on the longest side, "
+        "1 for grids wider than 256)",
+    )
+    parser.set_defaults(func=_cmd_simulate)
+
+
+def _initial_grid(args: argparse.Namespace) -> tuple[np.ndarray, Rule, str]:
+    """The start grid, the rule to run and a one-line description of the start."""
+    if args.rle is None:
+        height, width = args.size or DEFAULT_SIZE
+        density = DEFAULT_DENSITY if args.density is None else args.density
+        rng = np.random.default_rng(args.seed)
+        grid = (rng.random((height, width)) < density).astype(np.uint8)
+        rule = Rule.parse(DEFAULT_RULE) if args.rule is None else args.rule
+        return grid, rule, f"random soup, density {density}, seed {args.seed}"
+
+    path = Path(args.rle)
+    if not path.is_file():
+        raise UsageError(f"argument --rle: no such file {args.rle!r}")
+    try:
+        pattern, file_rule = read_rle(path)
+    except ValueError as exc:
+        raise UsageError(f"argument --rle: {args.rle}: {exc}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"argument --rle: cannot read {args.rle!r}: {exc}") from exc
+    pattern_h, pattern_w = pattern.shape
+    if args.size is None:
+        height, width = max(MIN_RLE_GRID, 2 * pattern_h), max(MIN_RLE_GRID, 2 * pattern_w)
+    else:
+        height, width = args.size
+        if pattern_h > height or pattern_w > width:
+            raise UsageError(
+                f"argument --size: the pattern in {args.rle} is {pattern_h}x{pattern_w} (HxW) "
+                f"and does not fit in {height}x{width}"
+            )
+    grid = np.zeros((height, width), dtype=np.uint8)
+    top, left = (height - pattern_h) // 2, (width - pattern_w) // 2
+    grid[top : top + pattern_h, left : left + pattern_w] = pattern
+    rule = args.rule if args.rule is not None else file_rule
+    if rule is None:
+        rule = Rule.parse(DEFAULT_RULE)
+    return grid, rule, f"pattern {args.rle} ({pattern_h}x{pattern_w}), centred"
+
+
+def _check_output(path: str | None, option: str) -> None:
+    if path is not None and not Path(path).resolve().parent.is_dir():
+        raise UsageError(f"argument {option}: directory {str(Path(path).parent)!r} does not exist")
+
+
+def _per_second(count: float) -> str:
+    for factor, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if count >= factor:
+            return f"{count / factor:.3g} {prefix}"
+    return f"{count:.3g} "
+
+
+def _run_in_chunks(
+    rule: Rule,
+    grid: np.ndarray,
+    steps: int,
+    boundary: str,
+    every: int | None,
+    progress: _ProgressBar,
+) -> tuple[np.ndarray, float]:
+    """Run ``steps`` steps in chunks; returns (frames, seconds spent in simulate).
+
+    ``frames`` holds the grids at steps 0, every, 2*every, ... and ``steps`` when ``every`` is
+    an int, else only the final grid (shape (1, H, W)). Each chunk starts from the previous
+    chunk's last grid; chunk lengths are multiples of ``every`` so the recorded steps line up.
+    """
+    from lifegym.sim import simulate  # imports numba: only when a run needs it
+
+    simulate(rule, grid, min(steps, 1), boundary=boundary, record="last")  # JIT warm-up
+    step_k = every or 1
+    chunk = step_k * max(1, math.ceil(math.ceil(steps / PROGRESS_CHUNKS) / step_k))
+    frames = [grid[np.newaxis]] if every else []
+    state = grid
+    seconds = 0.0
+    done = 0
+    while done < steps:
+        length = min(chunk, steps - done)
+        started = time.perf_counter()
+        out = simulate(rule, state, length, boundary=boundary, record=every or "last")
+        seconds += time.perf_counter() - started
+        if every:
+            frames.append(out[1:])  # out[0] is the previous chunk's last frame
+        state = out[-1]
+        done += length
+        progress.update(done)
+    progress.close()
+    if not every:
+        frames = [state[np.newaxis]]
+    return np.concatenate(frames), seconds
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from lifegym.render import auto_scale, write_gif, write_png
+
+    gif_path = args.gif
+    if args.gif is None and args.png is None:
+        gif_path = DEFAULT_GIF
+    _check_output(gif_path, "--gif")
+    _check_output(args.png, "--png")
+    grid, rule, start = _initial_grid(args)
+    steps = args.steps
+    every = None
+    if gif_path is not None:
+        every = args.every or max(1, math.ceil(steps / MAX_GIF_FRAMES))
+
+    progress = _ProgressBar(steps, sys.stderr)
+    frames, seconds = _run_in_chunks(rule, grid, steps, args.boundary, every, progress)
+    final = frames[-1]
+    height, width = grid.shape
+
+    lines = [
+        f"rule        {rule}",
+        f"grid        {height}x{width} ({args.boundary}), {start}",
+        f"steps       {steps}",
+        f"population  {int(grid.sum())} at step 0, {int(final.sum())} at step {steps}",
+    ]
+    if steps and seconds > 0:
+        rate = steps * height * width / seconds
+        lines.append(f"time        {seconds:.3f} s, {_per_second(rate)}cell-updates/s")
+    scale = auto_scale(height, width) if args.scale is None else args.scale
+    if gif_path is not None:
+        write_gif(frames, gif_path, scale=scale)
+        lines.append(
+            f"gif         {gif_path} ({len(frames)} frames, every {every} steps, "
+            f"{scale} px per cell)"
+        )
+    if args.png is not None:
+        write_png(final, args.png, scale=scale)
+        lines.append(f"png         {args.png} (step {steps}, {scale} px per cell)")
+    print("\n".join(lines))
+    return 0
+
+
+# ------------------------------------------------------------------ entry point
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``lifegym`` parser with all subcommands."""
+    parser = _Parser(
+        prog="lifegym",
+        description="lifegym: discover the hidden rule of a Life-like cellular automaton.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
+    _add_simulate_parser(subparsers)
+    return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("lifegym")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``lifegym`` command line with ``argv`` (default ``sys.argv[1:]``).
+
+    Returns the exit code: 0 on success, 2 for bad arguments (one line on stderr), 130 when
+    interrupted.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version and argument errors
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    if not hasattr(args, "func"):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        print(f"{parser.prog} {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,136 @@
+"""Pictures of grids: RGB arrays, PNG stills and animated GIFs.
+
+Small pure functions over arrays of 0/1 cells; files are written with Pillow in palette mode
+(two colours, no dithering), so a pixel of a written image is exactly one cell's state.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+from PIL import Image
+
+__all__ = ["ALIVE_RGB", "DEAD_RGB", "auto_scale", "frame_to_rgb", "write_gif", "write_png"]
+
+#: Default colour of a live cell (white) and of a dead cell (black).
+ALIVE_RGB = (255, 255, 255)
+DEAD_RGB = (0, 0, 0)
+
+#: :func:`auto_scale` enlarges images up to this many pixels on the longest side.
+TARGET_PIXELS = 512
+
+
+def _check_cells(frames: object, ndim: int, what: str) -> np.ndarray:
+    """Validate an array of 0/1 (bool or integer) with ``ndim`` dimensions; return it as uint8."""
+    cells = np.asarray(frames)
+    if cells.dtype != bool and not np.issubdtype(cells.dtype, np.integer):
+        raise TypeError(f"{what} must be a bool or integer array of 0/1, not dtype {cells.dtype}")
+    if cells.ndim != ndim:
+        raise ValueError(f"{what} must be a {ndim}-D array, got shape {cells.shape}")
+    if 0 in cells.shape:
+        raise ValueError(f"{what} must not be empty, got shape {cells.shape}")
+    if cells.min() < 0 or cells.max() > 1:
+        raise ValueError(f"{what} must hold only 0 (dead) and 1 (alive)")
+    return cells.astype(np.uint8, copy=False)
+
+
+def _check_scale(scale: int) -> int:
+    if isinstance(scale, bool) or not isinstance(scale, int | np.integer) or scale < 1:
+        raise ValueError(f"scale must be a positive integer, got {scale!r}")
+    return int(scale)
+
+
+def _check_colour(colour: Sequence[int], name: str) -> tuple[int, int, int]:
+    values = tuple(int(c) for c in colour)
+    if len(values) != 3 or not all(0 <= c <= 255 for c in values):
+        raise ValueError(f"{name} must be an (r, g, b) triple of integers 0..255, got {colour!r}")
+    return values  # type: ignore[return-value]
+
+
+def auto_scale(height: int, width: int) -> int:
+    """Pixels per cell so that the longest side is about 256-512 px (1 for grids over 256)."""
+    return max(1, TARGET_PIXELS // max(height, width, 1))
+
+
+def _upscale(cells: np.ndarray, scale: int) -> np.ndarray:
+    """Nearest-neighbour enlargement of the last two axes by ``scale``."""
+    if scale == 1:
+        return cells
+    return np.repeat(np.repeat(cells, scale, axis=-2), scale, axis=-1)
+
+
+def frame_to_rgb(
+    frame: np.ndarray,
+    scale: int = 1,
+    alive: Sequence[int] = ALIVE_RGB,
+    dead: Sequence[int] = DEAD_RGB,
+) -> np.ndarray:
+    """Colour a grid: ``frame`` (H, W) of 0/1 -> uint8 (H*scale, W*scale, 3).
+
+    Each cell becomes a ``scale`` x ``scale`` square of the ``alive`` or ``dead`` colour.
+    """
+    cells = _check_cells(frame, 2, "frame")
+    scale = _check_scale(scale)
+    palette = np.array([_check_colour(dead, "dead"), _check_colour(alive, "alive")], dtype=np.uint8)
+    return palette[_upscale(cells, scale)]
+
+
+def _palette_image(cells: np.ndarray, alive: tuple[int, ...], dead: tuple[int, ...]) -> Image.Image:
+    """A mode-"P" image whose pixel values are the cells (0 dead, 1 alive)."""
+    height, width = cells.shape
+    image = Image.frombytes("P", (width, height), np.ascontiguousarray(cells).tobytes())
+    image.putpalette([*dead, *alive])
+    return image
+
+
+def write_png(
+    frame: np.ndarray,
+    path: str | os.PathLike[str],
+    *,
+    scale: int | None = None,
+    alive: Sequence[int] = ALIVE_RGB,
+    dead: Sequence[int] = DEAD_RGB,
+) -> None:
+    """Write one grid ``frame`` (H, W) of 0/1 as a two-colour PNG.
+
+    ``scale`` is pixels per cell; ``None`` picks :func:`auto_scale`.
+    """
+    cells = _check_cells(frame, 2, "frame")
+    scale = auto_scale(*cells.shape) if scale is None else _check_scale(scale)
+    colours = _check_colour(alive, "alive"), _check_colour(dead, "dead")
+    _palette_image(_upscale(cells, scale), *colours).save(path, format="PNG")
+
+
+def write_gif(
+    frames: np.ndarray,
+    path: str | os.PathLike[str],
+    *,
+    scale: int | None = None,
+    fps: float = 10,
+    alive: Sequence[int] = ALIVE_RGB,
+    dead: Sequence[int] = DEAD_RGB,
+) -> None:
+    """Write ``frames`` (T, H, W) of 0/1 as an animated GIF that loops forever.
+
+    ``scale`` is pixels per cell (``None`` picks :func:`auto_scale`); ``fps`` frames per second
+    (GIF stores delays in hundredths of a second, so it is rounded to that). Pillow merges
+    consecutive identical frames into one longer frame, so a pattern that stops changing gives
+    fewer GIF frames than ``T``; the animation looks the same.
+    """
+    cells = _check_cells(frames, 3, "frames")
+    scale = auto_scale(*cells.shape[1:]) if scale is None else _check_scale(scale)
+    if not fps > 0:
+        raise ValueError(f"fps must be positive, got {fps!r}")
+    colours = _check_colour(alive, "alive"), _check_colour(dead, "dead")
+    images = [_palette_image(_upscale(frame, scale), *colours) for frame in cells]
+    images[0].save(
+        path,
+        format="GIF",
+        save_all=True,
+        append_images=images[1:],
+        duration=max(10, round(1000 / fps)),
+        loop=0,
+        optimize=False,
+    )
