@@ -9,8 +9,8 @@ Two numba kernels do the work; everything else here is validation and bookkeepin
   *wide* (the inner loop runs over the words of a row: wide grids) and *lanes* (the
   inner loop runs over grids of a batch: narrow grids, where a row is only a word or
   two). Either way the batch is split across threads.
-* **Table** (every family): one byte per cell, the 9-bit pattern index kept rolling
-  along each row, then one lookup in the rule's 512-entry table.
+* **Table** (every family): one byte per cell; the 9-bit pattern index of a whole row
+  is computed in one vectorised pass, then each cell is one lookup in the 512-entry table.
 
 Both pad the grid with a halo (one row above and below; one cell, or one bit, left
 and right) that is refreshed before every step: a copy of the opposite edge on the
@@ -25,7 +25,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from lifegym.rules import Rule
+from lifegym.rules import Rule, family_contains
 
 __all__ = ["simulate"]
 
@@ -40,6 +40,12 @@ _TOP = np.uint64(63)
 # Narrow grids (at most this many words per row) in batches use the lane kernel.
 _LANE_MAX_WORDS = 4
 _LANE_BLOCK = 64
+# A single grid has its rows split over threads, with a synchronisation every step, only
+# from this many cells on: below it the step is too short to pay for the synchronisation,
+# which costs far more still when other processes compete for the cores.
+_ROW_SPLIT_MIN_CELLS = 1 << 20
+# Rows per tile of the bit-packed kernels (3 word columns of a tile stay in L1).
+_TILE_ROWS = 256
 
 
 # --------------------------------------------------------------------------- bit-packed
@@ -113,62 +119,73 @@ def _next_word(u0, u1, u2, m0, m1, m2, d0, d1, d2, born, flip):
 
 @njit(inline="always")
 def _refresh_packed_halo(x, width, torus):
-    """Refresh the halo of one packed block ``x`` (H+2, nw+2, L): L grids side by side.
+    """Refresh the halo of one packed block ``x`` (nw+2, H+2, L): L grids side by side.
 
-    Column ``p`` of a row lives in word ``1 + p // 64``, bit ``p % 64``. Column -1 (bit 63
-    of word 0) and column ``width`` (the first bit past the grid) hold the wrapped edge
-    columns on the torus and zeros for the dead border; all other bits past the grid are
-    cleared. Rows 0 and H+1 hold the wrapped edge rows, or zeros.
+    The layout is word-column major: ``x[k, r]`` is word ``k`` of row ``r``, and column
+    ``p`` of a row is bit ``p % 64`` of word ``1 + p // 64``. Column -1 (bit 63 of word 0)
+    and column ``width`` (the first bit past the grid) hold the wrapped edge columns on the
+    torus and zeros for the dead border; all other bits past the grid are cleared. Rows 0
+    and H+1 hold the wrapped edge rows, or zeros.
     """
-    height = x.shape[0] - 2
-    n_words = x.shape[1] - 2
+    n_words = x.shape[0] - 2
+    height = x.shape[1] - 2
     lanes = x.shape[2]
     last = 1 + (width - 1) // 64
     last_bit = np.uint64((width - 1) % 64)
     pad = 1 + width // 64
     pad_bit = np.uint64(width % 64)
     keep = _ALL >> (_TOP - last_bit)
+    west, first, final, east = x[0], x[1], x[last], x[n_words + 1]
     for r in range(1, height + 1):
-        west, first, final, east = x[r, 0], x[r, 1], x[r, last], x[r, n_words + 1]
         for lane in range(lanes):
-            final[lane] &= keep
-            east[lane] = 0
-            west[lane] = (final[lane] >> last_bit) << _TOP if torus else 0
-        if torus:
-            wrapped = x[r, pad]  # the word holding column ``width``: ``final`` or ``east``
-            for lane in range(lanes):
-                wrapped[lane] |= (first[lane] & _ONE) << pad_bit
+            final[r, lane] &= keep
+            east[r, lane] = 0
+            west[r, lane] = (final[r, lane] >> last_bit) << _TOP if torus else 0
     if torus:
-        x[0] = x[height]
-        x[height + 1] = x[1]
-    else:
-        x[0] = 0
-        x[height + 1] = 0
+        wrapped = x[pad]  # the word column holding column ``width``: ``final`` or ``east``
+        for r in range(1, height + 1):
+            for lane in range(lanes):
+                wrapped[r, lane] |= (first[r, lane] & _ONE) << pad_bit
+    for k in range(n_words + 2):
+        if torus:
+            x[k, 0] = x[k, height]
+            x[k, height + 1] = x[k, 1]
+        else:
+            x[k, 0] = 0
+            x[k, height + 1] = 0
 
 
 @njit(inline="always")
 def _packed_rows(src, dst, first, stop, born, flip):
-    """Compute rows ``first..stop-1`` of ``dst`` (H+2, nw+2) from ``src``, words innermost."""
-    n_words = src.shape[1] - 2
-    for r in range(first, stop):
-        up = src[r - 1]
-        mid = src[r]
-        down = src[r + 1]
-        out = dst[r]
+    """Compute rows ``first..stop-1`` of ``dst`` (nw+2, H+2) from ``src``.
+
+    The inner loop runs down a word column (so it vectorises even for one-word rows); the
+    rows are taken in tiles so that the three columns a tile reads stay in the L1 cache.
+    Slicing each tile and looping from 0 matters: with variable loop bounds instead, LLVM
+    emits scalar code (measured 5x slower).
+    """
+    n_words = src.shape[0] - 2
+    for tile in range(first, stop, _TILE_ROWS):
+        tile_stop = min(tile + _TILE_ROWS, stop)
         for k in range(1, n_words + 1):
-            out[k] = _next_word(
-                up[k - 1], up[k], up[k + 1], mid[k - 1], mid[k], mid[k + 1],
-                down[k - 1], down[k], down[k + 1], born, flip,
-            )
+            west = src[k - 1, tile - 1 : tile_stop + 1]
+            col = src[k, tile - 1 : tile_stop + 1]
+            east = src[k + 1, tile - 1 : tile_stop + 1]
+            out = dst[k, tile:tile_stop]
+            for r in range(tile_stop - tile):
+                out[r] = _next_word(
+                    west[r], col[r], east[r], west[r + 1], col[r + 1], east[r + 1],
+                    west[r + 2], col[r + 2], east[r + 2], born, flip,
+                )
 
 
 @njit(parallel=True, cache=True, nogil=True)
 def _bitpacked_steps_batch(a, b, steps, born, flip, width, torus):
-    """Advance each grid of ``a`` (G, H+2, nw+2) by ``steps``, one grid per thread.
+    """Advance each grid of ``a`` (G, nw+2, H+2) by ``steps``, one grid per thread.
 
     ``b`` is scratch; the result is in ``a`` when ``steps`` is even, else in ``b``.
     """
-    height = a.shape[1] - 2
+    height = a.shape[2] - 2
     shape = (a.shape[1], a.shape[2], 1)
     for g in prange(a.shape[0]):
         src, dst = a[g], b[g]
@@ -180,8 +197,8 @@ def _bitpacked_steps_batch(a, b, steps, born, flip, width, torus):
 
 @njit(parallel=True, cache=True, nogil=True)
 def _bitpacked_steps_single(a, b, steps, born, flip, width, torus, n_chunks):
-    """As ``_bitpacked_steps_batch`` for one grid (1, H+2, nw+2), its rows split in ``n_chunks``."""
-    height = a.shape[1] - 2
+    """As ``_bitpacked_steps_batch`` for one grid (1, nw+2, H+2), its rows split in ``n_chunks``."""
+    height = a.shape[2] - 2
     shape = (a.shape[1], a.shape[2], 1)
     src, dst = a[0], b[0]
     for _ in range(steps):
@@ -195,20 +212,20 @@ def _bitpacked_steps_single(a, b, steps, born, flip, width, torus, n_chunks):
 
 @njit(parallel=True, cache=True, nogil=True)
 def _bitpacked_steps_lanes(a, b, steps, born, flip, width, torus):
-    """Advance blocks of narrow grids ``a`` (G, H+2, nw+2, L), the inner loop over the L grids."""
-    height = a.shape[1] - 2
-    n_words = a.shape[2] - 2
+    """Advance blocks of grids ``a`` (G, nw+2, H+2, L), the inner loop over the L grids."""
+    n_words = a.shape[1] - 2
+    height = a.shape[2] - 2
     lanes = a.shape[3]
     for g in prange(a.shape[0]):
         src, dst = a[g], b[g]
         for _ in range(steps):
             _refresh_packed_halo(src, width, torus)
-            for r in range(1, height + 1):
-                for k in range(1, n_words + 1):
-                    u0, u1, u2 = src[r - 1, k - 1], src[r - 1, k], src[r - 1, k + 1]
-                    m0, m1, m2 = src[r, k - 1], src[r, k], src[r, k + 1]
-                    d0, d1, d2 = src[r + 1, k - 1], src[r + 1, k], src[r + 1, k + 1]
-                    out = dst[r, k]
+            for k in range(1, n_words + 1):
+                for r in range(1, height + 1):
+                    u0, u1, u2 = src[k - 1, r - 1], src[k, r - 1], src[k + 1, r - 1]
+                    m0, m1, m2 = src[k - 1, r], src[k, r], src[k + 1, r]
+                    d0, d1, d2 = src[k - 1, r + 1], src[k, r + 1], src[k + 1, r + 1]
+                    out = dst[k, r]
                     for lane in range(lanes):
                         out[lane] = _next_word(
                             u0[lane], u1[lane], u2[lane], m0[lane], m1[lane], m2[lane],
@@ -228,30 +245,25 @@ def _pack_words(grids: np.ndarray, n_words: int) -> np.ndarray:
     return row_bytes.view("<u8").astype(np.uint64, copy=False)
 
 
-def _unpack_words(words: np.ndarray, width: int) -> np.ndarray:
-    """uint64 words (B, H, nw) -> uint8 grids (B, H, width); the inverse of ``_pack_words``."""
-    row_bytes = np.ascontiguousarray(words, dtype="<u8").view(np.uint8)
-    return np.unpackbits(row_bytes, axis=-1, count=width, bitorder="little")
+@njit(parallel=True, cache=True, nogil=True)
+def _unpack_frame(x, frames, f):
+    """Write the grids held in ``x`` (G, nw+2, H+2, L) to ``frames[:, f]`` (frames: B, F, H, W)."""
+    n_grids, _, height, width = frames.shape
+    lanes = x.shape[3]
+    for i in prange(n_grids * height):
+        b = i // height
+        r = i - b * height
+        g = b // lanes
+        lane = b - g * lanes
+        out = frames[b, f, r]
+        for k in range(x.shape[1] - 2):
+            word = x[g, k + 1, r + 1, lane]
+            first = 64 * k
+            for c in range(first, min(first + 64, width)):
+                out[c] = (word >> np.uint64(c - first)) & _ONE
 
 
 # --------------------------------------------------------------------------------- table
-
-
-def column_major_table(table: np.ndarray) -> np.ndarray:
-    """The rule table re-indexed column by column, as the table kernel reads patterns.
-
-    Entry ``(west << 6) | (centre << 3) | east`` of the result, where each column is
-    ``(north << 2) | (middle << 1) | south``, equals the entry of ``table`` for the same
-    3x3 pattern in the row-major convention of ``lifegym.rules``.
-    """
-    q = np.arange(512)
-    row_major = np.zeros(512, dtype=np.int64)
-    for column in range(3):
-        for row in range(3):
-            bit_q = 8 - (3 * column + row)
-            bit_p = 8 - (3 * row + column)
-            row_major |= ((q >> bit_q) & 1) << bit_p
-    return np.ascontiguousarray(np.asarray(table, dtype=np.uint8)[row_major])
 
 
 @njit(inline="always")
@@ -271,49 +283,55 @@ def _refresh_byte_halo(x, torus):
 
 
 @njit(inline="always")
-def _table_rows(src, dst, first, stop, table_cm, columns):
+def _table_rows(src, dst, first, stop, table, index):
     """Compute rows ``first..stop-1`` of ``dst`` (H+2, W+2) from ``src``.
 
-    ``columns`` (W+2 int32) is scratch for the 3-cell column codes of one row band;
-    ``table_cm`` is the rule in the column-major order of ``column_major_table``.
+    Two passes per row: the 9-bit pattern index of every cell into ``index`` (W+2 uint16
+    scratch; a loop the compiler vectorises), then the table lookups.
     """
     width = src.shape[1] - 2
     for r in range(first, stop):
         up, mid, down, out = src[r - 1], src[r], src[r + 1], dst[r]
-        for c in range(width + 2):
-            columns[c] = (np.int32(up[c]) << 2) | (np.int32(mid[c]) << 1) | np.int32(down[c])
         for c in range(1, width + 1):
-            out[c] = table_cm[(columns[c - 1] << 6) | (columns[c] << 3) | columns[c + 1]]
+            index[c] = (
+                (np.uint16(up[c - 1]) << 8) | (np.uint16(up[c]) << 7)
+                | (np.uint16(up[c + 1]) << 6) | (np.uint16(mid[c - 1]) << 5)
+                | (np.uint16(mid[c]) << 4) | (np.uint16(mid[c + 1]) << 3)
+                | (np.uint16(down[c - 1]) << 2) | (np.uint16(down[c]) << 1)
+                | np.uint16(down[c + 1])
+            )
+        for c in range(1, width + 1):
+            out[c] = table[index[c]]
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def _table_steps_batch(a, b, steps, table_cm, torus):
+def _table_steps_batch(a, b, steps, table, torus):
     """Advance each grid of ``a`` (G, H+2, W+2) by ``steps``, one grid per thread.
 
     ``b`` is scratch; the result is in ``a`` when ``steps`` is even, else in ``b``.
     """
     height = a.shape[1] - 2
     for g in prange(a.shape[0]):
-        columns = np.empty(a.shape[2], dtype=np.int32)
+        index = np.empty(a.shape[2], dtype=np.uint16)
         src, dst = a[g], b[g]
         for _ in range(steps):
             _refresh_byte_halo(src, torus)
-            _table_rows(src, dst, 1, height + 1, table_cm, columns)
+            _table_rows(src, dst, 1, height + 1, table, index)
             src, dst = dst, src
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def _table_steps_single(a, b, steps, table_cm, torus, n_chunks):
+def _table_steps_single(a, b, steps, table, torus, n_chunks):
     """As ``_table_steps_batch`` for one grid (1, H+2, W+2), its rows split in ``n_chunks``."""
     height = a.shape[1] - 2
-    columns = np.empty((n_chunks, a.shape[2]), dtype=np.int32)
+    index = np.empty((n_chunks, a.shape[2]), dtype=np.uint16)
     src, dst = a[0], b[0]
     for _ in range(steps):
         _refresh_byte_halo(src, torus)
         for chunk in prange(n_chunks):
             first = 1 + chunk * height // n_chunks
             stop = 1 + (chunk + 1) * height // n_chunks
-            _table_rows(src, dst, first, stop, table_cm, columns[chunk])
+            _table_rows(src, dst, first, stop, table, index[chunk])
         src, dst = dst, src
 
 
@@ -321,7 +339,11 @@ def _table_steps_single(a, b, steps, table_cm, torus, n_chunks):
 
 
 class _BitpackedRun:
-    """Packed state of a batch and the loop order that suits its shape."""
+    """Packed state of a batch and the loop order that suits its shape.
+
+    Batches of narrow grids (at most ``_LANE_MAX_WORDS`` words a row) run with the inner
+    loop over grids (blocks of L lanes); anything else with the inner loop over rows.
+    """
 
     def __init__(self, grids: np.ndarray, rule: Rule, torus: bool) -> None:
         n_grids, height, width = grids.shape
@@ -332,27 +354,27 @@ class _BitpackedRun:
             blocks = -(-n_grids // lanes)
         else:
             blocks, lanes = n_grids, 1
-        shape = (blocks, height + 2, n_words + 2, lanes)
+        shape = (blocks, n_words + 2, height + 2, lanes)
         self._state = np.zeros(shape, dtype=np.uint64)
         self._scratch = np.zeros(shape, dtype=np.uint64)
         words = np.zeros((blocks * lanes, height, n_words), dtype=np.uint64)
         words[:n_grids] = _pack_words(grids, n_words)
-        # Grid b sits in block b // L, lane b % L.
+        # Grid b sits in block b // L, lane b % L; its word k of row r at [k + 1, r + 1].
         self._state[:, 1:-1, 1:-1, :] = words.reshape(blocks, lanes, height, n_words).transpose(
-            0, 2, 3, 1
+            0, 3, 2, 1
         )
-        self._n_grids = n_grids
-        birth, survival = _totalistic_sets(rule)
+        birth = np.isin(np.arange(9), rule.birth)
+        survival = np.isin(np.arange(9), rule.survival)
         self._born, self._flip = rule_masks(birth, survival)
         self._width = width
         self._torus = torus
 
     def advance(self, steps: int) -> None:
-        blocks, rows, _, lanes = self._state.shape
+        blocks, _, rows, lanes = self._state.shape
         args = (steps, self._born, self._flip, self._width, self._torus)
         if lanes > 1:
             _bitpacked_steps_lanes(self._state, self._scratch, *args)
-        elif blocks > 1:
+        elif blocks > 1 or (rows - 2) * self._width < _ROW_SPLIT_MIN_CELLS:
             _bitpacked_steps_batch(self._state[..., 0], self._scratch[..., 0], *args)
         else:
             chunks = min(rows - 2, 4 * numba.get_num_threads())
@@ -360,10 +382,9 @@ class _BitpackedRun:
         if steps % 2:
             self._state, self._scratch = self._scratch, self._state
 
-    def write(self, frames: np.ndarray) -> None:
-        words = self._state[:, 1:-1, 1:-1, :].transpose(0, 3, 1, 2)
-        words = words.reshape(-1, *words.shape[2:])[: self._n_grids]
-        frames[:] = _unpack_words(words, self._width)
+    def write(self, frames: np.ndarray, f: int) -> None:
+        """Store the current grids as frame ``f`` of ``frames`` (B, F, H, W)."""
+        _unpack_frame(self._state, frames, f)
 
 
 class _TableRun:
@@ -374,13 +395,13 @@ class _TableRun:
         self._state = np.zeros((n_grids, height + 2, width + 2), dtype=np.uint8)
         self._state[:, 1:-1, 1:-1] = grids
         self._scratch = np.zeros_like(self._state)
-        self._table_cm = column_major_table(rule.table)
+        self._table = np.ascontiguousarray(rule.table)
         self._torus = torus
 
     def advance(self, steps: int) -> None:
         blocks, rows, _ = self._state.shape
-        args = (steps, self._table_cm, self._torus)
-        if blocks > 1:
+        args = (steps, self._table, self._torus)
+        if blocks > 1 or (rows - 2) * (self._state.shape[2] - 2) < _ROW_SPLIT_MIN_CELLS:
             _table_steps_batch(self._state, self._scratch, *args)
         else:
             chunks = min(rows - 2, 4 * numba.get_num_threads())
@@ -388,30 +409,9 @@ class _TableRun:
         if steps % 2:
             self._state, self._scratch = self._scratch, self._state
 
-    def write(self, frames: np.ndarray) -> None:
-        frames[:] = self._state[:, 1:-1, 1:-1]
-
-
-def _totalistic_sets(rule: Rule) -> tuple[np.ndarray, np.ndarray]:
-    """bool[9] birth and survival sets of a rule whose table is outer-totalistic."""
-    table = rule.table
-    counts = np.array([bin(p & ~16).count("1") for p in range(512)])
-    centre = (np.arange(512) >> 4) & 1
-    birth = np.zeros(9, dtype=bool)
-    survival = np.zeros(9, dtype=bool)
-    # Any pattern with the count represents the class; take the first of each.
-    for n in range(9):
-        birth[n] = table[np.flatnonzero((counts == n) & (centre == 0))[0]] == 1
-        survival[n] = table[np.flatnonzero((counts == n) & (centre == 1))[0]] == 1
-    return birth, survival
-
-
-def _is_totalistic(rule: Rule) -> bool:
-    try:
-        rule.to("totalistic")
-    except ValueError:
-        return False
-    return True
+    def write(self, frames: np.ndarray, f: int) -> None:
+        """Store the current grids as frame ``f`` of ``frames`` (B, F, H, W)."""
+        frames[:, f] = self._state[:, 1:-1, 1:-1]
 
 
 # ------------------------------------------------------------------------- validation
@@ -516,7 +516,7 @@ def simulate(
     if kernel not in KERNELS:
         raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
     recorded = recorded_steps(steps, record)
-    totalistic = _is_totalistic(rule)
+    totalistic = family_contains("totalistic", rule.table)
     if kernel == "bitpacked" and not totalistic:
         raise ValueError(
             f"kernel='bitpacked' needs an outer-totalistic rule; {rule} is not "
@@ -535,5 +535,5 @@ def simulate(
         if step == 0:
             frames[:, i] = grids
         else:
-            run.write(frames[:, i])
+            run.write(frames, i)
     return frames if batched else frames[0]

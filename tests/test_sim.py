@@ -56,7 +56,7 @@ DOMAIN_RULES: dict[str, str] = {
     "Walled Cities": "B45678/S2345",
 }
 B0_RULES = ("B0/S8", "B0123/S", "B01/S012345678", "B0/S", "B08/S4")
-# Word boundaries of a 64-bit packing: 63, 64, 65, 130; degenerate 1x1, 1xN, 2xN.
+# Word boundaries of a 64-bit packing: 63, 64, 65, 130, 321; degenerate 1x1, 1xN, 2xN.
 SIZES: tuple[tuple[int, int], ...] = (
     (1, 1),
     (1, 7),
@@ -66,6 +66,7 @@ SIZES: tuple[tuple[int, int], ...] = (
     (64, 64),
     (65, 130),
     (2, 200),
+    (9, 321),  # > 4 words a row: a batch of these takes the one-grid-per-thread path
 )
 DENSITIES = (0.15, 0.5, 0.8)
 BOUNDARIES = ("torus", "dead")
@@ -259,7 +260,7 @@ def test_large_batch_parallel_path(family: str, boundary: str) -> None:
     """17 grids: more than enough work items to spread over every thread."""
     rng = np.random.default_rng(3000)
     rule = Rule.random(family, rng)
-    sizes = ((1, 7), (37, 91), (64, 64), (65, 130))
+    sizes = ((1, 7), (37, 91), (64, 64), (65, 130), (9, 321))
     assert_agrees(rule, rule.table, rng, boundary=boundary, batch=17, sizes=sizes)
     if family == "totalistic":
         assert_agrees(
@@ -285,8 +286,8 @@ def test_batch_equals_individual_runs() -> None:
 @given(
     born=st.sets(st.integers(0, 8)),
     survive=st.sets(st.integers(0, 8)),
-    h=st.integers(1, 140),
-    w=st.integers(1, 140),
+    h=st.integers(1, 100),
+    w=st.integers(1, 330),
     batch=st.sampled_from([0, 1, 3]),
     steps=st.integers(0, 10),
     density=st.floats(0.0, 1.0),
