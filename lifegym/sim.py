@@ -19,6 +19,9 @@ torus, zeros for the dead border. Pattern indices follow ``lifegym.rules``.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Literal
 
 import numba
@@ -44,6 +47,11 @@ _LANE_BLOCK = 64
 # from this many cells on: below it the step is too short to pay for the synchronisation,
 # which costs far more still when other processes compete for the cores.
 _ROW_SPLIT_MIN_CELLS = 1 << 20
+# Work (cell updates) below which a call runs on one thread: starting and joining the other
+# threads would cost more than they save, and idle threads spinning at the join steal the
+# core from other processes.
+_SERIAL_MAX_PACKED_WORK = 1 << 22
+_SERIAL_MAX_TABLE_WORK = 1 << 18
 # Rows per tile of the bit-packed kernels (3 word columns of a tile stay in L1).
 _TILE_ROWS = 256
 
@@ -179,28 +187,82 @@ def _packed_rows(src, dst, first, stop, born, flip):
                 )
 
 
-@njit(parallel=True, cache=True, nogil=True)
-def _bitpacked_steps_batch(a, b, steps, born, flip, width, torus):
-    """Advance each grid of ``a`` (G, nw+2, H+2) by ``steps``, one grid per thread.
+@njit(inline="always")
+def _unpack_rows(x, lane, out, first, stop):
+    """Rows ``first..stop-1`` of the grid in ``lane`` of block ``x`` (nw+2, H+2, L) into
+    ``out`` (H, W) uint8."""
+    width = out.shape[1]
+    for r in range(first, stop):
+        row = out[r]
+        for k in range(x.shape[0] - 2):
+            word = x[k + 1, r + 1, lane]
+            start = 64 * k
+            for c in range(start, min(start + 64, width)):
+                row[c] = (word >> np.uint64(c - start)) & _ONE
 
-    ``b`` is scratch; the result is in ``a`` when ``steps`` is even, else in ``b``.
+
+@njit(parallel=True, cache=True, nogil=True)
+def _bitpacked_run_grids(a, b, recorded, frames, born, flip, width, torus):
+    """Run each grid of ``a`` (G, nw+2, H+2) in its own thread, recording frames.
+
+    ``frames[g, i]`` (frames: G, F, H, W) receives the grid at step ``recorded[i]``
+    (ascending). ``b`` is scratch of the same shape; both are overwritten.
     """
     height = a.shape[2] - 2
     shape = (a.shape[1], a.shape[2], 1)
     for g in prange(a.shape[0]):
         src, dst = a[g], b[g]
-        for _ in range(steps):
-            _refresh_packed_halo(src.reshape(shape), width, torus)
-            _packed_rows(src, dst, 1, height + 1, born, flip)
-            src, dst = dst, src
+        done = 0
+        for i in range(recorded.shape[0]):
+            while done < recorded[i]:
+                _refresh_packed_halo(src.reshape(shape), width, torus)
+                _packed_rows(src, dst, 1, height + 1, born, flip)
+                src, dst = dst, src
+                done += 1
+            _unpack_rows(src.reshape(shape), 0, frames[g, i], 0, height)
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def _bitpacked_steps_single(a, b, steps, born, flip, width, torus, n_chunks):
-    """As ``_bitpacked_steps_batch`` for one grid (1, nw+2, H+2), its rows split in ``n_chunks``."""
+def _bitpacked_run_lanes(a, b, recorded, frames, born, flip, width, torus):
+    """As ``_bitpacked_run_grids`` for blocks of L grids ``a`` (G, nw+2, H+2, L), the inner
+    loop over the grids of a block (narrow grids: a row is only a word or a few).
+
+    Grid ``n = g * L + lane`` is recorded in ``frames[n]`` (lanes past the batch are padding).
+    """
+    n_words = a.shape[1] - 2
     height = a.shape[2] - 2
-    shape = (a.shape[1], a.shape[2], 1)
-    src, dst = a[0], b[0]
+    lanes = a.shape[3]
+    for g in prange(a.shape[0]):
+        src, dst = a[g], b[g]
+        done = 0
+        for i in range(recorded.shape[0]):
+            while done < recorded[i]:
+                _refresh_packed_halo(src, width, torus)
+                for k in range(1, n_words + 1):
+                    for r in range(1, height + 1):
+                        u0, u1, u2 = src[k - 1, r - 1], src[k, r - 1], src[k + 1, r - 1]
+                        m0, m1, m2 = src[k - 1, r], src[k, r], src[k + 1, r]
+                        d0, d1, d2 = src[k - 1, r + 1], src[k, r + 1], src[k + 1, r + 1]
+                        out = dst[k, r]
+                        for lane in range(lanes):
+                            out[lane] = _next_word(
+                                u0[lane], u1[lane], u2[lane], m0[lane], m1[lane], m2[lane],
+                                d0[lane], d1[lane], d2[lane], born, flip,
+                            )
+                src, dst = dst, src
+                done += 1
+            for lane in range(min(lanes, frames.shape[0] - g * lanes)):
+                _unpack_rows(src, lane, frames[g * lanes + lane, i], 0, height)
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def _bitpacked_steps_split(a, b, steps, born, flip, width, torus, n_chunks):
+    """Advance one grid ``a`` (nw+2, H+2) by ``steps``, its rows split in ``n_chunks`` over
+    the threads (a synchronisation every step). The result is in ``a`` if ``steps`` is even,
+    else in ``b``."""
+    height = a.shape[1] - 2
+    shape = (a.shape[0], a.shape[1], 1)
+    src, dst = a, b
     for _ in range(steps):
         _refresh_packed_halo(src.reshape(shape), width, torus)
         for chunk in prange(n_chunks):
@@ -211,56 +273,91 @@ def _bitpacked_steps_single(a, b, steps, born, flip, width, torus, n_chunks):
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def _bitpacked_steps_lanes(a, b, steps, born, flip, width, torus):
-    """Advance blocks of grids ``a`` (G, nw+2, H+2, L), the inner loop over the L grids."""
-    n_words = a.shape[1] - 2
-    height = a.shape[2] - 2
-    lanes = a.shape[3]
-    for g in prange(a.shape[0]):
-        src, dst = a[g], b[g]
-        for _ in range(steps):
-            _refresh_packed_halo(src, width, torus)
-            for k in range(1, n_words + 1):
-                for r in range(1, height + 1):
-                    u0, u1, u2 = src[k - 1, r - 1], src[k, r - 1], src[k + 1, r - 1]
-                    m0, m1, m2 = src[k - 1, r], src[k, r], src[k + 1, r]
-                    d0, d1, d2 = src[k - 1, r + 1], src[k, r + 1], src[k + 1, r + 1]
-                    out = dst[k, r]
-                    for lane in range(lanes):
-                        out[lane] = _next_word(
-                            u0[lane], u1[lane], u2[lane], m0[lane], m1[lane], m2[lane],
-                            d0[lane], d1[lane], d2[lane], born, flip,
-                        )
-            src, dst = dst, src
+def _unpack_split(x, out, n_chunks):
+    """Unpack one grid ``x`` (nw+2, H+2) into ``out`` (H, W), rows split in ``n_chunks``."""
+    height = out.shape[0]
+    shape = (x.shape[0], x.shape[1], 1)
+    for chunk in prange(n_chunks):
+        _unpack_rows(
+            x.reshape(shape), 0, out, chunk * height // n_chunks, (chunk + 1) * height // n_chunks
+        )
 
 
-def _pack_words(grids: np.ndarray, n_words: int) -> np.ndarray:
-    """Pack uint8 grids (B, H, W) into words (B, H, n_words):
+def _pack(grids: np.ndarray, blocks: int, lanes: int) -> np.ndarray:
+    """Bit-pack uint8 grids (B, H, W) into blocks (blocks, nw+2, H+2, lanes) with a halo.
 
-    column c is bit c % 64 of word c // 64."""
-    n_grids, height, _ = grids.shape
-    packed = np.packbits(grids, axis=-1, bitorder="little")
-    row_bytes = np.zeros((n_grids, height, n_words * 8), dtype=np.uint8)
-    row_bytes[..., : packed.shape[-1]] = packed
-    return row_bytes.view("<u8").astype(np.uint64, copy=False)
+    Grid ``n`` goes to block ``n // lanes``, lane ``n % lanes``; its word ``k`` of row ``r``
+    sits at ``[k + 1, r + 1]`` and holds columns ``64k .. 64k+63`` (column ``c`` is bit
+    ``c % 64``). Lanes past the batch hold empty grids.
+    """
+    n_grids, height, width = grids.shape
+    n_words = (width + 63) // 64
+    row_bytes = np.zeros((blocks * lanes, height, n_words * 8), dtype=np.uint8)
+    row_bytes[:n_grids, :, : (width + 7) // 8] = np.packbits(grids, axis=-1, bitorder="little")
+    words = row_bytes.view("<u8").astype(np.uint64, copy=False)
+    packed = np.zeros((blocks, n_words + 2, height + 2, lanes), dtype=np.uint64)
+    packed[:, 1:-1, 1:-1, :] = words.reshape(blocks, lanes, height, n_words).transpose(0, 3, 2, 1)
+    return packed
 
 
-@njit(parallel=True, cache=True, nogil=True)
-def _unpack_frame(x, frames, f):
-    """Write the grids held in ``x`` (G, nw+2, H+2, L) to ``frames[:, f]`` (frames: B, F, H, W)."""
-    n_grids, _, height, width = frames.shape
-    lanes = x.shape[3]
-    for i in prange(n_grids * height):
-        b = i // height
-        r = i - b * height
-        g = b // lanes
-        lane = b - g * lanes
-        out = frames[b, f, r]
-        for k in range(x.shape[1] - 2):
-            word = x[g, k + 1, r + 1, lane]
-            first = 64 * k
-            for c in range(first, min(first + 64, width)):
-                out[c] = (word >> np.uint64(c - first)) & _ONE
+def _run_bitpacked(
+    grids: np.ndarray, rule: Rule, torus: bool, recorded: np.ndarray, frames: np.ndarray
+) -> None:
+    """Fill ``frames`` (B, F, H, W) with the bit-packed kernel; the loop order suits the shape.
+
+    Batches of narrow grids run with the inner loop over grids, anything else with the inner
+    loop down the rows of a grid; one grid of at least ``_ROW_SPLIT_MIN_CELLS`` cells has its
+    rows split over the threads.
+    """
+    n_grids, height, width = grids.shape
+    args = (*_packed_rule(rule), width, torus)
+    work = n_grids * height * width * max(1, int(recorded[-1]))
+    n_words = (width + 63) // 64
+    if n_grids > 1 and n_words <= _LANE_MAX_WORDS:
+        blocks = max(numba.get_num_threads(), -(-n_grids // _LANE_BLOCK))
+        lanes = -(-n_grids // blocks)
+        blocks = -(-n_grids // lanes)
+        state = _pack(grids, blocks, lanes)
+        with _threads(blocks, work < _SERIAL_MAX_PACKED_WORK):
+            _bitpacked_run_lanes(state, np.empty_like(state), recorded, frames, *args)
+    elif n_grids > 1 or height * width < _ROW_SPLIT_MIN_CELLS:
+        state = _pack(grids, n_grids, 1)[..., 0]
+        with _threads(n_grids, work < _SERIAL_MAX_PACKED_WORK):
+            _bitpacked_run_grids(state, np.empty_like(state), recorded, frames, *args)
+    else:
+        state = _pack(grids, 1, 1)[0, ..., 0]
+        scratch = np.empty_like(state)
+        chunks = min(height, 4 * numba.get_num_threads())
+        done = 0
+        for i, step in enumerate(recorded):
+            _bitpacked_steps_split(state, scratch, step - done, *args, chunks)
+            if (step - done) % 2:
+                state, scratch = scratch, state
+            done = step
+            _unpack_split(state, frames[0, i], chunks)
+
+
+@functools.lru_cache(maxsize=1024)
+def _packed_rule(rule: Rule) -> tuple[np.ndarray, np.ndarray]:
+    """The bit-packed kernel's rule words of an outer-totalistic rule (cached per rule)."""
+    counts = np.arange(9)
+    return rule_masks(np.isin(counts, rule.birth), np.isin(counts, rule.survival))
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_totalistic(rule: Rule) -> bool:
+    return family_contains("totalistic", rule.table)
+
+
+@contextmanager
+def _threads(parallel_items: int, serial: bool) -> Iterator[None]:
+    """Run the block with one thread if ``serial``, else with at most ``parallel_items``."""
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1 if serial else max(1, min(previous, parallel_items)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
 
 
 # --------------------------------------------------------------------------------- table
@@ -305,27 +402,33 @@ def _table_rows(src, dst, first, stop, table, index):
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def _table_steps_batch(a, b, steps, table, torus):
-    """Advance each grid of ``a`` (G, H+2, W+2) by ``steps``, one grid per thread.
+def _table_run_grids(a, b, recorded, frames, table, torus):
+    """Run each grid of ``a`` (G, H+2, W+2) in its own thread, recording frames.
 
-    ``b`` is scratch; the result is in ``a`` when ``steps`` is even, else in ``b``.
+    ``frames[g, i]`` receives the grid at step ``recorded[i]`` (ascending); ``b`` is scratch.
     """
     height = a.shape[1] - 2
+    width = a.shape[2] - 2
     for g in prange(a.shape[0]):
         index = np.empty(a.shape[2], dtype=np.uint16)
         src, dst = a[g], b[g]
-        for _ in range(steps):
-            _refresh_byte_halo(src, torus)
-            _table_rows(src, dst, 1, height + 1, table, index)
-            src, dst = dst, src
+        done = 0
+        for i in range(recorded.shape[0]):
+            while done < recorded[i]:
+                _refresh_byte_halo(src, torus)
+                _table_rows(src, dst, 1, height + 1, table, index)
+                src, dst = dst, src
+                done += 1
+            frames[g, i] = src[1 : height + 1, 1 : width + 1]
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def _table_steps_single(a, b, steps, table, torus, n_chunks):
-    """As ``_table_steps_batch`` for one grid (1, H+2, W+2), its rows split in ``n_chunks``."""
-    height = a.shape[1] - 2
-    index = np.empty((n_chunks, a.shape[2]), dtype=np.uint16)
-    src, dst = a[0], b[0]
+def _table_steps_split(a, b, steps, table, torus, n_chunks):
+    """Advance one grid ``a`` (H+2, W+2) by ``steps``, its rows split in ``n_chunks`` over
+    the threads. The result is in ``a`` if ``steps`` is even, else in ``b``."""
+    height = a.shape[0] - 2
+    index = np.empty((n_chunks, a.shape[1]), dtype=np.uint16)
+    src, dst = a, b
     for _ in range(steps):
         _refresh_byte_halo(src, torus)
         for chunk in prange(n_chunks):
@@ -335,83 +438,28 @@ def _table_steps_single(a, b, steps, table, torus, n_chunks):
         src, dst = dst, src
 
 
-# ------------------------------------------------------------------------------ drivers
-
-
-class _BitpackedRun:
-    """Packed state of a batch and the loop order that suits its shape.
-
-    Batches of narrow grids (at most ``_LANE_MAX_WORDS`` words a row) run with the inner
-    loop over grids (blocks of L lanes); anything else with the inner loop over rows.
-    """
-
-    def __init__(self, grids: np.ndarray, rule: Rule, torus: bool) -> None:
-        n_grids, height, width = grids.shape
-        n_words = (width + 63) // 64
-        if n_grids > 1 and n_words <= _LANE_MAX_WORDS:
-            blocks = max(numba.get_num_threads(), -(-n_grids // _LANE_BLOCK))
-            lanes = -(-n_grids // blocks)
-            blocks = -(-n_grids // lanes)
-        else:
-            blocks, lanes = n_grids, 1
-        shape = (blocks, n_words + 2, height + 2, lanes)
-        self._state = np.zeros(shape, dtype=np.uint64)
-        self._scratch = np.zeros(shape, dtype=np.uint64)
-        words = np.zeros((blocks * lanes, height, n_words), dtype=np.uint64)
-        words[:n_grids] = _pack_words(grids, n_words)
-        # Grid b sits in block b // L, lane b % L; its word k of row r at [k + 1, r + 1].
-        self._state[:, 1:-1, 1:-1, :] = words.reshape(blocks, lanes, height, n_words).transpose(
-            0, 3, 2, 1
-        )
-        birth = np.isin(np.arange(9), rule.birth)
-        survival = np.isin(np.arange(9), rule.survival)
-        self._born, self._flip = rule_masks(birth, survival)
-        self._width = width
-        self._torus = torus
-
-    def advance(self, steps: int) -> None:
-        blocks, _, rows, lanes = self._state.shape
-        args = (steps, self._born, self._flip, self._width, self._torus)
-        if lanes > 1:
-            _bitpacked_steps_lanes(self._state, self._scratch, *args)
-        elif blocks > 1 or (rows - 2) * self._width < _ROW_SPLIT_MIN_CELLS:
-            _bitpacked_steps_batch(self._state[..., 0], self._scratch[..., 0], *args)
-        else:
-            chunks = min(rows - 2, 4 * numba.get_num_threads())
-            _bitpacked_steps_single(self._state[..., 0], self._scratch[..., 0], *args, chunks)
-        if steps % 2:
-            self._state, self._scratch = self._scratch, self._state
-
-    def write(self, frames: np.ndarray, f: int) -> None:
-        """Store the current grids as frame ``f`` of ``frames`` (B, F, H, W)."""
-        _unpack_frame(self._state, frames, f)
-
-
-class _TableRun:
-    """Byte-per-cell state of a batch, with the halo."""
-
-    def __init__(self, grids: np.ndarray, rule: Rule, torus: bool) -> None:
-        n_grids, height, width = grids.shape
-        self._state = np.zeros((n_grids, height + 2, width + 2), dtype=np.uint8)
-        self._state[:, 1:-1, 1:-1] = grids
-        self._scratch = np.zeros_like(self._state)
-        self._table = np.ascontiguousarray(rule.table)
-        self._torus = torus
-
-    def advance(self, steps: int) -> None:
-        blocks, rows, _ = self._state.shape
-        args = (steps, self._table, self._torus)
-        if blocks > 1 or (rows - 2) * (self._state.shape[2] - 2) < _ROW_SPLIT_MIN_CELLS:
-            _table_steps_batch(self._state, self._scratch, *args)
-        else:
-            chunks = min(rows - 2, 4 * numba.get_num_threads())
-            _table_steps_single(self._state, self._scratch, *args, chunks)
-        if steps % 2:
-            self._state, self._scratch = self._scratch, self._state
-
-    def write(self, frames: np.ndarray, f: int) -> None:
-        """Store the current grids as frame ``f`` of ``frames`` (B, F, H, W)."""
-        frames[:, f] = self._state[:, 1:-1, 1:-1]
+def _run_table(
+    grids: np.ndarray, rule: Rule, torus: bool, recorded: np.ndarray, frames: np.ndarray
+) -> None:
+    """Fill ``frames`` (B, F, H, W) with the table kernel (any rule)."""
+    n_grids, height, width = grids.shape
+    state = np.zeros((n_grids, height + 2, width + 2), dtype=np.uint8)
+    state[:, 1:-1, 1:-1] = grids
+    table = np.ascontiguousarray(rule.table)
+    if n_grids > 1 or height * width < _ROW_SPLIT_MIN_CELLS:
+        work = n_grids * height * width * max(1, int(recorded[-1]))
+        with _threads(n_grids, work < _SERIAL_MAX_TABLE_WORK):
+            _table_run_grids(state, np.empty_like(state), recorded, frames, table, torus)
+        return
+    state, scratch = state[0], np.empty_like(state[0])
+    chunks = min(height, 4 * numba.get_num_threads())
+    done = 0
+    for i, step in enumerate(recorded):
+        _table_steps_split(state, scratch, step - done, table, torus, chunks)
+        if (step - done) % 2:
+            state, scratch = scratch, state
+        done = step
+        frames[0, i] = state[1:-1, 1:-1]
 
 
 # ------------------------------------------------------------------------- validation
@@ -516,24 +564,14 @@ def simulate(
     if kernel not in KERNELS:
         raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
     recorded = recorded_steps(steps, record)
-    totalistic = family_contains("totalistic", rule.table)
+    totalistic = _is_totalistic(rule)
     if kernel == "bitpacked" and not totalistic:
         raise ValueError(
             f"kernel='bitpacked' needs an outer-totalistic rule; {rule} is not "
             "(use kernel='table' or 'auto')"
         )
     use_bitpacked = kernel == "bitpacked" or (kernel == "auto" and totalistic)
-    run_class = _BitpackedRun if use_bitpacked else _TableRun
-    run = run_class(grids, rule, boundary == "torus")
-
+    run = _run_bitpacked if use_bitpacked else _run_table
     frames = np.empty((grids.shape[0], len(recorded), *grids.shape[1:]), dtype=np.uint8)
-    done = 0
-    for i, step in enumerate(recorded):
-        if step > done:
-            run.advance(step - done)
-            done = step
-        if step == 0:
-            frames[:, i] = grids
-        else:
-            run.write(frames, i)
+    run(grids, rule, boundary == "torus", np.asarray(recorded, dtype=np.int64), frames)
     return frames if batched else frames[0]

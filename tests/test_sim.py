@@ -675,3 +675,54 @@ def test_simulate_is_exported_from_package() -> None:
     import lifegym
 
     assert lifegym.simulate is simulate
+
+
+# --------------------------------------------------------------------------------------
+# Execution paths chosen by size: row-split single grids, serial and parallel batches
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+@pytest.mark.parametrize("rule", ["B3/S23", "B0/S8", "B2-a/S12", "B36/S125"])
+def test_row_split_path_agrees(
+    rule: str, boundary: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One grid with its rows split over threads (normally only from 2^20 cells), forced on
+    small odd grids by lowering the threshold; every record mode."""
+    import lifegym.sim as sim
+
+    monkeypatch.setattr(sim, "_ROW_SPLIT_MIN_CELLS", 1)
+    table = Rule.parse(rule).table
+    rng = rng_for("split", rule, boundary)
+    for h, w in ((1, 1), (5, 3), (37, 91), (70, 130)):
+        init = soup(rng, (h, w), 0.4)
+        expected = reference_run(init, table, 9, boundary)
+        for record, rows in (("all", slice(None)), (4, [0, 4, 8, 9]), ("last", [9])):
+            got = simulate(rule, init, 9, boundary=boundary, record=record)
+            np.testing.assert_array_equal(got, expected[rows], err_msg=f"{h}x{w} {record}")
+
+
+def test_row_split_path_on_a_grid_past_the_threshold() -> None:
+    """A 1024x1030 grid (over 2^20 cells) takes the row-split path by default."""
+    rng = rng_for("big")
+    init = soup(rng, (1024, 1030), 0.35)
+    for rule in ("B3/S23", "B2-a/S12"):
+        expected = reference_run(init, Rule.parse(rule).table, 3, "torus")
+        np.testing.assert_array_equal(simulate(rule, init, 3), expected)
+
+
+@pytest.mark.parametrize("serial_max", [0, 1 << 40])
+@pytest.mark.parametrize("shape", [(5, 20, 20), (3, 11, 300), (70, 9, 9)])
+def test_serial_and_parallel_runs_agree(
+    shape: tuple[int, int, int], serial_max: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small calls run on one thread, large ones on all: both give the reference result."""
+    import lifegym.sim as sim
+
+    monkeypatch.setattr(sim, "_SERIAL_MAX_PACKED_WORK", serial_max)
+    monkeypatch.setattr(sim, "_SERIAL_MAX_TABLE_WORK", serial_max)
+    rng = rng_for("serial", shape, serial_max)
+    init = batch_soup(rng, *shape)
+    for rule in ("B3/S23", "B2-a/S12"):
+        expected = ref_batch(init, Rule.parse(rule).table, 6, "torus")
+        np.testing.assert_array_equal(simulate(rule, init, 6), expected)
