@@ -5,15 +5,20 @@ Two numba kernels do the work; everything else here is validation and bookkeepin
 * **Bit-packed** (outer-totalistic rules): 64 cells per ``uint64`` word, the eight
   neighbours counted with bit-sliced adders into four count planes, the rule applied
   as a multiplexer tree on those planes. The rule enters as 18 all-ones/all-zeros
-  words, so one compiled kernel serves all 2^18 B/S rules. Two loop orders:
-  *wide* (the inner loop runs over the words of a row: wide grids) and *lanes* (the
-  inner loop runs over grids of a batch: narrow grids, where a row is only a word or
-  two). Either way the batch is split across threads.
+  words, so one compiled kernel serves all 2^18 B/S rules. Words are stored word-column
+  major, so the vectorised inner loop runs down the rows of a grid even when a row is a
+  single word; batches of narrow grids instead put the grids of a block side by side
+  ("lanes") and vectorise across them.
 * **Table** (every family): one byte per cell; the 9-bit pattern index of a whole row
   is computed in one vectorised pass, then each cell is one lookup in the 512-entry table.
 
-Both pad the grid with a halo (one row above and below; one cell, or one bit, left
-and right) that is refreshed before every step: a copy of the opposite edge on the
+Threads: a batch is split across threads one grid (or block of grids) each, with all
+steps and frame recording inside one parallel call; only a single grid of at least
+``_ROW_SPLIT_MIN_CELLS`` cells has its rows split, synchronising every step. Calls with
+little work run on one thread (see ``_threads``).
+
+Both kernels pad the grid with a halo (one row above and below; one cell, or one bit,
+left and right) that is refreshed before every step: a copy of the opposite edge on the
 torus, zeros for the dead border. Pattern indices follow ``lifegym.rules``.
 """
 
@@ -490,8 +495,11 @@ def _as_grids(init: np.ndarray) -> tuple[np.ndarray, bool]:
     if array.dtype != np.bool_:
         bad = (array != 0) & (array != 1)
         if bad.any():
-            value = array[np.unravel_index(np.argmax(bad), array.shape)]
-            raise ValueError(f"init cells must be 0 or 1, found {value!r}")
+            where = np.unravel_index(np.argmax(bad), array.shape)
+            raise ValueError(
+                f"init cells must be 0 or 1, found {array[where].item()!r} at index "
+                f"{tuple(int(i) for i in where)}"
+            )
     batched = array.ndim == 3
     grids = np.ascontiguousarray(array if batched else array[None], dtype=np.uint8)
     return grids, batched
