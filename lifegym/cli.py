@@ -266,7 +266,7 @@ def _run_in_chunks(
     steps: int,
     boundary: str,
     every: int | None,
-    progress: _ProgressBar,
+    stream: TextIO,
 ) -> tuple[np.ndarray, float]:
     """Run ``steps`` steps in chunks; returns (frames, seconds spent in simulate).
 
@@ -277,6 +277,7 @@ def _run_in_chunks(
     from lifegym.sim import simulate  # imports numba: only when a run needs it
 
     simulate(rule, grid, min(steps, 1), boundary=boundary, record="last")  # JIT warm-up
+    progress = _ProgressBar(steps, stream)  # after the warm-up: compiling is not progress
     step_k = every or 1
     chunk = step_k * max(1, math.ceil(math.ceil(steps / PROGRESS_CHUNKS) / step_k))
     frames = [grid[np.newaxis]] if every else []
@@ -313,8 +314,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     if gif_path is not None:
         every = args.every or max(1, math.ceil(steps / MAX_GIF_FRAMES))
 
-    progress = _ProgressBar(steps, sys.stderr)
-    frames, seconds = _run_in_chunks(rule, grid, steps, args.boundary, every, progress)
+    frames, seconds = _run_in_chunks(rule, grid, steps, args.boundary, every, sys.stderr)
     final = frames[-1]
     height, width = grid.shape
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lifegym.cells import as_cells
 from lifegym.rules import Rule
 
 __all__ = ["read_rle", "write_rle"]
@@ -229,18 +230,6 @@ def _parse_rule(line_number: int, column: int, rule_text: str) -> Rule:
         raise _error(line_number, column, f"bad rule {rule_text!r}: {exc}") from exc
 
 
-def _as_cells(array: object) -> np.ndarray:
-    """Validate a 2-D array of 0/1 (bool or integer) and return it as uint8."""
-    cells = np.asarray(array)
-    if cells.dtype != bool and not np.issubdtype(cells.dtype, np.integer):
-        raise TypeError(f"cells must be a bool or integer array of 0/1, not dtype {cells.dtype}")
-    if cells.ndim != 2:
-        raise ValueError(f"cells must be a 2-D array (height, width), got shape {cells.shape}")
-    if cells.size and (cells.min() < 0 or cells.max() > 1):
-        raise ValueError("cells must hold only 0 (dead) and 1 (alive)")
-    return cells.astype(np.uint8, copy=False)
-
-
 def _row_tokens(row: np.ndarray) -> list[str]:
     """Run-length tokens of one row, trailing dead cells omitted (``[]`` for an empty row)."""
     alive = np.flatnonzero(row)
@@ -266,7 +255,7 @@ def write_rle(array: object, rule: Rule | str | None = None) -> str:
     count is never split from its tag. The text ends with a newline. ``read_rle`` returns the
     same array and rule.
     """
-    cells = _as_cells(array)
+    cells = as_cells(array, "cells", {2: "(height, width)"}, allow_empty=True)
     height, width = cells.shape
     header = f"x = {width}, y = {height}"
     if rule is not None:

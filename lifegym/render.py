@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image
 
+from lifegym.cells import as_cells
+
 __all__ = ["ALIVE_RGB", "DEAD_RGB", "auto_scale", "frame_to_rgb", "write_gif", "write_png"]
 
 #: Default colour of a live cell (white) and of a dead cell (black).
@@ -20,20 +22,6 @@ DEAD_RGB = (0, 0, 0)
 
 #: :func:`auto_scale` enlarges images up to this many pixels on the longest side.
 TARGET_PIXELS = 512
-
-
-def _check_cells(frames: object, ndim: int, what: str) -> np.ndarray:
-    """Validate an array of 0/1 (bool or integer) with ``ndim`` dimensions; return it as uint8."""
-    cells = np.asarray(frames)
-    if cells.dtype != bool and not np.issubdtype(cells.dtype, np.integer):
-        raise TypeError(f"{what} must be a bool or integer array of 0/1, not dtype {cells.dtype}")
-    if cells.ndim != ndim:
-        raise ValueError(f"{what} must be a {ndim}-D array, got shape {cells.shape}")
-    if 0 in cells.shape:
-        raise ValueError(f"{what} must not be empty, got shape {cells.shape}")
-    if cells.min() < 0 or cells.max() > 1:
-        raise ValueError(f"{what} must hold only 0 (dead) and 1 (alive)")
-    return cells.astype(np.uint8, copy=False)
 
 
 def _check_scale(scale: int) -> int:
@@ -71,7 +59,7 @@ def frame_to_rgb(
 
     Each cell becomes a ``scale`` x ``scale`` square of the ``alive`` or ``dead`` colour.
     """
-    cells = _check_cells(frame, 2, "frame")
+    cells = as_cells(frame, "frame", {2: "(H, W)"})
     scale = _check_scale(scale)
     palette = np.array([_check_colour(dead, "dead"), _check_colour(alive, "alive")], dtype=np.uint8)
     return palette[_upscale(cells, scale)]
@@ -97,7 +85,7 @@ def write_png(
 
     ``scale`` is pixels per cell; ``None`` picks :func:`auto_scale`.
     """
-    cells = _check_cells(frame, 2, "frame")
+    cells = as_cells(frame, "frame", {2: "(H, W)"})
     scale = auto_scale(*cells.shape) if scale is None else _check_scale(scale)
     colours = _check_colour(alive, "alive"), _check_colour(dead, "dead")
     _palette_image(_upscale(cells, scale), *colours).save(path, format="PNG")
@@ -119,7 +107,7 @@ def write_gif(
     consecutive identical frames into one longer frame, so a pattern that stops changing gives
     fewer GIF frames than ``T``; the animation looks the same.
     """
-    cells = _check_cells(frames, 3, "frames")
+    cells = as_cells(frames, "frames", {3: "(T, H, W)"})
     scale = auto_scale(*cells.shape[1:]) if scale is None else _check_scale(scale)
     if not fps > 0:
         raise ValueError(f"fps must be positive, got {fps!r}")

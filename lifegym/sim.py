@@ -33,6 +33,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from lifegym.cells import as_cells
 from lifegym.rules import Rule, family_contains
 
 __all__ = ["simulate"]
@@ -478,33 +479,6 @@ def _as_rule(rule: Rule | str) -> Rule:
     raise TypeError(f"rule must be a lifegym.Rule or a rule string, got {type(rule).__name__}")
 
 
-def _as_grids(init: np.ndarray) -> tuple[np.ndarray, bool]:
-    """Validate ``init``; return it as contiguous uint8 (B, H, W) and whether it had a batch."""
-    array = np.asarray(init)
-    if array.dtype != np.bool_ and not np.issubdtype(array.dtype, np.integer):
-        raise TypeError(
-            f"init must be a bool or integer array of 0/1 cells, got dtype {array.dtype}"
-        )
-    if array.ndim not in (2, 3):
-        raise ValueError(
-            f"init must have shape (H, W) or (B, H, W), got shape {array.shape} "
-            f"({array.ndim} dimensions)"
-        )
-    if 0 in array.shape:
-        raise ValueError(f"init must have every dimension >= 1, got shape {array.shape}")
-    if array.dtype != np.bool_:
-        bad = (array != 0) & (array != 1)
-        if bad.any():
-            where = np.unravel_index(np.argmax(bad), array.shape)
-            raise ValueError(
-                f"init cells must be 0 or 1, found {array[where].item()!r} at index "
-                f"{tuple(int(i) for i in where)}"
-            )
-    batched = array.ndim == 3
-    grids = np.ascontiguousarray(array if batched else array[None], dtype=np.uint8)
-    return grids, batched
-
-
 def _as_steps(steps: int) -> int:
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
         raise TypeError(f"steps must be an int >= 0, got {steps!r}")
@@ -565,7 +539,9 @@ def simulate(
         of recorded frames (``steps + 1`` for ``"all"``, 1 for ``"last"``).
     """
     rule = _as_rule(rule)
-    grids, batched = _as_grids(init)
+    cells = as_cells(init, "init", {2: "(H, W)", 3: "(B, H, W)"})
+    batched = cells.ndim == 3
+    grids = cells if batched else cells[None]
     steps = _as_steps(steps)
     if boundary not in BOUNDARIES:
         raise ValueError(f"boundary must be one of {BOUNDARIES}, got {boundary!r}")
