@@ -13,9 +13,11 @@ Two numba kernels do the work; everything else here is validation and bookkeepin
   is computed in one vectorised pass, then each cell is one lookup in the 512-entry table.
 
 Threads: a batch is split across threads one grid (or block of grids) each, with all
-steps and frame recording inside one parallel call; only a single grid of at least
-``_ROW_SPLIT_MIN_CELLS`` cells has its rows split, synchronising every step. Calls with
-little work run on one thread (see ``_threads``).
+steps and frame recording inside one parallel call. A single grid of at least
+``_ROW_SPLIT_MIN_CELLS`` cells is split into bands of rows with overlapping halos, so the
+threads meet only every ``_BAND_HALO`` steps. Calls with little work run on the calling
+thread alone (``_use_threads``), through separately compiled serial kernels. numba's
+threading layer defaults to a fork-safe one (see ``_PARALLEL_LOCK``).
 
 Both kernels pad the grid with a halo (one row above and below; one cell, or one bit,
 left and right) that is refreshed before every step: a copy of the opposite edge on the
@@ -25,8 +27,8 @@ torus, zeros for the dead border. Pattern indices follow ``lifegym.rules``.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
-from contextlib import contextmanager
+import threading
+from collections.abc import Callable
 from typing import Literal
 
 import numba
@@ -49,17 +51,32 @@ _TOP = np.uint64(63)
 # Narrow grids (at most this many words per row) in batches use the lane kernel.
 _LANE_MAX_WORDS = 4
 _LANE_BLOCK = 64
-# A single grid has its rows split over threads, with a synchronisation every step, only
-# from this many cells on: below it the step is too short to pay for the synchronisation,
-# which costs far more still when other processes compete for the cores.
+# Work (cell updates) below which a call runs on the calling thread alone: starting the
+# other threads costs more than they save (about 100 us with numba's workqueue layer).
+_SERIAL_MAX_PACKED_WORK = 1 << 23
+_SERIAL_MAX_TABLE_WORK = 1 << 19
+# A single grid is split over the threads in bands of rows only from this many cells on.
+# Each band takes ``_BAND_HALO`` extra rows on either side, so it can run that many steps
+# before the bands exchange rows: one thread launch per ``_BAND_HALO`` steps, not per step.
 _ROW_SPLIT_MIN_CELLS = 1 << 20
-# Work (cell updates) below which a call runs on one thread: starting and joining the other
-# threads would cost more than they save, and idle threads spinning at the join steal the
-# core from other processes.
-_SERIAL_MAX_PACKED_WORK = 1 << 22
-_SERIAL_MAX_TABLE_WORK = 1 << 18
+_BAND_HALO = 32
 # Rows per tile of the bit-packed kernels (3 word columns of a tile stay in L1).
 _TILE_ROWS = 256
+
+# numba's OpenMP layer (GNU libgomp) kills any process forked after a parallel call, which
+# breaks multiprocessing vector environments; the workqueue layer is fork-safe. Unless the
+# user chose a layer (NUMBA_THREADING_LAYER), take a fork-safe one. The workqueue layer is
+# not safe for concurrent parallel calls from several threads: _PARALLEL_LOCK serialises
+# lifegym's (each uses every core anyway); the serial kernels run concurrently.
+if numba.config.THREADING_LAYER == "default":
+    numba.config.THREADING_LAYER = "forksafe"
+_PARALLEL_LOCK = threading.Lock()
+
+
+def _use_threads(items: int, work: int, serial_max: int) -> bool:
+    """Whether a call with ``items`` independent pieces and ``work`` cell updates should
+    run on all threads (else it runs on the calling thread)."""
+    return items > 1 and work >= serial_max and numba.get_num_threads() > 1
 
 
 # --------------------------------------------------------------------------- bit-packed
@@ -132,35 +149,41 @@ def _next_word(u0, u1, u2, m0, m1, m2, d0, d1, d2, born, flip):
 
 
 @njit(inline="always")
-def _refresh_packed_halo(x, width, torus):
-    """Refresh the halo of one packed block ``x`` (nw+2, H+2, L): L grids side by side.
+def _refresh_packed_columns(x, width, torus):
+    """Refresh the column halo of every row of a packed block ``x`` (nw+2, R, L).
 
-    The layout is word-column major: ``x[k, r]`` is word ``k`` of row ``r``, and column
-    ``p`` of a row is bit ``p % 64`` of word ``1 + p // 64``. Column -1 (bit 63 of word 0)
-    and column ``width`` (the first bit past the grid) hold the wrapped edge columns on the
-    torus and zeros for the dead border; all other bits past the grid are cleared. Rows 0
-    and H+1 hold the wrapped edge rows, or zeros.
+    The layout is word-column major: ``x[k, r]`` is word ``k`` of row ``r`` (L grids side
+    by side in the last axis), and column ``p`` of a row is bit ``p % 64`` of word
+    ``1 + p // 64``. Column -1 (bit 63 of word 0) and column ``width`` (the first bit past
+    the grid) get the wrapped edge columns on the torus, zeros for the dead border; all
+    other bits past the grid are cleared.
     """
     n_words = x.shape[0] - 2
-    height = x.shape[1] - 2
-    lanes = x.shape[2]
     last = 1 + (width - 1) // 64
     last_bit = np.uint64((width - 1) % 64)
     pad = 1 + width // 64
     pad_bit = np.uint64(width % 64)
     keep = _ALL >> (_TOP - last_bit)
     west, first, final, east = x[0], x[1], x[last], x[n_words + 1]
-    for r in range(1, height + 1):
-        for lane in range(lanes):
+    for r in range(x.shape[1]):
+        for lane in range(x.shape[2]):
             final[r, lane] &= keep
             east[r, lane] = 0
             west[r, lane] = (final[r, lane] >> last_bit) << _TOP if torus else 0
     if torus:
         wrapped = x[pad]  # the word column holding column ``width``: ``final`` or ``east``
-        for r in range(1, height + 1):
-            for lane in range(lanes):
+        for r in range(x.shape[1]):
+            for lane in range(x.shape[2]):
                 wrapped[r, lane] |= (first[r, lane] & _ONE) << pad_bit
-    for k in range(n_words + 2):
+
+
+@njit(inline="always")
+def _refresh_packed_halo(x, width, torus):
+    """Refresh the whole halo of a packed block ``x`` (nw+2, H+2, L): the columns as in
+    ``_refresh_packed_columns``, then rows 0 and H+1 (the wrapped edge rows, or zeros)."""
+    height = x.shape[1] - 2
+    _refresh_packed_columns(x, width, torus)
+    for k in range(x.shape[0]):
         if torus:
             x[k, 0] = x[k, height]
             x[k, height + 1] = x[k, 1]
@@ -194,6 +217,23 @@ def _packed_rows(src, dst, first, stop, born, flip):
 
 
 @njit(inline="always")
+def _lanes_step(src, dst, born, flip):
+    """One step of the L grids of a block ``src`` (nw+2, H+2, L) into ``dst``, the inner
+    loop across the grids (narrow grids, where a row is only a word or a few)."""
+    for k in range(1, src.shape[0] - 1):
+        for r in range(1, src.shape[1] - 1):
+            u0, u1, u2 = src[k - 1, r - 1], src[k, r - 1], src[k + 1, r - 1]
+            m0, m1, m2 = src[k - 1, r], src[k, r], src[k + 1, r]
+            d0, d1, d2 = src[k - 1, r + 1], src[k, r + 1], src[k + 1, r + 1]
+            out = dst[k, r]
+            for lane in range(src.shape[2]):
+                out[lane] = _next_word(
+                    u0[lane], u1[lane], u2[lane], m0[lane], m1[lane], m2[lane],
+                    d0[lane], d1[lane], d2[lane], born, flip,
+                )
+
+
+@njit(inline="always")
 def _unpack_rows(x, lane, out, first, stop):
     """Rows ``first..stop-1`` of the grid in ``lane`` of block ``x`` (nw+2, H+2, L) into
     ``out`` (H, W) uint8."""
@@ -207,86 +247,97 @@ def _unpack_rows(x, lane, out, first, stop):
                 row[c] = (word >> np.uint64(c - start)) & _ONE
 
 
-@njit(parallel=True, cache=True, nogil=True)
-def _bitpacked_run_grids(a, b, recorded, frames, born, flip, width, torus):
-    """Run each grid of ``a`` (G, nw+2, H+2) in its own thread, recording frames.
+@njit(inline="always")
+def _run_block(a, b, g, recorded, frames, born, flip, width, torus):
+    """Run block ``g`` of ``a`` (G, nw+2, H+2, L), recording its grids into ``frames``.
 
-    ``frames[g, i]`` (frames: G, F, H, W) receives the grid at step ``recorded[i]``
-    (ascending). ``b`` is scratch of the same shape; both are overwritten.
+    Grid ``n = g * L + lane`` gets ``frames[n, i]`` = its state at step ``recorded[i]``
+    (ascending; lanes past the batch are padding). ``b`` is scratch; both are overwritten.
+    One grid a block (L = 1) steps with the inner loop down the rows, more with the inner
+    loop across the grids.
     """
-    height = a.shape[2] - 2
-    shape = (a.shape[1], a.shape[2], 1)
-    for g in prange(a.shape[0]):
-        src, dst = a[g], b[g]
-        done = 0
-        for i in range(recorded.shape[0]):
-            while done < recorded[i]:
-                _refresh_packed_halo(src.reshape(shape), width, torus)
-                _packed_rows(src, dst, 1, height + 1, born, flip)
-                src, dst = dst, src
-                done += 1
-            _unpack_rows(src.reshape(shape), 0, frames[g, i], 0, height)
-
-
-@njit(parallel=True, cache=True, nogil=True)
-def _bitpacked_run_lanes(a, b, recorded, frames, born, flip, width, torus):
-    """As ``_bitpacked_run_grids`` for blocks of L grids ``a`` (G, nw+2, H+2, L), the inner
-    loop over the grids of a block (narrow grids: a row is only a word or a few).
-
-    Grid ``n = g * L + lane`` is recorded in ``frames[n]`` (lanes past the batch are padding).
-    """
-    n_words = a.shape[1] - 2
-    height = a.shape[2] - 2
     lanes = a.shape[3]
+    height = a.shape[2] - 2
+    src, dst = a[g], b[g]
+    done = 0
+    for i in range(recorded.shape[0]):
+        while done < recorded[i]:
+            _refresh_packed_halo(src, width, torus)
+            if lanes == 1:
+                grid_shape = (src.shape[0], src.shape[1])
+                _packed_rows(
+                    src.reshape(grid_shape), dst.reshape(grid_shape), 1, height + 1, born, flip
+                )
+            else:
+                _lanes_step(src, dst, born, flip)
+            src, dst = dst, src
+            done += 1
+        for lane in range(min(lanes, frames.shape[0] - g * lanes)):
+            _unpack_rows(src, lane, frames[g * lanes + lane, i], 0, height)
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def _bitpacked_blocks_parallel(a, b, recorded, frames, born, flip, width, torus):
+    """``_run_block`` for every block of ``a``, the blocks split over the threads."""
     for g in prange(a.shape[0]):
-        src, dst = a[g], b[g]
-        done = 0
-        for i in range(recorded.shape[0]):
-            while done < recorded[i]:
-                _refresh_packed_halo(src, width, torus)
-                for k in range(1, n_words + 1):
-                    for r in range(1, height + 1):
-                        u0, u1, u2 = src[k - 1, r - 1], src[k, r - 1], src[k + 1, r - 1]
-                        m0, m1, m2 = src[k - 1, r], src[k, r], src[k + 1, r]
-                        d0, d1, d2 = src[k - 1, r + 1], src[k, r + 1], src[k + 1, r + 1]
-                        out = dst[k, r]
-                        for lane in range(lanes):
-                            out[lane] = _next_word(
-                                u0[lane], u1[lane], u2[lane], m0[lane], m1[lane], m2[lane],
-                                d0[lane], d1[lane], d2[lane], born, flip,
-                            )
-                src, dst = dst, src
-                done += 1
-            for lane in range(min(lanes, frames.shape[0] - g * lanes)):
-                _unpack_rows(src, lane, frames[g * lanes + lane, i], 0, height)
+        _run_block(a, b, g, recorded, frames, born, flip, width, torus)
+
+
+@njit(cache=True, nogil=True)
+def _bitpacked_blocks_serial(a, b, recorded, frames, born, flip, width, torus):
+    """``_run_block`` for every block of ``a``, on the calling thread."""
+    for g in range(a.shape[0]):
+        _run_block(a, b, g, recorded, frames, born, flip, width, torus)
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def _bitpacked_steps_split(a, b, steps, born, flip, width, torus, n_chunks):
-    """Advance one grid ``a`` (nw+2, H+2) by ``steps``, its rows split in ``n_chunks`` over
-    the threads (a synchronisation every step). The result is in ``a`` if ``steps`` is even,
-    else in ``b``."""
-    height = a.shape[1] - 2
-    shape = (a.shape[0], a.shape[1], 1)
-    src, dst = a, b
-    for _ in range(steps):
-        _refresh_packed_halo(src.reshape(shape), width, torus)
-        for chunk in prange(n_chunks):
-            first = 1 + chunk * height // n_chunks
-            stop = 1 + (chunk + 1) * height // n_chunks
-            _packed_rows(src, dst, first, stop, born, flip)
-        src, dst = dst, src
+def _bitpacked_bands(cur, nxt, band_a, band_b, halo, steps, born, flip, width, torus):
+    """Advance one grid ``cur`` (nw+2, H+2) by ``steps`` <= ``halo`` into ``nxt``.
+
+    The rows are cut into ``band_a.shape[0]`` bands, one per thread. Each band copies its
+    rows and ``halo`` more on either side (wrapped on the torus, zeros past a dead border)
+    into its own buffer and steps there alone: the rows at a buffer's edges go wrong by one
+    row a step, never reaching the band's own rows within ``halo`` steps.
+    """
+    height = cur.shape[1] - 2
+    n_bands = band_a.shape[0]
+    for j in prange(n_bands):
+        top = j * height // n_bands
+        n_rows = (j + 1) * height // n_bands - top
+        span = n_rows + 2 * halo  # buffer rows 1..span: grid rows top-halo .. top+n_rows+halo-1
+        src, dst = band_a[j], band_b[j]  # rows past span + 1 (shorter bands) go unused
+        for i in range(span):
+            row = top - halo + i
+            if torus:
+                src[:, i + 1] = cur[:, 1 + row % height]
+            elif 0 <= row < height:
+                src[:, i + 1] = cur[:, 1 + row]
+            else:
+                src[:, i + 1] = 0
+        for frame_row in (0, span + 1):  # never computed: zero in both buffers throughout
+            src[:, frame_row] = 0
+            dst[:, frame_row] = 0
+        # Buffer rows outside a dead border: 1..above and below+1..span.
+        above = 0 if torus else max(0, halo - top)
+        below = span if torus else min(span, height - top + halo)
+        for _ in range(steps):
+            _refresh_packed_columns(src.reshape((src.shape[0], src.shape[1], 1)), width, torus)
+            for i in range(1, above + 1):
+                src[:, i] = 0
+            for i in range(below + 1, span + 1):
+                src[:, i] = 0
+            _packed_rows(src, dst, 1, span + 1, born, flip)
+            src, dst = dst, src
+        nxt[:, 1 + top : 1 + top + n_rows] = src[:, 1 + halo : 1 + halo + n_rows]
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def _unpack_split(x, out, n_chunks):
-    """Unpack one grid ``x`` (nw+2, H+2) into ``out`` (H, W), rows split in ``n_chunks``."""
+def _unpack_bands(x, out, n_bands):
+    """Unpack one grid ``x`` (nw+2, H+2) into ``out`` (H, W), its rows split in bands."""
     height = out.shape[0]
-    shape = (x.shape[0], x.shape[1], 1)
-    for chunk in prange(n_chunks):
-        _unpack_rows(
-            x.reshape(shape), 0, out, chunk * height // n_chunks, (chunk + 1) * height // n_chunks
-        )
+    block = x.reshape((x.shape[0], x.shape[1], 1))
+    for j in prange(n_bands):
+        _unpack_rows(block, 0, out, j * height // n_bands, (j + 1) * height // n_bands)
 
 
 def _pack(grids: np.ndarray, blocks: int, lanes: int) -> np.ndarray:
@@ -311,36 +362,68 @@ def _run_bitpacked(
 ) -> None:
     """Fill ``frames`` (B, F, H, W) with the bit-packed kernel; the loop order suits the shape.
 
-    Batches of narrow grids run with the inner loop over grids, anything else with the inner
-    loop down the rows of a grid; one grid of at least ``_ROW_SPLIT_MIN_CELLS`` cells has its
-    rows split over the threads.
+    A batch is cut into blocks, one a thread: blocks of L grids side by side for narrow
+    grids, else one grid a block. One large grid is cut into bands of rows instead.
     """
     n_grids, height, width = grids.shape
     args = (*_packed_rule(rule), width, torus)
     work = n_grids * height * width * max(1, int(recorded[-1]))
-    n_words = (width + 63) // 64
-    if n_grids > 1 and n_words <= _LANE_MAX_WORDS:
-        blocks = max(numba.get_num_threads(), -(-n_grids // _LANE_BLOCK))
+    threads = numba.get_num_threads()
+    bands = min(threads, height // (4 * _BAND_HALO))
+    if n_grids == 1 and height * width >= _ROW_SPLIT_MIN_CELLS and bands > 1:
+        state = _pack(grids, 1, 1)[0, ..., 0]
+        band_shape = (bands, state.shape[0], _band_rows(height, bands))
+        _run_bands(
+            _bitpacked_bands, state, band_shape, recorded,
+            lambda grid, i: _unpack_bands(grid, frames[0, i], bands), args,
+        )  # fmt: skip
+        return
+    if n_grids > 1 and (width + 63) // 64 <= _LANE_MAX_WORDS:
+        blocks = -(-n_grids // _LANE_BLOCK)
+        if _use_threads(n_grids, work, _SERIAL_MAX_PACKED_WORK):
+            blocks = max(blocks, min(threads, n_grids))
         lanes = -(-n_grids // blocks)
         blocks = -(-n_grids // lanes)
-        state = _pack(grids, blocks, lanes)
-        with _threads(blocks, work < _SERIAL_MAX_PACKED_WORK):
-            _bitpacked_run_lanes(state, np.empty_like(state), recorded, frames, *args)
-    elif n_grids > 1 or height * width < _ROW_SPLIT_MIN_CELLS:
-        state = _pack(grids, n_grids, 1)[..., 0]
-        with _threads(n_grids, work < _SERIAL_MAX_PACKED_WORK):
-            _bitpacked_run_grids(state, np.empty_like(state), recorded, frames, *args)
     else:
-        state = _pack(grids, 1, 1)[0, ..., 0]
-        scratch = np.empty_like(state)
-        chunks = min(height, 4 * numba.get_num_threads())
-        done = 0
+        blocks, lanes = n_grids, 1
+    state = _pack(grids, blocks, lanes)
+    if _use_threads(blocks, work, _SERIAL_MAX_PACKED_WORK):
+        with _PARALLEL_LOCK:
+            _bitpacked_blocks_parallel(state, np.empty_like(state), recorded, frames, *args)
+    else:
+        _bitpacked_blocks_serial(state, np.empty_like(state), recorded, frames, *args)
+
+
+def _run_bands(
+    band_kernel: Callable[..., None],
+    state: np.ndarray,
+    band_shape: tuple[int, ...],
+    recorded: np.ndarray,
+    record: Callable[[np.ndarray, int], None],
+    args: tuple,
+) -> None:
+    """Drive a band kernel (``_bitpacked_bands``, ``_table_bands``) over one grid ``state``.
+
+    Runs rounds of at most ``_BAND_HALO`` steps; ``band_shape`` is the shape of the bands'
+    buffers; ``record(state, i)`` stores frame ``i`` when step ``recorded[i]`` is reached.
+    """
+    band_a = np.zeros(band_shape, dtype=state.dtype)
+    band_b = np.zeros_like(band_a)
+    following = np.zeros_like(state)
+    done = 0
+    with _PARALLEL_LOCK:
         for i, step in enumerate(recorded):
-            _bitpacked_steps_split(state, scratch, step - done, *args, chunks)
-            if (step - done) % 2:
-                state, scratch = scratch, state
-            done = step
-            _unpack_split(state, frames[0, i], chunks)
+            while done < step:
+                steps = min(_BAND_HALO, step - done)
+                band_kernel(state, following, band_a, band_b, _BAND_HALO, steps, *args)
+                state, following = following, state
+                done += steps
+            record(state, i)
+
+
+def _band_rows(height: int, bands: int) -> int:
+    """Buffer rows of one band: its share of ``height``, the halo on both sides, 2 frame rows."""
+    return -(-height // bands) + 2 * _BAND_HALO + 2
 
 
 @functools.lru_cache(maxsize=1024)
@@ -355,28 +438,24 @@ def _is_totalistic(rule: Rule) -> bool:
     return family_contains("totalistic", rule.table)
 
 
-@contextmanager
-def _threads(parallel_items: int, serial: bool) -> Iterator[None]:
-    """Run the block with one thread if ``serial``, else with at most ``parallel_items``."""
-    previous = numba.get_num_threads()
-    numba.set_num_threads(1 if serial else max(1, min(previous, parallel_items)))
-    try:
-        yield
-    finally:
-        numba.set_num_threads(previous)
-
-
 # --------------------------------------------------------------------------------- table
+
+
+@njit(inline="always")
+def _refresh_byte_columns(x, torus):
+    """Refresh columns 0 and W+1 of every row of a uint8 grid ``x`` (R, W+2): the wrapped
+    edge columns on the torus, zeros for the dead border."""
+    width = x.shape[1] - 2
+    for r in range(x.shape[0]):
+        x[r, 0] = x[r, width] if torus else 0
+        x[r, width + 1] = x[r, 1] if torus else 0
 
 
 @njit(inline="always")
 def _refresh_byte_halo(x, torus):
     """Refresh the one-cell halo of one uint8 grid ``x`` (H+2, W+2)."""
     height = x.shape[0] - 2
-    width = x.shape[1] - 2
-    for r in range(1, height + 1):
-        x[r, 0] = x[r, width] if torus else 0
-        x[r, width + 1] = x[r, 1] if torus else 0
+    _refresh_byte_columns(x, torus)
     if torus:
         x[0] = x[height]
         x[height + 1] = x[1]
@@ -407,41 +486,74 @@ def _table_rows(src, dst, first, stop, table, index):
             out[c] = table[index[c]]
 
 
-@njit(parallel=True, cache=True, nogil=True)
-def _table_run_grids(a, b, recorded, frames, table, torus):
-    """Run each grid of ``a`` (G, H+2, W+2) in its own thread, recording frames.
-
-    ``frames[g, i]`` receives the grid at step ``recorded[i]`` (ascending); ``b`` is scratch.
-    """
+@njit(inline="always")
+def _table_run_grid(a, b, g, recorded, frames, table, torus):
+    """Run grid ``g`` of ``a`` (G, H+2, W+2); ``frames[g, i]`` gets it at step ``recorded[i]``."""
     height = a.shape[1] - 2
     width = a.shape[2] - 2
-    for g in prange(a.shape[0]):
-        index = np.empty(a.shape[2], dtype=np.uint16)
-        src, dst = a[g], b[g]
-        done = 0
-        for i in range(recorded.shape[0]):
-            while done < recorded[i]:
-                _refresh_byte_halo(src, torus)
-                _table_rows(src, dst, 1, height + 1, table, index)
-                src, dst = dst, src
-                done += 1
-            frames[g, i] = src[1 : height + 1, 1 : width + 1]
+    index = np.empty(a.shape[2], dtype=np.uint16)
+    src, dst = a[g], b[g]
+    done = 0
+    for i in range(recorded.shape[0]):
+        while done < recorded[i]:
+            _refresh_byte_halo(src, torus)
+            _table_rows(src, dst, 1, height + 1, table, index)
+            src, dst = dst, src
+            done += 1
+        frames[g, i] = src[1 : height + 1, 1 : width + 1]
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def _table_steps_split(a, b, steps, table, torus, n_chunks):
-    """Advance one grid ``a`` (H+2, W+2) by ``steps``, its rows split in ``n_chunks`` over
-    the threads. The result is in ``a`` if ``steps`` is even, else in ``b``."""
-    height = a.shape[0] - 2
-    index = np.empty((n_chunks, a.shape[1]), dtype=np.uint16)
-    src, dst = a, b
-    for _ in range(steps):
-        _refresh_byte_halo(src, torus)
-        for chunk in prange(n_chunks):
-            first = 1 + chunk * height // n_chunks
-            stop = 1 + (chunk + 1) * height // n_chunks
-            _table_rows(src, dst, first, stop, table, index[chunk])
-        src, dst = dst, src
+def _table_grids_parallel(a, b, recorded, frames, table, torus):
+    """``_table_run_grid`` for every grid of ``a``, the grids split over the threads."""
+    for g in prange(a.shape[0]):
+        _table_run_grid(a, b, g, recorded, frames, table, torus)
+
+
+@njit(cache=True, nogil=True)
+def _table_grids_serial(a, b, recorded, frames, table, torus):
+    """``_table_run_grid`` for every grid of ``a``, on the calling thread."""
+    for g in range(a.shape[0]):
+        _table_run_grid(a, b, g, recorded, frames, table, torus)
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def _table_bands(cur, nxt, band_a, band_b, halo, steps, table, torus):
+    """Advance one uint8 grid ``cur`` (H+2, W+2) by ``steps`` <= ``halo`` into ``nxt``, in
+    bands of rows with overlapping halos, one band a thread (as ``_bitpacked_bands``)."""
+    height = cur.shape[0] - 2
+    width = cur.shape[1] - 2
+    n_bands = band_a.shape[0]
+    for j in prange(n_bands):
+        top = j * height // n_bands
+        n_rows = (j + 1) * height // n_bands - top
+        span = n_rows + 2 * halo  # buffer rows 1..span: grid rows top-halo .. top+n_rows+halo-1
+        src, dst = band_a[j], band_b[j]  # rows past span + 1 (shorter bands) go unused
+        index = np.empty(cur.shape[1], dtype=np.uint16)
+        for i in range(span):
+            row = top - halo + i
+            if torus:
+                src[i + 1, 1 : width + 1] = cur[1 + row % height, 1 : width + 1]
+            elif 0 <= row < height:
+                src[i + 1, 1 : width + 1] = cur[1 + row, 1 : width + 1]
+            else:
+                src[i + 1] = 0
+        for frame_row in (0, span + 1):  # never computed: zero in both buffers throughout
+            src[frame_row] = 0
+            dst[frame_row] = 0
+        above = 0 if torus else max(0, halo - top)
+        below = span if torus else min(span, height - top + halo)
+        for _ in range(steps):
+            _refresh_byte_columns(src, torus)
+            for i in range(1, above + 1):
+                src[i] = 0
+            for i in range(below + 1, span + 1):
+                src[i] = 0
+            _table_rows(src, dst, 1, span + 1, table, index)
+            src, dst = dst, src
+        nxt[1 + top : 1 + top + n_rows, 1 : width + 1] = src[
+            1 + halo : 1 + halo + n_rows, 1 : width + 1
+        ]
 
 
 def _run_table(
@@ -452,20 +564,20 @@ def _run_table(
     state = np.zeros((n_grids, height + 2, width + 2), dtype=np.uint8)
     state[:, 1:-1, 1:-1] = grids
     table = np.ascontiguousarray(rule.table)
-    if n_grids > 1 or height * width < _ROW_SPLIT_MIN_CELLS:
-        work = n_grids * height * width * max(1, int(recorded[-1]))
-        with _threads(n_grids, work < _SERIAL_MAX_TABLE_WORK):
-            _table_run_grids(state, np.empty_like(state), recorded, frames, table, torus)
-        return
-    state, scratch = state[0], np.empty_like(state[0])
-    chunks = min(height, 4 * numba.get_num_threads())
-    done = 0
-    for i, step in enumerate(recorded):
-        _table_steps_split(state, scratch, step - done, table, torus, chunks)
-        if (step - done) % 2:
-            state, scratch = scratch, state
-        done = step
-        frames[0, i] = state[1:-1, 1:-1]
+    args = (table, torus)
+    work = n_grids * height * width * max(1, int(recorded[-1]))
+    bands = min(numba.get_num_threads(), height // (4 * _BAND_HALO))
+    if n_grids == 1 and height * width >= _ROW_SPLIT_MIN_CELLS and bands > 1:
+        band_shape = (bands, _band_rows(height, bands), width + 2)
+        _run_bands(
+            _table_bands, state[0], band_shape, recorded,
+            lambda grid, i: np.copyto(frames[0, i], grid[1:-1, 1:-1]), args,
+        )  # fmt: skip
+    elif _use_threads(n_grids, work, _SERIAL_MAX_TABLE_WORK):
+        with _PARALLEL_LOCK:
+            _table_grids_parallel(state, np.empty_like(state), recorded, frames, *args)
+    else:
+        _table_grids_serial(state, np.empty_like(state), recorded, frames, *args)
 
 
 # ------------------------------------------------------------------------- validation

@@ -687,28 +687,31 @@ def test_simulate_is_exported_from_package() -> None:
 def test_row_split_path_agrees(
     rule: str, boundary: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """One grid with its rows split over threads (normally only from 2^20 cells), forced on
-    small odd grids by lowering the threshold; every record mode."""
+    """One grid split over threads (bands of rows for the bit-packed kernel, rows for the
+    table kernel), normally only from 2^20 cells: forced on small odd grids by lowering the
+    thresholds and the band halo; runs longer than a halo and every record mode."""
     import lifegym.sim as sim
 
     monkeypatch.setattr(sim, "_ROW_SPLIT_MIN_CELLS", 1)
+    monkeypatch.setattr(sim, "_BAND_HALO", 3)
     table = Rule.parse(rule).table
     rng = rng_for("split", rule, boundary)
-    for h, w in ((1, 1), (5, 3), (37, 91), (70, 130)):
+    for h, w in ((24, 3), (25, 91), (40, 64), (70, 130)):
         init = soup(rng, (h, w), 0.4)
-        expected = reference_run(init, table, 9, boundary)
-        for record, rows in (("all", slice(None)), (4, [0, 4, 8, 9]), ("last", [9])):
-            got = simulate(rule, init, 9, boundary=boundary, record=record)
+        expected = reference_run(init, table, 11, boundary)
+        for record, rows in (("all", slice(None)), (4, [0, 4, 8, 11]), ("last", [11])):
+            got = simulate(rule, init, 11, boundary=boundary, record=record)
             np.testing.assert_array_equal(got, expected[rows], err_msg=f"{h}x{w} {record}")
 
 
 def test_row_split_path_on_a_grid_past_the_threshold() -> None:
-    """A 1024x1030 grid (over 2^20 cells) takes the row-split path by default."""
+    """A 1024x1030 grid (over 2^20 cells) takes the split path by default."""
     rng = rng_for("big")
     init = soup(rng, (1024, 1030), 0.35)
     for rule in ("B3/S23", "B2-a/S12"):
-        expected = reference_run(init, Rule.parse(rule).table, 3, "torus")
-        np.testing.assert_array_equal(simulate(rule, init, 3), expected)
+        for boundary in BOUNDARIES:
+            expected = reference_run(init, Rule.parse(rule).table, 3, boundary)
+            np.testing.assert_array_equal(simulate(rule, init, 3, boundary=boundary), expected)
 
 
 @pytest.mark.parametrize("serial_max", [0, 1 << 40])
@@ -716,7 +719,7 @@ def test_row_split_path_on_a_grid_past_the_threshold() -> None:
 def test_serial_and_parallel_runs_agree(
     shape: tuple[int, int, int], serial_max: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Small calls run on one thread, large ones on all: both give the reference result."""
+    """Small calls run on the calling thread, large ones on all: both give the reference."""
     import lifegym.sim as sim
 
     monkeypatch.setattr(sim, "_SERIAL_MAX_PACKED_WORK", serial_max)
@@ -726,3 +729,37 @@ def test_serial_and_parallel_runs_agree(
     for rule in ("B3/S23", "B2-a/S12"):
         expected = ref_batch(init, Rule.parse(rule).table, 6, "torus")
         np.testing.assert_array_equal(simulate(rule, init, 6), expected)
+
+
+def _simulate_in_child(queue: object, rule: str, init: np.ndarray) -> None:
+    queue.put(simulate(rule, init, 40, record="last"))  # type: ignore[attr-defined]
+
+
+def test_forked_process_can_simulate_after_parent_ran_threads() -> None:
+    """Vector environments fork workers: a child forked after the parent ran a parallel
+    kernel must still simulate (numba's GNU OpenMP layer would kill it)."""
+    import multiprocessing
+
+    init = batch_soup(rng_for("fork"), 64, 64, 64)
+    expected = simulate("B3/S23", init, 40, record="last")  # 64 grids: the parallel kernel
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_simulate_in_child, args=(queue, "B3/S23", init))
+    child.start()
+    got = queue.get(timeout=120)
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_concurrent_calls_from_threads() -> None:
+    """simulate from several Python threads at once, parallel and serial paths alike."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = rng_for("threads")
+    inits = [batch_soup(rng, n, 40, 40) for n in (64, 1, 64, 2, 64, 1)]
+    expected = [simulate("B36/S23", init, 30, record="last") for init in inits]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        got = list(pool.map(lambda init: simulate("B36/S23", init, 30, record="last"), inits))
+    for g, e in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(g, e)
