@@ -1,6 +1,6 @@
 """The simulator: run a rule on binary grids, on a torus or with a dead border.
 
-Two numba kernels do the work; everything else here is validation and bookkeeping.
+Two kinds of numba kernel do the work; everything else here is validation and bookkeeping.
 
 * **Bit-packed** (outer-totalistic rules): 64 cells per ``uint64`` word, the eight
   neighbours counted with bit-sliced adders into four count planes, the rule applied
