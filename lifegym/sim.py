@@ -290,6 +290,22 @@ def _bitpacked_blocks_serial(a, b, recorded, frames, born, flip, width, torus):
         _run_block(a, b, g, recorded, frames, born, flip, width, torus)
 
 
+@njit(inline="always")
+def _band_geometry(j, n_bands, height, halo, torus):
+    """Band ``j`` of ``n_bands`` over ``height`` rows: ``(top, n_rows, span, above, below)``.
+
+    The band owns grid rows ``top .. top+n_rows-1``; its buffer rows ``1..span`` hold grid
+    rows ``top-halo .. top+n_rows+halo-1`` (0 and span+1 are frame rows). Past a dead
+    border, buffer rows ``1..above`` and ``below+1..span`` lie outside the grid.
+    """
+    top = j * height // n_bands
+    n_rows = (j + 1) * height // n_bands - top
+    span = n_rows + 2 * halo
+    above = 0 if torus else max(0, halo - top)
+    below = span if torus else min(span, height - top + halo)
+    return top, n_rows, span, above, below
+
+
 @njit(parallel=True, cache=True, nogil=True)
 def _bitpacked_bands(cur, nxt, band_a, band_b, halo, steps, born, flip, width, torus):
     """Advance one grid ``cur`` (nw+2, H+2) by ``steps`` <= ``halo`` into ``nxt``.
@@ -302,9 +318,7 @@ def _bitpacked_bands(cur, nxt, band_a, band_b, halo, steps, born, flip, width, t
     height = cur.shape[1] - 2
     n_bands = band_a.shape[0]
     for j in prange(n_bands):
-        top = j * height // n_bands
-        n_rows = (j + 1) * height // n_bands - top
-        span = n_rows + 2 * halo  # buffer rows 1..span: grid rows top-halo .. top+n_rows+halo-1
+        top, n_rows, span, above, below = _band_geometry(j, n_bands, height, halo, torus)
         src, dst = band_a[j], band_b[j]  # rows past span + 1 (shorter bands) go unused
         for i in range(span):
             row = top - halo + i
@@ -317,9 +331,6 @@ def _bitpacked_bands(cur, nxt, band_a, band_b, halo, steps, born, flip, width, t
         for frame_row in (0, span + 1):  # never computed: zero in both buffers throughout
             src[:, frame_row] = 0
             dst[:, frame_row] = 0
-        # Buffer rows outside a dead border: 1..above and below+1..span.
-        above = 0 if torus else max(0, halo - top)
-        below = span if torus else min(span, height - top + halo)
         for _ in range(steps):
             _refresh_packed_columns(src.reshape((src.shape[0], src.shape[1], 1)), width, torus)
             for i in range(1, above + 1):
@@ -525,9 +536,7 @@ def _table_bands(cur, nxt, band_a, band_b, halo, steps, table, torus):
     width = cur.shape[1] - 2
     n_bands = band_a.shape[0]
     for j in prange(n_bands):
-        top = j * height // n_bands
-        n_rows = (j + 1) * height // n_bands - top
-        span = n_rows + 2 * halo  # buffer rows 1..span: grid rows top-halo .. top+n_rows+halo-1
+        top, n_rows, span, above, below = _band_geometry(j, n_bands, height, halo, torus)
         src, dst = band_a[j], band_b[j]  # rows past span + 1 (shorter bands) go unused
         index = np.empty(cur.shape[1], dtype=np.uint16)
         for i in range(span):
@@ -541,8 +550,6 @@ def _table_bands(cur, nxt, band_a, band_b, halo, steps, table, torus):
         for frame_row in (0, span + 1):  # never computed: zero in both buffers throughout
             src[frame_row] = 0
             dst[frame_row] = 0
-        above = 0 if torus else max(0, halo - top)
-        below = span if torus else min(span, height - top + halo)
         for _ in range(steps):
             _refresh_byte_columns(src, torus)
             for i in range(1, above + 1):
