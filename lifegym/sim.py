@@ -73,6 +73,24 @@ if numba.config.THREADING_LAYER == "default":
 _PARALLEL_LOCK = threading.Lock()
 
 
+def _band_count(n_grids: int, height: int, width: int) -> int:
+    """How many bands of rows to split a call into: 0 unless it is one grid of at least
+    ``_ROW_SPLIT_MIN_CELLS`` cells tall enough for two bands or more (one per thread)."""
+    bands = min(numba.get_num_threads(), height // (4 * _BAND_HALO))
+    return bands if n_grids == 1 and height * width >= _ROW_SPLIT_MIN_CELLS and bands > 1 else 0
+
+
+def _run_either(
+    parallel: Callable[..., None], serial: Callable[..., None], use_threads: bool, *args: object
+) -> None:
+    """Call the parallel kernel (under ``_PARALLEL_LOCK``) or its serial twin."""
+    if use_threads:
+        with _PARALLEL_LOCK:
+            parallel(*args)
+    else:
+        serial(*args)
+
+
 def _use_threads(items: int, work: int, serial_max: int) -> bool:
     """Whether a call with ``items`` independent pieces and ``work`` cell updates should
     run on all threads (else it runs on the calling thread)."""
@@ -379,9 +397,8 @@ def _run_bitpacked(
     n_grids, height, width = grids.shape
     args = (*_packed_rule(rule), width, torus)
     work = n_grids * height * width * max(1, int(recorded[-1]))
-    threads = numba.get_num_threads()
-    bands = min(threads, height // (4 * _BAND_HALO))
-    if n_grids == 1 and height * width >= _ROW_SPLIT_MIN_CELLS and bands > 1:
+    bands = _band_count(n_grids, height, width)
+    if bands:
         state = _pack(grids, 1, 1)[0, ..., 0]
         band_shape = (bands, state.shape[0], _band_rows(height, bands))
         _run_bands(
@@ -392,17 +409,17 @@ def _run_bitpacked(
     if n_grids > 1 and (width + 63) // 64 <= _LANE_MAX_WORDS:
         blocks = -(-n_grids // _LANE_BLOCK)
         if _use_threads(n_grids, work, _SERIAL_MAX_PACKED_WORK):
-            blocks = max(blocks, min(threads, n_grids))
+            blocks = max(blocks, min(numba.get_num_threads(), n_grids))
         lanes = -(-n_grids // blocks)
         blocks = -(-n_grids // lanes)
     else:
         blocks, lanes = n_grids, 1
     state = _pack(grids, blocks, lanes)
-    if _use_threads(blocks, work, _SERIAL_MAX_PACKED_WORK):
-        with _PARALLEL_LOCK:
-            _bitpacked_blocks_parallel(state, np.empty_like(state), recorded, frames, *args)
-    else:
-        _bitpacked_blocks_serial(state, np.empty_like(state), recorded, frames, *args)
+    _run_either(
+        _bitpacked_blocks_parallel, _bitpacked_blocks_serial,
+        _use_threads(blocks, work, _SERIAL_MAX_PACKED_WORK),
+        state, np.empty_like(state), recorded, frames, *args,
+    )  # fmt: skip
 
 
 def _run_bands(
@@ -573,18 +590,19 @@ def _run_table(
     table = np.ascontiguousarray(rule.table)
     args = (table, torus)
     work = n_grids * height * width * max(1, int(recorded[-1]))
-    bands = min(numba.get_num_threads(), height // (4 * _BAND_HALO))
-    if n_grids == 1 and height * width >= _ROW_SPLIT_MIN_CELLS and bands > 1:
+    bands = _band_count(n_grids, height, width)
+    if bands:
         band_shape = (bands, _band_rows(height, bands), width + 2)
         _run_bands(
             _table_bands, state[0], band_shape, recorded,
             lambda grid, i: np.copyto(frames[0, i], grid[1:-1, 1:-1]), args,
         )  # fmt: skip
-    elif _use_threads(n_grids, work, _SERIAL_MAX_TABLE_WORK):
-        with _PARALLEL_LOCK:
-            _table_grids_parallel(state, np.empty_like(state), recorded, frames, *args)
     else:
-        _table_grids_serial(state, np.empty_like(state), recorded, frames, *args)
+        _run_either(
+            _table_grids_parallel, _table_grids_serial,
+            _use_threads(n_grids, work, _SERIAL_MAX_TABLE_WORK),
+            state, np.empty_like(state), recorded, frames, *args,
+        )  # fmt: skip
 
 
 # ------------------------------------------------------------------------- validation
