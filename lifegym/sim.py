@@ -50,6 +50,8 @@ _TOP = np.uint64(63)
 
 # Narrow grids (at most this many words per row) in batches use the lane kernel.
 _LANE_MAX_WORDS = 4
+# _BYTE_CELLS[v] = the 8 cells of byte v, lowest bit first.
+_BYTE_CELLS = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1, bitorder="little")
 _LANE_BLOCK = 64
 # Work (cell updates) below which a call runs on the calling thread alone: starting the
 # other threads costs more than they save (about 100 us with numba's workqueue layer).
@@ -254,15 +256,31 @@ def _lanes_step(src, dst, born, flip):
 @njit(inline="always")
 def _unpack_rows(x, lane, out, first, stop):
     """Rows ``first..stop-1`` of the grid in ``lane`` of block ``x`` (nw+2, H+2, L) into
-    ``out`` (H, W) uint8."""
+    ``out`` (H, W) uint8.
+
+    Whole words unpack with a fixed trip count (LLVM vectorises it); a partial last word
+    goes a byte at a time through ``_BYTE_CELLS``.
+    """
     width = out.shape[1]
+    full_words = width // 64
+    rest = width - 64 * full_words
     for r in range(first, stop):
         row = out[r]
-        for k in range(x.shape[0] - 2):
+        for k in range(full_words):
             word = x[k + 1, r + 1, lane]
             start = 64 * k
-            for c in range(start, min(start + 64, width)):
-                row[c] = (word >> np.uint64(c - start)) & _ONE
+            for b in range(64):
+                row[start + b] = np.uint8((word >> np.uint64(b)) & _ONE)
+        if rest:
+            word = x[full_words + 1, r + 1, lane]
+            start = 64 * full_words
+            for j in range(rest // 8):
+                cells = _BYTE_CELLS[(word >> np.uint64(8 * j)) & np.uint64(255)]
+                for b in range(8):
+                    row[start + 8 * j + b] = cells[b]
+            tail = rest - rest % 8
+            for c in range(tail, rest):
+                row[start + c] = np.uint8((word >> np.uint64(c)) & _ONE)
 
 
 @njit(inline="always")

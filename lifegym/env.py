@@ -1,0 +1,531 @@
+"""``RuleDiscoveryEnv``: find the hidden rule of a Life-like cellular automaton on a budget."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from lifegym.experiments import DEFAULT_WORLD, Experiment, default_menu
+from lifegym.generator import RulePrior, make_prior
+from lifegym.inference import InferenceEngine, engine_class
+from lifegym.lab import Lab
+from lifegym.likelihood import compare
+from lifegym.observe import N_STATS, ObservationModel, frame_statistics
+from lifegym.reward import RewardFunction, StepOutcome, make_reward
+from lifegym.rules import Rule, RuleFamily, get_family
+from lifegym.scoring import EpisodeResult, battery
+from lifegym.types import Belief, RuleSpace, VisibleTrajectory
+from lifegym.viewer import render_ansi, render_rgb
+
+__all__ = ["SUMMARY_FRAMES", "RuleDiscoveryEnv"]
+
+#: Frames in the fixed-length statistics curve of the last experiment.
+SUMMARY_FRAMES = 16
+#: Default experiment budget: this many 16-step experiments observed in full.
+_DEFAULT_EXPERIMENTS = 8
+#: Default compute budget: this many 16-step replays of the whole world.
+_DEFAULT_REPLAYS = 256
+
+EngineFactory = Callable[[RuleSpace, ObservationModel], InferenceEngine]
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def _check_world(world: object) -> tuple[int, int]:
+    ok = isinstance(world, tuple | list) and len(world) == 2 and all(_is_int(v) for v in world)
+    if not ok or min(world) < 3:  # type: ignore[type-var, arg-type]
+        raise ValueError(f"world must be (height, width) with integers >= 3, got {world!r}")
+    return int(world[0]), int(world[1])  # type: ignore[index]
+
+
+def _check_menu(menu: Sequence[Experiment], world: tuple[int, int], model: ObservationModel):
+    items = tuple(menu)
+    if not items:
+        raise ValueError("menu must hold at least one Experiment, got an empty menu")
+    names = set()
+    for item in items:
+        if not isinstance(item, Experiment):
+            raise ValueError(f"menu items must be Experiment objects, got {item!r}")
+        if item.name in names:
+            raise ValueError(f"menu item names must be unique; {item.name!r} appears twice")
+        names.add(item.name)
+        item.check_world(*world)
+        if item.steps < model.stride:
+            raise ValueError(
+                f"menu item {item.name!r} runs {item.steps} steps, fewer than the stride "
+                f"{model.stride}: nothing of it would be observed"
+            )
+    return items
+
+
+def _check_budget(value: object, name: str) -> int:
+    if not _is_int(value) or value < 0:  # type: ignore[operator]
+        raise ValueError(f"{name} must be an int >= 0 (cell-steps), got {value!r}")
+    return int(value)  # type: ignore[arg-type]
+
+
+class RuleDiscoveryEnv(gym.Env):
+    """Find the hidden rule of a Life-like cellular automaton by choosing experiments.
+
+    ## Description
+    A hidden rule is drawn from a prior over a rule family (by default the 2^18
+    outer-totalistic B/S rules). Each step the agent either requests an experiment from a
+    menu (an initial condition it sets, run for some steps on a torus and shown through an
+    observation model: noisy cells, every k-th frame, a window, or statistics only), tests
+    a hypothesis (one rule bit, or the whole most-probable rule) by simulation, or submits.
+    An inference engine turns what was seen into a belief (P(bit = 1) per free bit); the
+    most probable rule is what gets submitted. Experiments cost observed cell-steps, tests
+    cost simulated cell-steps, each from its own budget.
+
+    ## Action Space
+    ``Discrete(M + F + 2)`` with ``M`` menu items and ``F`` free bits:
+
+    | action | meaning |
+    |---|---|
+    | ``0 .. M-1`` | request experiment ``menu[a]`` |
+    | ``M .. M+F-1`` | test free bit ``a - M``: score the MAP rule with that bit set and cleared against the observations (costs 2 replays of every visible trajectory) |
+    | ``M+F`` | test the MAP rule: its discrepancy from the observations (1 replay) |
+    | ``M+F+1`` | submit the MAP rule (ends the episode) |
+
+    ``action_masks()`` (the sb3-contrib convention) is False for what the budgets cannot
+    pay for and for tests before any experiment. A masked action does nothing, costs
+    ``rejected_penalty`` and reports ``info["rejected"]``.
+
+    ## Observation Space
+    A ``Dict`` (flat enough for SB3's ``MultiInputPolicy``):
+
+    | key | shape | dtype | min | max | meaning |
+    |---|---|---|---|---|---|
+    | ``p_one`` | (F,) | float32 | 0 | 1 | P(bit = 1) per free bit |
+    | ``confidence`` | (F,) | float32 | 0 | 1 | ``|2 P - 1|`` per free bit |
+    | ``budget_left`` | (2,) | float32 | 0 | 1 | experiment and compute budget left (fractions) |
+    | ``last_experiment`` | (48,) | float32 | 0 | 1 | density, activity, 2x2 block entropy of the last experiment's observed frames, 16 frames each (resampled; zeros before the first) |
+    | ``spent_per_item`` | (M,) | float32 | 0 | 1 | fraction of the experiment budget spent on each menu item |
+    | ``frame`` (``frame_observation=True``) | (h, w, 1) | uint8 | 0 | 255 | last observed frame |
+
+    ## Rewards
+    ``reward="info_gain"`` (default): the belief's entropy reduction in bits, minus the
+    step's cost. ``reward="terminal"``: at the end, 1 for the exact rule or else the fraction
+    of free bits correct; minus the cost of every step. The cost of a step is
+    ``experiment_weight * experiment cost / experiment budget + compute_weight * compute
+    cost / compute budget`` (both weights 1), plus ``rejected_penalty`` (0.1) for a masked
+    action. Rewards are Python floats. Any :class:`~lifegym.reward.RewardFunction` may be
+    passed instead.
+
+    ## Starting State
+    A hidden rule from the prior (or ``options={"rule": ...}``), no experiments, the
+    belief of the engine with no data (every free bit 0.5), full budgets.
+
+    ## Episode End
+    * Termination: the agent submits; or the experiment budget cannot pay for any menu
+      item (the MAP rule is submitted automatically).
+    * Truncation: ``max_steps`` steps (the MAP rule is scored as if submitted).
+    At the end ``info["result"]`` holds ``true_rule``, ``submitted_rule`` (canonical
+    strings), ``exact``, ``bits_correct``, ``behavioural_match`` (identical frames from a
+    fixed battery of fresh initial conditions, 32 steps), ``undetermined_bits`` (names of
+    free bits whose flip changes nothing seen) and ``n_undetermined``, ``experiment_cost``,
+    ``compute_cost``, ``n_experiments``, ``n_tests`` and ``submitted_by`` (``"agent"``,
+    ``"budget"`` or ``"truncation"``).
+
+    ## Arguments
+    | parameter | type | default | description |
+    |---|---|---|---|
+    | ``family`` | str | ``"totalistic"`` | rule family: totalistic, isotropic, ring, rotation, free |
+    | ``prior`` | str, list, Rule, RulePrior | ``"uniform"`` | hidden-rule prior: uniform, named, a list of rule strings |
+    | ``known`` | dict | None | bits known from the start, ``{bit index or name: 0/1}`` |
+    | ``world`` | (int, int) | (60, 60) | torus height, width |
+    | ``menu`` | sequence of Experiment | ``default_menu()`` | the experiments on offer |
+    | ``noise`` | float | 0.0 | cell flip probability p in [0, 0.5] |
+    | ``stride`` | int | 1 | observe every k-th frame |
+    | ``window`` | (int, int) | None | observe only this top-left crop |
+    | ``sigma`` | float | None | observe statistics only, cells perturbed with this scale |
+    | ``observation`` | ObservationModel | None | instead of the four above |
+    | ``experiment_budget`` | int | 8 full 16-step experiments | observed cell-steps |
+    | ``compute_budget`` | int | 256 replays of 16 steps | simulated cell-steps |
+    | ``inference`` | str or factory | ``"exact"`` | belief engine: exact, exhaustive, search |
+    | ``reward`` | str or RewardFunction | ``"info_gain"`` | info_gain or terminal |
+    | ``frame_observation`` | bool | False | add the last observed frame to the observation |
+    | ``max_steps`` | int | 256 | truncate after this many steps |
+    | ``render_mode`` | str | None | ``"rgb_array"`` or ``"ansi"`` |
+
+    ``gym.make("lifegym/RuleDiscovery-v0", family="isotropic", noise=0.05)``;
+    ``env.reset(seed=0, options={"rule": "B36/S23"})`` fixes the hidden rule (it must lie
+    in the family and agree with the known bits; a bad string raises ValueError).
+
+    ## Vectorized environment
+    Works under ``gymnasium.make_vec`` (sync and async) and SB3's ``DummyVecEnv`` /
+    ``SubprocVecEnv``; MaskablePPO reads ``action_masks()``.
+
+    ## Version History
+    * v0: initial version.
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array", "ansi"], "render_fps": 2}
+
+    def __init__(
+        self,
+        family: str | RuleFamily = "totalistic",
+        prior: str | Sequence[str | Rule] | Rule | RulePrior = "uniform",
+        known: dict[int | str, int] | None = None,
+        world: tuple[int, int] = DEFAULT_WORLD,
+        menu: Sequence[Experiment] | None = None,
+        noise: float = 0.0,
+        stride: int = 1,
+        window: tuple[int, int] | None = None,
+        sigma: float | None = None,
+        observation: ObservationModel | None = None,
+        experiment_budget: int | None = None,
+        compute_budget: int | None = None,
+        inference: str | EngineFactory = "exact",
+        reward: str | RewardFunction = "info_gain",
+        frame_observation: bool = False,
+        max_steps: int = 256,
+        render_mode: str | None = None,
+    ) -> None:
+        self.space = RuleSpace.of(get_family(family), known)
+        self.world = _check_world(world)
+        if observation is None:
+            observation = ObservationModel(
+                noise=noise, stride=stride, window=window, stats_sigma=sigma
+            )
+        elif not isinstance(observation, ObservationModel):
+            raise ValueError(f"observation must be an ObservationModel, got {observation!r}")
+        observation.check_world(*self.world)
+        self.model = observation
+        self.menu = _check_menu(default_menu() if menu is None else menu, self.world, observation)
+        self.prior = make_prior(prior, self.space)
+        self.engine_factory: EngineFactory = (
+            engine_class(inference) if isinstance(inference, str) else inference
+        )
+        self.engine_factory(self.space, observation)  # refuse unsupported settings now
+        self.reward_function = make_reward(reward)
+        if frame_observation and observation.stats_sigma is not None:
+            raise ValueError("frame_observation=True needs frames; stats(sigma) shows none")
+        self.frame_observation = bool(frame_observation)
+        if not _is_int(max_steps) or max_steps < 1:
+            raise ValueError(f"max_steps must be an int >= 1, got {max_steps!r}")
+        self.max_steps = int(max_steps)
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(
+                f"render_mode must be None or one of {self.metadata['render_modes']}, "
+                f"got {render_mode!r}"
+            )
+        self.render_mode = render_mode
+
+        h, w = observation.region(*self.world)
+        full_experiment = h * w * len(observation.observed_times(16))
+        self.experiment_budget = _check_budget(
+            _DEFAULT_EXPERIMENTS * full_experiment
+            if experiment_budget is None
+            else experiment_budget,
+            "experiment_budget",
+        )
+        self.compute_budget = _check_budget(
+            _DEFAULT_REPLAYS * 16 * self.world[0] * self.world[1]
+            if compute_budget is None
+            else compute_budget,
+            "compute_budget",
+        )
+        self.item_costs = np.array(
+            [h * w * len(observation.observed_times(item.steps)) for item in self.menu]
+        )
+        if self.experiment_budget < self.item_costs.min():
+            raise ValueError(
+                f"experiment_budget {self.experiment_budget} cannot pay for any experiment; "
+                f"the cheapest menu item costs {int(self.item_costs.min())} observed cell-steps"
+            )
+
+        n_menu, n_free = len(self.menu), self.space.n_free
+        self.action_space = spaces.Discrete(n_menu + n_free + 2)
+        observation_spaces: dict[str, spaces.Space] = {
+            "p_one": spaces.Box(0.0, 1.0, (n_free,), np.float32),
+            "confidence": spaces.Box(0.0, 1.0, (n_free,), np.float32),
+            "budget_left": spaces.Box(0.0, 1.0, (2,), np.float32),
+            "last_experiment": spaces.Box(0.0, 1.0, (N_STATS * SUMMARY_FRAMES,), np.float32),
+            "spent_per_item": spaces.Box(0.0, 1.0, (n_menu,), np.float32),
+        }
+        if self.frame_observation:
+            observation_spaces["frame"] = spaces.Box(0, 255, (h, w, 1), np.uint8)
+        self.observation_space = spaces.Dict(observation_spaces)
+        self._battery = battery(self.world)
+        self._lab: Lab | None = None
+
+    # -- action layout -------------------------------------------------------------------
+
+    @property
+    def test_map_action(self) -> int:
+        return len(self.menu) + self.space.n_free
+
+    @property
+    def submit_action(self) -> int:
+        return self.test_map_action + 1
+
+    def describe_action(self, action: int) -> str:
+        """Human-readable meaning of ``action``."""
+        action = self._check_action(action)
+        n_menu = len(self.menu)
+        if action < n_menu:
+            return f"request {self.menu[action].name}"
+        if action < self.test_map_action:
+            return f"test {self.space.free_names[action - n_menu]}"
+        return "test MAP" if action == self.test_map_action else "submit"
+
+    def _check_action(self, action: object) -> int:
+        if isinstance(action, np.ndarray) and action.shape == () and action.dtype.kind in "iu":
+            action = action.item()
+        if not _is_int(action):
+            raise TypeError(
+                f"action must be an int in [0, {self.action_space.n}), got {action!r} "
+                f"of type {type(action).__name__}"
+            )
+        if not 0 <= int(action) < self.action_space.n:  # type: ignore[operator]
+            raise ValueError(
+                f"action {action} is outside the action space: allowed 0..{self.action_space.n - 1}"
+            )
+        return int(action)  # type: ignore[arg-type]
+
+    # -- state ---------------------------------------------------------------------------
+
+    @property
+    def lab(self) -> Lab:
+        if self._lab is None:
+            raise RuntimeError("call reset() before using the env")
+        return self._lab
+
+    @property
+    def belief(self) -> Belief:
+        """The current belief of the inference engine."""
+        return self._belief
+
+    @property
+    def trajectories(self) -> list[VisibleTrajectory]:
+        """The visible trajectories so far, oldest first."""
+        return self.lab.trajectories
+
+    def action_masks(self) -> np.ndarray:
+        """bool (n_actions,): which actions the budgets can pay for (sb3-contrib convention)."""
+        lab = self.lab
+        mask = np.zeros(self.action_space.n, dtype=bool)
+        mask[: len(self.menu)] = self.item_costs <= lab.experiment_left
+        replay = lab.replay_cost()
+        if lab.trajectories:
+            mask[len(self.menu) : self.test_map_action] = 2 * replay <= lab.compute_left
+            mask[self.test_map_action] = replay <= lab.compute_left
+        mask[self.submit_action] = True
+        return mask
+
+    # -- gym API -------------------------------------------------------------------------
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        hidden = self._rule_from_options(options)  # validate before touching any state
+        super().reset(seed=seed)
+        if hidden is None:
+            hidden = self.prior.sample(self.np_random)
+        self._lab = Lab(
+            hidden,
+            self.model,
+            self.world,
+            self.experiment_budget,
+            self.compute_budget,
+            self.np_random,
+        )
+        self._engine = self.engine_factory(self.space, self.model)
+        self._belief = self._engine.belief()
+        self._steps = 0
+        self._n_tests = 0
+        self._done = False
+        self._spent_per_item = np.zeros(len(self.menu))
+        self._last_summary = np.zeros(N_STATS * SUMMARY_FRAMES, dtype=np.float32)
+        self._last_info: dict[str, Any] = {}
+        info = self._info("reset", 0, 0)
+        self._last_info = info
+        return self._observation(), info
+
+    def _rule_from_options(self, options: dict[str, Any] | None) -> Rule | None:
+        if not options:
+            return None
+        unknown = set(options) - {"rule"}
+        if unknown:
+            raise ValueError(f"unknown reset options {sorted(unknown)}; accepted: 'rule'")
+        rule = options["rule"]
+        if isinstance(rule, str):
+            rule = Rule.parse(rule)
+        if not isinstance(rule, Rule):
+            raise ValueError(f"options['rule'] must be a rule string or Rule, got {rule!r}")
+        return make_prior(rule, self.space).sample(np.random.default_rng(0))
+
+    def step(self, action: int) -> tuple[dict[str, np.ndarray], float, bool, bool, dict]:
+        action = self._check_action(action)
+        if self._lab is None or self._done:
+            raise RuntimeError("the episode has ended (or not started): call reset()")
+        lab = self.lab
+        entropy_before = self._belief.entropy
+        experiment_before, compute_before = lab.experiment_spent, lab.compute_spent
+        mask = self.action_masks()
+        rejected = "" if mask[action] else f"cannot pay for {self.describe_action(action)}"
+        test: dict[str, Any] = {}
+        submitted_by = ""
+        if rejected:
+            pass
+        elif action < len(self.menu):
+            trajectory = lab.run(self.menu[action])
+            self._spent_per_item[action] += trajectory.cost
+            self._last_summary = self._summary(trajectory)
+            self._engine.update(trajectory)
+        elif action < self.test_map_action:
+            test = self._test_bit(action - len(self.menu))
+        elif action == self.test_map_action:
+            test = self._test_map()
+        else:
+            submitted_by = "agent"
+        self._belief = self._engine.belief()
+        self._steps += 1
+        if not submitted_by and not (self.item_costs <= lab.experiment_left).any():
+            submitted_by = "budget"
+        truncated = not submitted_by and self._steps >= self.max_steps
+        if truncated:
+            submitted_by = "truncation"
+        experiment_cost = lab.experiment_spent - experiment_before
+        compute_cost = lab.compute_spent - compute_before
+        info = self._info(self.describe_action(action), experiment_cost, compute_cost)
+        if rejected:
+            info["rejected"] = rejected
+        if test:
+            info["test"] = test
+        result = None
+        if submitted_by:
+            self._done = True
+            result = self._result(submitted_by)
+            info["result"] = dataclasses.asdict(result)
+        outcome = StepOutcome(
+            entropy_before=entropy_before,
+            entropy_after=self._belief.entropy,
+            experiment_cost=experiment_cost,
+            compute_cost=compute_cost,
+            experiment_budget=self.experiment_budget,
+            compute_budget=self.compute_budget,
+            rejected=bool(rejected),
+            finished=result is not None,
+            exact=bool(result and result.exact),
+            bits_correct=result.bits_correct if result else 0.0,
+        )
+        reward = float(self.reward_function(outcome))
+        terminated = bool(submitted_by) and not truncated
+        self._last_info = info
+        return self._observation(), reward, terminated, bool(truncated), info
+
+    def render(self) -> np.ndarray | str | None:
+        if self.render_mode == "rgb_array":
+            return render_rgb(self._frame_to_show(), self._belief.p_one)
+        if self.render_mode == "ansi":
+            return render_ansi(self)
+        return None
+
+    # -- actions -------------------------------------------------------------------------
+
+    def _test_bit(self, free_index: int) -> dict[str, Any]:
+        lab = self.lab
+        lab.charge_compute(2 * lab.replay_cost())
+        values = self.space.free_values(self._belief.map_rule)
+        logliks = []
+        for value in (1, 0):
+            values[free_index] = value
+            rule = self.space.rule(values)
+            logliks.append(compare(rule, lab.trajectories, self._engine.test_from_time).loglik)
+        with np.errstate(invalid="ignore"):
+            log_odds = float(np.subtract(*logliks))
+        self._engine.absorb_test(free_index, log_odds)
+        self._n_tests += 1
+        return {"kind": "bit", "bit": self.space.free_names[free_index], "log_odds": log_odds}
+
+    def _test_map(self) -> dict[str, Any]:
+        lab = self.lab
+        lab.charge_compute(lab.replay_cost())
+        comparison = compare(self._belief.map_rule, lab.trajectories)
+        self._n_tests += 1
+        return {"kind": "map", **dataclasses.asdict(comparison)}
+
+    # -- outputs -------------------------------------------------------------------------
+
+    def _result(self, submitted_by: str) -> EpisodeResult:
+        lab = self.lab
+        return EpisodeResult.score(
+            lab.hidden_rule,
+            self._belief.map_rule,
+            self.space,
+            lab.trajectories,
+            self._battery,
+            experiment_cost=lab.experiment_spent,
+            compute_cost=lab.compute_spent,
+            n_experiments=len(lab.trajectories),
+            n_tests=self._n_tests,
+            submitted_by=submitted_by,
+        )
+
+    def _info(self, action: str, experiment_cost: int, compute_cost: int) -> dict[str, Any]:
+        belief = self._belief
+        return {
+            "action": action,
+            "experiment_cost": int(experiment_cost),
+            "compute_cost": int(compute_cost),
+            "entropy": float(belief.entropy),
+            "n_consistent": -1 if belief.n_consistent is None else int(belief.n_consistent),
+            "map_rule": str(belief.map_rule),
+            "action_mask": self.action_masks(),
+        }
+
+    def _summary(self, last: VisibleTrajectory) -> np.ndarray:
+        """The fixed-length statistics curve of ``last`` (float32 (N_STATS * SUMMARY_FRAMES,))."""
+        summary = np.zeros((SUMMARY_FRAMES, N_STATS), dtype=np.float32)
+        if last.stats is not None:
+            curve = last.stats
+        else:
+            h, w = last.frames.shape[1:]
+            curve = frame_statistics(
+                last.initial[:h, :w], last.frames, self.model.wraps(*self.world)
+            )
+        if len(curve):
+            picks = np.round(np.linspace(0, len(curve) - 1, SUMMARY_FRAMES)).astype(int)
+            summary[:] = np.clip(curve[picks], 0.0, 1.0)
+        return summary.ravel()
+
+    def _frame_to_show(self) -> np.ndarray:
+        h, w = self.model.region(*self.world)
+        trajectories = self.lab.trajectories if self._lab is not None else []
+        if not trajectories:
+            return np.zeros((h, w), dtype=np.uint8)
+        last = trajectories[-1]
+        if last.frames is not None and len(last.frames):
+            return last.frames[-1]
+        return last.initial[:h, :w]
+
+    def _observation(self) -> dict[str, np.ndarray]:
+        belief = self._belief
+        lab = self.lab
+        observation = {
+            "p_one": belief.p_one.astype(np.float32),
+            "confidence": belief.confidence.astype(np.float32),
+            "budget_left": np.array(
+                [
+                    lab.experiment_left / self.experiment_budget if self.experiment_budget else 0,
+                    lab.compute_left / self.compute_budget if self.compute_budget else 0,
+                ],
+                dtype=np.float32,
+            ),
+            "last_experiment": self._last_summary.copy(),
+            "spent_per_item": (self._spent_per_item / max(self.experiment_budget, 1)).astype(
+                np.float32
+            ),
+        }
+        if self.frame_observation:
+            observation["frame"] = (self._frame_to_show() * 255).astype(np.uint8)[..., None]
+        return observation

@@ -1,0 +1,515 @@
+"""numba kernels of the ``exhaustive`` engine: many B/S rules simulated and scored at once.
+
+Bit-slicing across rules
+========================
+One ``uint64`` word per cell holds that cell's state under 64 different rules: bit
+(*lane*) ``j`` of the word is the cell under the group's rule ``j``. A *group* is 64
+rules; its rule enters as 18 words ``words[g, b]`` (family bit ``b`` in the totalistic
+order ``B0..B8, S0..S8``; lane ``j`` of the word is that bit of rule ``j``), so the same
+compiled kernel serves any set of rules, whether a regular block of the rule space or an
+arbitrary list.
+
+A group's world is a ``(H + 2, W + 2)`` array of words with a one-cell halo (a copy of the
+opposite edge: the torus). One step, for every cell:
+
+* the vertical sums of each column of three cells, two bit planes, computed once per
+  column of a row and shared by the three cells that use them;
+* ``T``, the sum of the 3x3 block *including* the centre (0..9, four planes), from three
+  adjacent vertical sums;
+* the next state, ``S[T - 1]`` for a live centre and ``B[T]`` for a dead one: ten leaves
+  ``lb[T] ^ (lx[T] & centre)`` and a multiplexer tree on the planes of ``T``.
+
+Step 1 needs no adder: the initial condition is the same for every rule, so the state of
+a cell after one step is the rule word of its (known) pattern class, ``words[g, idx0]``.
+
+Scoring
+=======
+An observed frame is scored from per-lane counts (mismatches with the observed frame;
+or, for statistics, live cells, changed cells and the 2x2-block counts). The words to
+count are written to a flat scratch array and counted by ``_count_lanes``: a carry-save
+adder tree over runs of 16 words (vectorised), whose planes are unpacked per lane at the
+end. Block counts come from the number of blocks containing each subset of the four
+cells of a block (Moebius inversion gives the 16 configuration counts); on the torus
+several subsets have equal counts, so fewer need counting.
+
+The log-likelihoods are those of ``lifegym.likelihood`` (frames: ``frame_loglik``;
+statistics: ``expected_statistics`` and ``-0.5 z^2``), computed per lane.
+
+Entry points: ``evaluate_parallel`` (``prange`` over chunks of groups; hold
+``lifegym.sim._PARALLEL_LOCK``) and ``evaluate_serial`` (calling thread).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+_ZERO = np.uint64(0)
+_ONE = np.uint64(1)
+_ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+# Words per run of the carry-save counter (one AVX-512 register pair).
+_V = 16
+_ROUND = 8 * _V
+
+KIND_FRAMES = 0
+KIND_STATS = 1
+
+
+def counter_planes(n_words: int) -> int:
+    """Planes above weight 8 that ``_count_lanes`` needs to count ``n_words`` words."""
+    rounds = -(-max(n_words, 1) // _ROUND)
+    return max(1, int(rounds).bit_length())
+
+
+def scratch_words(n_words: int) -> int:
+    """Length of the flat scratch array for ``n_words`` words (padded to whole rounds)."""
+    return _ROUND * -(-max(n_words, 1) // _ROUND)
+
+
+# ----------------------------------------------------------------------------- stepping
+
+
+@njit(inline="always")
+def _mux(a, b, s):
+    return a ^ ((a ^ b) & s)
+
+
+@njit(inline="always")
+def _step_row(up, mid, down, out, v0, v1, width, lb, lx):
+    """Next state of row ``mid`` (W + 2 words with halo) into ``out[1 : W + 1]``.
+
+    ``lb`` and ``lx`` (10 words): leaf ``T`` is ``lb[T] ^ (lx[T] & centre)`` for T = 1..8,
+    ``lb[0]`` (T = 0: dead centre) and ``lb[9]`` (T = 9: live centre, S8).
+    """
+    for c in range(width + 2):
+        u = up[c]
+        m = mid[c]
+        d = down[c]
+        x = u ^ m
+        v0[c] = x ^ d
+        v1[c] = (u & m) | (x & d)
+    k0 = lb[0]
+    k9 = lb[9]
+    b1, b2, b3, b4, b5, b6, b7, b8 = lb[1], lb[2], lb[3], lb[4], lb[5], lb[6], lb[7], lb[8]
+    x1, x2, x3, x4, x5, x6, x7, x8 = lx[1], lx[2], lx[3], lx[4], lx[5], lx[6], lx[7], lx[8]
+    for c in range(width):
+        a0 = v0[c]
+        s0 = v0[c + 1]
+        c0 = v0[c + 2]
+        a1 = v1[c]
+        s1 = v1[c + 1]
+        c1 = v1[c + 2]
+        m = mid[c + 1]
+        x = a0 ^ s0
+        t0 = x ^ c0
+        cy = (a0 & s0) | (x & c0)
+        p = a1 ^ s1
+        q = c1 ^ cy
+        t1 = p ^ q
+        g1 = a1 & s1
+        g2 = c1 & cy
+        t2 = g1 ^ g2 ^ (p & q)
+        t3 = g1 & g2
+        k01 = _mux(k0, b1 ^ (x1 & m), t0)
+        k23 = _mux(b2 ^ (x2 & m), b3 ^ (x3 & m), t0)
+        k45 = _mux(b4 ^ (x4 & m), b5 ^ (x5 & m), t0)
+        k67 = _mux(b6 ^ (x6 & m), b7 ^ (x7 & m), t0)
+        k89 = _mux(b8 ^ (x8 & m), k9, t0)
+        k03 = _mux(k01, k23, t1)
+        k47 = _mux(k45, k67, t1)
+        k07 = _mux(k03, k47, t2)
+        out[c + 1] = _mux(k07, k89, t3)
+
+
+@njit(inline="always")
+def _refresh_columns(buf, first, stop, width):
+    """Column halo (columns 0 and W + 1) of rows ``first..stop-1``: the torus wrap."""
+    for r in range(first, stop):
+        buf[r, 0] = buf[r, width]
+        buf[r, width + 1] = buf[r, 1]
+
+
+@njit(inline="always")
+def _refresh_halo(buf, height, width):
+    """Whole halo of a torus world in ``buf[: H + 2, : W + 2]``."""
+    _refresh_columns(buf, 1, height + 1, width)
+    buf[0, : width + 2] = buf[height, : width + 2]
+    buf[height + 1, : width + 2] = buf[1, : width + 2]
+
+
+@njit(inline="always")
+def _gather_rows(buf, idx0, rule, first, stop, grid_row0, height):
+    """Step-1 states of buffer rows ``first..stop-1``: buffer row ``i`` is grid row
+    ``(i - grid_row0) mod H``; a cell's state is the rule word of its pattern class."""
+    width = idx0.shape[1]
+    for i in range(first, stop):
+        src = idx0[(i - grid_row0) % height]
+        dst = buf[i]
+        for c in range(width):
+            dst[c + 1] = rule[src[c]]
+
+
+# ----------------------------------------------------------------------------- counting
+
+
+@njit(inline="always")
+def _extract(word, weight, cnt):
+    """Add ``weight`` to ``cnt[lane]`` for every set bit ``lane`` of ``word``."""
+    if word != _ZERO:
+        for lane in range(64):
+            cnt[lane] += np.int64((word >> np.uint64(lane)) & _ONE) * weight
+
+
+@njit(inline="always")
+def _count_lanes(x, n, acc, hp, e, cnt):
+    """Per-lane popcount of the words ``x[:n]``: ``cnt[lane]`` (int64, 64) = number of
+    words with bit ``lane`` set. ``x`` must hold ``scratch_words(n)`` words (the tail is
+    zeroed here); ``acc`` (3, V), ``hp`` (P, V) and ``e`` (V,) are uint64 scratch."""
+    rounds = (n + _ROUND - 1) // _ROUND
+    for i in range(n, rounds * _ROUND):
+        x[i] = _ZERO
+    acc[:] = _ZERO
+    hp[:] = _ZERO
+    ones = acc[0]
+    twos = acc[1]
+    fours = acc[2]
+    for i in range(rounds):
+        base = i * _ROUND
+        for v in range(_V):
+            x0 = x[base + v]
+            x1 = x[base + _V + v]
+            x2 = x[base + 2 * _V + v]
+            x3 = x[base + 3 * _V + v]
+            x4 = x[base + 4 * _V + v]
+            x5 = x[base + 5 * _V + v]
+            x6 = x[base + 6 * _V + v]
+            x7 = x[base + 7 * _V + v]
+            o = ones[v]
+            u = o ^ x0
+            twos_a = (o & x0) | (u & x1)
+            o = u ^ x1
+            u = o ^ x2
+            twos_b = (o & x2) | (u & x3)
+            o = u ^ x3
+            t = twos[v]
+            u = t ^ twos_a
+            fours_a = (t & twos_a) | (u & twos_b)
+            t = u ^ twos_b
+            u = o ^ x4
+            twos_a = (o & x4) | (u & x5)
+            o = u ^ x5
+            u = o ^ x6
+            twos_b = (o & x6) | (u & x7)
+            o = u ^ x7
+            u = t ^ twos_a
+            fours_b = (t & twos_a) | (u & twos_b)
+            t = u ^ twos_b
+            f = fours[v]
+            u = f ^ fours_a
+            e[v] = (f & fours_a) | (u & fours_b)
+            fours[v] = u ^ fours_b
+            twos[v] = t
+            ones[v] = o
+        for k in range(hp.shape[0]):
+            plane = hp[k]
+            for v in range(_V):
+                h = plane[v]
+                c = e[v]
+                plane[v] = h ^ c
+                e[v] = h & c
+    cnt[:] = 0
+    for v in range(_V):
+        _extract(ones[v], 1, cnt)
+        _extract(twos[v], 2, cnt)
+        _extract(fours[v], 4, cnt)
+        for k in range(hp.shape[0]):
+            _extract(hp[k, v], np.int64(8) << k, cnt)
+
+
+@njit(inline="always")
+def _fill_region(x, buf, row0, rows, width, prev, invert):
+    """``x`` <- region words ``buf[row0 + r, 1 + c]`` (r < rows, c < width), XORed with
+    ``prev`` (flat words, or all-ones/zeros from uint8 0/1 when ``invert``) if given."""
+    k = 0
+    for r in range(rows):
+        src = buf[row0 + r]
+        if prev.shape[0] == 0:
+            for c in range(width):
+                x[k + c] = src[c + 1]
+        elif invert:
+            for c in range(width):
+                x[k + c] = src[c + 1] ^ (_ZERO - np.uint64(prev[r * width + c]))
+        else:
+            for c in range(width):
+                x[k + c] = src[c + 1] ^ np.uint64(prev[r * width + c])
+        k += width
+    return k
+
+
+@njit(inline="always")
+def _fill_subset(x, buf, row0, rows, cols, mask):
+    """``x`` <- for each block (r, c) (r < rows, c < cols) the AND of the cells of subset
+    ``mask`` (8: top-left, 4: top-right, 2: bottom-left, 1: bottom-right)."""
+    na = _ZERO if mask & 8 else _ALL
+    nb = _ZERO if mask & 4 else _ALL
+    nc = _ZERO if mask & 2 else _ALL
+    nd = _ZERO if mask & 1 else _ALL
+    k = 0
+    for r in range(rows):
+        top = buf[row0 + r]
+        bottom = buf[row0 + r + 1]
+        for c in range(cols):
+            x[k + c] = (
+                (top[c + 1] | na) & (top[c + 2] | nb) & (bottom[c + 1] | nc) & (bottom[c + 2] | nd)
+            )
+        k += cols
+    return k
+
+
+# ------------------------------------------------------------------------------ scoring
+
+
+@njit(inline="always")
+def _frames_loglik(cnt, cells, fparams, ll):
+    """``ll[lane]`` <- ``frame_loglik(cnt[lane], cells, p)`` (``fparams`` = log p,
+    log(1 - p), p == 0)."""
+    log_p = fparams[0]
+    log_q = fparams[1]
+    exact = fparams[2] != 0.0
+    for lane in range(64):
+        m = cnt[lane]
+        if exact:
+            ll[lane] = -np.inf if m > 0 else 0.0
+        else:
+            ll[lane] = m * log_p + (cells - m) * log_q
+
+
+@njit(inline="always")
+def _stats_loglik(counts, n_blocks, cells, first, q, observed, scale, channel, src, ll):
+    """``ll[lane]`` <- the statistics log-likelihood of one frame from its clean counts.
+
+    ``counts`` (K, 64) int64: row 0 live cells, row 1 changed cells, then the counted
+    subsets; ``src[S]`` (16,) is the row holding the number of blocks containing subset
+    ``S`` (-1 for the empty subset: ``n_blocks``). ``observed``/``scale`` (3,) float64.
+    """
+    flips = q if first else 2.0 * q * (1.0 - q)
+    hist = np.empty(16, dtype=np.int64)
+    blocks = np.empty(16, dtype=np.float64)
+    for lane in range(64):
+        for s in range(16):
+            hist[s] = n_blocks if src[s] < 0 else counts[src[s], lane]
+        for bit in (1, 2, 4, 8):
+            for s in range(16):
+                if not s & bit:
+                    hist[s] -= hist[s | bit]
+        live = counts[0, lane] / cells
+        changed = counts[1, lane] / cells
+        density = live * (1 - q) + (1 - live) * q
+        activity = changed * (1 - flips) + (1 - changed) * flips
+        total = 0.0
+        for j in range(16):
+            acc = 0.0
+            for i in range(16):
+                acc += hist[i] * channel[i, j]
+            blocks[j] = acc
+            total += acc
+        entropy = 0.0
+        if total > 0:
+            for j in range(16):
+                p = blocks[j] / total
+                if p > 0:
+                    entropy -= p * np.log2(p)
+        entropy /= 4.0
+        z0 = (density - observed[0]) / scale[0]
+        z1 = (activity - observed[1]) / scale[1]
+        z2 = (entropy - observed[2]) / scale[2]
+        ll[lane] = -0.5 * (z0 * z0 + z1 * z1 + z2 * z2)
+
+
+@njit(inline="always")
+def _score(
+    buf, row0, rows, f, kind, obs, fparams, prev, h, w, wrap, sobs, sscale, channel,
+    smasks, ssrc, x, acc, hp, e, counts, ll,
+):  # fmt: skip
+    """Per-lane log-likelihood ``ll`` of observed frame ``f``, whose grid row 0 is buffer
+    row ``row0`` (column c at 1 + c). Frames: only the first ``rows`` rows are scored.
+    Statistics: ``prev`` (flat words) holds the previous observed clean frame and is
+    replaced by this one; a wrapping region needs the halo of ``buf`` refreshed."""
+    if kind == KIND_FRAMES:
+        n = _fill_region(x, buf, row0, rows, w, obs[f].ravel(), True)
+        _count_lanes(x, n, acc, hp, e, counts[0])
+        _frames_loglik(counts[0], n, fparams, ll)
+        return
+    n = _fill_region(x, buf, row0, h, w, prev[:0], False)
+    _count_lanes(x, n, acc, hp, e, counts[0])
+    n = _fill_region(x, buf, row0, h, w, prev, False)
+    _count_lanes(x, n, acc, hp, e, counts[1])
+    block_rows = h if wrap else h - 1
+    block_cols = w if wrap else w - 1
+    for k in range(smasks.shape[0]):
+        n = _fill_subset(x, buf, row0, block_rows, block_cols, smasks[k])
+        _count_lanes(x, n, acc, hp, e, counts[2 + k])
+    k = 0
+    for r in range(h):
+        src = buf[row0 + r]
+        for c in range(w):
+            prev[k + c] = src[c + 1]
+        k += w
+    _stats_loglik(
+        counts, block_rows * block_cols, h * w, f == 0, fparams[3], sobs[f], sscale[f],
+        channel, ssrc, ll,
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------------------- one group
+
+
+@njit(inline="always")
+def _leaves(rule, lb, lx):
+    """Leaf words of the multiplexer from the 18 family-bit words of a group."""
+    lb[0] = rule[0]
+    lx[0] = _ZERO
+    for t in range(1, 9):
+        lb[t] = rule[t]
+        lx[t] = rule[t] ^ rule[9 + t - 1]
+    lb[9] = rule[17]
+    lx[9] = _ZERO
+
+
+@njit(inline="always")
+def _scratch_words(n_words):
+    """``scratch_words`` inside the kernels."""
+    return _ROUND * ((max(n_words, 1) + _ROUND - 1) // _ROUND)
+
+
+@njit(cache=True, nogil=True)
+def _evaluate_range(
+    g_lo, g_hi, words, idx0, times, kind, obs, init_region, fparams, sobs, sscale, channel,
+    smasks, ssrc, wrap, n_frames, row_limit, light, prune, budget, partial, complete,
+    planes,
+):  # fmt: skip
+    """Evaluate groups ``g_lo..g_hi-1`` (see ``evaluate_serial``)."""
+    height, width = idx0.shape
+    h, w = init_region.shape
+    t1 = times[0]
+    span = row_limit + 2 * (t1 - 1)  # rows of the light cone at step 1 (light mode)
+    buf_a = np.zeros((height + 2, width + 2), dtype=np.uint64)
+    buf_b = np.zeros((height + 2, width + 2), dtype=np.uint64)
+    v0 = np.empty(width + 2, dtype=np.uint64)
+    v1 = np.empty(width + 2, dtype=np.uint64)
+    n_scratch = _scratch_words(h * w)
+    x = np.empty(n_scratch, dtype=np.uint64)
+    acc = np.empty((3, _V), dtype=np.uint64)
+    hp = np.empty((planes, _V), dtype=np.uint64)
+    e = np.empty(_V, dtype=np.uint64)
+    counts = np.zeros((2 + smasks.shape[0], 64), dtype=np.int64)
+    prev = np.empty(h * w, dtype=np.uint64)
+    ll = np.empty(64, dtype=np.float64)
+    lb = np.empty(10, dtype=np.uint64)
+    lx = np.empty(10, dtype=np.uint64)
+    flat_init = init_region.ravel()
+    for g in range(g_lo, g_hi):
+        rule = words[g]
+        _leaves(rule, lb, lx)
+        for i in range(h * w):
+            prev[i] = _ZERO - np.uint64(flat_init[i])
+        for lane in range(64):
+            partial[g, lane] = 0.0
+        complete[g] = True
+        src, dst = buf_a, buf_b
+        if light:
+            # Only the rows that grid rows 0..row_limit-1 at step t1 depend on: buffer
+            # row i is grid row i - (t1 - 1); step j is valid on rows j-1 .. span-j.
+            _gather_rows(src, idx0, rule, 0, span, t1 - 1, height)
+            for j in range(2, t1 + 1):
+                _refresh_columns(src, j - 2, span - j + 2, width)
+                for r in range(j - 1, span - j + 1):
+                    _step_row(src[r - 1], src[r], src[r + 1], dst[r], v0, v1, width, lb, lx)
+                src, dst = dst, src
+            _score(
+                src, t1 - 1, row_limit, 0, kind, obs, fparams, prev, h, w, wrap, sobs,
+                sscale, channel, smasks, ssrc, x, acc, hp, e, counts, ll,
+            )  # fmt: skip
+            for lane in range(64):
+                partial[g, lane] += ll[lane]
+            continue
+        _gather_rows(src, idx0, rule, 1, height + 1, 1, height)
+        done = 1
+        for f in range(n_frames):
+            while done < times[f]:
+                _refresh_halo(src, height, width)
+                for r in range(1, height + 1):
+                    _step_row(src[r - 1], src[r], src[r + 1], dst[r], v0, v1, width, lb, lx)
+                src, dst = dst, src
+                done += 1
+            if kind == KIND_STATS and wrap:
+                _refresh_halo(src, height, width)
+            _score(
+                src, 1, min(row_limit, h), f, kind, obs, fparams, prev, h, w, wrap, sobs,
+                sscale, channel, smasks, ssrc, x, acc, hp, e, counts, ll,
+            )  # fmt: skip
+            alive = False
+            for lane in range(64):
+                partial[g, lane] += ll[lane]
+                if not partial[g, lane] < budget[g, lane]:
+                    alive = True
+            if prune and not alive and f + 1 < n_frames:
+                complete[g] = False
+                break
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def evaluate_parallel(
+    n_chunks, words, idx0, times, kind, obs, init_region, fparams, sobs, sscale, channel,
+    smasks, ssrc, wrap, n_frames, row_limit, light, prune, budget, partial, complete,
+    planes,
+):  # fmt: skip
+    """``evaluate_serial`` with the groups cut into ``n_chunks`` chunks split over the
+    threads. Call it holding ``lifegym.sim._PARALLEL_LOCK``."""
+    n_groups = words.shape[0]
+    for chunk in prange(n_chunks):
+        _evaluate_range(
+            chunk * n_groups // n_chunks, (chunk + 1) * n_groups // n_chunks, words, idx0,
+            times, kind, obs, init_region, fparams, sobs, sscale, channel, smasks, ssrc, wrap,
+            n_frames, row_limit, light, prune, budget, partial, complete, planes,
+        )  # fmt: skip
+
+
+@njit(cache=True, nogil=True)
+def evaluate_serial(
+    words, idx0, times, kind, obs, init_region, fparams, sobs, sscale, channel,
+    smasks, ssrc, wrap, n_frames, row_limit, light, prune, budget, partial, complete,
+    planes,
+):  # fmt: skip
+    """Simulate each group of rules from a known initial condition and score it.
+
+    Args:
+        words: uint64 (G, 18): the rule words of each group (module doc).
+        idx0: uint8 (H, W): pattern class ``9 * alive + live neighbours`` of each cell of
+            the initial condition on the torus (the family bit that decides step 1).
+        times: int64 (n,): observed steps, ascending, >= 1.
+        kind: ``KIND_FRAMES`` or ``KIND_STATS``.
+        obs: uint8 (n, h, w) observed frames (frames; else any uint8 (0, 1, 1)).
+        init_region: uint8 (h, w): the initial condition in the observed region.
+        fparams: float64 (4,): log p, log(1 - p), 1.0 if p == 0, stats flip probability q.
+        sobs, sscale: float64 (n, 3): observed statistics and their scales (stats).
+        channel: float64 (16, 16): ``q^d (1 - q)^(4 - d)`` for blocks at Hamming distance d.
+        smasks: int64 (K,): subsets of the 2x2 block whose counts are taken (stats).
+        ssrc: int64 (16,): for each subset, its row in the counts (module doc).
+        wrap: whether 2x2 blocks wrap (the region is the whole torus).
+        n_frames: score observed frames ``0..n_frames-1`` only.
+        row_limit: score only the first ``row_limit`` rows of each frame (frames kind).
+        light: simulate only the light cone of rows ``0..row_limit-1`` of frame 0 (then
+            ``n_frames`` must be 1 and ``row_limit + 2 (times[0] - 1) < H``).
+        prune: stop a group once every lane's running total is below its ``budget``.
+        budget: float64 (G, 64): per-lane threshold for ``prune``.
+        partial: float64 (G, 64) out: per-lane log-likelihood of the frames scored.
+        complete: bool (G,) out: False where the group was stopped early.
+        planes: counter planes (``counter_planes(h * w)``).
+    """
+    _evaluate_range(
+        0, words.shape[0], words, idx0, times, kind, obs, init_region, fparams, sobs, sscale,
+        channel, smasks, ssrc, wrap, n_frames, row_limit, light, prune, budget, partial,
+        complete, planes,
+    )  # fmt: skip

@@ -1,0 +1,137 @@
+"""The ``exact`` engine: per-bit evidence counted from transitions whose input is known exactly.
+
+A transition is one cell's 3x3 neighbourhood at step t and its state at step t + 1. Its
+pattern names one bit of the family, and its observed output is that bit's value seen
+through the cell noise ``p``. The engine uses only transitions whose *input* is known
+exactly:
+
+* from the initial condition (set by the experimenter, so exact) to the first frame, for
+  every observed cell (stride 1 only);
+* with ``p = 0``, also between consecutive observed frames, for the cells whose whole 3x3
+  neighbourhood is observed (the window's interior, or everything when the window is the
+  world).
+
+Given the bit, such outputs are independent flips with probability ``p``, so with ``n1``
+observed ones and ``n0`` zeros the log-odds of the bit are exactly
+``(n1 - n0) log((1 - p) / p)`` (with ``p = 0``: certain, and contradicting observations
+leave the bit at 0.5 and mark the data inconsistent with the family). Bits are independent
+under the uniform prior, so the per-bit posterior is exact.
+
+Later noisy frames are not used (their input patterns are themselves noisy); a hypothesis
+test adds the evidence of steps >= 2 (``test_from_time``) on the bit it tests.
+Strided and statistics observations have no exactly known inputs: use ``exhaustive``
+(totalistic) or ``search`` there.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lifegym.inference.base import (
+    InferenceEngine,
+    binary_entropy_bits,
+    probabilities_from_log_odds,
+)
+from lifegym.observe import ObservationModel
+from lifegym.patterns import count_outputs
+from lifegym.types import Belief, RuleSpace, VisibleTrajectory
+
+__all__ = ["ExactEngine", "count_transitions"]
+
+
+def count_transitions(
+    trajectory: VisibleTrajectory, orbit_of: np.ndarray, n_bits: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Observed outputs per family bit from the exactly known inputs of ``trajectory``.
+
+    Returns ``(ones, zeros)``, int64 (n_bits,) each. See the module docstring for which
+    transitions count.
+    """
+    ones = np.zeros(n_bits, dtype=np.int64)
+    zeros = np.zeros(n_bits, dtype=np.int64)
+    model = trajectory.model
+    if trajectory.frames is None or model.stride != 1 or len(trajectory.times) == 0:
+        return ones, zeros
+    frames = trajectory.frames
+    h, w = frames.shape[1:]
+    # The initial condition covers the whole world, so it holds the whole neighbourhood of
+    # every window cell exactly.
+    count_outputs(trajectory.initial, frames[0], orbit_of, ones, zeros, (0, h), (0, w))
+    if model.noise == 0.0:
+        margin = 0 if model.wraps(*trajectory.world_shape) else 1
+        for t in range(len(frames) - 1):
+            count_outputs(
+                frames[t],
+                frames[t + 1],
+                orbit_of,
+                ones,
+                zeros,
+                (margin, h - margin),
+                (margin, w - margin),
+            )
+    return ones, zeros
+
+
+class ExactEngine(InferenceEngine):
+    """Exact per-bit posterior from transitions with exactly known inputs (module doc).
+
+    ``n_consistent`` is counted when ``p = 0`` (2 to the number of free bits without
+    evidence, 0 when the data contradict each other) and None otherwise.
+    """
+
+    name = "exact"
+    test_from_time = 2
+
+    def __init__(self, space: RuleSpace, model: ObservationModel) -> None:
+        super().__init__(space, model)
+        n_bits = space.family.n_bits
+        self.ones = np.zeros(n_bits, dtype=np.int64)
+        self.zeros = np.zeros(n_bits, dtype=np.int64)
+        self.test_log_odds = np.zeros(space.n_free)
+
+    @classmethod
+    def unsupported(cls, space: RuleSpace, model: ObservationModel) -> str | None:
+        if model.stats_sigma is not None:
+            return "it needs observed frames, and stats(sigma) shows only statistics"
+        if model.stride != 1:
+            return f"it needs consecutive frames, and strided({model.stride}) hides them"
+        return None
+
+    def _absorb(self, trajectory: VisibleTrajectory) -> None:
+        family = self.space.family
+        ones, zeros = count_transitions(trajectory, family.orbit_of, family.n_bits)
+        self.ones += ones
+        self.zeros += zeros
+
+    def absorb_test(self, free_index: int, log_odds: float) -> None:
+        self.test_log_odds[free_index] = 0.0 if np.isnan(log_odds) else log_odds
+
+    def _count_log_odds(self) -> tuple[np.ndarray, bool]:
+        free = self.space.free_bits
+        ones = self.ones[free].astype(np.float64)
+        zeros = self.zeros[free].astype(np.float64)
+        p = self.model.noise
+        if p > 0.0:
+            return (ones - zeros) * np.log((1.0 - p) / p), False
+        conflict = (ones > 0) & (zeros > 0)
+        log_odds = np.where(ones > 0, np.inf, np.where(zeros > 0, -np.inf, 0.0))
+        return np.where(conflict, 0.0, log_odds), bool(conflict.any())
+
+    def belief(self) -> Belief:
+        count_log_odds, conflict = self._count_log_odds()
+        with np.errstate(invalid="ignore"):
+            log_odds = count_log_odds + self.test_log_odds
+        log_odds = np.where(np.isnan(log_odds), 0.0, log_odds)
+        p_one = probabilities_from_log_odds(log_odds)
+        free = self.space.free_bits
+        evidence = (self.ones[free] + self.zeros[free] > 0) | (self.test_log_odds != 0)
+        n_consistent = None
+        if self.model.noise == 0.0:
+            n_consistent = 0 if conflict else 2 ** int((~evidence).sum())
+        return Belief(
+            p_one=p_one,
+            map_rule=self.space.rule((p_one > 0.5).astype(np.uint8)),
+            entropy=float(binary_entropy_bits(p_one).sum()),
+            n_consistent=n_consistent,
+            determined=evidence,
+        )

@@ -1,0 +1,844 @@
+"""The ``search`` inference engine: a local search for the most likely rule, for families too
+large to enumerate (isotropic and larger; it serves every family and every observation model).
+
+The objective
+=============
+The hidden rule ``x`` (the free bits of a :class:`~lifegym.types.RuleSpace`) is scored by
+the shared likelihood of :mod:`lifegym.likelihood`: every visible trajectory is re-simulated
+on the torus from its exactly known initial condition and its observed frames (or
+statistics) are scored with :func:`~lifegym.likelihood.frame_loglik` (or
+:func:`~lifegym.likelihood.stats_loglik`). The engine computes the same numbers as
+``compare(rule, engine.trajectories).loglik`` with its own numba kernels, which simulate
+only up to a trajectory's last observed step and score the frames while they simulate.
+With noise ``p = 0`` the likelihood is 0 or ``-inf``; the search then ranks rules by the
+number of mismatching cells (the log-likelihood at a tiny surrogate ``p``), which is what
+``-inf`` hides.
+
+Evidence that is exact, used to start
+=====================================
+A transition whose input frame is known exactly gives, for every observed output cell, one
+observed output of the bit whose orbit holds the cell's 3x3 input pattern:
+
+* the first step, from the initial condition (known on the whole torus) to frame 1 when
+  stride is 1, through noise ``p``: the log-likelihood of frame 1 is exactly
+  ``sum_b (n1_b - n0_b) log((1 - p) / p) x_b`` plus a constant, so these per-bit counts
+  are exact log-odds of that frame;
+* with noise 0 and stride 1, every observed frame to the next one, on the cells whose
+  3x3 neighbourhood lies inside the window (all of them when the window is the world).
+
+With noise and stride 1, the same counts taken from noisy input frames are only votes
+(a noisy input pattern is sometimes another pattern); they rank a start point but never
+enter the belief. A start point takes each bit from the exact counts where there are any,
+else from the votes, else from the previous MAP; the engine starts from whichever of that
+point and the previous MAP (warm start) has the higher likelihood.
+
+Local search
+============
+Best-improvement hill climbing over single bit flips, with exact likelihood differences:
+
+* only bits whose patterns occur in the current rule's simulated trajectories before the
+  last observed step can change the likelihood; for each such bit ``b`` and trajectory the
+  engine knows the first step ``t_b`` at which one of its patterns occurs, so the flipped
+  rule is re-simulated from the stored frame ``t_b`` only, and the simulation stops as soon
+  as the flipped run has merged back into the current one (identical world);
+* one *sweep* scores every candidate flip (in parallel over the candidates); the improving
+  flips are then tried one by one in order of their gain, each kept only if the
+  likelihood (recomputed exactly, only for trajectories whose run the flip can change)
+  still rises; sweeps repeat until no flip improves;
+* the climb runs over a growing horizon (observed steps ``<= t1, 2 t1, 4 t1, ...``, then all):
+  the likelihood of a short prefix is much smoother in the bits (chaos has not amplified
+  a wrong bit yet), and each stage starts the next near its optimum;
+* ``restarts`` random restarts (optional): flip a few random occurring bits of the MAP,
+  climb, keep the result if it is better. The randomness comes from a numpy Generator
+  seeded with ``seed``; with ``restarts = 0`` the engine uses none.
+
+The belief
+==========
+``map_rule`` is the best rule found. The last sweep at the full horizon gives, for every
+free bit, the exact ``L(MAP with bit = 1) - L(MAP with bit = 0)``: a local (Gibbs /
+Laplace) estimate of the bit's log-odds given the other bits at their MAP values, turned
+into ``p_one`` with :func:`~lifegym.inference.base.probabilities_from_log_odds`. With noise
+0 these are ``+-inf`` (the MAP explains the data and the flip does not) or 0 (both do); if
+the MAP itself fails to explain noise-free data, the surrogate ``p`` ranks them. A bit none
+of whose patterns occurs in any simulation of the visible initial conditions under the MAP
+(before the last observed step) is undetermined: ``p_one = 0.5``, ``determined`` False.
+``entropy`` is the sum of the bits' binary entropies; ``n_consistent`` is None.
+
+A hypothesis test handed to :meth:`SearchEngine.absorb_test` sets that bit's log-odds (until
+the next update); when it contradicts the MAP the bit is flipped, held there, and the local
+search continues from the new point.
+
+``simulated_cell_steps`` counts the cell updates the engine's kernels have run.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from lifegym.inference.base import (
+    InferenceEngine,
+    binary_entropy_bits,
+    probabilities_from_log_odds,
+)
+from lifegym.likelihood import COUNT_FIELDS, frame_loglik, stats_loglik
+from lifegym.observe import ObservationModel
+from lifegym.rules import Rule
+from lifegym.sim import _PARALLEL_LOCK
+from lifegym.types import Belief, RuleSpace, VisibleTrajectory
+
+__all__ = ["SearchEngine"]
+
+#: Flip probability the search uses in place of ``p = 0`` (ranks rules by mismatches).
+SURROGATE_P = 1e-6
+_N_COUNTS = len(COUNT_FIELDS)
+_NEVER = np.iinfo(np.int64).max
+# An improvement must beat this (relative to |loglik|) to count: rounding is not progress.
+_REL_TOL = 1e-10
+
+# ------------------------------------------------------------------------------- kernels
+# Grids are padded with a one-cell halo (H+2, W+2) that ``_advance`` refreshes (torus).
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _advance(src, dst, table, ref):
+    """One torus step of ``src`` into ``dst`` (both padded); returns how many cells of the
+    new frame differ from ``ref`` (H, W), or 0 when ``ref`` is empty."""
+    height = src.shape[0] - 2
+    width = src.shape[1] - 2
+    for r in range(1, height + 1):
+        src[r, 0] = src[r, width]
+        src[r, width + 1] = src[r, 1]
+    for c in range(width + 2):
+        src[0, c] = src[height, c]
+        src[height + 1, c] = src[1, c]
+    check = ref.shape[0] > 0
+    differ = 0
+    for r in range(1, height + 1):
+        up, mid, down, out = src[r - 1], src[r], src[r + 1], dst[r]
+        idx = (
+            (np.int64(up[0]) << 7) | (np.int64(up[1]) << 6)
+            | (np.int64(mid[0]) << 4) | (np.int64(mid[1]) << 3)
+            | (np.int64(down[0]) << 1) | np.int64(down[1])
+        )  # fmt: skip
+        for c in range(1, width + 1):
+            idx = ((idx << 1) & 0x1B6) | (
+                (np.int64(up[c + 1]) << 6) | (np.int64(mid[c + 1]) << 3) | np.int64(down[c + 1])
+            )
+            value = table[idx]
+            out[c] = value
+            if check and value != ref[r - 1, c - 1]:
+                differ += 1
+    return differ
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _mark_patterns(grid, orbit_of, first, t):
+    """Set ``first[b] = t`` for every bit ``b`` with a pattern in the padded ``grid`` whose
+    entry is still unset (``_NEVER``); the halo must be fresh."""
+    height = grid.shape[0] - 2
+    width = grid.shape[1] - 2
+    never = np.iinfo(np.int64).max
+    for r in range(1, height + 1):
+        up, mid, down = grid[r - 1], grid[r], grid[r + 1]
+        idx = (
+            (np.int64(up[0]) << 7) | (np.int64(up[1]) << 6)
+            | (np.int64(mid[0]) << 4) | (np.int64(mid[1]) << 3)
+            | (np.int64(down[0]) << 1) | np.int64(down[1])
+        )  # fmt: skip
+        for c in range(1, width + 1):
+            idx = ((idx << 1) & 0x1B6) | (
+                (np.int64(up[c + 1]) << 6) | (np.int64(mid[c + 1]) << 3) | np.int64(down[c + 1])
+            )
+            bit = orbit_of[idx]
+            if first[bit] == never:
+                first[bit] = t
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _refresh(grid):
+    height = grid.shape[0] - 2
+    width = grid.shape[1] - 2
+    for r in range(1, height + 1):
+        grid[r, 0] = grid[r, width]
+        grid[r, width + 1] = grid[r, 1]
+    for c in range(width + 2):
+        grid[0, c] = grid[height, c]
+        grid[height + 1, c] = grid[1, c]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _frame_features(grid, prev, observed, mode, out):
+    """Features of one observed frame, from the padded ``grid``, into ``out``.
+
+    Mode 0 (frames): ``out[0]`` = cells of the window differing from ``observed`` (h, w).
+    Mode 1 (statistics): ``out`` = COUNT_FIELDS of the window (live, changed since
+    ``prev`` (h, w), the 16 2x2-block counts, wrapping when the window is the world).
+    """
+    h = prev.shape[0]
+    w = prev.shape[1]
+    if mode == 0:
+        m = 0
+        for r in range(h):
+            row = grid[r + 1]
+            obs = observed[r]
+            for c in range(w):
+                if row[c + 1] != obs[c]:
+                    m += 1
+        out[0] = m
+        return
+    height = grid.shape[0] - 2
+    width = grid.shape[1] - 2
+    wrap = h == height and w == width
+    for i in range(out.shape[0]):
+        out[i] = 0
+    live = 0
+    changed = 0
+    for r in range(h):
+        row = grid[r + 1]
+        for c in range(w):
+            v = row[c + 1]
+            live += v
+            if v != prev[r, c]:
+                changed += 1
+    out[0] = live
+    out[1] = changed
+    rows = h if wrap else h - 1
+    cols = w if wrap else w - 1
+    for r in range(rows):
+        r1 = r + 1 if r + 1 < height else 0
+        a_row = grid[r + 1]
+        b_row = grid[r1 + 1]
+        for c in range(cols):
+            c1 = c + 1 if c + 1 < width else 0
+            code = 8 * a_row[c + 1] + 4 * a_row[c1 + 1] + 2 * b_row[c + 1] + b_row[c1 + 1]
+            out[2 + code] += 1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _copy_window(grid, dst):
+    for r in range(dst.shape[0]):
+        for c in range(dst.shape[1]):
+            dst[r, c] = grid[r + 1, c + 1]
+
+
+@njit(cache=True, nogil=True)
+def _run_current(init, t_end, table, orbit_of, n_bits, obs_index, observed, mode, h, w):
+    """Simulate ``table`` from ``init`` for ``t_end`` steps.
+
+    Returns ``(frames (t_end+1, H, W), first (n_bits,), features (n_obs, F))``: ``first[b]``
+    is the first step ``t < t_end`` at which a pattern of bit ``b`` occurs (``_NEVER`` if
+    none), ``features`` those of ``_frame_features`` for each observed frame.
+    """
+    height, width = init.shape
+    n_obs = observed.shape[0]
+    n_feat = 1 if mode == 0 else 18
+    frames = np.empty((t_end + 1, height, width), dtype=np.uint8)
+    first = np.full(n_bits, np.iinfo(np.int64).max, dtype=np.int64)
+    features = np.zeros((n_obs, n_feat), dtype=np.int64)
+    a = np.zeros((height + 2, width + 2), dtype=np.uint8)
+    b = np.zeros_like(a)
+    a[1:-1, 1:-1] = init
+    frames[0] = init
+    prev = np.empty((h, w), dtype=np.uint8)
+    _copy_window(a, prev)
+    no_ref = np.empty((0, 0), dtype=np.uint8)
+    for t in range(t_end):
+        _refresh(a)
+        _mark_patterns(a, orbit_of, first, t)
+        _advance(a, b, table, no_ref)
+        frames[t + 1] = b[1:-1, 1:-1]
+        i = obs_index[t + 1]
+        if i >= 0:
+            _frame_features(b, prev, observed[i] if mode == 0 else prev, mode, features[i])
+            if mode == 1:
+                _copy_window(b, prev)
+        a, b = b, a
+    return frames, first, features
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _flip_one(k, frames, t_end, base, orbit_of, bits, starts, obs_index, obs_times, observed,
+              mode, old, abort, out, work):  # fmt: skip
+    """Score one candidate (see ``_evaluate_flips``)."""
+    height = frames.shape[1]
+    width = frames.shape[2]
+    table = base.copy()
+    for p in range(512):
+        if orbit_of[p] == bits[k, 0] or orbit_of[p] == bits[k, 1]:
+            table[p] ^= 1
+    t0 = starts[k]
+    for i in range(old.shape[0]):
+        for j in range(old.shape[1]):
+            out[k, i, j] = old[i, j]
+    a = np.zeros((height + 2, width + 2), dtype=np.uint8)
+    b = np.zeros_like(a)
+    a[1:-1, 1:-1] = frames[t0]
+    # Statistics: the last observed frame at or before t0 (the initial condition if none).
+    prev = np.empty((observed.shape[1], observed.shape[2]), dtype=np.uint8)
+    if mode == 1:
+        last = 0
+        for i in range(obs_times.shape[0]):
+            if obs_times[i] <= t0:
+                last = obs_times[i]
+        for r in range(prev.shape[0]):
+            for c in range(prev.shape[1]):
+                prev[r, c] = frames[last, r, c]
+    prev_is_old = True
+    mismatches = 0
+    done = 0
+    for t in range(t0, t_end):
+        differ = _advance(a, b, table, frames[t + 1])
+        done += 1
+        i = obs_index[t + 1]
+        if i >= 0:
+            if mode == 0:
+                _frame_features(b, prev, observed[i], mode, out[k, i])
+                mismatches += out[k, i, 0]
+                if abort >= 0 and mismatches > abort:
+                    break
+            else:
+                _frame_features(b, prev, prev, mode, out[k, i])
+                _copy_window(b, prev)
+                prev_is_old = differ == 0
+        if differ == 0 and prev_is_old:
+            break  # merged back into the current run: the rest is unchanged
+        a, b = b, a
+    work[k] = done * height * width
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _evaluate_flips_parallel(frames, t_end, base, orbit_of, bits, starts, obs_index, obs_times,
+                             observed, mode, old, abort, out, work):  # fmt: skip
+    """For each candidate ``k``: flip bits ``bits[k, 0]`` and ``bits[k, 1]`` (-1: none) of the
+    table ``base``, re-simulate from
+    the current run's frame ``starts[k]`` to ``t_end`` and store the observed frames'
+    features in ``out[k]`` (those before ``starts[k]`` copied from ``old``). Mode 0 stops
+    once the mismatches exceed ``abort`` (if ``abort >= 0``)."""
+    for k in prange(bits.shape[0]):
+        _flip_one(k, frames, t_end, base, orbit_of, bits, starts, obs_index, obs_times,
+                  observed, mode, old, abort, out, work)  # fmt: skip
+
+
+@njit(cache=True, nogil=True)
+def _evaluate_flips_serial(frames, t_end, base, orbit_of, bits, starts, obs_index, obs_times,
+                           observed, mode, old, abort, out, work):  # fmt: skip
+    """``_evaluate_flips_parallel`` on the calling thread."""
+    for k in range(bits.shape[0]):
+        _flip_one(k, frames, t_end, base, orbit_of, bits, starts, obs_index, obs_times,
+                  observed, mode, old, abort, out, work)  # fmt: skip
+
+
+@njit(cache=True, nogil=True)
+def _transition_counts(inputs, outputs, interior, orbit_of, counts):
+    """Add ``counts[b, y] += 1`` for every cell of ``outputs`` (n, h, w) whose value is ``y``
+    and whose input pattern in ``inputs`` (n, H, W), taken on the torus, belongs to bit
+    ``b``. With ``interior`` only cells whose 3x3 neighbourhood lies in rows ``0..h-1`` and
+    columns ``0..w-1`` count (the inputs are then windows themselves)."""
+    n, height, width = inputs.shape
+    h, w = outputs.shape[1], outputs.shape[2]
+    r_lo, c_lo = (1, 1) if interior else (0, 0)
+    r_hi, c_hi = (h - 1, w - 1) if interior else (h, w)
+    for f in range(n):
+        x = inputs[f]
+        for r in range(r_lo, r_hi):
+            ru = r - 1 if r > 0 else height - 1
+            rd = r + 1 if r + 1 < height else 0
+            for c in range(c_lo, c_hi):
+                cl = c - 1 if c > 0 else width - 1
+                cr = c + 1 if c + 1 < width else 0
+                idx = (
+                    (np.int64(x[ru, cl]) << 8) | (np.int64(x[ru, c]) << 7)
+                    | (np.int64(x[ru, cr]) << 6) | (np.int64(x[r, cl]) << 5)
+                    | (np.int64(x[r, c]) << 4) | (np.int64(x[r, cr]) << 3)
+                    | (np.int64(x[rd, cl]) << 2) | (np.int64(x[rd, c]) << 1)
+                    | np.int64(x[rd, cr])
+                )  # fmt: skip
+                counts[orbit_of[idx], outputs[f, r, c]] += 1
+
+
+# ------------------------------------------------------------------------------- tracks
+
+
+@dataclass
+class _Track:
+    """One visible trajectory, prepared, and the current rule's run on it."""
+
+    init: np.ndarray  # uint8 (H, W)
+    times: np.ndarray  # int64 (n,)
+    obs_index: np.ndarray  # int64 (T+1,): index of the observed frame at each step, or -1
+    observed: np.ndarray  # uint8 (n, h, w) frames; for statistics an empty (n, h, w) array
+    stats: np.ndarray | None  # float64 (n, N_STATS) or None
+    mode: int  # 0 frames, 1 statistics
+    p: float  # flip probability (noise, or the statistics' perturbation)
+    cells: int  # h * w
+    # The current rule's run:
+    frames: np.ndarray | None = None  # uint8 (T+1, H, W)
+    first: np.ndarray | None = None  # int64 (n_bits,)
+    features: np.ndarray | None = None  # int64 (n, F)
+    frame_ll: np.ndarray | None = None  # float64 (n,) search objective per observed frame
+
+    @property
+    def t_last(self) -> int:
+        return int(self.times[-1])
+
+    def horizon(self, t_limit: int) -> tuple[int, int]:
+        """``(n_use, t_end)``: observed frames at steps <= ``t_limit`` and the last one."""
+        n_use = int(np.searchsorted(self.times, t_limit, side="right"))
+        return n_use, int(self.times[n_use - 1]) if n_use else 0
+
+
+def _prepare(trajectory: VisibleTrajectory) -> _Track | None:
+    """A track for ``trajectory``, or None when it has no observed frame."""
+    times = np.asarray(trajectory.times, dtype=np.int64)
+    if times.size == 0:
+        return None
+    model = trajectory.model
+    height, width = trajectory.world_shape
+    h, w = model.region(height, width)
+    t_last = int(times[-1])
+    obs_index = np.full(t_last + 1, -1, dtype=np.int64)
+    obs_index[times] = np.arange(times.size)
+    init = np.ascontiguousarray(trajectory.initial, dtype=np.uint8)
+    if trajectory.frames is not None:
+        observed = np.ascontiguousarray(trajectory.frames, dtype=np.uint8)
+        return _Track(init, times, obs_index, observed, None, 0, model.noise, h * w)
+    observed = np.zeros((times.size, h, w), dtype=np.uint8)
+    stats = np.asarray(trajectory.stats, dtype=np.float64)
+    return _Track(init, times, obs_index, observed, stats, 1, model.flip_probability, h * w)
+
+
+# ------------------------------------------------------------------------------- engine
+
+
+class SearchEngine(InferenceEngine):
+    """Local search for the most likely rule of any family (see the module docstring).
+
+    Args:
+        space: the rules the hidden rule may be.
+        model: the observation model the trajectories come through.
+        seed: seed of the numpy Generator used by the random restarts.
+        restarts: random restarts after each update (0: deterministic hill climbing only).
+        restart_flips: bits flipped at random for a restart.
+        max_sweeps: cap on the sweeps of one climb (one stage of the horizon).
+
+    Attributes:
+        simulated_cell_steps: cell updates simulated by the engine so far (for reports).
+        occurred: bool (n_free,): free bits whose patterns occur in the MAP's runs.
+    """
+
+    name = "search"
+
+    def __init__(
+        self,
+        space: RuleSpace,
+        model: ObservationModel,
+        seed: int = 0,
+        restarts: int = 0,
+        restart_flips: int = 3,
+        max_sweeps: int = 60,
+        pairs: bool = True,
+    ) -> None:
+        super().__init__(space, model)
+        self.seed = int(seed)
+        self.restarts = int(restarts)
+        self.restart_flips = int(restart_flips)
+        self.max_sweeps = int(max_sweeps)
+        self.pairs = bool(pairs)
+        self._rng = np.random.default_rng(self.seed)
+        self.simulated_cell_steps = 0
+        family = space.family
+        self._orbit_of = np.ascontiguousarray(family.orbit_of, dtype=np.int64)
+        self._n_bits = family.n_bits
+        self._free = space.free_bits
+        self._x = np.zeros(space.n_free, dtype=np.uint8)
+        self._tracks: list[_Track] = []
+        # Exact per-bit counts (family bits x output 0/1) and votes from noisy inputs.
+        self._exact = np.zeros((self._n_bits, 2), dtype=np.int64)
+        self._exact_log_odds = np.zeros(self._n_bits)
+        self._votes = np.zeros((self._n_bits, 2), dtype=np.int64)
+        self._log_odds = np.zeros(space.n_free)
+        self.occurred = np.zeros(space.n_free, dtype=bool)
+        self._tests: dict[int, float] = {}
+
+    # ------------------------------------------------------------------ public interface
+
+    def _absorb(self, trajectory: VisibleTrajectory) -> None:
+        self._tests.clear()
+        track = _prepare(trajectory)
+        if track is None:
+            return
+        self._count_evidence(trajectory, track)
+        self._tracks.append(track)
+        self._run(track, self._x)
+        start = self._evidence_start()
+        if np.any(start != self._x):
+            current = self._current_objective()
+            value, saved = self._trial(start)
+            if not value > current:
+                self._restore(saved)
+        self._search()
+
+    def absorb_test(self, free_index: int, log_odds: float) -> None:
+        """Set free bit ``free_index``'s log-odds to ``log_odds`` until the next update; if
+        the MAP disagrees, flip the bit, hold it, and continue the local search."""
+        index = int(free_index)
+        if not 0 <= index < self.space.n_free:
+            raise ValueError(f"free bit index {index} is outside 0..{self.space.n_free - 1}")
+        value = float(log_odds)
+        self._tests[index] = value
+        wanted = 1 if value > 0 else 0
+        if value != 0 and self._x[index] != wanted and self._tracks:
+            x = self._x.copy()
+            x[index] = wanted
+            self._set_current(x)
+            self._search(stages=False)
+        elif value != 0 and self._x[index] != wanted:
+            self._x[index] = wanted
+
+    def belief(self) -> Belief:
+        log_odds = self._log_odds.copy()
+        determined = self.occurred.copy()
+        for index, value in self._tests.items():
+            log_odds[index] = value
+            determined[index] = True
+        p_one = probabilities_from_log_odds(log_odds)
+        p_one[~determined] = 0.5
+        entropy = float(binary_entropy_bits(p_one).sum())
+        return Belief(
+            p_one=p_one,
+            map_rule=self.map_rule,
+            entropy=entropy,
+            n_consistent=None,
+            determined=determined,
+        )
+
+    @property
+    def map_rule(self) -> Rule:
+        """The best rule found so far."""
+        return self.space.rule(self._x)
+
+    def loglik(self) -> float:
+        """Log-likelihood of the MAP (as ``compare(map_rule, trajectories).loglik``)."""
+        return self._exact_loglik(self._tracks)
+
+    # ------------------------------------------------------------------ evidence
+
+    def _count_evidence(self, trajectory: VisibleTrajectory, track: _Track) -> None:
+        """Add the exact counts (and the noisy votes) of ``trajectory``'s transitions."""
+        if track.mode != 0 or track.times[0] != 1:
+            return
+        model = trajectory.model
+        height, width = trajectory.world_shape
+        h, w = model.region(height, width)
+        wraps = (h, w) == (height, width)
+        exact = np.zeros_like(self._exact)
+        _transition_counts(track.init[None], track.observed[:1], False, self._orbit_of, exact)
+        # Consecutive observed frames (stride 1 observes every step up to the last).
+        if track.times.size > 1 and min(h, w) >= (1 if wraps else 3):
+            target = exact if track.p == 0.0 else self._votes
+            _transition_counts(
+                track.observed[:-1], track.observed[1:], not wraps, self._orbit_of, target
+            )
+        self._exact += exact
+        if track.p == 0.0:
+            weight = math.inf
+        else:
+            weight = math.log1p(-track.p) - math.log(track.p)
+        diff = (exact[:, 1] - exact[:, 0]).astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            self._exact_log_odds += np.where(diff == 0, 0.0, diff * weight)
+
+    def _evidence_start(self) -> np.ndarray:
+        """The start point: exact counts where any, else votes, else the current MAP."""
+        x = self._x.copy()
+        exact = self._exact_log_odds[self._free]
+        votes = self._votes[self._free]
+        vote = votes[:, 1] - votes[:, 0]
+        x[vote > 0] = 1
+        x[vote < 0] = 0
+        x[exact > 0] = 1
+        x[exact < 0] = 0
+        return x
+
+    # ------------------------------------------------------------------ objective
+
+    def _search_p(self, track: _Track) -> float:
+        return track.p if track.p > 0 else SURROGATE_P
+
+    def _frame_objective(self, track: _Track, features: np.ndarray) -> np.ndarray:
+        """Per observed frame search objective (..., n) from features (..., n, F)."""
+        if track.mode == 0:
+            return frame_loglik(features[..., 0], track.cells, self._search_p(track))
+        raise AssertionError("statistics are scored per run, not per frame")
+
+    def _track_objective(self, track: _Track, features: np.ndarray, n_use: int) -> np.ndarray:
+        """Search objective of the first ``n_use`` observed frames, features (..., n, F)."""
+        if n_use == 0:
+            return np.zeros(features.shape[:-2])
+        if track.mode == 0:
+            return self._frame_objective(track, features[..., :n_use, :]).sum(axis=-1)
+        return stats_loglik(features[..., :n_use, :], track.stats[:n_use], track.cells, track.p)
+
+    def _run(self, track: _Track, x: np.ndarray) -> None:
+        """Simulate the rule with free bits ``x`` on ``track`` (the current run)."""
+        table = np.ascontiguousarray(self.space.rule(x).table)
+        frames, first, features = _run_current(
+            track.init, track.t_last, table, self._orbit_of, self._n_bits,
+            track.obs_index, track.observed, track.mode, *track.observed.shape[1:],
+        )  # fmt: skip
+        self.simulated_cell_steps += track.init.size * track.t_last
+        track.frames, track.first, track.features = frames, first, features
+
+    def _changed_tracks(self, x: np.ndarray) -> list[_Track]:
+        """Tracks whose current run changes when the free bits become ``x``."""
+        changed_bits = self._free[np.flatnonzero(x != self._x)]
+        return [
+            t for t in self._tracks if changed_bits.size and np.any(t.first[changed_bits] < _NEVER)
+        ]
+
+    def _set_current(self, x: np.ndarray) -> None:
+        for track in self._changed_tracks(x):
+            self._run(track, x)
+        self._x = x.copy()
+
+    def _trial(self, x: np.ndarray, t_limit: int | None = None) -> tuple[float, dict]:
+        """Make free bits ``x`` current; returns its search objective (observed steps <=
+        ``t_limit``) and what :meth:`_restore` needs to undo it."""
+        saved = {
+            "x": self._x,
+            "runs": [(t.frames, t.first, t.features) for t in self._tracks],
+        }
+        self._set_current(x)
+        return self._current_objective(t_limit), saved
+
+    def _restore(self, saved: dict) -> None:
+        for track, (frames, first, features) in zip(self._tracks, saved["runs"], strict=True):
+            track.frames, track.first, track.features = frames, first, features
+        self._x = saved["x"]
+
+    def _current_objective(self, t_limit: int | None = None) -> float:
+        total = 0.0
+        for track in self._tracks:
+            n_use = track.times.size if t_limit is None else track.horizon(t_limit)[0]
+            total += float(self._track_objective(track, track.features, n_use))
+        return total
+
+    def _exact_loglik(self, tracks: list[_Track]) -> float:
+        total = 0.0
+        for track in tracks:
+            if track.mode == 0:
+                total += float(frame_loglik(track.features[:, 0], track.cells, track.p).sum())
+            else:
+                total += float(self._track_objective(track, track.features, track.times.size))
+        return total
+
+    # ------------------------------------------------------------------ sweeps
+
+    def _sweep(self, t_limit: int | None, moves: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Score each move (a row of ``moves``: one or two free bits, -1 for none) from the
+        current MAP.
+
+        Returns ``(gain, mismatch_change, touched)``: the change of the search objective
+        (observed steps <= ``t_limit``), of the number of mismatching cells (frames), and
+        whether some flipped bit's patterns occur before the horizon in a current run (else
+        the move changes nothing). With noise 0 and a MAP without mismatches, a move's
+        mismatches are only counted up to the first one.
+        """
+        n_moves = moves.shape[0]
+        gain = np.zeros(n_moves)
+        dmis = np.zeros(n_moves, dtype=np.int64)
+        touched = np.zeros(n_moves, dtype=bool)
+        if n_moves == 0:
+            return gain, dmis, touched
+        base = np.ascontiguousarray(self.space.rule(self._x).table)
+        fam_moves = np.where(moves >= 0, self._free[np.maximum(moves, 0)], -1)
+        abort = 0 if self._noise_free_consistent() else -1
+        for track in self._tracks:
+            n_use, t_end = (
+                (track.times.size, track.t_last) if t_limit is None else track.horizon(t_limit)
+            )
+            if n_use == 0:
+                continue
+            firsts = np.where(fam_moves >= 0, track.first[np.maximum(fam_moves, 0)], _NEVER)
+            starts = firsts.min(axis=1)
+            rel = np.flatnonzero(starts < t_end)
+            if rel.size == 0:
+                continue
+            touched[rel] = True
+            old = np.ascontiguousarray(track.features[:n_use])
+            out = np.empty((rel.size, *old.shape), dtype=np.int64)
+            work = np.zeros(rel.size, dtype=np.int64)
+            args = (
+                track.frames, t_end, base, self._orbit_of,
+                np.ascontiguousarray(fam_moves[rel]), np.ascontiguousarray(starts[rel]),
+                track.obs_index, track.times[:n_use], track.observed[:n_use], track.mode, old,
+                abort if track.mode == 0 else -1, out, work,
+            )  # fmt: skip
+            if rel.size > 1 and numba.get_num_threads() > 1:
+                with _PARALLEL_LOCK:
+                    _evaluate_flips_parallel(*args)
+            else:
+                _evaluate_flips_serial(*args)
+            self.simulated_cell_steps += int(work.sum())
+            new = self._track_objective(track, out, n_use)
+            cur = self._track_objective(track, old, n_use)
+            gain[rel] += new - cur
+            if track.mode == 0:
+                dmis[rel] += out[:, :, 0].sum(axis=1) - old[:, 0].sum()
+        return gain, dmis, touched
+
+    def _noise_free_consistent(self) -> bool:
+        return all(t.mode == 0 and t.p == 0.0 for t in self._tracks) and all(
+            not t.features[:, 0].any() for t in self._tracks
+        )
+
+    def _candidates(self) -> np.ndarray:
+        """Free bits the search may flip: all but those held by hypothesis tests."""
+        mask = np.ones(self.space.n_free, dtype=bool)
+        mask[list(self._tests)] = False
+        return np.flatnonzero(mask)
+
+    def _singles(self) -> np.ndarray:
+        candidates = self._candidates()
+        return np.stack([candidates, np.full(candidates.size, -1)], axis=1)
+
+    def _improves(self, value: float, current: float) -> bool:
+        return value > current + _REL_TOL * max(1.0, abs(current))
+
+    def _apply_best(self, moves: np.ndarray, gain: np.ndarray, t_limit: int | None) -> bool:
+        """Apply the improving moves in order of gain, each kept only if the objective
+        still rises (the first is exact already). Returns whether any was applied."""
+        current = self._current_objective(t_limit)
+        order = np.flatnonzero(gain > _REL_TOL * max(1.0, abs(current)))
+        if order.size == 0:
+            return False
+        order = order[np.argsort(-gain[order], kind="stable")]
+        used: set[int] = set()
+        for n, i in enumerate(order):
+            bits = [int(b) for b in moves[i] if b >= 0]
+            if used.intersection(bits):
+                continue
+            x = self._x.copy()
+            x[bits] ^= 1
+            value, saved = self._trial(x, t_limit)
+            if n == 0 or self._improves(value, current):
+                current = value
+                used.update(bits)
+            else:
+                self._restore(saved)
+        return True
+
+    def _climb(self, t_limit: int | None) -> tuple[np.ndarray, ...]:
+        """Best-improvement hill climbing over single flips at the horizon ``t_limit``;
+        returns the last sweep (over ``_singles()``)."""
+        moves = self._singles()
+        for _ in range(self.max_sweeps):
+            result = self._sweep(t_limit, moves)
+            if not self._apply_best(moves, result[0], t_limit):
+                return result
+        return self._sweep(t_limit, moves)
+
+    def _pair_climb(self, t_limit: int | None) -> None:
+        """While the MAP does not fit the data at the horizon: best pair flip (one bit of
+        the pair occurring), then single flips again."""
+        for _ in range(self.max_sweeps):
+            if self._fits(t_limit):
+                return
+            candidates = self._candidates()
+            i, j = np.triu_indices(candidates.size, k=1)
+            pairs = np.stack([candidates[i], candidates[j]], axis=1)
+            gain = self._sweep(t_limit, pairs)[0]
+            if not self._apply_best(pairs, gain, t_limit):
+                return
+            self._climb(t_limit)
+
+    def _fits(self, t_limit: int | None) -> bool:
+        """Whether the MAP explains the observed steps <= ``t_limit`` about as well as the
+        hidden rule would: mismatches within 4 standard deviations of ``n p`` (none for
+        ``p = 0``); for statistics ``sum z^2`` within 4 deviations of its count."""
+        mismatches = expected = variance = 0.0
+        terms = 0
+        chi2 = 0.0
+        for track in self._tracks:
+            n_use = track.times.size if t_limit is None else track.horizon(t_limit)[0]
+            if n_use == 0:
+                continue
+            if track.mode == 0:
+                n = n_use * track.cells
+                mismatches += float(track.features[:n_use, 0].sum())
+                expected += n * track.p
+                variance += n * track.p * (1 - track.p)
+            else:
+                terms += n_use * track.stats.shape[1]
+                chi2 += -2.0 * float(self._track_objective(track, track.features, n_use))
+        if mismatches > expected + 4.0 * math.sqrt(variance) + (3.0 if expected else 0.0):
+            return False
+        return chi2 <= terms + 4.0 * math.sqrt(2.0 * terms) + 3.0
+
+    def _stages(self) -> list[int]:
+        """Horizons of the climb: t1, 2 t1, 4 t1, ... below the last observed step."""
+        t_first = min(int(t.times[0]) for t in self._tracks)
+        t_last = max(t.t_last for t in self._tracks)
+        stages = []
+        t = t_first
+        while t < t_last:
+            stages.append(t)
+            t *= 2
+        return stages
+
+    def _search(self, stages: bool = True) -> None:
+        if not self._tracks:
+            return
+        if stages:
+            for t_limit in self._stages():
+                self._climb(t_limit)
+                if self.pairs:
+                    self._pair_climb(t_limit)
+        result = self._climb(None)
+        if self.pairs and not self._fits(None):
+            self._pair_climb(None)
+            result = self._climb(None)
+        for _ in range(self.restarts):
+            result = self._restart(result)
+        self._store_belief(*result)
+
+    def _restart(self, result: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+        """Flip ``restart_flips`` random occurring bits, climb, keep the better."""
+        candidates = self._candidates()
+        occurring = candidates[result[2]]
+        if occurring.size == 0:
+            return result
+        saved_x = self._x.copy()
+        saved_value = self._current_objective()
+        k = min(self.restart_flips, occurring.size)
+        x = self._x.copy()
+        x[self._rng.choice(occurring, size=k, replace=False)] ^= 1
+        self._set_current(x)
+        new = self._climb(None)
+        if self._improves(self._current_objective(), saved_value):
+            return new
+        self._set_current(saved_x)
+        return result
+
+    def _store_belief(self, gain: np.ndarray, dmis: np.ndarray, occurs: np.ndarray) -> None:
+        """Log-odds of every free bit from the final sweep (flips of the MAP)."""
+        candidates = self._candidates()
+        flip = gain.copy()  # objective(flipped) - objective(MAP)
+        if all(t.mode == 0 and t.p == 0.0 for t in self._tracks):
+            consistent = self._noise_free_consistent()
+            exact = np.where(dmis > 0, -np.inf, 0.0) if consistent else flip
+            flip = np.where(occurs, exact, 0.0)
+        sign = np.where(self._x[candidates] == 1, -1.0, 1.0)
+        log_odds = np.zeros(self.space.n_free)
+        log_odds[candidates] = np.where(occurs, sign * flip, 0.0)
+        self._log_odds = log_odds
+        occurred = np.zeros(self.space.n_free, dtype=bool)
+        fam = self._free
+        for track in self._tracks:
+            occurred |= track.first[fam] < track.t_last
+        self.occurred = occurred

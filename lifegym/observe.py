@@ -1,0 +1,304 @@
+"""Observation models: what the experimenter sees of a trajectory.
+
+The initial condition is set by the experimenter, so it is always known exactly and on the
+whole world. Every later frame passes through the observation model, built from parts
+that combine with ``+`` (or :func:`compose`):
+
+* :func:`full` sees every cell of every frame;
+* :func:`noisy` (``p``) flips each observed cell independently with probability ``p``;
+* :func:`strided` (``k``) sees only frames ``k, 2k, ...`` (the states in between are hidden);
+* :func:`window` (``h, w``) sees only rows ``0..h-1`` and columns ``0..w-1`` of the torus
+  (the world is larger; the experimenter still sets the whole initial condition);
+* :func:`stats` (``sigma``) sees only summary statistics per observed frame (``STAT_NAMES``),
+  computed on cells perturbed as in the research notes,
+  ``x' = clamp01(int(x + 0.5 + sigma * eps))`` with ``eps ~ N(0, 1)``: a symmetric flip with
+  probability ``Phi(-0.5 / sigma)`` (:func:`stats_flip_probability`).
+
+The statistics of a frame (each in [0, 1]):
+
+* ``density``: fraction of live cells;
+* ``activity``: fraction of cells that differ from the previous observed frame (from the exact
+  initial condition for the first one);
+* ``block_entropy``: Shannon entropy of the 16 configurations of 2x2 blocks, in bits / 4.
+  Blocks wrap around the torus when the window is the whole world and stay inside the
+  window otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+from numba import njit
+
+__all__ = [
+    "N_STATS",
+    "STAT_NAMES",
+    "ObservationModel",
+    "bernoulli_positions",
+    "block_histograms",
+    "compose",
+    "frame_statistics",
+    "full",
+    "noisy",
+    "observe",
+    "stats",
+    "stats_flip_probability",
+    "strided",
+    "window",
+]
+
+STAT_NAMES = ("density", "activity", "block_entropy")
+N_STATS = len(STAT_NAMES)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class ObservationModel:
+    """A combination of the observation parts (see the module docstring).
+
+    Attributes:
+        noise: probability ``p`` in [0, 0.5] that an observed cell is flipped.
+        stride: ``k >= 1``: frames ``k, 2k, ...`` up to the last step are observed.
+        window: ``(h, w)`` crop at the top-left corner of the world, or None for all of it.
+        stats_sigma: ``sigma > 0``: observe statistics only, cells perturbed with this scale;
+            None to observe the frames themselves.
+    """
+
+    noise: float = 0.0
+    stride: int = 1
+    window: tuple[int, int] | None = None
+    stats_sigma: float | None = None
+
+    def __post_init__(self) -> None:
+        if not _is_number(self.noise) or not 0.0 <= float(self.noise) <= 0.5:
+            raise ValueError(f"noise p must be a number in [0, 0.5], got {self.noise!r}")
+        if not _is_int(self.stride) or self.stride < 1:
+            raise ValueError(f"stride k must be an int >= 1, got {self.stride!r}")
+        if self.window is not None:
+            ok = (
+                isinstance(self.window, tuple | list)
+                and len(self.window) == 2
+                and all(_is_int(v) and v >= 1 for v in self.window)
+            )
+            if not ok:
+                raise ValueError(
+                    f"window must be (h, w) with integers h, w >= 1, got {self.window!r}"
+                )
+            object.__setattr__(self, "window", (int(self.window[0]), int(self.window[1])))
+        if self.stats_sigma is not None:
+            if not _is_number(self.stats_sigma) or not float(self.stats_sigma) > 0:
+                raise ValueError(f"stats sigma must be a number > 0, got {self.stats_sigma!r}")
+            if self.noise:
+                raise ValueError(
+                    "stats(sigma) perturbs the cells itself; it cannot be combined with "
+                    f"noisy(p) (got p = {self.noise})"
+                )
+            object.__setattr__(self, "stats_sigma", float(self.stats_sigma))
+        object.__setattr__(self, "noise", float(self.noise))
+        object.__setattr__(self, "stride", int(self.stride))
+
+    def __add__(self, other: ObservationModel) -> ObservationModel:
+        return compose(self, other)
+
+    @property
+    def flip_probability(self) -> float:
+        """Probability that an observed cell is flipped (the stats perturbation included)."""
+        if self.stats_sigma is not None:
+            return stats_flip_probability(self.stats_sigma)
+        return self.noise
+
+    def observed_times(self, steps: int) -> np.ndarray:
+        """The steps whose frames are observed in a run of ``steps`` steps: k, 2k, ... <= steps."""
+        return np.arange(self.stride, steps + 1, self.stride, dtype=np.int64)
+
+    def check_world(self, height: int, width: int) -> None:
+        """Raise ValueError when the window does not fit in a world of this size."""
+        if self.window is not None and (self.window[0] > height or self.window[1] > width):
+            raise ValueError(
+                f"window {self.window[0]}x{self.window[1]} is larger than the world "
+                f"{height}x{width}; the window must fit inside it"
+            )
+
+    def region(self, height: int, width: int) -> tuple[int, int]:
+        """Shape (h, w) of the observed region in a world of this size."""
+        self.check_world(height, width)
+        return self.window if self.window is not None else (height, width)
+
+    def wraps(self, height: int, width: int) -> bool:
+        """Whether the observed region is the whole torus (2x2 blocks then wrap)."""
+        return self.region(height, width) == (height, width)
+
+    def describe(self) -> str:
+        """Short text, e.g. ``"noisy(0.05) + strided(2)"``."""
+        parts = []
+        if self.noise:
+            parts.append(f"noisy({self.noise:g})")
+        if self.stride != 1:
+            parts.append(f"strided({self.stride})")
+        if self.window is not None:
+            parts.append(f"window({self.window[0]}, {self.window[1]})")
+        if self.stats_sigma is not None:
+            parts.append(f"stats({self.stats_sigma:g})")
+        return " + ".join(parts) if parts else "full()"
+
+
+def full() -> ObservationModel:
+    """Every cell of every frame, no noise."""
+    return ObservationModel()
+
+
+def noisy(p: float) -> ObservationModel:
+    """Each observed cell flipped independently with probability ``p`` in [0, 0.5]."""
+    return ObservationModel(noise=p)
+
+
+def strided(k: int) -> ObservationModel:
+    """Only every ``k``-th frame is observed."""
+    return ObservationModel(stride=k)
+
+
+def window(h: int, w: int) -> ObservationModel:
+    """Only the top-left ``h`` x ``w`` crop of the world is observed."""
+    return ObservationModel(window=(h, w))
+
+
+def stats(sigma: float) -> ObservationModel:
+    """Only the statistics ``STAT_NAMES`` of each observed frame, cells perturbed by ``sigma``."""
+    return ObservationModel(stats_sigma=sigma)
+
+
+def compose(*models: ObservationModel) -> ObservationModel:
+    """One model doing what each of ``models`` does; a part set twice raises ValueError."""
+    result = ObservationModel()
+    default = ObservationModel()
+    for model in models:
+        if not isinstance(model, ObservationModel):
+            raise TypeError(f"can only compose ObservationModel, got {type(model).__name__}")
+        changes = {}
+        for name in ("noise", "stride", "window", "stats_sigma"):
+            value = getattr(model, name)
+            if value == getattr(default, name):
+                continue
+            if getattr(result, name) != getattr(default, name):
+                raise ValueError(f"observation part {name!r} is set twice when composing")
+            changes[name] = value
+        result = replace(result, **changes)
+    return result
+
+
+def stats_flip_probability(sigma: float) -> float:
+    """P(``clamp01(int(x + 0.5 + sigma * eps)) != x``) for x in {0, 1}: ``Phi(-0.5 / sigma)``."""
+    return 0.5 * math.erfc(0.5 / (sigma * math.sqrt(2.0)))
+
+
+# ------------------------------------------------------------------------------ statistics
+
+
+@njit(cache=True, nogil=True)
+def _block_kernel(frames, wrap, counts):
+    n, height, width = frames.shape
+    rows = height if wrap else height - 1
+    cols = width if wrap else width - 1
+    for i in range(n):
+        frame = frames[i]
+        for r in range(rows):
+            below = (r + 1) % height
+            for c in range(cols):
+                right = (c + 1) % width
+                code = (
+                    8 * frame[r, c]
+                    + 4 * frame[r, right]
+                    + 2 * frame[below, c]
+                    + frame[below, right]
+                )
+                counts[i, code] += 1
+
+
+def block_histograms(frames: np.ndarray, wrap: bool) -> np.ndarray:
+    """Counts of the 16 2x2-block configurations of each frame: int64 (n, 16).
+
+    A block's code is ``8*a + 4*b + 2*c + d`` for cells ``a b`` over ``c d``.
+    """
+    frames = np.ascontiguousarray(frames, dtype=np.uint8)
+    counts = np.zeros((frames.shape[0], 16), dtype=np.int64)
+    _block_kernel(frames, wrap, counts)
+    return counts
+
+
+def _entropy_quarter_bits(histograms: np.ndarray) -> np.ndarray:
+    """Entropy (bits / 4) of histograms along the last axis; an empty histogram gives 0."""
+    h = np.asarray(histograms, dtype=np.float64)
+    total = h.sum(axis=-1, keepdims=True)
+    prob = np.divide(h, total, out=np.zeros_like(h), where=total > 0)
+    logs = np.log2(prob, out=np.zeros_like(prob), where=prob > 0)
+    return -(prob * logs).sum(axis=-1) / 4.0
+
+
+def frame_statistics(initial: np.ndarray, frames: np.ndarray, wrap: bool) -> np.ndarray:
+    """``STAT_NAMES`` of each frame: float64 (n, N_STATS).
+
+    ``initial`` (h, w) is the exactly known previous state of the first frame; ``frames``
+    (n, h, w) are the observed (perturbed) frames of the same region.
+    """
+    frames = np.asarray(frames, dtype=np.uint8)
+    previous = np.concatenate([np.asarray(initial, dtype=np.uint8)[None], frames[:-1]])
+    cells = frames.shape[1] * frames.shape[2]
+    result = np.empty((frames.shape[0], N_STATS))
+    result[:, 0] = frames.reshape(len(frames), -1).sum(axis=1) / cells
+    result[:, 1] = (frames != previous).reshape(len(frames), -1).sum(axis=1) / cells
+    result[:, 2] = _entropy_quarter_bits(block_histograms(frames, wrap))
+    return result
+
+
+# ------------------------------------------------------------------------------- observing
+
+
+def observe(
+    model: ObservationModel, frames: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Apply ``model`` to one clean trajectory ``frames`` (T+1, H, W), frame 0 the initial state.
+
+    Returns ``(times, observed_frames, observed_stats)``: the observed steps (int64 (n,)),
+    and either the observed frames (uint8 (n, h, w), stats None) or the statistics
+    (float64 (n, N_STATS), frames None). Randomness comes only from ``rng``.
+    """
+    steps = frames.shape[0] - 1
+    height, width = frames.shape[1:]
+    h, w = model.region(height, width)
+    times = model.observed_times(steps)
+    seen = np.ascontiguousarray(frames[times, :h, :w])
+    if model.stats_sigma is not None:
+        eps = rng.standard_normal(seen.shape)
+        perturbed = np.clip(np.trunc(seen + 0.5 + model.stats_sigma * eps), 0, 1)
+        perturbed = perturbed.astype(np.uint8)
+        initial = frames[0, :h, :w]
+        return times, None, frame_statistics(initial, perturbed, model.wraps(height, width))
+    if model.noise:
+        flat = seen.reshape(-1)
+        flat[bernoulli_positions(flat.size, model.noise, rng)] ^= 1
+    return times, seen, None
+
+
+def bernoulli_positions(n: int, p: float, rng: np.random.Generator) -> np.ndarray:
+    """Indices in ``range(n)`` each included independently with probability ``p``.
+
+    Exact (the gaps between successive indices of a Bernoulli process are geometric) and
+    O(n p) rather than O(n) random draws.
+    """
+    if p >= 0.5:  # dense: direct draws are as cheap
+        return np.flatnonzero(rng.random(n) < p)
+    chunk = int(n * p + 6 * np.sqrt(n * p) + 16)
+    positions = np.cumsum(rng.geometric(p, size=chunk)) - 1
+    while positions[-1] < n:
+        more = np.cumsum(rng.geometric(p, size=chunk)) + positions[-1]
+        positions = np.concatenate([positions, more])
+    return positions[positions < n]

@@ -1,0 +1,65 @@
+"""The registered Gymnasium ids: one general env and the presets, in one list.
+
+``import lifegym`` registers them (Gymnasium 1.x has no plugin entry point), so both
+``gym.make("lifegym/LifeLike-Noisy-v0")`` after ``import lifegym`` and
+``gym.make("lifegym:lifegym/LifeLike-Noisy-v0")`` work. Any preset argument can be
+overridden as a keyword of ``gym.make``.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any
+
+import gymnasium as gym
+
+__all__ = ["PRESETS", "register_envs"]
+
+_ENTRY_POINT = "lifegym.env:RuleDiscoveryEnv"
+
+#: id -> (keyword arguments, what the preset measures).
+PRESETS: MappingProxyType[str, tuple[dict[str, Any], str]] = MappingProxyType(
+    {
+        "lifegym/RuleDiscovery-v0": (
+            {},
+            "every option as a keyword; defaults: B/S rules, full observation, exact inference",
+        ),
+        "lifegym/LifeLike-Full-v0": (
+            {"family": "totalistic", "inference": "exact"},
+            "the easy baseline: every cell of every frame, no noise (counting solves it)",
+        ),
+        "lifegym/LifeLike-Noisy-v0": (
+            {"family": "totalistic", "noise": 0.05, "inference": "exact"},
+            "cost-efficient identification when 5% of observed cells are flipped",
+        ),
+        "lifegym/LifeLike-Strided-v0": (
+            {"family": "totalistic", "stride": 2, "noise": 0.01, "inference": "exhaustive"},
+            "inference through hidden intermediate states (every 2nd frame, 1% noise)",
+        ),
+        "lifegym/LifeLike-Window-v0": (
+            {
+                "family": "totalistic",
+                "world": (90, 90),
+                "window": (30, 30),
+                "noise": 0.01,
+                "inference": "exact",
+            },
+            "a 30x30 window on a 90x90 torus: the unseen world shapes what is seen",
+        ),
+        "lifegym/LifeLike-Stats-v0": (
+            {"family": "totalistic", "sigma": 0.3, "inference": "exhaustive"},
+            "statistics only (density, activity, block entropy) of cells perturbed at 0.3",
+        ),
+        "lifegym/Isotropic-Noisy-v0": (
+            {"family": "isotropic", "noise": 0.05, "inference": "exact"},
+            "102 Hensel bits with 5% cell noise: rare configurations need chosen experiments",
+        ),
+    }
+)
+
+
+def register_envs() -> None:
+    """Register every id of ``PRESETS`` (ids already registered are left as they are)."""
+    for env_id, (kwargs, _) in PRESETS.items():
+        if env_id not in gym.registry:
+            gym.register(id=env_id, entry_point=_ENTRY_POINT, kwargs=dict(kwargs))

@@ -1,0 +1,161 @@
+"""Honest end-of-episode metrics (section 5 of the domain notes).
+
+* exact match and the fraction of free bits correct;
+* **behavioural match**: the submitted rule reproduces the hidden rule's trajectories,
+  every frame, on a fixed battery of fresh initial conditions (:func:`battery`);
+* **undetermined bits**: free bits the visible data could not determine: flipping the bit
+  in the submitted rule changes nothing the experimenter saw (the clean observed frames,
+  or clean statistics counts, of every visible trajectory). They are reported, not hidden
+  in the accuracy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from lifegym.likelihood import Replay, clean_counts, replays
+from lifegym.patterns import pattern_histogram
+from lifegym.rules import Rule
+from lifegym.sim import simulate
+from lifegym.types import RuleSpace, VisibleTrajectory
+
+__all__ = [
+    "BATTERY_SEED",
+    "BATTERY_STEPS",
+    "EpisodeResult",
+    "battery",
+    "behavioural_match",
+    "undetermined_bits",
+]
+
+#: The battery is the same for every episode: drawn once from this seed, not the env's rng.
+BATTERY_SEED = 20261122
+BATTERY_STEPS = 32
+_BATTERY_DENSITIES = (0.1, 0.25, 0.4, 0.5, 0.6, 0.75, 0.9)
+
+
+def battery(world: tuple[int, int]) -> np.ndarray:
+    """The fixed battery of initial conditions for a world: uint8 (B, H, W).
+
+    Whole-world soups at several densities, a small soup patch and two single-cell seeds,
+    drawn from ``BATTERY_SEED`` (fresh: the agent never saw them).
+    """
+    rng = np.random.default_rng(BATTERY_SEED)
+    height, width = world
+    grids = [(rng.random(world) < d).astype(np.uint8) for d in _BATTERY_DENSITIES]
+    patch = np.zeros(world, dtype=np.uint8)
+    side_h, side_w = min(height, 10), min(width, 10)
+    patch[:side_h, :side_w] = rng.random((side_h, side_w)) < 0.5
+    single = np.zeros(world, dtype=np.uint8)
+    single[height // 2, width // 2] = 1
+    pair = single.copy()
+    pair[height // 2, (width // 2 + 1) % width] = 1
+    return np.stack([*grids, patch, single, pair])
+
+
+def behavioural_match(a: Rule, b: Rule, initial: np.ndarray, steps: int = BATTERY_STEPS) -> bool:
+    """Whether ``a`` and ``b`` give identical frames from every grid of ``initial`` (B, H, W)."""
+    if a == b:
+        return True
+    return bool(np.array_equal(simulate(a, initial, steps), simulate(b, initial, steps)))
+
+
+def _observed_view(replay: Replay, trajectory: VisibleTrajectory) -> np.ndarray:
+    """What a trajectory would have shown without noise: frames, or statistics counts."""
+    if trajectory.frames is not None:
+        return replay.frames
+    wrap = trajectory.model.wraps(*trajectory.world_shape)
+    return clean_counts(replay.initial, replay.frames, wrap)
+
+
+def _occurring_bits(
+    rule: Rule, trajectories: Sequence[VisibleTrajectory], orbit_of: np.ndarray
+) -> np.ndarray:
+    """bool (n_trajectories, n_bits): whose patterns occur as inputs in ``rule``'s replays."""
+    n_bits = int(np.max(orbit_of)) + 1
+    occurring = np.zeros((len(trajectories), n_bits), dtype=bool)
+    by_steps: dict[int, list[int]] = {}
+    for i, trajectory in enumerate(trajectories):
+        by_steps.setdefault(trajectory.steps, []).append(i)
+    for steps, members in by_steps.items():
+        initials = np.stack([trajectories[i].initial for i in members])
+        for i, frames in zip(members, simulate(rule, initials, steps), strict=True):
+            seen = pattern_histogram(frames[:-1]) > 0
+            occurring[i, np.asarray(orbit_of)[seen]] = True
+    return occurring
+
+
+def undetermined_bits(
+    rule: Rule, space: RuleSpace, trajectories: Sequence[VisibleTrajectory]
+) -> list[int]:
+    """Free-bit indices (into ``space.free_bits``) whose flip in ``rule`` changes nothing seen.
+
+    A bit changes nothing in a trajectory where its patterns never occur in ``rule``'s
+    replay; where they do, the flipped rule is replayed until a trajectory differs.
+    """
+    occurring = _occurring_bits(rule, trajectories, space.family.orbit_of)[:, space.free_bits]
+    base = replays(rule, trajectories)
+    values = space.free_values(rule)
+    undetermined = []
+    for index in range(space.n_free):
+        flipped = values.copy()
+        flipped[index] ^= 1
+        other = None
+        for t in np.flatnonzero(occurring[:, index]):
+            trajectory = trajectories[t]
+            other = other or space.rule(flipped)
+            replay = replays(other, [trajectory])[0]
+            if not np.array_equal(
+                _observed_view(base[t], trajectory), _observed_view(replay, trajectory)
+            ):
+                break
+        else:
+            undetermined.append(index)
+    return undetermined
+
+
+@dataclass(frozen=True)
+class EpisodeResult:
+    """What ``info["result"]`` holds at the end of an episode (as a dict of plain values)."""
+
+    true_rule: str
+    submitted_rule: str
+    exact: bool
+    bits_correct: float
+    behavioural_match: bool
+    undetermined_bits: list[str]
+    n_undetermined: int
+    experiment_cost: int
+    compute_cost: int
+    n_experiments: int
+    n_tests: int
+    submitted_by: str
+
+    @classmethod
+    def score(
+        cls,
+        true_rule: Rule,
+        submitted: Rule,
+        space: RuleSpace,
+        trajectories: Sequence[VisibleTrajectory],
+        battery_grids: np.ndarray,
+        **costs: int | str,
+    ) -> EpisodeResult:
+        """Score ``submitted`` against ``true_rule``; ``costs`` fills the cost fields."""
+        truth = space.free_values(true_rule)
+        guess = space.free_values(submitted)
+        names = space.free_names
+        unknown = undetermined_bits(submitted, space, trajectories)
+        return cls(
+            true_rule=str(true_rule),
+            submitted_rule=str(submitted),
+            exact=bool(true_rule == submitted),
+            bits_correct=float(np.mean(truth == guess)) if len(truth) else 1.0,
+            behavioural_match=behavioural_match(true_rule, submitted, battery_grids),
+            undetermined_bits=[names[i] for i in unknown],
+            n_undetermined=len(unknown),
+            **costs,  # type: ignore[arg-type]
+        )

@@ -1,0 +1,79 @@
+"""Pictures and text of an env's state: kept apart from the env (``render`` calls these).
+
+* :func:`render_rgb`: the last observed frame beside one bar per free bit (bar height =
+  P(bit = 1); green when confident it is 1, red when confident it is 0, grey between);
+* :func:`render_ansi`: a text summary: rule space, budgets, belief, MAP rule, last result.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from lifegym.render import auto_scale, frame_to_rgb
+
+if TYPE_CHECKING:
+    from lifegym.env import RuleDiscoveryEnv
+
+__all__ = ["render_ansi", "render_rgb"]
+
+_BAR_WIDTH = 4
+_PANEL_HEIGHT = 256
+_BACKGROUND = (32, 32, 48)
+
+
+def _bar_colour(p: float) -> tuple[int, int, int]:
+    if p >= 0.95:
+        return (80, 200, 80)
+    if p <= 0.05:
+        return (200, 80, 80)
+    return (170, 170, 170)
+
+
+def belief_bars(p_one: np.ndarray, height: int) -> np.ndarray:
+    """uint8 (height, 2 + F * (bar + 1), 3): one bar per bit, its height P(bit = 1)."""
+    n = len(p_one)
+    image = np.empty((height, 2 + n * (_BAR_WIDTH + 1), 3), dtype=np.uint8)
+    image[:] = _BACKGROUND
+    for i, p in enumerate(np.asarray(p_one, dtype=np.float64)):
+        top = height - max(1, round(float(p) * (height - 2)))
+        left = 2 + i * (_BAR_WIDTH + 1)
+        image[top:, left : left + _BAR_WIDTH] = _bar_colour(float(p))
+    return image
+
+
+def render_rgb(frame: np.ndarray, p_one: np.ndarray) -> np.ndarray:
+    """uint8 (H, W, 3): ``frame`` (scaled up) on the left, belief bars on the right."""
+    scale = max(1, auto_scale(*frame.shape) // 2)
+    picture = frame_to_rgb(frame, scale=scale)
+    height = max(picture.shape[0], 64)
+    bars = belief_bars(p_one, height)
+    canvas = np.empty((height, picture.shape[1] + 4 + bars.shape[1], 3), dtype=np.uint8)
+    canvas[:] = _BACKGROUND
+    canvas[: picture.shape[0], : picture.shape[1]] = picture
+    canvas[:, picture.shape[1] + 4 :] = bars
+    return canvas
+
+
+def render_ansi(env: RuleDiscoveryEnv) -> str:
+    """A text summary of ``env``'s current episode."""
+    lab = env.lab
+    belief = env.belief
+    lines = [
+        f"family {env.space.family.name}, {env.space.n_free} free bits, observation "
+        f"{env.model.describe()}, world {env.world[0]}x{env.world[1]}",
+        f"experiments {len(lab.trajectories)}, budget left: experiment "
+        f"{lab.experiment_left}/{env.experiment_budget}, compute "
+        f"{lab.compute_left}/{env.compute_budget}",
+        f"belief entropy {belief.entropy:.2f} bits, MAP {belief.map_rule}",
+    ]
+    cells = [f"{name}:{p:.2f}" for name, p in zip(env.space.free_names, belief.p_one, strict=True)]
+    lines += [" ".join(cells[i : i + 9]) for i in range(0, len(cells), 9)]
+    result = env._last_info.get("result")
+    if result:
+        verdict = "exact" if result["exact"] else f"{result['bits_correct']:.0%} bits"
+        lines.append(
+            f"submitted {result['submitted_rule']} ({verdict}); true {result['true_rule']}"
+        )
+    return "\n".join(lines) + "\n"
