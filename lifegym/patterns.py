@@ -13,6 +13,22 @@ from lifegym.rules import N_PATTERNS
 __all__ = ["count_outputs", "pattern_histogram"]
 
 
+@njit(inline="always")
+def _pattern_at(grid, up, r, down, left, c, right):
+    """Pattern index of the 3x3 neighbourhood of (r, c), given its neighbouring rows/columns."""
+    return (
+        (np.int64(grid[up, left]) << 8)
+        | (np.int64(grid[up, c]) << 7)
+        | (np.int64(grid[up, right]) << 6)
+        | (np.int64(grid[r, left]) << 5)
+        | (np.int64(grid[r, c]) << 4)
+        | (np.int64(grid[r, right]) << 3)
+        | (np.int64(grid[down, left]) << 2)
+        | (np.int64(grid[down, c]) << 1)
+        | np.int64(grid[down, right])
+    )
+
+
 @njit(cache=True, nogil=True)
 def _count_kernel(before, after, classes, ones, zeros, first_row, stop_row, first_col, stop_col):
     """For cells [first_row, stop_row) x [first_col, stop_col): add 1 to ``ones`` (or
@@ -25,18 +41,7 @@ def _count_kernel(before, after, classes, ones, zeros, first_row, stop_row, firs
         for c in range(first_col, stop_col):
             left = (c - 1) % width
             right = (c + 1) % width
-            index = (
-                (np.int64(before[up, left]) << 8)
-                | (np.int64(before[up, c]) << 7)
-                | (np.int64(before[up, right]) << 6)
-                | (np.int64(before[r, left]) << 5)
-                | (np.int64(before[r, c]) << 4)
-                | (np.int64(before[r, right]) << 3)
-                | (np.int64(before[down, left]) << 2)
-                | (np.int64(before[down, c]) << 1)
-                | np.int64(before[down, right])
-            )
-            bit = classes[index]
+            bit = classes[_pattern_at(before, up, r, down, left, c, right)]
             if after[r, c]:
                 ones[bit] += 1
             else:
@@ -71,16 +76,22 @@ def count_outputs(
     )
 
 
-_IDENTITY = np.arange(N_PATTERNS, dtype=np.int64)
+@njit(cache=True, nogil=True)
+def _histogram_kernel(frames, counts):
+    n, height, width = frames.shape
+    for i in range(n):
+        frame = frames[i]
+        for r in range(height):
+            up = (r - 1) % height
+            down = (r + 1) % height
+            for c in range(width):
+                left = (c - 1) % width
+                right = (c + 1) % width
+                counts[_pattern_at(frame, up, r, down, left, c, right)] += 1
 
 
 def pattern_histogram(frames: np.ndarray) -> np.ndarray:
     """How often each of the 512 patterns occurs in ``frames`` (uint8 (n, H, W)): int64 (512,)."""
     counts = np.zeros(N_PATTERNS, dtype=np.int64)
-    scratch = np.zeros(N_PATTERNS, dtype=np.int64)
-    for frame in np.asarray(frames, dtype=np.uint8):
-        blank = np.zeros_like(frame)
-        _count_kernel(
-            frame, blank, _IDENTITY, scratch, counts, 0, frame.shape[0], 0, frame.shape[1]
-        )
+    _histogram_kernel(np.ascontiguousarray(frames, dtype=np.uint8), counts)
     return counts

@@ -1,0 +1,170 @@
+"""Speed of the environment: env steps per second per preset, and the exhaustive posterior.
+
+1. **Env steps/s**: each registered preset driven by uniformly random *valid* actions
+   (``action_masks()``), single process, resetting when an episode ends; the mean time of
+   each kind of action (request, test a bit, test the MAP, submit) is reported too.
+2. **Exhaustive B/S posterior**: the time of one ``exhaustive`` update over all 262,144
+   B/S rules for one 64x64 soup (density 0.5, 16 steps) observed through strided(2) +
+   noisy(0.01), next to a naive baseline timed in the same run: scoring rules one at a
+   time with ``lifegym.likelihood.compare`` (a sample of rules, extrapolated to all).
+
+Run from the repository root:
+
+    python benchmarks/env_speed.py            # about 2-4 minutes on 2 cores
+    python benchmarks/env_speed.py --quick    # smoke run
+
+Prints a table and writes ``benchmarks/results/env_speed.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import datetime as dt
+import json
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+import lifegym
+from lifegym.inference.exhaustive import ExhaustiveEngine
+from lifegym.likelihood import compare
+from lifegym.observe import ObservationModel, observe
+from lifegym.rules import Rule
+from lifegym.sim import simulate
+from lifegym.types import RuleSpace, VisibleTrajectory
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = ROOT / "benchmarks" / "results" / "env_speed.json"
+QUICK_OUT = ROOT / "benchmarks" / "results" / "env_speed_quick.json"
+STEPS_TARGET = 2000.0  # env steps/s on LifeLike-Noisy-v0 (issue 3)
+EXHAUSTIVE_TARGET_S = 0.5
+
+
+def _action_kind(env: Any, action: int) -> str:
+    if action < len(env.menu):
+        return "request"
+    if action < env.test_map_action:
+        return "test bit"
+    return "test MAP" if action == env.test_map_action else "submit"
+
+
+def env_steps(env_id: str, n_steps: int, seed: int = 0) -> dict[str, Any]:
+    """Steps/s of ``env_id`` under random valid actions, and mean time per action kind."""
+    env = gym.make(env_id).unwrapped
+    rng = np.random.default_rng(seed)
+    env.reset(seed=seed)
+
+    def run(n: int, times: dict[str, list[float]]) -> None:
+        for _ in range(n):
+            action = int(rng.choice(np.flatnonzero(env.action_masks())))
+            kind = _action_kind(env, action)
+            start = time.perf_counter()
+            _, _, terminated, truncated, info = env.step(action)
+            times["end" if "result" in info else kind].append(time.perf_counter() - start)
+            if terminated or truncated:
+                env.reset()
+
+    run(max(50, n_steps // 10), collections.defaultdict(list))  # compile and warm caches
+    times: dict[str, list[float]] = collections.defaultdict(list)
+    start = time.perf_counter()
+    run(n_steps, times)
+    wall = time.perf_counter() - start
+    return {
+        "env": env_id,
+        "steps": n_steps,
+        "steps_per_s": n_steps / wall,
+        "mean_us": {kind: 1e6 * float(np.mean(t)) for kind, t in times.items()},
+        "count": {kind: len(t) for kind, t in times.items()},
+    }
+
+
+def _trajectory(rule: Rule, size: int, steps: int, model: ObservationModel, seed: int):
+    rng = np.random.default_rng(seed)
+    initial = (rng.random((size, size)) < 0.5).astype(np.uint8)
+    times, frames, stats = observe(model, simulate(rule, initial, steps), rng)
+    return VisibleTrajectory("custom", initial, steps, times, frames, stats, model, 0)
+
+
+def exhaustive(repeats: int, baseline_rules: int) -> dict[str, Any]:
+    """One exhaustive update (all B/S rules) vs one-rule-at-a-time scoring, same data."""
+    model = ObservationModel(noise=0.01, stride=2)
+    space = RuleSpace.of("totalistic")
+    trajectory = _trajectory(Rule.parse("B36/S23"), 64, 16, model, seed=1)
+    ExhaustiveEngine(space, model).update(trajectory)  # compile
+    best = float("inf")
+    for _ in range(repeats):
+        engine = ExhaustiveEngine(space, model)
+        start = time.perf_counter()
+        engine.update(trajectory)
+        engine.belief()
+        best = min(best, time.perf_counter() - start)
+    rng = np.random.default_rng(2)
+    sample = [Rule.random("totalistic", rng) for _ in range(baseline_rules)]
+    compare(sample[0], [trajectory])
+    start = time.perf_counter()
+    for rule in sample:
+        compare(rule, [trajectory])
+    per_rule = (time.perf_counter() - start) / baseline_rules
+    baseline = per_rule * 2**18
+    return {
+        "case": "64x64 soup, 16 steps, strided(2)+noisy(0.01), all 262144 B/S rules",
+        "exhaustive_s": best,
+        "baseline_s_extrapolated": baseline,
+        "baseline_rules_timed": baseline_rules,
+        "ratio": baseline / best,
+        "map_rule": str(engine.belief().map_rule),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smoke run")
+    parser.add_argument("--steps", type=int, default=None, help="env steps per preset")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    n_steps = args.steps or (200 if args.quick else 3000)
+    rows = []
+    for env_id in lifegym.PRESETS:
+        steps = n_steps if "Noisy" in env_id or "Full" in env_id else max(100, n_steps // 10)
+        rows.append(env_steps(env_id, steps))
+        row = rows[-1]
+        kinds = ", ".join(f"{k} {v:.0f}us" for k, v in sorted(row["mean_us"].items()))
+        print(f"{env_id:32s} {row['steps_per_s']:8.0f} steps/s   ({kinds})", flush=True)
+    noisy = next(r for r in rows if r["env"] == "lifegym/LifeLike-Noisy-v0")
+    print(
+        f"\nLifeLike-Noisy-v0: {noisy['steps_per_s']:.0f} steps/s, target >= {STEPS_TARGET:.0f}: "
+        f"{'ok' if noisy['steps_per_s'] >= STEPS_TARGET else 'MISSED'}"
+    )
+    result = exhaustive(repeats=1 if args.quick else 5, baseline_rules=50 if args.quick else 300)
+    print(
+        f"exhaustive posterior ({result['case']}): {result['exhaustive_s']:.3f} s, "
+        f"one-rule-at-a-time baseline {result['baseline_s_extrapolated']:.1f} s "
+        f"(x{result['ratio']:.0f}); target <= {EXHAUSTIVE_TARGET_S} s: "
+        f"{'ok' if result['exhaustive_s'] <= EXHAUSTIVE_TARGET_S else 'MISSED'}"
+    )
+    out = args.out or (QUICK_OUT if args.quick else DEFAULT_OUT)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
+        json.dumps(
+            {
+                "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                "machine": platform.processor() or platform.machine(),
+                "python": platform.python_version(),
+                "envs": rows,
+                "exhaustive": result,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,123 @@
+"""Hidden-rule priors, reward functions and the registration table in the README."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lifegym.generator import FixedPrior, ListPrior, UniformPrior, make_prior
+from lifegym.registration import PRESETS
+from lifegym.reward import InfoGainReward, StepOutcome, TerminalReward, make_reward
+from lifegym.rules import NAMED_RULES, Rule
+from lifegym.types import RuleSpace
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_uniform_prior_respects_known_bits_and_is_deterministic() -> None:
+    space = RuleSpace.of("totalistic", {"B0": 0, "S8": 1})
+    prior = make_prior("uniform", space)
+    assert isinstance(prior, UniformPrior)
+    rules = [prior.sample(np.random.default_rng(seed)) for seed in range(40)]
+    assert all(space.contains(r) for r in rules)
+    assert len(set(rules)) > 30
+    again = [prior.sample(np.random.default_rng(seed)) for seed in range(40)]
+    assert rules == again
+
+
+def test_named_prior_holds_the_named_rules_of_the_family_once_each() -> None:
+    prior = make_prior("named", RuleSpace.of("totalistic"))
+    assert isinstance(prior, ListPrior)
+    totalistic = {
+        Rule(Rule.parse(t).table, "totalistic")
+        for t in NAMED_RULES.values()
+        if Rule.parse(t).family == "totalistic"
+    }
+    assert set(prior.rules) == totalistic
+    assert len(prior.rules) == len(totalistic)
+    isotropic = make_prior("named", RuleSpace.of("isotropic"))
+    assert Rule.parse("B2-a/S12") in isotropic.rules
+
+
+def test_list_and_fixed_priors() -> None:
+    space = RuleSpace.of("totalistic")
+    prior = make_prior(["B3/S23", "B36/S23"], space)
+    drawn = {str(prior.sample(np.random.default_rng(s))) for s in range(30)}
+    assert drawn == {"B3/S23", "B36/S23"}
+    fixed = make_prior(Rule.parse("B2/S"), space)
+    assert isinstance(fixed, FixedPrior)
+    assert str(fixed.sample(np.random.default_rng(0))) == "B2/S"
+
+
+@pytest.mark.parametrize(
+    ("prior", "message"),
+    [
+        ("unifrom", "unknown prior 'unifrom'"),
+        ([], "empty list"),
+        (["B2-a/S12"], "not in the rule space"),
+        (["B3/S23x"], "B3/S23x"),
+    ],
+)
+def test_bad_priors_name_the_problem(prior: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        make_prior(prior, RuleSpace.of("totalistic"))  # type: ignore[arg-type]
+
+
+def test_known_bit_conflicting_with_a_listed_rule_is_refused() -> None:
+    space = RuleSpace.of("totalistic", {"B3": 0})
+    with pytest.raises(ValueError, match="not in the rule space"):
+        FixedPrior(space, "B3/S23")
+
+
+def _outcome(**changes: object) -> StepOutcome:
+    base = {
+        "entropy_before": 10.0,
+        "entropy_after": 4.0,
+        "experiment_cost": 100,
+        "compute_cost": 0,
+        "experiment_budget": 1000,
+        "compute_budget": 1000,
+    }
+    base.update(changes)
+    return StepOutcome(**base)  # type: ignore[arg-type]
+
+
+def test_info_gain_reward_is_entropy_drop_minus_budget_fractions() -> None:
+    reward = make_reward("info_gain")
+    assert isinstance(reward, InfoGainReward)
+    value = reward(_outcome(compute_cost=500))
+    assert isinstance(value, float)
+    assert value == pytest.approx(6.0 - 0.1 - 0.5)
+    assert reward(_outcome(rejected=True, experiment_cost=0)) == pytest.approx(6.0 - 0.1)
+
+
+def test_terminal_reward_pays_only_at_the_end() -> None:
+    reward = make_reward("terminal")
+    assert isinstance(reward, TerminalReward)
+    assert reward(_outcome()) == pytest.approx(-0.1)
+    assert reward(_outcome(finished=True, exact=True, experiment_cost=0)) == pytest.approx(1.0)
+    partial = _outcome(finished=True, bits_correct=0.75, experiment_cost=0)
+    assert reward(partial) == pytest.approx(0.75)
+    weighted = TerminalReward(experiment_weight=2.0)
+    assert weighted(_outcome()) == pytest.approx(-0.2)
+
+
+@pytest.mark.parametrize("bad", ["infogain", 3, None])
+def test_unknown_reward_names_the_choices(bad: object) -> None:
+    with pytest.raises(ValueError, match="info_gain, terminal"):
+        make_reward(bad)  # type: ignore[arg-type]
+
+
+def test_negative_weight_is_refused() -> None:
+    with pytest.raises(ValueError, match="experiment_weight"):
+        InfoGainReward(experiment_weight=-1)
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/environments.md"])
+def test_docs_list_every_preset(doc: str) -> None:
+    text = (ROOT / doc).read_text()
+    for env_id, (_, what) in PRESETS.items():
+        assert f"`{env_id}`" in text, env_id
+        assert what in text, env_id
