@@ -381,13 +381,14 @@ class RuleDiscoveryEnv(gym.Env):
             self._spent_per_item[action] += trajectory.cost
             self._last_summary = self._summary(trajectory)
             self._engine.update(trajectory)
+            self._belief = self._engine.belief()
         elif action < self.test_map_action:
             test = self._test_bit(action - len(self.menu))
+            self._belief = self._engine.belief()
         elif action == self.test_map_action:
             test = self._test_map()
         else:
             submitted_by = "agent"
-        self._belief = self._engine.belief()
         self._steps += 1
         if not submitted_by and not (self.item_costs <= lab.experiment_left).any():
             submitted_by = "budget"

@@ -208,19 +208,28 @@ def _block_kernel(frames, wrap, counts):
     n, height, width = frames.shape
     rows = height if wrap else height - 1
     cols = width if wrap else width - 1
+    codes = np.empty(width, dtype=np.int64)
     for i in range(n):
         frame = frames[i]
         for r in range(rows):
-            below = (r + 1) % height
-            for c in range(cols):
-                right = (c + 1) % width
-                code = (
-                    8 * frame[r, c]
-                    + 4 * frame[r, right]
-                    + 2 * frame[below, c]
-                    + frame[below, right]
+            top = frame[r]
+            bottom = frame[(r + 1) % height]
+            for c in range(width - 1):  # no modulo: vectorises
+                codes[c] = (
+                    8 * np.int64(top[c])
+                    + 4 * np.int64(top[c + 1])
+                    + 2 * np.int64(bottom[c])
+                    + np.int64(bottom[c + 1])
                 )
-                counts[i, code] += 1
+            last = width - 1
+            codes[last] = (
+                8 * np.int64(top[last])
+                + 4 * np.int64(top[0])
+                + 2 * np.int64(bottom[last])
+                + np.int64(bottom[0])
+            )
+            for c in range(cols):
+                counts[i, codes[c]] += 1
 
 
 def block_histograms(frames: np.ndarray, wrap: bool) -> np.ndarray:

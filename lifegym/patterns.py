@@ -14,19 +14,30 @@ __all__ = ["count_outputs", "pattern_histogram"]
 
 
 @njit(inline="always")
-def _pattern_at(grid, up, r, down, left, c, right):
-    """Pattern index of the 3x3 neighbourhood of (r, c), given its neighbouring rows/columns."""
-    return (
-        (np.int64(grid[up, left]) << 8)
-        | (np.int64(grid[up, c]) << 7)
-        | (np.int64(grid[up, right]) << 6)
-        | (np.int64(grid[r, left]) << 5)
-        | (np.int64(grid[r, c]) << 4)
-        | (np.int64(grid[r, right]) << 3)
-        | (np.int64(grid[down, left]) << 2)
-        | (np.int64(grid[down, c]) << 1)
-        | np.int64(grid[down, right])
-    )
+def _row_codes(row, out):
+    """``out[c] = 4 row[c-1] + 2 row[c] + row[c+1]`` (wrapping): the row's 3-cell codes.
+
+    The interior loop has no modulo, so it vectorises; only the two edge columns wrap.
+    """
+    width = row.shape[0]
+    for c in range(1, width - 1):
+        out[c] = 4 * np.int64(row[c - 1]) + 2 * np.int64(row[c]) + np.int64(row[c + 1])
+    for c in (0, width - 1):
+        left = row[(c - 1) % width]
+        right = row[(c + 1) % width]
+        out[c] = 4 * np.int64(left) + 2 * np.int64(row[c]) + np.int64(right)
+
+
+@njit(inline="always")
+def _row_patterns(grid, r, above, middle, below, index):
+    """``index[c]`` = pattern index of cell (r, c) of ``grid`` (torus); the other arrays are
+    scratch rows of the grid's width."""
+    height = grid.shape[0]
+    _row_codes(grid[(r - 1) % height], above)
+    _row_codes(grid[r], middle)
+    _row_codes(grid[(r + 1) % height], below)
+    for c in range(index.shape[0]):
+        index[c] = (above[c] << 6) | (middle[c] << 3) | below[c]
 
 
 @njit(cache=True, nogil=True)
@@ -34,14 +45,15 @@ def _count_kernel(before, after, classes, ones, zeros, first_row, stop_row, firs
     """For cells [first_row, stop_row) x [first_col, stop_col): add 1 to ``ones`` (or
     ``zeros``) at ``classes[pattern]`` when ``after`` is 1 (or 0) there, where ``pattern``
     is the cell's 3x3 neighbourhood in ``before`` (torus indexing)."""
-    height, width = before.shape
+    width = before.shape[1]
+    above = np.empty(width, dtype=np.int64)
+    middle = np.empty(width, dtype=np.int64)
+    below = np.empty(width, dtype=np.int64)
+    index = np.empty(width, dtype=np.int64)
     for r in range(first_row, stop_row):
-        up = (r - 1) % height
-        down = (r + 1) % height
+        _row_patterns(before, r, above, middle, below, index)
         for c in range(first_col, stop_col):
-            left = (c - 1) % width
-            right = (c + 1) % width
-            bit = classes[_pattern_at(before, up, r, down, left, c, right)]
+            bit = classes[index[c]]
             if after[r, c]:
                 ones[bit] += 1
             else:
@@ -78,16 +90,16 @@ def count_outputs(
 
 @njit(cache=True, nogil=True)
 def _histogram_kernel(frames, counts):
-    n, height, width = frames.shape
-    for i in range(n):
-        frame = frames[i]
-        for r in range(height):
-            up = (r - 1) % height
-            down = (r + 1) % height
+    width = frames.shape[2]
+    above = np.empty(width, dtype=np.int64)
+    middle = np.empty(width, dtype=np.int64)
+    below = np.empty(width, dtype=np.int64)
+    index = np.empty(width, dtype=np.int64)
+    for i in range(frames.shape[0]):
+        for r in range(frames.shape[1]):
+            _row_patterns(frames[i], r, above, middle, below, index)
             for c in range(width):
-                left = (c - 1) % width
-                right = (c + 1) % width
-                counts[_pattern_at(frame, up, r, down, left, c, right)] += 1
+                counts[index[c]] += 1
 
 
 def pattern_histogram(frames: np.ndarray) -> np.ndarray:
