@@ -1,0 +1,96 @@
+"""End-of-episode metrics: the battery, behavioural match and undetermined bits."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lifegym.observe import ObservationModel, observe
+from lifegym.rules import Rule
+from lifegym.scoring import (
+    BATTERY_STEPS,
+    EpisodeResult,
+    battery,
+    behavioural_match,
+    undetermined_bits,
+)
+from lifegym.sim import simulate
+from lifegym.types import RuleSpace, VisibleTrajectory
+
+
+def _seen(
+    rule: Rule, initial: np.ndarray, steps: int, model: ObservationModel
+) -> VisibleTrajectory:
+    rng = np.random.default_rng(0)
+    times, frames, stats = observe(model, simulate(rule, initial, steps), rng)
+    return VisibleTrajectory("custom", initial, steps, times, frames, stats, model, 0)
+
+
+def test_battery_is_fixed_fresh_and_shaped_like_the_world() -> None:
+    a = battery((30, 40))
+    assert a.shape[1:] == (30, 40) and a.dtype == np.uint8
+    assert np.array_equal(a, battery((30, 40)))
+    densities = a.reshape(len(a), -1).mean(axis=1)
+    assert densities.max() > 0.8 and densities.min() < 0.01
+
+
+def test_behavioural_match_tells_rules_apart_only_through_their_frames() -> None:
+    grids = battery((24, 24))
+    life = Rule.parse("B3/S23")
+    assert behavioural_match(life, life, grids)
+    assert not behavioural_match(life, Rule.parse("B36/S23"), grids)
+    # From a single live cell, B0-free rules without B1/B2 agree forever: all die.
+    single = np.zeros((1, 9, 9), dtype=np.uint8)
+    single[0, 4, 4] = 1
+    assert behavioural_match(life, Rule.parse("B3/S"), single, BATTERY_STEPS)
+    assert not behavioural_match(life, Rule.parse("B1/S"), single)
+
+
+def test_undetermined_bits_are_exactly_the_bits_a_flip_cannot_show() -> None:
+    space = RuleSpace.of("totalistic")
+    life = Rule.parse("B3/S23")
+    blinker = np.zeros((12, 12), dtype=np.uint8)
+    blinker[5, 4:7] = 1
+    trajectory = _seen(life, blinker, 4, ObservationModel())
+    unknown = {space.free_names[i] for i in undetermined_bits(life, space, [trajectory])}
+    # A blinker in Life shows neighbour counts 0..3 for dead cells and 1..2 for live ones.
+    assert unknown == {"B4", "B5", "B6", "B7", "B8", "S0", "S3", "S4", "S5", "S6", "S7", "S8"}
+    for name in space.free_names:
+        bits = space.free_values(life)
+        bits[space.free_names.index(name)] ^= 1
+        flipped = space.rule(bits)
+        same = np.array_equal(simulate(flipped, blinker, 4), simulate(life, blinker, 4))
+        assert same == (name in unknown), name
+
+
+def test_undetermined_bits_with_statistics_and_a_window() -> None:
+    space = RuleSpace.of("totalistic")
+    life = Rule.parse("B3/S23")
+    soup = (np.random.default_rng(3).random((40, 40)) < 0.5).astype(np.uint8)
+    for model in (ObservationModel(stats_sigma=0.3), ObservationModel(window=(10, 10))):
+        trajectory = _seen(life, soup, 6, model)
+        unknown = undetermined_bits(life, space, [trajectory])
+        assert len(unknown) < space.n_free
+    assert undetermined_bits(life, space, []) == list(range(space.n_free))
+
+
+def test_episode_result_fields() -> None:
+    space = RuleSpace.of("totalistic")
+    soup = (np.random.default_rng(4).random((30, 30)) < 0.5).astype(np.uint8)
+    life = Rule.parse("B3/S23")
+    trajectory = _seen(life, soup, 3, ObservationModel())
+    result = EpisodeResult.score(
+        life,
+        Rule.parse("B36/S23"),
+        space,
+        [trajectory],
+        battery((30, 30)),
+        experiment_cost=5,
+        compute_cost=7,
+        n_experiments=1,
+        n_tests=0,
+        submitted_by="agent",
+    )
+    assert result.true_rule == "B3/S23" and result.submitted_rule == "B36/S23"
+    assert result.exact is False and result.behavioural_match is False
+    assert result.bits_correct == 17 / 18
+    assert result.n_undetermined == len(result.undetermined_bits)
