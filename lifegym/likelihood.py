@@ -22,12 +22,13 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from lifegym.observe import block_histograms
+from lifegym.observe import ObservationModel, block_histograms
 from lifegym.rules import Rule
-from lifegym.sim import simulate
+from lifegym.sim import count_mismatches, is_outer_totalistic, pack_frames, simulate
 from lifegym.types import VisibleTrajectory
 
 __all__ = [
@@ -35,12 +36,15 @@ __all__ = [
     "STATS_FLOOR",
     "Comparison",
     "Replay",
+    "Score",
     "clean_counts",
     "compare",
     "expected_statistics",
     "frame_loglik",
     "replays",
+    "scores",
     "stats_loglik",
+    "stats_scale",
     "trajectory_loglik",
 ]
 
@@ -98,7 +102,7 @@ def expected_statistics(counts: np.ndarray, cells: int, q: float) -> np.ndarray:
     return np.stack([density, activity, entropy], axis=-1)
 
 
-def _stats_scale(observed: np.ndarray, cells: int) -> np.ndarray:
+def stats_scale(observed: np.ndarray, cells: int) -> np.ndarray:
     """Standard deviation of each observed statistic: binomial sampling + STATS_FLOOR."""
     binomial = np.clip(observed[..., :2] * (1 - observed[..., :2]), 1.0 / cells, None) / cells
     var = np.empty(observed.shape)
@@ -110,7 +114,7 @@ def _stats_scale(observed: np.ndarray, cells: int) -> np.ndarray:
 def stats_loglik(counts: np.ndarray, observed: np.ndarray, cells: int, q: float) -> np.ndarray:
     """Log-likelihood (summed over frames and statistics) of ``observed`` (n, N_STATS)
     given clean ``counts`` (..., n, 18); ``-0.5 z^2`` terms only (see the module doc)."""
-    z = (expected_statistics(counts, cells, q) - observed) / _stats_scale(observed, cells)
+    z = (expected_statistics(counts, cells, q) - observed) / stats_scale(observed, cells)
     return -0.5 * (z * z).sum(axis=(-1, -2))
 
 
@@ -162,33 +166,35 @@ def _score(trajectory: VisibleTrajectory, initial: np.ndarray, clean: np.ndarray
     counts = clean_counts(initial, clean, model.wraps(*trajectory.world_shape))
     observed = trajectory.stats
     expected = expected_statistics(counts, cells, model.flip_probability)
-    z = (expected - observed) / _stats_scale(observed, cells)
+    z = (expected - observed) / stats_scale(observed, cells)
     return Replay(initial, clean, -0.5 * (z * z).sum(axis=1), np.abs(z).sum(axis=1), z.shape[1])
 
 
-class _ReplayCache:
-    """Least-recently-used store of replays keyed by (rule, trajectory); thread-safe."""
+class _Cache:
+    """Least-recently-used store (keys: rules and trajectories, hashed by identity); thread-safe."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.store: OrderedDict[tuple[Rule, VisibleTrajectory], Replay] = OrderedDict()
+        self.store: OrderedDict[Any, Any] = OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, key: tuple[Rule, VisibleTrajectory]) -> Replay | None:
+    def get(self, key: Any) -> Any:
         with self.lock:
             found = self.store.get(key)
             if found is not None:
                 self.store.move_to_end(key)
             return found
 
-    def put(self, key: tuple[Rule, VisibleTrajectory], value: Replay) -> None:
+    def put(self, key: Any, value: Any) -> None:
         with self.lock:
             self.store[key] = value
             while len(self.store) > self.size:
                 self.store.popitem(last=False)
 
 
-_REPLAYS = _ReplayCache(_REPLAY_CACHE)
+_REPLAYS = _Cache(_REPLAY_CACHE)
+_SCORES = _Cache(4 * _REPLAY_CACHE)
+_PACKED = _Cache(_REPLAY_CACHE)
 
 
 def replays(rule: Rule, trajectories: Sequence[VisibleTrajectory]) -> list[Replay]:
@@ -218,18 +224,102 @@ def replays(rule: Rule, trajectories: Sequence[VisibleTrajectory]) -> list[Repla
     return found  # type: ignore[return-value]
 
 
+@dataclass(frozen=True, eq=False)
+class Score:
+    """How one rule explains one trajectory, frame by frame.
+
+    Attributes:
+        loglik: float64 (n,): log-likelihood of each observed frame (or its statistics).
+        discrepancy: float64 (n,): mismatched cells per frame, or summed |z| of its statistics.
+        units: cells per frame, or statistics per frame.
+    """
+
+    loglik: np.ndarray
+    discrepancy: np.ndarray
+    units: int
+
+
+def _packed_observation(trajectory: VisibleTrajectory) -> tuple[np.ndarray, np.ndarray]:
+    """The trajectory's observed frames and region mask, bit-packed (cached)."""
+    found = _PACKED.get(trajectory)
+    if found is None:
+        h, w = trajectory.frames.shape[1:]
+        region = np.ones((1, h, w), dtype=np.uint8)
+        found = (
+            pack_frames(trajectory.frames, trajectory.world_shape),
+            pack_frames(region, trajectory.world_shape)[0],
+        )
+        _PACKED.put(trajectory, found)
+    return found
+
+
+def _count_scores(rule: Rule, trajectories: Sequence[VisibleTrajectory]) -> list[Score]:
+    """Scores of frame observations from mismatch counts in the bit-packed domain."""
+    first = trajectories[0]
+    packed = [_packed_observation(t) for t in trajectories]
+    counts = count_mismatches(
+        rule,
+        np.stack([t.initial for t in trajectories]),
+        first.times,
+        np.stack([observed for observed, _ in packed]),
+        packed[0][1],
+    )
+    h, w = first.frames.shape[1:]
+    cells = h * w
+    return [
+        Score(frame_loglik(m, cells, first.model.noise), m.astype(np.float64), cells)
+        for m in counts
+    ]
+
+
+def scores(rule: Rule, trajectories: Sequence[VisibleTrajectory]) -> list[Score]:
+    """``rule``'s :class:`Score` of each trajectory (cached per rule and trajectory).
+
+    Frames seen under an outer-totalistic rule are scored without unpacking a frame
+    (``lifegym.sim.count_mismatches``); everything else through :func:`replays`.
+    """
+    found = [_SCORES.get((rule, t)) for t in trajectories]
+    missing = [i for i, f in enumerate(found) if f is None]
+    if not missing:
+        return found
+    fast = is_outer_totalistic(rule)
+    groups: dict[tuple[int, tuple[int, int], ObservationModel], list[int]] = {}
+    slow = []
+    for i in missing:
+        t = trajectories[i]
+        if fast and t.frames is not None and len(t.times):
+            groups.setdefault((t.steps, t.world_shape, t.model), []).append(i)
+        else:
+            slow.append(i)
+    for members in groups.values():
+        for i, score in zip(
+            members, _count_scores(rule, [trajectories[i] for i in members]), strict=True
+        ):
+            found[i] = score
+    if slow:
+        for i, replay in zip(slow, replays(rule, [trajectories[i] for i in slow]), strict=True):
+            found[i] = Score(replay.loglik, replay.discrepancy, replay.units)
+    for i in missing:
+        _SCORES.put((rule, trajectories[i]), found[i])
+    return found
+
+
 def trajectory_loglik(
-    rule: Rule, trajectory: VisibleTrajectory, from_time: int = 1, replay: Replay | None = None
+    rule: Rule, trajectory: VisibleTrajectory, from_time: int = 1
 ) -> tuple[float, float, int]:
     """Log-likelihood of one trajectory's observations at steps >= ``from_time`` under
-    ``rule`` (``replay``: its replay by ``rule`` if already at hand).
-    Returns ``(loglik, summed discrepancy, number of scored units)``."""
-    replay = replay if replay is not None else replays(rule, [trajectory])[0]
+    ``rule``. Returns ``(loglik, summed discrepancy, number of scored units)``."""
+    return _summed(scores(rule, [trajectory])[0], trajectory, from_time)
+
+
+def _summed(
+    score: Score, trajectory: VisibleTrajectory, from_time: int
+) -> tuple[float, float, int]:
     keep = trajectory.times >= from_time
     return (
-        float(replay.loglik[keep].sum()),
-        float(replay.discrepancy[keep].sum()),
-        int(keep.sum()) * replay.units,
+        float(score.loglik[keep].sum()),
+        float(score.discrepancy[keep].sum()),
+        int(keep.sum()) * score.units,
     )
 
 
@@ -240,8 +330,8 @@ def compare(
     loglik = discrepancy = 0.0
     units = cost = 0
     stats_kind = False
-    for trajectory, replay in zip(trajectories, replays(rule, trajectories), strict=True):
-        part, summed, n = trajectory_loglik(rule, trajectory, from_time, replay)
+    for trajectory, score in zip(trajectories, scores(rule, trajectories), strict=True):
+        part, summed, n = _summed(score, trajectory, from_time)
         loglik += part
         discrepancy += summed
         units += n

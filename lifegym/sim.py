@@ -38,7 +38,7 @@ from numba import njit, prange
 from lifegym.cells import as_cells
 from lifegym.rules import Rule, family_contains
 
-__all__ = ["simulate"]
+__all__ = ["count_mismatches", "is_outer_totalistic", "pack_frames", "simulate"]
 
 Boundary = Literal["torus", "dead"]
 BOUNDARIES = ("torus", "dead")
@@ -297,19 +297,60 @@ def _run_block(a, b, g, recorded, frames, born, flip, width, torus):
     src, dst = a[g], b[g]
     done = 0
     for i in range(recorded.shape[0]):
-        while done < recorded[i]:
-            _refresh_packed_halo(src, width, torus)
-            if lanes == 1:
-                grid_shape = (src.shape[0], src.shape[1])
-                _packed_rows(
-                    src.reshape(grid_shape), dst.reshape(grid_shape), 1, height + 1, born, flip
-                )
-            else:
-                _lanes_step(src, dst, born, flip)
-            src, dst = dst, src
-            done += 1
+        src, dst = _advance(src, dst, recorded[i] - done, born, flip, width, torus)
+        done = recorded[i]
         for lane in range(min(lanes, frames.shape[0] - g * lanes)):
             _unpack_rows(src, lane, frames[g * lanes + lane, i], 0, height)
+
+
+@njit(inline="always")
+def _advance(src, dst, steps, born, flip, width, torus):
+    """Step the packed block ``src`` (nw+2, H+2, L) ``steps`` times, ``dst`` as scratch.
+
+    Returns ``(src, dst)`` with ``src`` the buffer holding the result.
+    """
+    lanes = src.shape[2]
+    height = src.shape[1] - 2
+    for _ in range(steps):
+        _refresh_packed_halo(src, width, torus)
+        if lanes == 1:
+            grid_shape = (src.shape[0], src.shape[1])
+            _packed_rows(
+                src.reshape(grid_shape), dst.reshape(grid_shape), 1, height + 1, born, flip
+            )
+        else:
+            _lanes_step(src, dst, born, flip)
+        src, dst = dst, src
+    return src, dst
+
+
+@njit(inline="always")
+def _popcount(x):
+    """Number of set bits of a uint64 (SWAR)."""
+    x = x - ((x >> _ONE) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return (x * np.uint64(0x0101010101010101)) >> np.uint64(56)
+
+
+@njit(cache=True, nogil=True)
+def _mismatch_blocks(a, b, recorded, observed, mask, counts, born, flip, width, torus):
+    """For each grid ``g`` of ``a`` (G, nw+2, H+2, 1): at each step ``recorded[i]``, count
+    the cells under ``mask`` (nw+2, H+2) where it differs from ``observed[g, i]``."""
+    n_words = a.shape[1] - 2
+    height = a.shape[2] - 2
+    for g in range(a.shape[0]):
+        src, dst = a[g], b[g]
+        done = 0
+        for i in range(recorded.shape[0]):
+            src, dst = _advance(src, dst, recorded[i] - done, born, flip, width, torus)
+            done = recorded[i]
+            seen = observed[g, i]
+            total = np.uint64(0)
+            for k in range(1, n_words + 1):
+                for r in range(1, height + 1):
+                    total += _popcount((src[k, r, 0] ^ seen[k, r]) & mask[k, r])
+            counts[g, i] = total
 
 
 @njit(parallel=True, cache=True, nogil=True)
@@ -480,7 +521,7 @@ def _packed_rule(rule: Rule) -> tuple[np.ndarray, np.ndarray]:
 
 
 @functools.lru_cache(maxsize=1024)
-def _is_totalistic(rule: Rule) -> bool:
+def is_outer_totalistic(rule: Rule) -> bool:
     return family_contains("totalistic", rule.table)
 
 
@@ -626,6 +667,43 @@ def _run_table(
 # ------------------------------------------------------------------------- validation
 
 
+def pack_frames(frames: np.ndarray, world: tuple[int, int]) -> np.ndarray:
+    """Bit-pack frames of a top-left region of the world for :func:`count_mismatches`.
+
+    ``frames``: uint8 (n, h, w) with h, w no larger than ``world`` (H, W); cells outside
+    the region are packed as 0. Returns uint64 (n, nw+2, H+2) in the kernel's layout.
+    """
+    frames = np.asarray(frames, dtype=np.uint8)
+    n, h, w = frames.shape
+    grids = np.zeros((n, *world), dtype=np.uint8)
+    grids[:, :h, :w] = frames
+    return _pack(grids, n, 1)[..., 0]
+
+
+def count_mismatches(
+    rule: Rule, init: np.ndarray, times: np.ndarray, observed: np.ndarray, mask: np.ndarray
+) -> np.ndarray:
+    """Cells where ``rule``'s trajectories differ from observed frames, per grid and frame.
+
+    For the likelihood of outer-totalistic rules: no frame is unpacked. ``init``: uint8
+    (B, H, W) initial grids (torus); ``times``: int64 (n,) ascending steps >= 0;
+    ``observed``: uint64 (B, n, nw+2, H+2) from :func:`pack_frames`; ``mask``: uint64
+    (nw+2, H+2), the packed region to count (``pack_frames(ones(1, h, w), world)[0]``).
+    Returns int64 (B, n). Runs on the calling thread.
+    """
+    if not is_outer_totalistic(rule):
+        raise ValueError(f"count_mismatches needs an outer-totalistic rule, got {rule}")
+    n_grids, width = init.shape[0], init.shape[2]
+    state = _pack(np.ascontiguousarray(init, dtype=np.uint8), n_grids, 1)
+    counts = np.zeros((n_grids, len(times)), dtype=np.int64)
+    born, flip = _packed_rule(rule)
+    _mismatch_blocks(
+        state, np.empty_like(state), np.asarray(times, dtype=np.int64), observed, mask,
+        counts, born, flip, width, True,
+    )  # fmt: skip
+    return counts
+
+
 def _as_rule(rule: Rule | str) -> Rule:
     if isinstance(rule, Rule):
         return rule
@@ -703,7 +781,7 @@ def simulate(
     if kernel not in KERNELS:
         raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
     recorded = recorded_steps(steps, record)
-    totalistic = _is_totalistic(rule)
+    totalistic = is_outer_totalistic(rule)
     if kernel == "bitpacked" and not totalistic:
         raise ValueError(
             f"kernel='bitpacked' needs an outer-totalistic rule; {rule} is not "

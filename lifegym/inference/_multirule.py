@@ -35,14 +35,16 @@ several subsets have equal counts, so fewer need counting.
 The log-likelihoods are those of ``lifegym.likelihood`` (frames: ``frame_loglik``;
 statistics: ``expected_statistics`` and ``-0.5 z^2``), computed per lane.
 
-Entry points: ``evaluate_parallel`` (``prange`` over chunks of groups; hold
-``lifegym.sim._PARALLEL_LOCK``) and ``evaluate_serial`` (calling thread).
+Entry point: ``evaluate_serial``, which releases the GIL: callers split the groups over
+Python threads (no numba threading layer is involved, so it is fork-safe and runs
+concurrently with lifegym's other kernels). Helpers: ``pack_rules`` (rule words of a list
+of rules), ``top_k`` and ``simulate_group`` (the states of one group, for tests).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 _ZERO = np.uint64(0)
 _ONE = np.uint64(1)
@@ -51,15 +53,20 @@ _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 # Words per run of the carry-save counter (one AVX-512 register pair).
 _V = 16
 _ROUND = 8 * _V
+_HEADROOM = 4  # bits added by summing the V columns (V = 2^4)
+# Rows of a frame's last step before the first in-frame pruning check (then doubling).
+_FIRST_BAND = 8
 
 KIND_FRAMES = 0
 KIND_STATS = 1
 
 
 def counter_planes(n_words: int) -> int:
-    """Planes above weight 8 that ``_count_lanes`` needs to count ``n_words`` words."""
+    """Bit planes of the counters with which ``_count_lanes`` counts ``n_words`` words:
+    ones, twos, fours, the carries of up to ``n_words / (8 V)`` eights, and the headroom
+    of the sum of the V columns."""
     rounds = -(-max(n_words, 1) // _ROUND)
-    return max(1, int(rounds).bit_length())
+    return 3 + max(1, int(rounds).bit_length()) + _HEADROOM
 
 
 def scratch_words(n_words: int) -> int:
@@ -75,7 +82,7 @@ def _mux(a, b, s):
     return a ^ ((a ^ b) & s)
 
 
-@njit(inline="always")
+@njit(cache=True, nogil=True)
 def _step_row(up, mid, down, out, v0, v1, width, lb, lx):
     """Next state of row ``mid`` (W + 2 words with halo) into ``out[1 : W + 1]``.
 
@@ -130,7 +137,7 @@ def _refresh_columns(buf, first, stop, width):
         buf[r, width + 1] = buf[r, 1]
 
 
-@njit(inline="always")
+@njit(cache=True, nogil=True)
 def _refresh_halo(buf, height, width):
     """Whole halo of a torus world in ``buf[: H + 2, : W + 2]``."""
     _refresh_columns(buf, 1, height + 1, width)
@@ -161,19 +168,25 @@ def _extract(word, weight, cnt):
             cnt[lane] += np.int64((word >> np.uint64(lane)) & _ONE) * weight
 
 
-@njit(inline="always")
-def _count_lanes(x, n, acc, hp, e, cnt):
+@njit(cache=True, nogil=True)
+def _count_lanes(x, n, acc, e, cnt):
     """Per-lane popcount of the words ``x[:n]``: ``cnt[lane]`` (int64, 64) = number of
     words with bit ``lane`` set. ``x`` must hold ``scratch_words(n)`` words (the tail is
-    zeroed here); ``acc`` (3, V), ``hp`` (P, V) and ``e`` (V,) are uint64 scratch."""
+    zeroed here); ``acc`` ((counter_planes(n), V)) and ``e`` (V,) are uint64 scratch.
+
+    Each of the V columns (words ``i`` with ``i % V == v``) is a bit-sliced counter: a
+    carry-save adder tree takes 8 words at a time into ones, twos and fours (rows 0..2 of
+    ``acc``), whose carries ripple into the higher rows; the columns are then summed
+    bit-sliced (the last ``_HEADROOM`` rows take the carries) and column 0 is unpacked.
+    """
     rounds = (n + _ROUND - 1) // _ROUND
     for i in range(n, rounds * _ROUND):
         x[i] = _ZERO
     acc[:] = _ZERO
-    hp[:] = _ZERO
     ones = acc[0]
     twos = acc[1]
     fours = acc[2]
+    n_planes = acc.shape[0]
     for i in range(rounds):
         base = i * _ROUND
         for v in range(_V):
@@ -211,26 +224,36 @@ def _count_lanes(x, n, acc, hp, e, cnt):
             fours[v] = u ^ fours_b
             twos[v] = t
             ones[v] = o
-        for k in range(hp.shape[0]):
-            plane = hp[k]
+        for k in range(3, n_planes - _HEADROOM):
+            plane = acc[k]
             for v in range(_V):
                 h = plane[v]
                 c = e[v]
                 plane[v] = h ^ c
                 e[v] = h & c
+    step = _V // 2
+    while step >= 1:
+        e[:] = _ZERO
+        for k in range(n_planes):
+            plane = acc[k]
+            for v in range(step):
+                a = plane[v]
+                b = plane[v + step]
+                c = e[v]
+                t = a ^ b
+                plane[v] = t ^ c
+                e[v] = (a & b) | (t & c)
+        step //= 2
     cnt[:] = 0
-    for v in range(_V):
-        _extract(ones[v], 1, cnt)
-        _extract(twos[v], 2, cnt)
-        _extract(fours[v], 4, cnt)
-        for k in range(hp.shape[0]):
-            _extract(hp[k, v], np.int64(8) << k, cnt)
+    for k in range(n_planes):
+        _extract(acc[k, 0], np.int64(1) << k, cnt)
 
 
-@njit(inline="always")
+@njit(cache=True, nogil=True)
 def _fill_region(x, buf, row0, rows, width, prev, invert):
     """``x`` <- region words ``buf[row0 + r, 1 + c]`` (r < rows, c < width), XORed with
-    ``prev`` (flat words, or all-ones/zeros from uint8 0/1 when ``invert``) if given."""
+    ``prev[r * width + c]`` (flat words; with ``invert``, uint8 0/1 cells made all-zero or
+    all-one words) if ``prev`` is not empty."""
     k = 0
     for r in range(rows):
         src = buf[row0 + r]
@@ -239,15 +262,15 @@ def _fill_region(x, buf, row0, rows, width, prev, invert):
                 x[k + c] = src[c + 1]
         elif invert:
             for c in range(width):
-                x[k + c] = src[c + 1] ^ (_ZERO - np.uint64(prev[r * width + c]))
+                x[k + c] = src[c + 1] ^ (_ZERO - np.uint64(prev[k + c]))
         else:
             for c in range(width):
-                x[k + c] = src[c + 1] ^ np.uint64(prev[r * width + c])
+                x[k + c] = src[c + 1] ^ np.uint64(prev[k + c])
         k += width
     return k
 
 
-@njit(inline="always")
+@njit(cache=True, nogil=True)
 def _fill_subset(x, buf, row0, rows, cols, mask):
     """``x`` <- for each block (r, c) (r < rows, c < cols) the AND of the cells of subset
     ``mask`` (8: top-left, 4: top-right, 2: bottom-left, 1: bottom-right)."""
@@ -270,7 +293,7 @@ def _fill_subset(x, buf, row0, rows, cols, mask):
 # ------------------------------------------------------------------------------ scoring
 
 
-@njit(inline="always")
+@njit(cache=True, nogil=True)
 def _frames_loglik(cnt, cells, fparams, ll):
     """``ll[lane]`` <- ``frame_loglik(cnt[lane], cells, p)`` (``fparams`` = log p,
     log(1 - p), p == 0)."""
@@ -285,80 +308,122 @@ def _frames_loglik(cnt, cells, fparams, ll):
             ll[lane] = m * log_p + (cells - m) * log_q
 
 
-@njit(inline="always")
-def _stats_loglik(counts, n_blocks, cells, first, q, observed, scale, channel, src, ll):
-    """``ll[lane]`` <- the statistics log-likelihood of one frame from its clean counts.
+@njit(cache=True, nogil=True)
+def _stats_bound(counts, cells, first, q, observed, scale, ll):
+    """``ll[lane]`` <- the density and activity terms of one frame's statistics
+    log-likelihood (an upper bound on the whole: the block-entropy term is <= 0 too).
 
-    ``counts`` (K, 64) int64: row 0 live cells, row 1 changed cells, then the counted
-    subsets; ``src[S]`` (16,) is the row holding the number of blocks containing subset
-    ``S`` (-1 for the empty subset: ``n_blocks``). ``observed``/``scale`` (3,) float64.
+    ``counts`` (K, 64) int64: row 0 live cells, row 1 changed cells of each lane;
+    ``observed``/``scale`` (3,) float64; ``first``: the frame follows the exact initial
+    condition (as in ``likelihood.expected_statistics``).
     """
     flips = q if first else 2.0 * q * (1.0 - q)
-    hist = np.empty(16, dtype=np.int64)
-    blocks = np.empty(16, dtype=np.float64)
     for lane in range(64):
-        for s in range(16):
-            hist[s] = n_blocks if src[s] < 0 else counts[src[s], lane]
-        for bit in (1, 2, 4, 8):
-            for s in range(16):
-                if not s & bit:
-                    hist[s] -= hist[s | bit]
         live = counts[0, lane] / cells
         changed = counts[1, lane] / cells
         density = live * (1 - q) + (1 - live) * q
         activity = changed * (1 - flips) + (1 - changed) * flips
+        z0 = (density - observed[0]) / scale[0]
+        z1 = (activity - observed[1]) / scale[1]
+        ll[lane] = -0.5 * (z0 * z0 + z1 * z1)
+
+
+@njit(cache=True, nogil=True)
+def _stats_entropy(counts, n_blocks, observed, scale, channel, src, wanted, ll, hist, blocks):
+    """Add the block-entropy term to ``ll[lane]`` for the lanes with ``wanted[lane]``.
+
+    Rows 2.. of ``counts`` (K, 64) hold the counted subsets of the 2x2 block; ``src[S]``
+    (16,) is the row holding the number of blocks containing subset ``S`` (-1 for the
+    empty subset: ``n_blocks``). Moebius inversion gives the 16 configuration counts,
+    the channel ``channel`` (16, 16) their expectation after the perturbation, then the
+    plug-in entropy in bits / 4. ``hist``, ``blocks``: float64 (16, 64) scratch.
+    """
+    for s in range(16):
+        row = hist[s]
+        if src[s] < 0:
+            row[:] = n_blocks
+        else:
+            counted = counts[src[s]]
+            for lane in range(64):
+                row[lane] = counted[lane]
+    for bit in (1, 2, 4, 8):
+        for s in range(16):
+            if not s & bit:
+                row = hist[s]
+                upper = hist[s | bit]
+                for lane in range(64):
+                    row[lane] -= upper[lane]
+    for j in range(16):
+        row = blocks[j]
+        row[:] = 0.0
+        for i in range(16):
+            weight = channel[i, j]
+            counted = hist[i]
+            for lane in range(64):
+                row[lane] += counted[lane] * weight
+    for lane in range(64):
+        if not wanted[lane]:
+            continue
         total = 0.0
         for j in range(16):
-            acc = 0.0
-            for i in range(16):
-                acc += hist[i] * channel[i, j]
-            blocks[j] = acc
-            total += acc
+            total += blocks[j, lane]
         entropy = 0.0
         if total > 0:
             for j in range(16):
-                p = blocks[j] / total
+                p = blocks[j, lane] / total
                 if p > 0:
                     entropy -= p * np.log2(p)
-        entropy /= 4.0
-        z0 = (density - observed[0]) / scale[0]
-        z1 = (activity - observed[1]) / scale[1]
-        z2 = (entropy - observed[2]) / scale[2]
-        ll[lane] = -0.5 * (z0 * z0 + z1 * z1 + z2 * z2)
+        z2 = (entropy / 4.0 - observed[2]) / scale[2]
+        ll[lane] -= 0.5 * z2 * z2
 
 
-@njit(inline="always")
+@njit(cache=True, nogil=True)
 def _score(
     buf, row0, rows, f, kind, obs, fparams, prev, h, w, wrap, sobs, sscale, channel,
-    smasks, ssrc, x, acc, hp, e, counts, ll,
+    smasks, ssrc, bound, partial, budget, x, acc, e, counts, ll, wanted, hist, blocks,
 ):  # fmt: skip
     """Per-lane log-likelihood ``ll`` of observed frame ``f``, whose grid row 0 is buffer
     row ``row0`` (column c at 1 + c). Frames: only the first ``rows`` rows are scored.
+
     Statistics: ``prev`` (flat words) holds the previous observed clean frame and is
-    replaced by this one; a wrapping region needs the halo of ``buf`` refreshed."""
+    replaced by this one; a wrapping region needs the halo of ``buf`` refreshed. With
+    ``bound``, only the density and activity terms are scored (an upper bound); the
+    block-entropy term is also left out for a lane already below its budget with them
+    (``partial + ll < budget``, so its total stays an upper bound below the budget).
+    ``wanted`` (bool, 64), ``hist`` and ``blocks`` (float64 (16, 64)) are scratch.
+    """
     if kind == KIND_FRAMES:
         n = _fill_region(x, buf, row0, rows, w, obs[f].ravel(), True)
-        _count_lanes(x, n, acc, hp, e, counts[0])
+        _count_lanes(x, n, acc, e, counts[0])
         _frames_loglik(counts[0], n, fparams, ll)
         return
     n = _fill_region(x, buf, row0, h, w, prev[:0], False)
-    _count_lanes(x, n, acc, hp, e, counts[0])
+    _count_lanes(x, n, acc, e, counts[0])
     n = _fill_region(x, buf, row0, h, w, prev, False)
-    _count_lanes(x, n, acc, hp, e, counts[1])
-    block_rows = h if wrap else h - 1
-    block_cols = w if wrap else w - 1
-    for k in range(smasks.shape[0]):
-        n = _fill_subset(x, buf, row0, block_rows, block_cols, smasks[k])
-        _count_lanes(x, n, acc, hp, e, counts[2 + k])
+    _count_lanes(x, n, acc, e, counts[1])
     k = 0
     for r in range(h):
         src = buf[row0 + r]
         for c in range(w):
             prev[k + c] = src[c + 1]
         k += w
-    _stats_loglik(
-        counts, block_rows * block_cols, h * w, f == 0, fparams[3], sobs[f], sscale[f],
-        channel, ssrc, ll,
+    _stats_bound(counts, h * w, f == 0, fparams[3], sobs[f], sscale[f], ll)
+    if bound:
+        return
+    any_wanted = False
+    for lane in range(64):
+        wanted[lane] = not partial[lane] + ll[lane] < budget[lane]
+        any_wanted |= wanted[lane]
+    if not any_wanted:
+        return
+    block_rows = h if wrap else h - 1
+    block_cols = w if wrap else w - 1
+    for k in range(smasks.shape[0]):
+        n = _fill_subset(x, buf, row0, block_rows, block_cols, smasks[k])
+        _count_lanes(x, n, acc, e, counts[2 + k])
+    _stats_entropy(
+        counts, block_rows * block_cols, sobs[f], sscale[f], channel, ssrc, wanted, ll, hist,
+        blocks,
     )  # fmt: skip
 
 
@@ -383,103 +448,19 @@ def _scratch_words(n_words):
     return _ROUND * ((max(n_words, 1) + _ROUND - 1) // _ROUND)
 
 
-@njit(cache=True, nogil=True)
-def _evaluate_range(
-    g_lo, g_hi, words, idx0, times, kind, obs, init_region, fparams, sobs, sscale, channel,
-    smasks, ssrc, wrap, n_frames, row_limit, light, prune, budget, partial, complete,
-    planes,
-):  # fmt: skip
-    """Evaluate groups ``g_lo..g_hi-1`` (see ``evaluate_serial``)."""
-    height, width = idx0.shape
-    h, w = init_region.shape
-    t1 = times[0]
-    span = row_limit + 2 * (t1 - 1)  # rows of the light cone at step 1 (light mode)
-    buf_a = np.zeros((height + 2, width + 2), dtype=np.uint64)
-    buf_b = np.zeros((height + 2, width + 2), dtype=np.uint64)
-    v0 = np.empty(width + 2, dtype=np.uint64)
-    v1 = np.empty(width + 2, dtype=np.uint64)
-    n_scratch = _scratch_words(h * w)
-    x = np.empty(n_scratch, dtype=np.uint64)
-    acc = np.empty((3, _V), dtype=np.uint64)
-    hp = np.empty((planes, _V), dtype=np.uint64)
-    e = np.empty(_V, dtype=np.uint64)
-    counts = np.zeros((2 + smasks.shape[0], 64), dtype=np.int64)
-    prev = np.empty(h * w, dtype=np.uint64)
-    ll = np.empty(64, dtype=np.float64)
-    lb = np.empty(10, dtype=np.uint64)
-    lx = np.empty(10, dtype=np.uint64)
-    flat_init = init_region.ravel()
-    for g in range(g_lo, g_hi):
-        rule = words[g]
-        _leaves(rule, lb, lx)
-        for i in range(h * w):
-            prev[i] = _ZERO - np.uint64(flat_init[i])
-        for lane in range(64):
-            partial[g, lane] = 0.0
-        complete[g] = True
-        src, dst = buf_a, buf_b
-        if light:
-            # Only the rows that grid rows 0..row_limit-1 at step t1 depend on: buffer
-            # row i is grid row i - (t1 - 1); step j is valid on rows j-1 .. span-j.
-            _gather_rows(src, idx0, rule, 0, span, t1 - 1, height)
-            for j in range(2, t1 + 1):
-                _refresh_columns(src, j - 2, span - j + 2, width)
-                for r in range(j - 1, span - j + 1):
-                    _step_row(src[r - 1], src[r], src[r + 1], dst[r], v0, v1, width, lb, lx)
-                src, dst = dst, src
-            _score(
-                src, t1 - 1, row_limit, 0, kind, obs, fparams, prev, h, w, wrap, sobs,
-                sscale, channel, smasks, ssrc, x, acc, hp, e, counts, ll,
-            )  # fmt: skip
-            for lane in range(64):
-                partial[g, lane] += ll[lane]
-            continue
-        _gather_rows(src, idx0, rule, 1, height + 1, 1, height)
-        done = 1
-        for f in range(n_frames):
-            while done < times[f]:
-                _refresh_halo(src, height, width)
-                for r in range(1, height + 1):
-                    _step_row(src[r - 1], src[r], src[r + 1], dst[r], v0, v1, width, lb, lx)
-                src, dst = dst, src
-                done += 1
-            if kind == KIND_STATS and wrap:
-                _refresh_halo(src, height, width)
-            _score(
-                src, 1, min(row_limit, h), f, kind, obs, fparams, prev, h, w, wrap, sobs,
-                sscale, channel, smasks, ssrc, x, acc, hp, e, counts, ll,
-            )  # fmt: skip
-            alive = False
-            for lane in range(64):
-                partial[g, lane] += ll[lane]
-                if not partial[g, lane] < budget[g, lane]:
-                    alive = True
-            if prune and not alive and f + 1 < n_frames:
-                complete[g] = False
-                break
-
-
-@njit(parallel=True, cache=True, nogil=True)
-def evaluate_parallel(
-    n_chunks, words, idx0, times, kind, obs, init_region, fparams, sobs, sscale, channel,
-    smasks, ssrc, wrap, n_frames, row_limit, light, prune, budget, partial, complete,
-    planes,
-):  # fmt: skip
-    """``evaluate_serial`` with the groups cut into ``n_chunks`` chunks split over the
-    threads. Call it holding ``lifegym.sim._PARALLEL_LOCK``."""
-    n_groups = words.shape[0]
-    for chunk in prange(n_chunks):
-        _evaluate_range(
-            chunk * n_groups // n_chunks, (chunk + 1) * n_groups // n_chunks, words, idx0,
-            times, kind, obs, init_region, fparams, sobs, sscale, channel, smasks, ssrc, wrap,
-            n_frames, row_limit, light, prune, budget, partial, complete, planes,
-        )  # fmt: skip
+@njit(inline="always")
+def _all_below(partial, ll, budget):
+    """Whether every lane's ``partial + ll`` is below its ``budget``."""
+    for lane in range(64):
+        if not partial[lane] + ll[lane] < budget[lane]:
+            return False
+    return True
 
 
 @njit(cache=True, nogil=True)
 def evaluate_serial(
     words, idx0, times, kind, obs, init_region, fparams, sobs, sscale, channel,
-    smasks, ssrc, wrap, n_frames, row_limit, light, prune, budget, partial, complete,
+    smasks, ssrc, wrap, n_frames, row_limit, light, bound, prune, budget, partial, complete,
     planes,
 ):  # fmt: skip
     """Simulate each group of rules from a known initial condition and score it.
@@ -502,14 +483,213 @@ def evaluate_serial(
         row_limit: score only the first ``row_limit`` rows of each frame (frames kind).
         light: simulate only the light cone of rows ``0..row_limit-1`` of frame 0 (then
             ``n_frames`` must be 1 and ``row_limit + 2 (times[0] - 1) < H``).
+        bound: statistics: score only the density and activity terms (an upper bound).
         prune: stop a group once every lane's running total is below its ``budget``.
         budget: float64 (G, 64): per-lane threshold for ``prune``.
         partial: float64 (G, 64) out: per-lane log-likelihood of the frames scored.
         complete: bool (G,) out: False where the group was stopped early.
         planes: counter planes (``counter_planes(h * w)``).
+
+    A group's budget, partial and complete are only touched by its own evaluation, so
+    disjoint slices of the groups may run concurrently (the function releases the GIL).
     """
-    _evaluate_range(
-        0, words.shape[0], words, idx0, times, kind, obs, init_region, fparams, sobs, sscale,
-        channel, smasks, ssrc, wrap, n_frames, row_limit, light, prune, budget, partial,
-        complete, planes,
-    )  # fmt: skip
+    height, width = idx0.shape
+    h, w = init_region.shape
+    buf_a = np.zeros((height + 2, width + 2), dtype=np.uint64)
+    buf_b = np.zeros((height + 2, width + 2), dtype=np.uint64)
+    v0 = np.empty(width + 2, dtype=np.uint64)
+    v1 = np.empty(width + 2, dtype=np.uint64)
+    x = np.empty(_scratch_words(h * w), dtype=np.uint64)
+    acc = np.empty((planes, _V), dtype=np.uint64)
+    e = np.empty(_V, dtype=np.uint64)
+    counts = np.zeros((2 + smasks.shape[0], 64), dtype=np.int64)
+    cum = np.zeros(64, dtype=np.int64)
+    prev = np.empty(h * w, dtype=np.uint64)
+    ll = np.empty(64, dtype=np.float64)
+    lb = np.empty(10, dtype=np.uint64)
+    lx = np.empty(10, dtype=np.uint64)
+    wanted = np.empty(64, dtype=np.bool_)
+    hist = np.empty((16, 64), dtype=np.float64)
+    blocks = np.empty((16, 64), dtype=np.float64)
+    flat_init = init_region.ravel()
+    for g in range(words.shape[0]):
+        rule = words[g]
+        part = partial[g]
+        limit = budget[g]
+        _leaves(rule, lb, lx)
+        if kind == KIND_STATS:
+            for i in range(h * w):
+                prev[i] = _ZERO - np.uint64(flat_init[i])
+        part[:] = 0.0
+        complete[g] = True
+        src, dst = buf_a, buf_b
+        if light:
+            # Frame 0 alone, simulating only the light cone of its rows 0..row_limit-1:
+            # buffer row i is grid row i - (t1 - 1); step j is valid on rows j-1..span-j.
+            t1 = times[0]
+            span = row_limit + 2 * (t1 - 1)
+            _gather_rows(src, idx0, rule, 0, span, t1 - 1, height)
+            for j in range(2, t1 + 1):
+                _refresh_columns(src, j - 2, span - j + 2, width)
+                for r in range(j - 1, span - j + 1):
+                    _step_row(src[r - 1], src[r], src[r + 1], dst[r], v0, v1, width, lb, lx)
+                src, dst = dst, src
+            _score(
+                src, t1 - 1, row_limit, 0, kind, obs, fparams, prev, h, w, wrap, sobs, sscale,
+                channel, smasks, ssrc, bound, part, limit, x, acc, e, counts, ll, wanted,
+                hist, blocks,
+            )  # fmt: skip
+            part[:] = ll
+            continue
+        # The whole torus, frame after frame. With ``prune``, the group stops once every
+        # lane's running total is below its budget: checked after each observed frame,
+        # and for observed frames also inside the frame's last step after rows 8, 16,
+        # 32, ... (every term is <= 0, so part of a frame bounds the whole of it).
+        _gather_rows(src, idx0, rule, 1, height + 1, 1, height)
+        done = 1
+        rows = min(row_limit, h)
+        for f in range(n_frames):
+            banded = prune and kind == KIND_FRAMES and times[f] > done
+            stopped = False
+            while done < times[f]:
+                _refresh_halo(src, height, width)
+                if banded and done + 1 == times[f]:
+                    cum[:] = 0
+                    scored = 0
+                    r = 0
+                    stop = _FIRST_BAND
+                    while r < height:
+                        hi = min(stop, height)
+                        for q in range(r + 1, hi + 1):
+                            _step_row(src[q - 1], src[q], src[q + 1], dst[q], v0, v1, width, lb, lx)
+                        top = min(hi, rows)
+                        if r < top:
+                            flat = obs[f].ravel()[r * w :]
+                            n = _fill_region(x, dst, 1 + r, top - r, w, flat, True)
+                            _count_lanes(x, n, acc, e, counts[0])
+                            scored += n
+                            for lane in range(64):
+                                cum[lane] += counts[0, lane]
+                            if top < rows:
+                                _frames_loglik(cum, scored, fparams, ll)
+                                if _all_below(part, ll, limit):
+                                    stopped = True
+                                    break
+                        r = hi
+                        stop *= 2
+                    if stopped:
+                        break
+                else:
+                    for q in range(1, height + 1):
+                        _step_row(src[q - 1], src[q], src[q + 1], dst[q], v0, v1, width, lb, lx)
+                src, dst = dst, src
+                done += 1
+            if stopped:
+                part += ll
+                complete[g] = False
+                break
+            if banded:
+                _frames_loglik(cum, rows * w, fparams, ll)
+            else:
+                if kind == KIND_STATS and wrap:
+                    _refresh_halo(src, height, width)
+                _score(
+                    src, 1, rows, f, kind, obs, fparams, prev, h, w, wrap, sobs, sscale,
+                    channel, smasks, ssrc, bound, part, limit, x, acc, e, counts, ll, wanted,
+                    hist, blocks,
+                )  # fmt: skip
+            dead = prune and _all_below(part, ll, limit)
+            part += ll
+            if dead and f + 1 < n_frames:
+                complete[g] = False
+                break
+
+
+@njit(cache=True, nogil=True)
+def pack_rules(rules, free_bits, known):
+    """Rule words (uint64 (ceil(n / 64), 18)) of the rule indices ``rules`` (int64 (n,)),
+    64 to a group in order (the last group padded with the last rule): free bit ``i``
+    (family bit ``free_bits[i]``) of rule ``r`` is ``(r >> i) & 1``; the other family bits
+    are ``known`` (uint8 (18,))."""
+    n = rules.shape[0]
+    n_groups = (n + 63) // 64
+    words = np.zeros((n_groups, 18), dtype=np.uint64)
+    for k in range(n_groups * 64):
+        r = rules[min(k, n - 1)]
+        g = k // 64
+        lane = np.uint64(k % 64)
+        for b in range(18):
+            if known[b]:
+                words[g, b] |= _ONE << lane
+        for i in range(free_bits.shape[0]):
+            if (r >> i) & 1:
+                words[g, free_bits[i]] |= _ONE << lane
+    return words
+
+
+@njit(cache=True, nogil=True)
+def top_k(values, k):
+    """Indices (int64, ascending) of the ``min(k, n)`` largest of ``values`` (float64
+    (n,)); among equal values the lower indices win. NaN counts as smallest."""
+    n = values.shape[0]
+    k = min(k, n)
+    best = np.empty(k, dtype=np.int64)
+    for i in range(k):
+        best[i] = i
+    if k == 0:
+        return best
+    # ``worst``: the kept entry to replace first (smallest value, then highest index).
+    worst = 0
+    for i in range(1, k):
+        if _before(values, best[worst], best[i]):
+            worst = i
+    for i in range(k, n):
+        if _before(values, i, best[worst]):
+            best[worst] = i
+            worst = 0
+            for j in range(1, k):
+                if _before(values, best[worst], best[j]):
+                    worst = j
+    return np.sort(best)
+
+
+@njit(inline="always")
+def _before(values, i, j):
+    """Whether index ``i`` ranks before ``j``: larger value (NaN smallest), then lower index."""
+    a = values[i]
+    b = values[j]
+    if a == b or (a != a and b != b):
+        return i < j
+    if a != a:
+        return False
+    if b != b:
+        return True
+    return a > b
+
+
+@njit(cache=True, nogil=True)
+def simulate_group(rule, idx0, steps):
+    """States of one group of rules at steps ``1..steps``: uint64 (steps, H, W), bit ``j``
+    of a word the cell under the group's rule ``j``. ``rule``: uint64 (18,) rule words;
+    ``idx0``: uint8 (H, W) pattern classes of the initial condition (see
+    ``evaluate_serial``). The same stepping code as the scoring kernels (for tests)."""
+    height, width = idx0.shape
+    out = np.empty((steps, height, width), dtype=np.uint64)
+    src = np.zeros((height + 2, width + 2), dtype=np.uint64)
+    dst = np.zeros((height + 2, width + 2), dtype=np.uint64)
+    v0 = np.empty(width + 2, dtype=np.uint64)
+    v1 = np.empty(width + 2, dtype=np.uint64)
+    lb = np.empty(10, dtype=np.uint64)
+    lx = np.empty(10, dtype=np.uint64)
+    _leaves(rule, lb, lx)
+    if steps == 0:
+        return out
+    _gather_rows(src, idx0, rule, 1, height + 1, 1, height)
+    out[0] = src[1 : height + 1, 1 : width + 1]
+    for t in range(1, steps):
+        _refresh_halo(src, height, width)
+        for r in range(1, height + 1):
+            _step_row(src[r - 1], src[r], src[r + 1], dst[r], v0, v1, width, lb, lx)
+        src, dst = dst, src
+        out[t] = src[1 : height + 1, 1 : width + 1]
+    return out

@@ -13,7 +13,10 @@ Rule index ``r`` has free bit ``i`` (order of ``space.free_bits``) equal to
 ``(r >> i) & 1``.
 
 How it is fast (see ``lifegym.inference._multirule`` for the kernels): 64 rules are
-simulated at once, one bit of a ``uint64`` word per rule; and most rules are *pruned*.
+simulated at once, one bit of a ``uint64`` word per rule; the groups of 64 are split over
+``numba.get_num_threads()`` Python threads (the kernel releases the GIL; no numba
+threading layer is used, so nothing needs ``lifegym.sim._PARALLEL_LOCK``); and most
+rules are *pruned*.
 
 Pruning
 =======
@@ -27,11 +30,15 @@ dropped from the posterior (weight 0) and keeps its upper bound in ``loglik``
 1. with earlier data, the 64 best exact rules are scored completely (``L*`` from them);
    rules whose earlier log-likelihood is already below ``L* - margin`` are not simulated;
 2. *pilot*: every remaining rule is scored on the first few rows of the first observed
-   frame (only the light cone of those rows is simulated, see ``pilot_cells``);
+   frame (only the light cone of those rows is simulated, see ``pilot_cells``), or for
+   statistics on the density and activity terms of the first frame;
 3. the 64 best by pilot bound are scored completely, raising ``L*``;
 4. the rules still within ``margin`` of ``L*`` are scored on 1, 2, 4, ... observed frames
-   (packed 64 to a word, re-simulated each round), dropping those that fall below
-   ``L* - margin``; a group of 64 stops as soon as all of its rules have;
+   (64 to a word, re-simulated each round), dropping those that fall below
+   ``L* - margin``; a group of 64 stops as soon as all of its rules have, checking after
+   every observed frame and, for frames, inside each frame's last step after rows 8, 16,
+   32, ... (for statistics, the costly block-entropy term is skipped for a rule that the
+   density and activity terms already put below ``L* - margin``);
 5. *revival*: a dropped rule whose stored bound is within ``margin`` of the best exact
    log-likelihood (possible after later data lowered the best) is re-scored exactly over
    all trajectories.
@@ -41,13 +48,20 @@ rule, so the dropped mass is below ``2^n_free e^-margin`` of the total: with the
 ``margin = 40`` and 18 free bits, under ``1.1e-12``. That bounds the error of every
 marginal ``p_one`` and of the mass of every set of rules; rules within ``ln(1e6)`` of the
 best (``n_consistent``) are never dropped. ``prune=False`` scores every rule completely.
+
+A rule is dropped only once its *partial* score falls below the best rule's *complete*
+one, which includes the noise of every observed frame: with noisy frames most rules go
+after a whole first observed frame (about ``n log(p / (1 - p))`` worse per ``n`` noise
+flips of the best rule over the whole trajectory), so the cost of an update is about
+"steps to the first observed frame" x all rules, plus the few rules that stay close.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,13 +70,20 @@ import numpy as np
 
 from lifegym.inference import _multirule as mr
 from lifegym.inference.base import InferenceEngine
-from lifegym.likelihood import _stats_scale
+from lifegym.likelihood import stats_scale
 from lifegym.observe import ObservationModel
 from lifegym.rules import Rule
-from lifegym.sim import _PARALLEL_LOCK
 from lifegym.types import Belief, RuleSpace, VisibleTrajectory
 
-__all__ = ["DEFAULT_MARGIN", "ExhaustiveEngine", "RuleScores", "totalistic_logliks"]
+__all__ = [
+    "DEFAULT_MARGIN",
+    "ExhaustiveEngine",
+    "RuleScores",
+    "packed_words",
+    "pattern_classes",
+    "structured_words",
+    "totalistic_logliks",
+]
 
 DEFAULT_MARGIN = 40.0
 """Nats below the best complete log-likelihood under which a rule is dropped."""
@@ -73,6 +94,8 @@ _LANES = 64
 _SEEDS = 64  # rules scored completely to set L* (one group)
 _SMALL_SPACE = 256  # spaces of at most this many rules are scored completely, unpruned
 _PARALLEL_MIN_WORK = 1 << 21  # cell-steps x groups below which a call stays on one thread
+_CHUNKS_PER_THREAD = 8
+_DENSE = 1.5  # rules fill their regular groups well enough when groups x 64 <= this x rules
 _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 _LANE_PATTERNS = np.array(
     [sum(1 << j for j in range(_LANES) if (j >> i) & 1) for i in range(6)], dtype=np.uint64
@@ -170,11 +193,9 @@ def _prepare(trajectory: VisibleTrajectory) -> _Prepared:
         sobs = np.ascontiguousarray(trajectory.stats, dtype=np.float64)
         if sobs.shape != (n, 3):
             raise ValueError(f"observed statistics have shape {sobs.shape}, expected {(n, 3)}")
-        sscale = np.ascontiguousarray(_stats_scale(sobs, h * w), dtype=np.float64)
+        sscale = np.ascontiguousarray(stats_scale(sobs, h * w), dtype=np.float64)
         channel = q**_HAMMING * (1 - q) ** (4 - _HAMMING)
-        smasks, ssrc = (
-            (_WRAP_SUBSETS, _WRAP_SOURCE) if wrap else (_WINDOW_SUBSETS, _WINDOW_SOURCE)
-        )
+        smasks, ssrc = (_WRAP_SUBSETS, _WRAP_SOURCE) if wrap else (_WINDOW_SUBSETS, _WINDOW_SOURCE)
     return _Prepared(
         idx0=pattern_classes(initial),
         times=times,
@@ -214,16 +235,49 @@ def structured_words(space: RuleSpace) -> np.ndarray:
 def packed_words(space: RuleSpace, rules: np.ndarray) -> np.ndarray:
     """Rule words (uint64 (ceil(n / 64), 18)) of the rule indices ``rules`` (int64 (n,)),
     64 to a group in order; the last group is padded with copies of the last rule."""
-    rules = np.asarray(rules, dtype=np.int64)
-    n_groups = -(-len(rules) // _LANES)
-    padded = np.full(n_groups * _LANES, rules[-1], dtype=np.int64)
-    padded[: len(rules)] = rules
-    bits = np.repeat(space.known_values[None, :].astype(np.uint64), len(padded), axis=0)
-    free = space.free_bits
-    bits[:, free] = ((padded[:, None] >> np.arange(len(free))) & 1).astype(np.uint64)
-    shifts = np.arange(_LANES, dtype=np.uint64)[None, :, None]
-    lanes = bits.reshape(n_groups, _LANES, -1) << shifts
-    return np.ascontiguousarray(np.bitwise_or.reduce(lanes, axis=1), dtype=np.uint64)
+    return mr.pack_rules(
+        np.ascontiguousarray(rules, dtype=np.int64),
+        np.ascontiguousarray(space.free_bits, dtype=np.int64),
+        np.ascontiguousarray(space.known_values, dtype=np.uint8),
+    )
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Groups of 64 lanes for a set of rules.
+
+    Attributes:
+        words: uint64 (G, 18): the rule words of the groups.
+        valid: bool (G * 64,): lanes holding a rule of the set, in ascending rule order.
+    """
+
+    words: np.ndarray
+    valid: np.ndarray
+
+
+def _layout(space: RuleSpace, structured: np.ndarray, rules: np.ndarray | None) -> _Layout:
+    """Lay out ``rules`` (ascending int64, or None for all): in their own groups of the
+    regular layout ``structured`` when they fill those well, else packed 64 to a group."""
+    n_rules = 1 << space.n_free
+    if rules is None:
+        valid = np.zeros(len(structured) * _LANES, dtype=bool)
+        valid[:n_rules] = True
+        return _Layout(structured, valid)
+    group_of = rules >> 6
+    starts = np.empty(len(rules), dtype=bool)
+    starts[:1] = True
+    np.not_equal(group_of[1:], group_of[:-1], out=starts[1:])
+    groups = group_of[starts]
+    if len(groups) * _LANES <= _DENSE * len(rules):
+        valid = np.zeros(len(groups) * _LANES, dtype=bool)
+        position = np.empty(len(structured), dtype=np.int64)
+        position[groups] = np.arange(0, len(groups) * _LANES, _LANES)
+        valid[position[group_of] + (rules & (_LANES - 1))] = True
+        return _Layout(np.ascontiguousarray(structured[groups]), valid)
+    words = packed_words(space, rules)
+    valid = np.zeros(len(words) * _LANES, dtype=bool)
+    valid[: len(rules)] = True
+    return _Layout(words, valid)
 
 
 def _run(
@@ -232,6 +286,7 @@ def _run(
     n_frames: int,
     row_limit: int,
     light: bool = False,
+    bound: bool = False,
     budget: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Run the kernel on the groups ``words``: per-lane partial log-likelihoods (float64
@@ -246,33 +301,63 @@ def _run(
     height, width = prep.world
     steps = int(prep.times[0] if light else prep.times[n_frames - 1])
     rows = row_limit + 2 * (steps - 1) if light else height
-    args = (
-        words, prep.idx0, prep.times, prep.kind, prep.obs, prep.init_region, prep.fparams,
+    budget = np.ascontiguousarray(budget, dtype=np.float64)
+    shared = (
+        prep.idx0, prep.times, prep.kind, prep.obs, prep.init_region, prep.fparams,
         prep.sobs, prep.sscale, prep.channel, prep.smasks, prep.ssrc, prep.wrap,
-        int(n_frames), int(row_limit), bool(light), bool(prune),
-        np.ascontiguousarray(budget, dtype=np.float64), partial, complete, prep.planes,
+        int(n_frames), int(row_limit), bool(light), bool(bound), bool(prune),
     )  # fmt: skip
-    threads = numba.get_num_threads()
-    if n_groups > 1 and threads > 1 and n_groups * rows * width * steps >= _PARALLEL_MIN_WORK:
-        with _PARALLEL_LOCK:
-            mr.evaluate_parallel(min(n_groups, 8 * threads), *args)
+
+    def run(lo: int, hi: int) -> None:
+        mr.evaluate_serial(
+            words[lo:hi], *shared, budget[lo:hi], partial[lo:hi], complete[lo:hi], prep.planes
+        )
+
+    threads = min(numba.get_num_threads(), n_groups)
+    if threads > 1 and n_groups * rows * width * steps >= _PARALLEL_MIN_WORK:
+        _run_threads(run, n_groups, threads)
     else:
-        mr.evaluate_serial(*args)
+        run(0, n_groups)
     return partial, complete
+
+
+def _run_threads(run: Callable[[int, int], None], n_groups: int, threads: int) -> None:
+    """``run(lo, hi)`` over chunks of the groups ``0..n_groups-1`` on ``threads`` threads
+    (the kernel releases the GIL); chunks are taken in turn, so groups that stop early
+    balance out. The threads live only for this call (nothing runs across a fork)."""
+    n_chunks = min(n_groups, _CHUNKS_PER_THREAD * threads)
+    bounds = [chunk * n_groups // n_chunks for chunk in range(n_chunks + 1)]
+    chunks = iter(range(n_chunks))
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            while True:
+                with lock:
+                    chunk = next(chunks, None)
+                if chunk is None:
+                    return
+                run(bounds[chunk], bounds[chunk + 1])
+        except BaseException as error:  # re-raised in the calling thread
+            errors.append(error)
+
+    workers = [threading.Thread(target=work, daemon=True) for _ in range(threads - 1)]
+    for worker in workers:
+        worker.start()
+    work()
+    for worker in workers:
+        worker.join()
+    if errors:
+        raise errors[0]
 
 
 # ----------------------------------------------------------------------------- scores
 
 
 def _top(values: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the ``k`` largest ``values`` (ties: lowest index first), best first."""
-    if len(values) <= k:
-        return np.lexsort((np.arange(len(values)), -values))
-    part = np.argpartition(-values, k - 1)[:k]
-    cut = values[part].min()
-    chosen = np.flatnonzero(values >= cut)
-    order = np.lexsort((chosen, -values[chosen]))
-    return chosen[order[:k]]
+    """Indices (ascending) of the ``k`` largest ``values`` (ties: lowest index first)."""
+    return mr.top_k(np.ascontiguousarray(values, dtype=np.float64), k)
 
 
 class RuleScores:
@@ -284,7 +369,8 @@ class RuleScores:
         exact: bool (2^n_free,): whether ``loglik`` is exact (False: the rule was dropped,
             its true log-likelihood is at most ``loglik`` < best exact - ``margin``).
         trajectories: the trajectories added, oldest first.
-        last_update: what the last :meth:`add` did (rules scored at each stage, seconds).
+        last_update: what the last :meth:`add` did: rules scored by the pilot and in each
+            round, rules simulated past the first observed frame, revived rules, seconds.
     """
 
     def __init__(
@@ -308,20 +394,38 @@ class RuleScores:
         self.exact = np.ones(self.n_rules, dtype=bool)
         self.trajectories: list[VisibleTrajectory] = []
         self.last_update: dict[str, Any] = {}
+        self._structured = structured_words(space)
         self._scored = 0  # trajectories with at least one observed frame
 
-    # -- evaluation helpers ---------------------------------------------------------------
+    def _score(
+        self,
+        prep: _Prepared,
+        rules: np.ndarray | None,
+        n_frames: int,
+        row_limit: int,
+        *,
+        light: bool = False,
+        bound: bool = False,
+        budget: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Score ``rules`` (ascending int64 (n,), None for all) on observed frames
+        ``0..n_frames-1`` of ``prep`` (see ``_run``). ``budget`` (float64 (n,)): stop a
+        group once all its rules' new terms are below their budgets. Returns the new terms
+        (float64 (n,)) and whether each rule was scored to the end (bool (n,))."""
+        layout = _layout(self.space, self._structured, rules)
+        lane_budget = None
+        if budget is not None:
+            lane_budget = np.full(len(layout.valid), np.inf)
+            lane_budget[layout.valid] = budget
+            lane_budget = lane_budget.reshape(-1, _LANES)
+        partial, complete = _run(prep, layout.words, n_frames, row_limit, light, bound, lane_budget)
+        valid = layout.valid
+        return partial.reshape(-1)[valid], np.repeat(complete, _LANES)[valid]
 
-    def _complete(self, prep: _Prepared, rules: np.ndarray) -> np.ndarray:
-        """float64 (n,): log-likelihood of one trajectory for each rule index in ``rules``."""
-        partial, _ = _run(prep, packed_words(self.space, rules), prep.n_frames, prep.region[0])
-        return partial.reshape(-1)[: len(rules)]
-
-    def _everything(self, prep: _Prepared) -> np.ndarray:
-        """float64 (2^n_free,): one trajectory's log-likelihood for every rule, unpruned."""
-        words = structured_words(self.space)
-        partial, _ = _run(prep, words, prep.n_frames, prep.region[0])
-        return partial.reshape(-1)[: self.n_rules]
+    def _complete(self, prep: _Prepared, rules: np.ndarray | None) -> np.ndarray:
+        """float64 (n,): one trajectory's log-likelihood for each of ``rules`` (ascending;
+        None for all), unpruned."""
+        return self._score(prep, rules, prep.n_frames, prep.region[0])[0]
 
     # -- one trajectory -------------------------------------------------------------------
 
@@ -333,10 +437,11 @@ class RuleScores:
         info: dict[str, Any] = {"rules": self.n_rules, "frames": prep.n_frames}
         if prep.n_frames == 0:
             info["mode"] = "no observed frame"
+            info["past_first_frame"] = 0
         elif not self.prune or self.n_rules <= _SMALL_SPACE:
             info["mode"] = "complete"
-            self.loglik += self._everything(prep)
-            info["past_first_frame"] = self.n_rules
+            self.loglik += self._complete(prep, None)
+            info["past_first_frame"] = self.n_rules if prep.n_frames > 1 else 0
         else:
             info["mode"] = "pruned"
             self._add_pruned(prep, info)
@@ -347,6 +452,7 @@ class RuleScores:
         self.last_update = info
 
     def _add_pruned(self, prep: _Prepared, info: dict[str, Any]) -> None:
+        """One trajectory with pruning: steps 1-4 of the module doc."""
         margin = self.margin
         acc = self.loglik
         new = acc.copy()
@@ -354,92 +460,104 @@ class RuleScores:
         done = np.zeros(self.n_rules, dtype=bool)  # rules whose new term is complete
         past_first = np.zeros(self.n_rules, dtype=bool)
         lstar = -np.inf
+        info["stage_rules"] = []
 
         def seed(candidates: np.ndarray, values: np.ndarray) -> None:
             nonlocal lstar
             chosen = candidates[_top(values, _SEEDS)]
             new[chosen] = acc[chosen] + self._complete(prep, chosen)
             done[chosen] = True
-            past_first[chosen] = True
+            past_first[chosen] = prep.n_frames > 1
             lstar = max(lstar, float(new[chosen].max()))
 
         # 1. Earlier data: the best rules so far give L*, and the hopeless are skipped.
+        active = None
         if self._scored:
             candidates = np.flatnonzero(self.exact)
             seed(candidates, acc[candidates])
             with np.errstate(invalid="ignore"):
                 active = np.flatnonzero((acc >= lstar - margin) & ~done)
-        else:
-            active = None
-        # 2. Pilot: the first rows of the first observed frame, for every active rule.
+            exact[~done] = False  # all but the seeds and ``active``: corrected below
+            exact[active] = self.exact[active]
+        # 2. Pilot: the first rows of the first observed frame (for statistics, its
+        # density and activity), for every active rule.
         height, _ = prep.world
         h, w = prep.region
-        rows = h if prep.kind == mr.KIND_STATS else min(h, -(-self.pilot_cells // w))
+        stats = prep.kind == mr.KIND_STATS
+        rows = h if stats else min(h, -(-self.pilot_cells // w))
         light = rows + 2 * (int(prep.times[0]) - 1) < height
-        if active is None:
-            rules = np.arange(self.n_rules)
-            partial, _ = _run(prep, structured_words(self.space), 1, rows, light)
-            pilot = partial.reshape(-1)[: self.n_rules]
+        if active is None:  # every rule: whole arrays instead of indexing (it is faster)
+            info["pilot_rules"] = self.n_rules
+
+            def take(array: np.ndarray) -> np.ndarray:
+                return array
+
+            def where(mask: np.ndarray) -> np.ndarray:
+                return np.flatnonzero(mask)
+
         else:
-            rules = active
-            pilot = np.empty(0)
-            if len(rules):
-                partial, _ = _run(prep, packed_words(self.space, rules), 1, rows, light)
-                pilot = partial.reshape(-1)[: len(rules)]
-        info["pilot_rules"] = len(rules)
-        info["pilot_rows"] = rows
-        bound = acc[rules] + pilot
-        if rows >= h and prep.n_frames == 1:
-            new[rules] = bound  # the pilot scored everything there is
-            done[rules] = True
-        elif len(rules):
-            # 3. The best rules by pilot bound, scored completely, raise L*.
-            fresh = exact[rules] & ~done[rules]
-            if fresh.any():
-                seed(rules[fresh], bound[fresh])
+            info["pilot_rules"] = len(active)
+            if not len(active):
+                self._commit(new, exact, past_first, info)
+                return
+
+            def take(array: np.ndarray) -> np.ndarray:
+                return array[active]
+
+            def where(mask: np.ndarray) -> np.ndarray:
+                return active[mask]
+
+        pilot, _ = self._score(prep, active, 1, rows, light=light, bound=stats)
+        bound = take(acc) + pilot
+        first_complete = rows >= h and not stats
+        if first_complete and prep.n_frames == 1:
+            new[where(np.ones(len(bound), dtype=bool))] = bound  # the pilot scored it all
+            self._commit(new, exact, past_first, info)
+            return
+        # 3. The best rules by pilot bound, scored completely, raise L*.
+        fresh = take(exact) & ~take(done)
+        if fresh.any():
+            seed(where(fresh), bound[fresh])
+        pending = ~take(done)
+        with np.errstate(invalid="ignore"):
+            keep = pending & (bound >= lstar - margin)
+        drop = pending & ~keep
+        new[where(drop)] = bound[drop]
+        exact[where(drop)] = False
+        # 4. Rounds over more and more observed frames for the rules still in reach.
+        survivors = where(keep)
+        n_frames = min(2, prep.n_frames) if first_complete else 1
+        while len(survivors):
+            info["stage_rules"].append(len(survivors))
+            if prep.times[n_frames - 1] > prep.times[0]:
+                past_first[survivors] = True
             with np.errstate(invalid="ignore"):
-                keep = (bound >= lstar - margin) & ~done[rules]
-            dropped = rules[~keep & ~done[rules]]
-            new[dropped] = bound[~keep & ~done[rules]]
-            exact[dropped] = False
-            # 4. Rounds over 1, 2, 4, ... observed frames for the rules still in reach.
-            survivors = rules[keep]
-            n_frames = 1 if rows < h else min(2, prep.n_frames)
-            stages = []
-            while len(survivors):
-                stages.append(len(survivors))
-                if prep.times[n_frames - 1] > prep.times[0]:
-                    past_first[survivors] = True
-                words = packed_words(self.space, survivors)
-                budget = np.full((len(words), _LANES), np.inf)
+                budget = lstar - margin - acc[survivors]
+            terms, finished = self._score(prep, survivors, n_frames, h, budget=budget)
+            totals = acc[survivors] + terms
+            if n_frames == prep.n_frames:
+                new[survivors] = totals
                 with np.errstate(invalid="ignore"):
-                    budget.reshape(-1)[: len(survivors)] = lstar - margin - acc[survivors]
-                partial, complete = _run(prep, words, n_frames, h, budget=budget)
-                totals = acc[survivors] + partial.reshape(-1)[: len(survivors)]
-                finished = np.repeat(complete, _LANES)[: len(survivors)]
-                if n_frames == prep.n_frames:
-                    new[survivors] = totals
-                    exact[survivors] &= finished
-                    done[survivors] = True
-                    break
-                with np.errstate(invalid="ignore"):
-                    keep = finished & (totals >= lstar - margin)
-                new[survivors[~keep]] = totals[~keep]
-                exact[survivors[~keep]] = False
-                survivors = survivors[keep]
-                n_frames = min(2 * n_frames, prep.n_frames)
-            info["stage_rules"] = stages
-        untouched = ~done
-        if active is not None:
-            untouched[active] = False
-            exact[untouched] = False  # skipped: loglik keeps the earlier (upper) bound
+                    exact[survivors] &= finished & (totals >= lstar - margin)
+                break
+            with np.errstate(invalid="ignore"):
+                keep = finished & (totals >= lstar - margin)
+            new[survivors[~keep]] = totals[~keep]
+            exact[survivors[~keep]] = False
+            survivors = survivors[keep]
+            n_frames = min(2 * n_frames, prep.n_frames)
+        self._commit(new, exact, past_first, info)
+
+    def _commit(
+        self, new: np.ndarray, exact: np.ndarray, past_first: np.ndarray, info: dict[str, Any]
+    ) -> None:
         self.loglik = new
         self.exact = exact
         info["past_first_frame"] = int(past_first.sum())
 
     def _revive(self, prep: _Prepared, info: dict[str, Any]) -> None:
-        """Re-score exactly every dropped rule whose bound is within ``margin`` of the
-        best exact log-likelihood."""
+        """Step 5 of the module doc: re-score exactly, over every trajectory, each dropped
+        rule whose bound is within ``margin`` of the best exact log-likelihood."""
         revived = 0
         while True:
             best = self.loglik[self.exact].max() if self.exact.any() else -np.inf
