@@ -238,6 +238,23 @@ class Score:
     discrepancy: np.ndarray
     units: int
 
+    def __post_init__(self) -> None:
+        # Sums over frames i.. (suffixes), so any ``from_time`` is one lookup.
+        for name in ("loglik", "discrepancy"):
+            values = np.asarray(getattr(self, name), dtype=np.float64)
+            suffix = np.zeros(len(values) + 1)
+            suffix[:-1] = np.cumsum(values[::-1])[::-1]
+            object.__setattr__(self, f"_{name}_from", suffix.tolist())
+
+    def from_frame(self, first: int) -> tuple[float, float, int]:
+        """``(loglik, discrepancy, units)`` summed over frames ``first..n-1``."""
+        n = len(self.loglik)
+        return (
+            self._loglik_from[first],  # type: ignore[attr-defined]
+            self._discrepancy_from[first],  # type: ignore[attr-defined]
+            (n - first) * self.units,
+        )
+
 
 def _packed_observation(trajectory: VisibleTrajectory) -> tuple[np.ndarray, np.ndarray]:
     """The trajectory's observed frames and region mask, bit-packed (cached)."""
@@ -315,12 +332,7 @@ def trajectory_loglik(
 def _summed(
     score: Score, trajectory: VisibleTrajectory, from_time: int
 ) -> tuple[float, float, int]:
-    keep = trajectory.times >= from_time
-    return (
-        float(score.loglik[keep].sum()),
-        float(score.discrepancy[keep].sum()),
-        int(keep.sum()) * score.units,
-    )
+    return score.from_frame(int(np.searchsorted(trajectory.times, from_time)))
 
 
 def compare(

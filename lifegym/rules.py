@@ -791,11 +791,12 @@ class Rule:
     ``Rule.from_table``.
     """
 
-    __slots__ = ("_bits", "_family", "_hash", "_table")
+    __slots__ = ("_bits", "_family", "_hash", "_key", "_table")
 
     _table: np.ndarray
     _family: RuleFamily
     _bits: np.ndarray
+    _key: bytes
     _hash: int
 
     def __init__(self, table: Any, family: str | RuleFamily | None = None) -> None:
@@ -809,10 +810,15 @@ class Rule:
                 f"are in the same orbit ({fam.bit_names[fam.orbit_of[bad]]}) but have next "
                 f"states {t[rep]} and {t[bad]}"
             )
-        object.__setattr__(self, "_table", _frozen(t))
-        object.__setattr__(self, "_family", fam)
-        object.__setattr__(self, "_bits", _frozen(fam.bits_from_table(t)))
-        object.__setattr__(self, "_hash", hash(self._table.tobytes()))
+        self._init_checked(t, fam)
+
+    def _init_checked(self, table: np.ndarray, family: RuleFamily) -> None:
+        """Set the fields from a table already known to be a valid member of ``family``."""
+        object.__setattr__(self, "_table", _frozen(table))
+        object.__setattr__(self, "_family", family)
+        object.__setattr__(self, "_bits", _frozen(family.bits_from_table(table)))
+        object.__setattr__(self, "_key", self._table.tobytes())
+        object.__setattr__(self, "_hash", hash(self._key))
 
     # -- construction ------------------------------------------------------------------------
 
@@ -847,7 +853,9 @@ class Rule:
         """Rule of a family's free bits (0/1, length ``family.n_bits``, order in module doc)."""
         fam = get_family(family)
         b = _binary_vector(bits, fam.n_bits, f"bits of family {fam.name!r}")
-        return cls(fam.table_from_bits(b), fam)
+        rule = cls.__new__(cls)
+        rule._init_checked(fam.table_from_bits(b), fam)  # constant on orbits by construction
+        return rule
 
     @classmethod
     def random(
@@ -921,12 +929,12 @@ class Rule:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Rule):
             return NotImplemented
-        return self._hash == other._hash and bool(np.array_equal(self._table, other._table))
+        return self is other or self._key == other._key
 
     def __lt__(self, other: object) -> bool:
         if not isinstance(other, Rule):
             return NotImplemented
-        return self._table.tobytes() < other._table.tobytes()
+        return self._key < other._key
 
     def __hash__(self) -> int:
         return self._hash

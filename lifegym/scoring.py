@@ -19,7 +19,7 @@ import numpy as np
 from lifegym.likelihood import Replay, clean_counts, replays
 from lifegym.patterns import pattern_histogram
 from lifegym.rules import Rule
-from lifegym.sim import simulate
+from lifegym.sim import count_mismatches, is_outer_totalistic, pack_frames, simulate
 from lifegym.types import RuleSpace, VisibleTrajectory
 
 __all__ = [
@@ -94,27 +94,52 @@ def undetermined_bits(
     """Free-bit indices (into ``space.free_bits``) whose flip in ``rule`` changes nothing seen.
 
     A bit changes nothing in a trajectory where its patterns never occur in ``rule``'s
-    replay; where they do, the flipped rule is replayed until a trajectory differs.
+    replay; where they do, the flipped rule is replayed until a trajectory differs (frames
+    of outer-totalistic rules are compared bit-packed, without unpacking).
     """
     occurring = _occurring_bits(rule, trajectories, space.family.orbit_of)[:, space.free_bits]
     base = replays(rule, trajectories)
+    packed: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def differs(other: Rule, t: int) -> bool:
+        if t not in packed and trajectories[t].frames is not None:
+            packed[t] = _pack(base[t], trajectories[t])
+        return _differs(other, trajectories[t], base[t], packed.get(t))
+
     values = space.free_values(rule)
     undetermined = []
     for index in range(space.n_free):
         flipped = values.copy()
         flipped[index] ^= 1
-        other = None
-        for t in np.flatnonzero(occurring[:, index]):
-            trajectory = trajectories[t]
-            other = other or space.rule(flipped)
-            replay = replays(other, [trajectory])[0]
-            if not np.array_equal(
-                _observed_view(base[t], trajectory), _observed_view(replay, trajectory)
-            ):
-                break
-        else:
+        other = space.rule(flipped)
+        if not any(differs(other, t) for t in np.flatnonzero(occurring[:, index])):
             undetermined.append(index)
     return undetermined
+
+
+def _pack(replay: Replay, trajectory: VisibleTrajectory) -> tuple[np.ndarray, np.ndarray]:
+    """A replay's clean observed frames and the observed region, bit-packed."""
+    h, w = replay.frames.shape[1:]
+    world = trajectory.world_shape
+    return pack_frames(replay.frames, world), pack_frames(np.ones((1, h, w), np.uint8), world)[0]
+
+
+def _differs(
+    other: Rule,
+    trajectory: VisibleTrajectory,
+    base: Replay,
+    packed: tuple[np.ndarray, np.ndarray] | None,
+) -> bool:
+    """Whether ``other`` would have shown something else than ``base`` in ``trajectory``
+    (``packed``: the base frames bit-packed, for frame observations)."""
+    if packed is not None and is_outer_totalistic(other) and len(trajectory.times):
+        frames, mask = packed
+        counts = count_mismatches(
+            other, trajectory.initial[None], trajectory.times, frames[None], mask
+        )
+        return bool(counts.any())
+    replay = replays(other, [trajectory])[0]
+    return not np.array_equal(_observed_view(base, trajectory), _observed_view(replay, trajectory))
 
 
 @dataclass(frozen=True)
