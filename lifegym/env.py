@@ -131,8 +131,12 @@ class RuleDiscoveryEnv(gym.Env):
     strings), ``exact``, ``bits_correct``, ``behavioural_match`` (identical frames from a
     fixed battery of fresh initial conditions, 32 steps), ``undetermined_bits`` (names of
     free bits whose flip changes nothing seen) and ``n_undetermined``, ``experiment_cost``,
-    ``compute_cost``, ``n_experiments``, ``n_tests`` and ``submitted_by`` (``"agent"``,
-    ``"budget"`` or ``"truncation"``).
+    ``compute_cost``, ``n_experiments``, ``n_tests``, ``submitted_by`` (``"agent"``,
+    ``"budget"`` or ``"truncation"``), and the belief at submission: ``belief_entropy``
+    (bits) and ``n_consistent`` (rules the engine still finds consistent with the data,
+    -1 where it cannot count). Some rules cannot be told apart by any experiment under an
+    observation model (e.g. under ``strided(2)`` a self-complementary rule R and NOT R give
+    the same even frames): ``n_consistent`` > 1 and a non-zero entropy say so.
 
     ## Arguments
     | parameter | type | default | description |
@@ -470,6 +474,8 @@ class RuleDiscoveryEnv(gym.Env):
             n_experiments=len(lab.trajectories),
             n_tests=self._n_tests,
             submitted_by=submitted_by,
+            belief_entropy=float(self._belief.entropy),
+            n_consistent=-1 if self._belief.n_consistent is None else int(self._belief.n_consistent),
         )
 
     def _info(self, action: str, experiment_cost: int, compute_cost: int) -> dict[str, Any]:

@@ -158,6 +158,8 @@ class EpisodeResult:
     n_experiments: int
     n_tests: int
     submitted_by: str
+    belief_entropy: float
+    n_consistent: int
 
     @classmethod
     def score(

@@ -89,6 +89,8 @@ def test_episode_result_fields() -> None:
         n_experiments=1,
         n_tests=0,
         submitted_by="agent",
+        belief_entropy=0.0,
+        n_consistent=1,
     )
     assert result.true_rule == "B3/S23" and result.submitted_rule == "B36/S23"
     assert result.exact is False and result.behavioural_match is False
