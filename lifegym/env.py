@@ -12,7 +12,7 @@ from gymnasium import spaces
 
 from lifegym.experiments import DEFAULT_WORLD, Experiment, default_menu
 from lifegym.generator import RulePrior, make_prior
-from lifegym.inference import InferenceEngine, engine_class
+from lifegym.inference import InferenceEngine, auto_engine, engine_class
 from lifegym.lab import Lab
 from lifegym.likelihood import compare
 from lifegym.observe import N_STATS, ObservationModel, frame_statistics
@@ -153,7 +153,7 @@ class RuleDiscoveryEnv(gym.Env):
     | ``observation`` | ObservationModel | None | instead of the four above |
     | ``experiment_budget`` | int | 8 full 16-step experiments | observed cell-steps |
     | ``compute_budget`` | int | 256 replays of 16 steps | simulated cell-steps |
-    | ``inference`` | str or factory | ``"exact"`` | belief engine: exact, exhaustive, search |
+    | ``inference`` | str or factory | ``"auto"`` | belief engine: exact, exhaustive, search; auto = exact for frames at stride 1, else exhaustive for B/S rules, else search |
     | ``reward`` | str or RewardFunction | ``"info_gain"`` | info_gain or terminal |
     | ``frame_observation`` | bool | False | add the last observed frame to the observation |
     | ``max_steps`` | int | 256 | truncate after this many steps |
@@ -187,7 +187,7 @@ class RuleDiscoveryEnv(gym.Env):
         observation: ObservationModel | None = None,
         experiment_budget: int | None = None,
         compute_budget: int | None = None,
-        inference: str | EngineFactory = "exact",
+        inference: str | EngineFactory = "auto",
         reward: str | RewardFunction = "info_gain",
         frame_observation: bool = False,
         max_steps: int = 256,
@@ -205,9 +205,13 @@ class RuleDiscoveryEnv(gym.Env):
         self.model = observation
         self.menu = _check_menu(default_menu() if menu is None else menu, self.world, observation)
         self.prior = make_prior(prior, self.space)
-        self.engine_factory: EngineFactory = (
-            engine_class(inference) if isinstance(inference, str) else inference
-        )
+        if isinstance(inference, str):
+            name = auto_engine(self.space, observation) if inference == "auto" else inference
+            self.engine_factory: EngineFactory = engine_class(name)
+            self.inference = name
+        else:
+            self.engine_factory = inference
+            self.inference = getattr(inference, "name", "custom")
         self.engine_factory(self.space, observation)  # refuse unsupported settings now
         self.reward_function = make_reward(reward)
         if frame_observation and observation.stats_sigma is not None:

@@ -22,7 +22,7 @@ PRESETS: MappingProxyType[str, tuple[dict[str, Any], str]] = MappingProxyType(
     {
         "lifegym/RuleDiscovery-v0": (
             {},
-            "every option as a keyword; defaults: B/S rules, full observation, exact inference",
+            "every option as a keyword; defaults: B/S rules, full observation, inference auto",
         ),
         "lifegym/LifeLike-Full-v0": (
             {"family": "totalistic", "inference": "exact"},

@@ -13,7 +13,7 @@ from lifegym.inference.base import InferenceEngine
 from lifegym.observe import ObservationModel
 from lifegym.types import RuleSpace
 
-__all__ = ["ENGINES", "InferenceEngine", "engine_class", "make_engine"]
+__all__ = ["AUTO_ORDER", "ENGINES", "InferenceEngine", "auto_engine", "engine_class", "make_engine"]
 
 ENGINES: dict[str, str] = {
     "exact": "lifegym.inference.exact:ExactEngine",
@@ -22,14 +22,30 @@ ENGINES: dict[str, str] = {
 }
 
 
+#: What ``"auto"`` tries, in order: the first engine that supports the setting.
+AUTO_ORDER = ("exact", "exhaustive", "search")
+
+
 def engine_class(name: str) -> type[InferenceEngine]:
     """The engine class registered as ``name``; ValueError listing the names otherwise."""
     if name not in ENGINES:
-        raise ValueError(f"unknown inference {name!r}; choose one of {', '.join(ENGINES)}")
+        choices = ", ".join(["auto", *ENGINES])
+        raise ValueError(f"unknown inference {name!r}; choose one of {choices}")
     module, attribute = ENGINES[name].split(":")
     return getattr(importlib.import_module(module), attribute)
 
 
+def auto_engine(space: RuleSpace, model: ObservationModel) -> str:
+    """The engine ``"auto"`` picks: the first of ``AUTO_ORDER`` that supports the setting
+    (``exact`` for frames at stride 1, ``exhaustive`` for B/S rules, else ``search``)."""
+    for name in AUTO_ORDER:
+        if engine_class(name).unsupported(space, model) is None:
+            return name
+    raise ValueError(f"no inference engine supports {space.family.name} with {model.describe()}")
+
+
 def make_engine(name: str, space: RuleSpace, model: ObservationModel) -> InferenceEngine:
-    """A fresh engine ``name`` for ``space`` observed through ``model``."""
+    """A fresh engine ``name`` (or ``"auto"``) for ``space`` observed through ``model``."""
+    if name == "auto":
+        name = auto_engine(space, model)
     return engine_class(name)(space, model)
