@@ -40,17 +40,33 @@ Best-improvement hill climbing over single bit flips, with exact likelihood diff
   last observed step can change the likelihood; for each such bit ``b`` and trajectory the
   engine knows the first step ``t_b`` at which one of its patterns occurs, so the flipped
   rule is re-simulated from the stored frame ``t_b`` only, and the simulation stops as soon
-  as the flipped run has merged back into the current one (identical world);
-* one *sweep* scores every candidate flip (in parallel over the candidates); the improving
-  flips are then tried one by one in order of their gain, each kept only if the
-  likelihood (recomputed exactly, only for trajectories whose run the flip can change)
-  still rises; sweeps repeat until no flip improves;
-* the climb runs over a growing horizon (observed steps ``<= t1, 2 t1, 4 t1, ...``, then all):
-  the likelihood of a short prefix is much smoother in the bits (chaos has not amplified
-  a wrong bit yet), and each stage starts the next near its optimum;
-* ``restarts`` random restarts (optional): flip a few random occurring bits of the MAP,
-  climb, keep the result if it is better. The randomness comes from a numpy Generator
-  seeded with ``seed``; with ``restarts = 0`` the engine uses none.
+  as the flipped run has merged back into the current one (identical world), and with
+  noise 0, once a MAP that explains everything meets its first mismatch (``-inf``);
+* one *sweep* scores every candidate flip (the candidates split over a few threads; the
+  kernels release the GIL); the improving flips are then tried one by one in order of
+  their gain, each kept only if the likelihood (recomputed exactly, only for trajectories
+  whose run the flip can change) still rises; sweeps repeat until no flip improves;
+* unless the MAP already fits all the data (below), the climb runs over a growing horizon
+  (observed steps ``<= t1, 2 t1, 4 t1, ...``, then all): the likelihood of a short prefix
+  is much smoother in the bits (chaos has not amplified a wrong bit yet), and each stage
+  starts the next near its optimum.
+
+Where a climb ends at a MAP that does not *fit* the data -- more mismatching cells than
+``n p`` plus 4 standard deviations (any with ``p = 0``); for statistics ``sum z^2`` beyond
+its count plus 4 deviations -- the engine tries compound moves (frames only): flip one of
+the ``kicks`` bits most frequent in the initial conditions (or none), then *refit* every
+other bit to the majority vote of the observed cells whose simulated input pattern (in the
+current runs, which the flip changed) belongs to it, a few rounds, then climb; the first
+move that ends higher is kept, and this repeats while the MAP does not fit (at most
+``_KICK_ROUNDS`` rounds). A single flip of a bit that shapes the hidden frames (``B0``, say)
+is never an improvement on its own, because every bit reading those frames is then wrong;
+the refit moves them all together. This is what makes strided data solvable (hidden frames
+are a function of the rule, not observed). Compound moves are tried at a horizon only if
+every shorter horizon fits.
+
+``restarts`` random restarts (optional, default none): flip ``restart_flips`` random
+occurring bits of the MAP, climb, keep the result if it is better. Their randomness comes
+from a numpy Generator seeded with ``seed``; everything else is deterministic.
 
 The belief
 ==========
@@ -66,7 +82,8 @@ of whose patterns occurs in any simulation of the visible initial conditions und
 
 A hypothesis test handed to :meth:`SearchEngine.absorb_test` sets that bit's log-odds (until
 the next update); when it contradicts the MAP the bit is flipped, held there, and the local
-search continues from the new point.
+search continues from the new point. A test without evidence (0, or NaN from ``-inf - -inf``)
+is ignored.
 
 ``simulated_cell_steps`` counts the cell updates the engine's kernels have run.
 """
@@ -74,11 +91,13 @@ search continues from the new point.
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from lifegym.inference.base import (
     InferenceEngine,
@@ -88,7 +107,6 @@ from lifegym.inference.base import (
 from lifegym.likelihood import COUNT_FIELDS, frame_loglik, stats_loglik
 from lifegym.observe import ObservationModel
 from lifegym.rules import Rule
-from lifegym.sim import _PARALLEL_LOCK
 from lifegym.types import Belief, RuleSpace, VisibleTrajectory
 
 __all__ = ["SearchEngine"]
@@ -97,6 +115,10 @@ __all__ = ["SearchEngine"]
 SURROGATE_P = 1e-6
 _N_COUNTS = len(COUNT_FIELDS)
 _NEVER = np.iinfo(np.int64).max
+# Rounds of compound moves at one horizon (each round tries every kick once at most).
+_KICK_ROUNDS = 8
+# Weight of one noise-free exact observation in the start point's scores.
+_NOISE_FREE_WEIGHT = 50.0
 # An improvement must beat this (relative to |loglik|) to count: rounding is not progress.
 _REL_TOL = 1e-10
 
@@ -104,7 +126,7 @@ _REL_TOL = 1e-10
 # Grids are padded with a one-cell halo (H+2, W+2) that ``_advance`` refreshes (torus).
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _advance(src, dst, table, ref):
     """One torus step of ``src`` into ``dst`` (both padded); returns how many cells of the
     new frame differ from ``ref`` (H, W), or 0 when ``ref`` is empty."""
@@ -136,7 +158,7 @@ def _advance(src, dst, table, ref):
     return differ
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _mark_patterns(grid, orbit_of, first, t):
     """Set ``first[b] = t`` for every bit ``b`` with a pattern in the padded ``grid`` whose
     entry is still unset (``_NEVER``); the halo must be fresh."""
@@ -159,7 +181,7 @@ def _mark_patterns(grid, orbit_of, first, t):
                 first[bit] = t
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _refresh(grid):
     height = grid.shape[0] - 2
     width = grid.shape[1] - 2
@@ -171,7 +193,7 @@ def _refresh(grid):
         grid[height + 1, c] = grid[1, c]
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _frame_features(grid, prev, observed, mode, out):
     """Features of one observed frame, from the padded ``grid``, into ``out``.
 
@@ -194,32 +216,47 @@ def _frame_features(grid, prev, observed, mode, out):
     height = grid.shape[0] - 2
     width = grid.shape[1] - 2
     wrap = h == height and w == width
-    for i in range(out.shape[0]):
-        out[i] = 0
     live = 0
     changed = 0
     for r in range(h):
         row = grid[r + 1]
+        before = prev[r]
         for c in range(w):
             v = row[c + 1]
             live += v
-            if v != prev[r, c]:
-                changed += 1
+            changed += v != before[c]
     out[0] = live
     out[1] = changed
+    # 2x2 blocks: count (left column pair, right column pair) = (2a + c, 2b + d) for the
+    # block a b / c d, then file them under the code 8a + 4b + 2c + d.
+    _refresh(grid)  # the halo holds the wrapped row and column
+    pairs = np.zeros(16, dtype=np.int64)
     rows = h if wrap else h - 1
     cols = w if wrap else w - 1
     for r in range(rows):
-        r1 = r + 1 if r + 1 < height else 0
-        a_row = grid[r + 1]
-        b_row = grid[r1 + 1]
+        top = grid[r + 1]
+        bottom = grid[r + 2]
+        left = 2 * np.int64(top[1]) + bottom[1]
         for c in range(cols):
-            c1 = c + 1 if c + 1 < width else 0
-            code = 8 * a_row[c + 1] + 4 * a_row[c1 + 1] + 2 * b_row[c + 1] + b_row[c1 + 1]
-            out[2 + code] += 1
+            right = 2 * np.int64(top[c + 2]) + bottom[c + 2]
+            pairs[4 * left + right] += 1
+            left = right
+    for left in range(4):
+        for right in range(4):
+            code = 8 * (left >> 1) + 4 * (right >> 1) + 2 * (left & 1) + (right & 1)
+            out[2 + code] = pairs[4 * left + right]
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
+def _load(grid, frame):
+    """Copy ``frame`` (H, W) into the padded ``grid`` (explicit loops: slice assignments
+    cost numba seconds of compile time)."""
+    for r in range(frame.shape[0]):
+        for c in range(frame.shape[1]):
+            grid[r + 1, c + 1] = frame[r, c]
+
+
+@njit(cache=True, nogil=True)
 def _copy_window(grid, dst):
     for r in range(dst.shape[0]):
         for c in range(dst.shape[1]):
@@ -242,8 +279,8 @@ def _run_current(init, t_end, table, orbit_of, n_bits, obs_index, observed, mode
     features = np.zeros((n_obs, n_feat), dtype=np.int64)
     a = np.zeros((height + 2, width + 2), dtype=np.uint8)
     b = np.zeros_like(a)
-    a[1:-1, 1:-1] = init
-    frames[0] = init
+    _load(a, init)
+    _copy_window(a, frames[0])
     prev = np.empty((h, w), dtype=np.uint8)
     _copy_window(a, prev)
     no_ref = np.empty((0, 0), dtype=np.uint8)
@@ -251,86 +288,103 @@ def _run_current(init, t_end, table, orbit_of, n_bits, obs_index, observed, mode
         _refresh(a)
         _mark_patterns(a, orbit_of, first, t)
         _advance(a, b, table, no_ref)
-        frames[t + 1] = b[1:-1, 1:-1]
+        _copy_window(b, frames[t + 1])
         i = obs_index[t + 1]
         if i >= 0:
-            _frame_features(b, prev, observed[i] if mode == 0 else prev, mode, features[i])
-            if mode == 1:
+            if mode == 0:
+                _frame_features(b, prev, observed[i], mode, features[i])
+            else:
+                _frame_features(b, prev, prev, mode, features[i])
                 _copy_window(b, prev)
         a, b = b, a
     return frames, first, features
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _flip_one(k, frames, t_end, base, orbit_of, bits, starts, obs_index, obs_times, observed,
-              mode, old, abort, out, work):  # fmt: skip
-    """Score one candidate (see ``_evaluate_flips``)."""
+@njit(cache=True, nogil=True)
+def _evaluate_flips(first_k, step, frames, t_end, base, orbit_of, bits, starts, obs_index,
+                    obs_times, observed, mode, old, abort, out, work):  # fmt: skip
+    """Score candidates ``k = first_k, first_k + step, ...`` from the current run ``frames``.
+
+    Candidate ``k`` flips bits ``bits[k, 0]`` and ``bits[k, 1]`` (-1: none) of the table
+    ``base``, is re-simulated from frame ``starts[k]`` to ``t_end``, and gets the features
+    of its observed frames in ``out[k]`` (those before ``starts[k]`` copied from ``old``);
+    ``work[k]`` counts its cell updates. It stops early once its run has merged back into
+    the current one, and in mode 0 once its mismatches exceed ``abort`` (if ``abort >= 0``).
+    """
     height = frames.shape[1]
     width = frames.shape[2]
-    table = base.copy()
-    for p in range(512):
-        if orbit_of[p] == bits[k, 0] or orbit_of[p] == bits[k, 1]:
-            table[p] ^= 1
-    t0 = starts[k]
-    for i in range(old.shape[0]):
-        for j in range(old.shape[1]):
-            out[k, i, j] = old[i, j]
     a = np.zeros((height + 2, width + 2), dtype=np.uint8)
     b = np.zeros_like(a)
-    a[1:-1, 1:-1] = frames[t0]
-    # Statistics: the last observed frame at or before t0 (the initial condition if none).
     prev = np.empty((observed.shape[1], observed.shape[2]), dtype=np.uint8)
-    if mode == 1:
-        last = 0
-        for i in range(obs_times.shape[0]):
-            if obs_times[i] <= t0:
-                last = obs_times[i]
-        for r in range(prev.shape[0]):
-            for c in range(prev.shape[1]):
-                prev[r, c] = frames[last, r, c]
-    prev_is_old = True
-    mismatches = 0
-    done = 0
-    for t in range(t0, t_end):
-        differ = _advance(a, b, table, frames[t + 1])
-        done += 1
-        i = obs_index[t + 1]
-        if i >= 0:
-            if mode == 0:
-                _frame_features(b, prev, observed[i], mode, out[k, i])
-                mismatches += out[k, i, 0]
-                if abort >= 0 and mismatches > abort:
-                    break
-            else:
-                _frame_features(b, prev, prev, mode, out[k, i])
-                _copy_window(b, prev)
-                prev_is_old = differ == 0
-        if differ == 0 and prev_is_old:
-            break  # merged back into the current run: the rest is unchanged
-        a, b = b, a
-    work[k] = done * height * width
+    for k in range(first_k, bits.shape[0], step):
+        table = base.copy()
+        for p in range(512):
+            if orbit_of[p] == bits[k, 0] or orbit_of[p] == bits[k, 1]:
+                table[p] ^= 1
+        t0 = starts[k]
+        for i in range(old.shape[0]):
+            for j in range(old.shape[1]):
+                out[k, i, j] = old[i, j]
+        _load(a, frames[t0])
+        if mode == 1:
+            # The last observed frame at or before t0 (the initial condition if none).
+            last = 0
+            for i in range(obs_times.shape[0]):
+                if obs_times[i] <= t0:
+                    last = obs_times[i]
+            for r in range(prev.shape[0]):
+                for c in range(prev.shape[1]):
+                    prev[r, c] = frames[last, r, c]
+        prev_is_old = True
+        mismatches = 0
+        done = 0
+        src, dst = a, b
+        for t in range(t0, t_end):
+            differ = _advance(src, dst, table, frames[t + 1])
+            done += 1
+            i = obs_index[t + 1]
+            if i >= 0:
+                if mode == 0:
+                    _frame_features(dst, prev, observed[i], mode, out[k, i])
+                    mismatches += out[k, i, 0]
+                    if abort >= 0 and mismatches > abort:
+                        break
+                else:
+                    _frame_features(dst, prev, prev, mode, out[k, i])
+                    _copy_window(dst, prev)
+                    prev_is_old = differ == 0
+            if differ == 0 and prev_is_old:
+                break  # merged back into the current run: the rest is unchanged
+            src, dst = dst, src
+        work[k] = done * height * width
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _evaluate_flips_parallel(frames, t_end, base, orbit_of, bits, starts, obs_index, obs_times,
-                             observed, mode, old, abort, out, work):  # fmt: skip
-    """For each candidate ``k``: flip bits ``bits[k, 0]`` and ``bits[k, 1]`` (-1: none) of the
-    table ``base``, re-simulate from
-    the current run's frame ``starts[k]`` to ``t_end`` and store the observed frames'
-    features in ``out[k]`` (those before ``starts[k]`` copied from ``old``). Mode 0 stops
-    once the mismatches exceed ``abort`` (if ``abort >= 0``)."""
-    for k in prange(bits.shape[0]):
-        _flip_one(k, frames, t_end, base, orbit_of, bits, starts, obs_index, obs_times,
-                  observed, mode, old, abort, out, work)  # fmt: skip
+_EXECUTOR: tuple[int, ThreadPoolExecutor] | None = None
 
 
-@njit(cache=True, nogil=True)
-def _evaluate_flips_serial(frames, t_end, base, orbit_of, bits, starts, obs_index, obs_times,
-                           observed, mode, old, abort, out, work):  # fmt: skip
-    """``_evaluate_flips_parallel`` on the calling thread."""
-    for k in range(bits.shape[0]):
-        _flip_one(k, frames, t_end, base, orbit_of, bits, starts, obs_index, obs_times,
-                  observed, mode, old, abort, out, work)  # fmt: skip
+def _threads() -> int:
+    return max(1, min(numba.get_num_threads(), os.cpu_count() or 1))
+
+
+def _executor() -> ThreadPoolExecutor:
+    """A pool of ``_threads()`` threads, made anew in a forked child (threads do not fork)."""
+    global _EXECUTOR
+    if _EXECUTOR is None or _EXECUTOR[0] != os.getpid():
+        _EXECUTOR = (os.getpid(), ThreadPoolExecutor(max_workers=_threads()))
+    return _EXECUTOR[1]
+
+
+def _evaluate_all(*args: object) -> None:
+    """``_evaluate_flips`` over every candidate, interleaved over the threads (the kernel
+    releases the GIL)."""
+    n_moves = args[4].shape[0]  # bits
+    threads = min(_threads(), n_moves)
+    if threads <= 1 or n_moves < 4:
+        _evaluate_flips(0, 1, *args)
+        return
+    futures = [_executor().submit(_evaluate_flips, i, threads, *args) for i in range(threads)]
+    for future in futures:
+        future.result()
 
 
 @njit(cache=True, nogil=True)
@@ -380,7 +434,7 @@ class _Track:
     frames: np.ndarray | None = None  # uint8 (T+1, H, W)
     first: np.ndarray | None = None  # int64 (n_bits,)
     features: np.ndarray | None = None  # int64 (n, F)
-    frame_ll: np.ndarray | None = None  # float64 (n,) search objective per observed frame
+    initial_counts: np.ndarray | None = None  # int64 (n_bits,): patterns in the initial frame
 
     @property
     def t_last(self) -> int:
@@ -425,6 +479,8 @@ class SearchEngine(InferenceEngine):
         restarts: random restarts after each update (0: deterministic hill climbing only).
         restart_flips: bits flipped at random for a restart.
         max_sweeps: cap on the sweeps of one climb (one stage of the horizon).
+        kicks: how many of the bits most frequent in the initial conditions the compound
+            moves flip (0: no compound moves).
 
     Attributes:
         simulated_cell_steps: cell updates simulated by the engine so far (for reports).
@@ -441,14 +497,14 @@ class SearchEngine(InferenceEngine):
         restarts: int = 0,
         restart_flips: int = 3,
         max_sweeps: int = 60,
-        pairs: bool = True,
+        kicks: int = 8,
     ) -> None:
         super().__init__(space, model)
         self.seed = int(seed)
         self.restarts = int(restarts)
         self.restart_flips = int(restart_flips)
         self.max_sweeps = int(max_sweeps)
-        self.pairs = bool(pairs)
+        self.kicks = int(kicks)
         self._rng = np.random.default_rng(self.seed)
         self.simulated_cell_steps = 0
         family = space.family
@@ -457,9 +513,8 @@ class SearchEngine(InferenceEngine):
         self._free = space.free_bits
         self._x = np.zeros(space.n_free, dtype=np.uint8)
         self._tracks: list[_Track] = []
-        # Exact per-bit counts (family bits x output 0/1) and votes from noisy inputs.
-        self._exact = np.zeros((self._n_bits, 2), dtype=np.int64)
-        self._exact_log_odds = np.zeros(self._n_bits)
+        # Per family bit: log-odds from exactly known transitions, votes from noisy ones.
+        self._exact_score = np.zeros(self._n_bits)
         self._votes = np.zeros((self._n_bits, 2), dtype=np.int64)
         self._log_odds = np.zeros(space.n_free)
         self.occurred = np.zeros(space.n_free, dtype=bool)
@@ -473,6 +528,9 @@ class SearchEngine(InferenceEngine):
         if track is None:
             return
         self._count_evidence(trajectory, track)
+        counts = np.zeros((self._n_bits, 2), dtype=np.int64)
+        _transition_counts(track.init[None], track.init[None], False, self._orbit_of, counts)
+        track.initial_counts = counts.sum(axis=1)
         self._tracks.append(track)
         self._run(track, self._x)
         start = self._evidence_start()
@@ -485,20 +543,24 @@ class SearchEngine(InferenceEngine):
 
     def absorb_test(self, free_index: int, log_odds: float) -> None:
         """Set free bit ``free_index``'s log-odds to ``log_odds`` until the next update; if
-        the MAP disagrees, flip the bit, hold it, and continue the local search."""
+        the MAP disagrees, flip the bit, hold it, and continue the local search. A test
+        without evidence (0 or NaN) is ignored."""
         index = int(free_index)
         if not 0 <= index < self.space.n_free:
             raise ValueError(f"free bit index {index} is outside 0..{self.space.n_free - 1}")
         value = float(log_odds)
+        if math.isnan(value) or value == 0:
+            return  # no evidence either way (e.g. no data, or -inf - -inf without noise)
         self._tests[index] = value
         wanted = 1 if value > 0 else 0
-        if value != 0 and self._x[index] != wanted and self._tracks:
+        if self._x[index] != wanted:
             x = self._x.copy()
             x[index] = wanted
-            self._set_current(x)
-            self._search(stages=False)
-        elif value != 0 and self._x[index] != wanted:
-            self._x[index] = wanted
+            if self._tracks:
+                self._set_current(x)
+                self._search(stages=False)
+            else:
+                self._x = x
 
     def belief(self) -> Belief:
         log_odds = self._log_odds.copy()
@@ -536,7 +598,7 @@ class SearchEngine(InferenceEngine):
         height, width = trajectory.world_shape
         h, w = model.region(height, width)
         wraps = (h, w) == (height, width)
-        exact = np.zeros_like(self._exact)
+        exact = np.zeros((self._n_bits, 2), dtype=np.int64)
         _transition_counts(track.init[None], track.observed[:1], False, self._orbit_of, exact)
         # Consecutive observed frames (stride 1 observes every step up to the last).
         if track.times.size > 1 and min(h, w) >= (1 if wraps else 3):
@@ -544,19 +606,15 @@ class SearchEngine(InferenceEngine):
             _transition_counts(
                 track.observed[:-1], track.observed[1:], not wraps, self._orbit_of, target
             )
-        self._exact += exact
-        if track.p == 0.0:
-            weight = math.inf
-        else:
-            weight = math.log1p(-track.p) - math.log(track.p)
-        diff = (exact[:, 1] - exact[:, 0]).astype(np.float64)
-        with np.errstate(invalid="ignore"):
-            self._exact_log_odds += np.where(diff == 0, 0.0, diff * weight)
+        # log((1 - p) / p) per observation; a large finite weight stands in for p = 0.
+        p = track.p
+        weight = math.log1p(-p) - math.log(p) if p > 0 else _NOISE_FREE_WEIGHT
+        self._exact_score += (exact[:, 1] - exact[:, 0]) * weight
 
     def _evidence_start(self) -> np.ndarray:
         """The start point: exact counts where any, else votes, else the current MAP."""
         x = self._x.copy()
-        exact = self._exact_log_odds[self._free]
+        exact = self._exact_score[self._free]
         votes = self._votes[self._free]
         vote = votes[:, 1] - votes[:, 0]
         x[vote > 0] = 1
@@ -570,18 +628,13 @@ class SearchEngine(InferenceEngine):
     def _search_p(self, track: _Track) -> float:
         return track.p if track.p > 0 else SURROGATE_P
 
-    def _frame_objective(self, track: _Track, features: np.ndarray) -> np.ndarray:
-        """Per observed frame search objective (..., n) from features (..., n, F)."""
-        if track.mode == 0:
-            return frame_loglik(features[..., 0], track.cells, self._search_p(track))
-        raise AssertionError("statistics are scored per run, not per frame")
-
     def _track_objective(self, track: _Track, features: np.ndarray, n_use: int) -> np.ndarray:
         """Search objective of the first ``n_use`` observed frames, features (..., n, F)."""
         if n_use == 0:
             return np.zeros(features.shape[:-2])
         if track.mode == 0:
-            return self._frame_objective(track, features[..., :n_use, :]).sum(axis=-1)
+            mismatches = features[..., :n_use, 0]
+            return frame_loglik(mismatches, track.cells, self._search_p(track)).sum(axis=-1)
         return stats_loglik(features[..., :n_use, :], track.stats[:n_use], track.cells, track.p)
 
     def _run(self, track: _Track, x: np.ndarray) -> None:
@@ -609,12 +662,12 @@ class SearchEngine(InferenceEngine):
     def _trial(self, x: np.ndarray, t_limit: int | None = None) -> tuple[float, dict]:
         """Make free bits ``x`` current; returns its search objective (observed steps <=
         ``t_limit``) and what :meth:`_restore` needs to undo it."""
-        saved = {
-            "x": self._x,
-            "runs": [(t.frames, t.first, t.features) for t in self._tracks],
-        }
+        saved = self._snapshot()
         self._set_current(x)
         return self._current_objective(t_limit), saved
+
+    def _snapshot(self) -> dict:
+        return {"x": self._x, "runs": [(t.frames, t.first, t.features) for t in self._tracks]}
 
     def _restore(self, saved: dict) -> None:
         for track, (frames, first, features) in zip(self._tracks, saved["runs"], strict=True):
@@ -679,11 +732,7 @@ class SearchEngine(InferenceEngine):
                 track.obs_index, track.times[:n_use], track.observed[:n_use], track.mode, old,
                 abort if track.mode == 0 else -1, out, work,
             )  # fmt: skip
-            if rel.size > 1 and numba.get_num_threads() > 1:
-                with _PARALLEL_LOCK:
-                    _evaluate_flips_parallel(*args)
-            else:
-                _evaluate_flips_serial(*args)
+            _evaluate_all(*args)
             self.simulated_cell_steps += int(work.sum())
             new = self._track_objective(track, out, n_use)
             cur = self._track_objective(track, old, n_use)
@@ -743,19 +792,65 @@ class SearchEngine(InferenceEngine):
                 return result
         return self._sweep(t_limit, moves)
 
-    def _pair_climb(self, t_limit: int | None) -> None:
-        """While the MAP does not fit the data at the horizon: best pair flip (one bit of
-        the pair occurring), then single flips again."""
-        for _ in range(self.max_sweeps):
+    def _run_votes(self, t_limit: int | None) -> np.ndarray:
+        """Votes (family bits x 0/1) of the current runs: each observed cell at step t <=
+        ``t_limit`` votes its observed value for the bit of its simulated input pattern."""
+        votes = np.zeros((self._n_bits, 2), dtype=np.int64)
+        for track in self._tracks:
+            if track.mode != 0:
+                continue
+            n_use = track.times.size if t_limit is None else track.horizon(t_limit)[0]
+            if n_use:
+                inputs = track.frames[track.times[:n_use] - 1]
+                _transition_counts(inputs, track.observed[:n_use], False, self._orbit_of, votes)
+        return votes
+
+    def _refit(self, t_limit: int | None, hold: int, rounds: int = 3) -> None:
+        """Set every free bit (but ``hold`` and tested bits) to the majority of its votes
+        given the current runs, a few rounds (the runs change with the bits)."""
+        keep = np.zeros(self.space.n_free, dtype=bool)
+        keep[list(self._tests)] = True
+        if hold >= 0:
+            keep[hold] = True
+        for _ in range(rounds):
+            votes = self._run_votes(t_limit)[self._free]
+            x = self._x.copy()
+            margin = votes[:, 1] - votes[:, 0]
+            x[(margin > 0) & ~keep] = 1
+            x[(margin < 0) & ~keep] = 0
+            if np.array_equal(x, self._x):
+                return
+            self._set_current(x)
+
+    def _kick_climb(self, t_limit: int | None) -> None:
+        """While the MAP does not fit the data at the horizon, try compound moves: flip one
+        of the bits most frequent in the initial conditions (or none), refit the other bits
+        to the votes of the changed runs, climb; keep the first that ends higher."""
+        if any(t.mode != 0 for t in self._tracks):
+            return
+        weight = np.zeros(self.space.n_free)
+        for track in self._tracks:
+            weight += track.initial_counts[self._free]
+        weight[list(self._tests)] = 0
+        kicks = [-1, *np.argsort(-weight, kind="stable")[: self.kicks]]
+        kicks = [k for k in kicks if k < 0 or weight[k] > 0]
+        for _ in range(_KICK_ROUNDS):
             if self._fits(t_limit):
                 return
-            candidates = self._candidates()
-            i, j = np.triu_indices(candidates.size, k=1)
-            pairs = np.stack([candidates[i], candidates[j]], axis=1)
-            gain = self._sweep(t_limit, pairs)[0]
-            if not self._apply_best(pairs, gain, t_limit):
+            current = self._current_objective(t_limit)
+            for b in kicks:
+                saved = self._snapshot()
+                if b >= 0:
+                    x = self._x.copy()
+                    x[b] ^= 1
+                    self._set_current(x)
+                self._refit(t_limit, b)
+                self._climb(t_limit)
+                if self._improves(self._current_objective(t_limit), current):
+                    break
+                self._restore(saved)
+            else:
                 return
-            self._climb(t_limit)
 
     def _fits(self, t_limit: int | None) -> bool:
         """Whether the MAP explains the observed steps <= ``t_limit`` about as well as the
@@ -792,16 +887,20 @@ class SearchEngine(InferenceEngine):
         return stages
 
     def _search(self, stages: bool = True) -> None:
+        """Climb (over the growing horizons unless the MAP already fits all the data),
+        with compound moves where the MAP does not fit, then restarts; store the belief."""
         if not self._tracks:
             return
-        if stages:
+        fitting = True  # every horizon so far explained: compound moves may pay off
+        if stages and not self._fits(None):
             for t_limit in self._stages():
                 self._climb(t_limit)
-                if self.pairs:
-                    self._pair_climb(t_limit)
+                if self.kicks and fitting:
+                    self._kick_climb(t_limit)
+                fitting = fitting and self._fits(t_limit)
         result = self._climb(None)
-        if self.pairs and not self._fits(None):
-            self._pair_climb(None)
+        if self.kicks and fitting and not self._fits(None):
+            self._kick_climb(None)
             result = self._climb(None)
         for _ in range(self.restarts):
             result = self._restart(result)
@@ -813,7 +912,7 @@ class SearchEngine(InferenceEngine):
         occurring = candidates[result[2]]
         if occurring.size == 0:
             return result
-        saved_x = self._x.copy()
+        saved = self._snapshot()
         saved_value = self._current_objective()
         k = min(self.restart_flips, occurring.size)
         x = self._x.copy()
@@ -822,7 +921,7 @@ class SearchEngine(InferenceEngine):
         new = self._climb(None)
         if self._improves(self._current_objective(), saved_value):
             return new
-        self._set_current(saved_x)
+        self._restore(saved)
         return result
 
     def _store_belief(self, gain: np.ndarray, dmis: np.ndarray, occurs: np.ndarray) -> None:
