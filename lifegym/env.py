@@ -319,6 +319,9 @@ class RuleDiscoveryEnv(gym.Env):
 
     def action_masks(self) -> np.ndarray:
         """bool (n_actions,): which actions the budgets can pay for (sb3-contrib convention)."""
+        return self._mask.copy()
+
+    def _compute_masks(self) -> np.ndarray:
         lab = self.lab
         mask = np.zeros(self.action_space.n, dtype=bool)
         mask[: len(self.menu)] = self.item_costs <= lab.experiment_left
@@ -353,6 +356,7 @@ class RuleDiscoveryEnv(gym.Env):
         self._done = False
         self._spent_per_item = np.zeros(len(self.menu))
         self._last_summary = np.zeros(N_STATS * SUMMARY_FRAMES, dtype=np.float32)
+        self._mask = self._compute_masks()
         self._last_info: dict[str, Any] = {}
         info = self._info("reset", 0, 0)
         self._last_info = info
@@ -378,8 +382,7 @@ class RuleDiscoveryEnv(gym.Env):
         lab = self.lab
         entropy_before = self._belief.entropy
         experiment_before, compute_before = lab.experiment_spent, lab.compute_spent
-        mask = self.action_masks()
-        rejected = "" if mask[action] else f"cannot pay for {self.describe_action(action)}"
+        rejected = "" if self._mask[action] else f"cannot pay for {self.describe_action(action)}"
         test: dict[str, Any] = {}
         submitted_by = ""
         if rejected:
@@ -398,6 +401,7 @@ class RuleDiscoveryEnv(gym.Env):
         else:
             submitted_by = "agent"
         self._steps += 1
+        self._mask = self._compute_masks()
         if not submitted_by and not (self.item_costs <= lab.experiment_left).any():
             submitted_by = "budget"
         truncated = not submitted_by and self._steps >= self.max_steps

@@ -67,6 +67,7 @@ class Lab:
         self.experiment_spent = 0
         self.compute_spent = 0
         self.trajectories: list[VisibleTrajectory] = []
+        self._replay_cost = 0
 
     # -- costs ---------------------------------------------------------------------------
 
@@ -85,7 +86,7 @@ class Lab:
 
     def replay_cost(self) -> int:
         """Simulated cell-steps to replay every visible trajectory once."""
-        return sum(t.simulation_cost for t in self.trajectories)
+        return self._replay_cost
 
     def charge_compute(self, cell_steps: int) -> None:
         """Charge ``cell_steps`` to the compute budget (BudgetError if it cannot pay)."""
@@ -139,4 +140,5 @@ class Lab:
         )
         self.experiment_spent += cost
         self.trajectories.append(trajectory)
+        self._replay_cost += trajectory.simulation_cost
         return trajectory

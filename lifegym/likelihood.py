@@ -26,7 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from lifegym.observe import ObservationModel, block_histograms
+from lifegym.observe import (
+    COUNT_FIELDS,
+    ObservationModel,
+    frame_counts,
+    statistics_from_counts,
+)
 from lifegym.rules import Rule
 from lifegym.sim import count_mismatches, is_outer_totalistic, pack_frames, simulate
 from lifegym.types import VisibleTrajectory
@@ -48,12 +53,8 @@ __all__ = [
     "trajectory_loglik",
 ]
 
-COUNT_FIELDS = ("live", "changed", *(f"block{code:x}" for code in range(16)))
 STATS_FLOOR = 0.002
 _REPLAY_CACHE = 256
-
-_CODES = np.arange(16)
-_BLOCK_DISTANCE = np.array([[bin(a ^ b).count("1") for b in _CODES] for a in _CODES])
 
 
 def frame_loglik(mismatches: np.ndarray | int, cells: int, p: float) -> np.ndarray:
@@ -64,42 +65,11 @@ def frame_loglik(mismatches: np.ndarray | int, cells: int, p: float) -> np.ndarr
     return m * np.log(p) + (cells - m) * np.log1p(-p)
 
 
-def clean_counts(initial: np.ndarray, frames: np.ndarray, wrap: bool) -> np.ndarray:
-    """``COUNT_FIELDS`` of clean observed frames (n, h, w) after ``initial`` (h, w).
+#: The clean counts of observed frames (``COUNT_FIELDS``), as ``lifegym.observe`` counts them.
+clean_counts = frame_counts
 
-    Returns int64 (n, 18).
-    """
-    frames = np.asarray(frames, dtype=np.uint8)
-    previous = np.concatenate([np.asarray(initial, dtype=np.uint8)[None], frames[:-1]])
-    n = len(frames)
-    counts = np.empty((n, len(COUNT_FIELDS)), dtype=np.int64)
-    counts[:, 0] = frames.reshape(n, -1).sum(axis=1)
-    counts[:, 1] = (frames != previous).reshape(n, -1).sum(axis=1)
-    counts[:, 2:] = block_histograms(frames, wrap)
-    return counts
-
-
-def expected_statistics(counts: np.ndarray, cells: int, q: float) -> np.ndarray:
-    """Expected observed statistics (..., n, N_STATS) of clean ``counts`` (..., n, 18).
-
-    ``q`` is the per-cell flip probability; the first frame of each run (index 0 on the
-    frame axis) is compared with the exact initial condition, later ones with a perturbed
-    previous frame.
-    """
-    counts = np.asarray(counts, dtype=np.float64)
-    live = counts[..., 0] / cells
-    changed = counts[..., 1] / cells
-    flips = np.full(counts.shape[-2], 2.0 * q * (1.0 - q))
-    flips[0] = q
-    density = live * (1 - q) + (1 - live) * q
-    activity = changed * (1 - flips) + (1 - changed) * flips
-    channel = q**_BLOCK_DISTANCE * (1 - q) ** (4 - _BLOCK_DISTANCE)
-    blocks = counts[..., 2:] @ channel
-    total = blocks.sum(axis=-1, keepdims=True)
-    prob = np.divide(blocks, total, out=np.zeros_like(blocks), where=total > 0)
-    logs = np.log2(prob, out=np.zeros_like(prob), where=prob > 0)
-    entropy = -(prob * logs).sum(axis=-1) / 4.0
-    return np.stack([density, activity, entropy], axis=-1)
+#: Expected observed statistics of clean counts under a per-cell flip probability q.
+expected_statistics = statistics_from_counts
 
 
 def stats_scale(observed: np.ndarray, cells: int) -> np.ndarray:

@@ -33,16 +33,19 @@ import numpy as np
 from numba import njit
 
 __all__ = [
+    "COUNT_FIELDS",
     "N_STATS",
     "STAT_NAMES",
     "ObservationModel",
     "bernoulli_positions",
     "block_histograms",
     "compose",
+    "frame_counts",
     "frame_statistics",
     "full",
     "noisy",
     "observe",
+    "statistics_from_counts",
     "stats",
     "stats_flip_probability",
     "strided",
@@ -203,14 +206,32 @@ def stats_flip_probability(sigma: float) -> float:
 # ------------------------------------------------------------------------------ statistics
 
 
+#: What :func:`frame_counts` counts per frame: live cells, cells changed since the previous
+#: frame, and the 16 2x2-block configurations (code ``8a + 4b + 2c + d`` for ``a b`` over
+#: ``c d``).
+COUNT_FIELDS = ("live", "changed", *(f"block{code:x}" for code in range(16)))
+
+_CODES = np.arange(16)
+_BLOCK_DISTANCE = np.array([[bin(a ^ b).count("1") for b in _CODES] for a in _CODES])
+
+
 @njit(cache=True, nogil=True)
-def _block_kernel(frames, wrap, counts):
+def _counts_kernel(initial, frames, wrap, counts):
     n, height, width = frames.shape
     rows = height if wrap else height - 1
     cols = width if wrap else width - 1
     codes = np.empty(width, dtype=np.int64)
     for i in range(n):
         frame = frames[i]
+        previous = initial if i == 0 else frames[i - 1]
+        live = 0
+        changed = 0
+        for r in range(height):
+            for c in range(width):
+                live += frame[r, c]
+                changed += frame[r, c] != previous[r, c]
+        counts[i, 0] = live
+        counts[i, 1] = changed
         for r in range(rows):
             top = frame[r]
             bottom = frame[(r + 1) % height]
@@ -229,27 +250,48 @@ def _block_kernel(frames, wrap, counts):
                 + np.int64(bottom[0])
             )
             for c in range(cols):
-                counts[i, codes[c]] += 1
+                counts[i, 2 + codes[c]] += 1
 
 
-def block_histograms(frames: np.ndarray, wrap: bool) -> np.ndarray:
-    """Counts of the 16 2x2-block configurations of each frame: int64 (n, 16).
+def frame_counts(initial: np.ndarray, frames: np.ndarray, wrap: bool) -> np.ndarray:
+    """``COUNT_FIELDS`` of each of ``frames`` (n, h, w) after ``initial`` (h, w): int64 (n, 18).
 
-    A block's code is ``8*a + 4*b + 2*c + d`` for cells ``a b`` over ``c d``.
+    2x2 blocks wrap around when ``wrap`` (the region is the whole torus), else stay inside.
     """
     frames = np.ascontiguousarray(frames, dtype=np.uint8)
-    counts = np.zeros((frames.shape[0], 16), dtype=np.int64)
-    _block_kernel(frames, wrap, counts)
+    counts = np.zeros((frames.shape[0], len(COUNT_FIELDS)), dtype=np.int64)
+    _counts_kernel(np.ascontiguousarray(initial, dtype=np.uint8), frames, wrap, counts)
     return counts
 
 
-def _entropy_quarter_bits(histograms: np.ndarray) -> np.ndarray:
-    """Entropy (bits / 4) of histograms along the last axis; an empty histogram gives 0."""
-    h = np.asarray(histograms, dtype=np.float64)
-    total = h.sum(axis=-1, keepdims=True)
-    prob = np.divide(h, total, out=np.zeros_like(h), where=total > 0)
+def block_histograms(frames: np.ndarray, wrap: bool) -> np.ndarray:
+    """Counts of the 16 2x2-block configurations of each frame: int64 (n, 16)."""
+    frames = np.asarray(frames, dtype=np.uint8)
+    return frame_counts(frames[0], frames, wrap)[:, 2:]
+
+
+def statistics_from_counts(counts: np.ndarray, cells: int, q: float = 0.0) -> np.ndarray:
+    """``STAT_NAMES`` (..., n, N_STATS) from ``frame_counts`` (..., n, 18) of ``cells``-cell
+    frames; with ``q`` > 0, their expectation when each cell is flipped with probability q.
+
+    The first frame on the frame axis is compared with an exact initial condition (its
+    cells flip with probability q), later ones with a flipped previous frame (2q(1-q));
+    the block entropy is that of the expected block histogram.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    live = counts[..., 0] / cells
+    changed = counts[..., 1] / cells
+    flips = np.full(counts.shape[-2], 2.0 * q * (1.0 - q))
+    flips[0] = q
+    density = live * (1 - q) + (1 - live) * q
+    activity = changed * (1 - flips) + (1 - changed) * flips
+    channel = q**_BLOCK_DISTANCE * (1 - q) ** (4 - _BLOCK_DISTANCE)
+    blocks = counts[..., 2:] @ channel
+    total = blocks.sum(axis=-1, keepdims=True)
+    prob = np.divide(blocks, total, out=np.zeros_like(blocks), where=total > 0)
     logs = np.log2(prob, out=np.zeros_like(prob), where=prob > 0)
-    return -(prob * logs).sum(axis=-1) / 4.0
+    entropy = -(prob * logs).sum(axis=-1) / 4.0
+    return np.stack([density, activity, entropy], axis=-1)
 
 
 def frame_statistics(initial: np.ndarray, frames: np.ndarray, wrap: bool) -> np.ndarray:
@@ -259,13 +301,8 @@ def frame_statistics(initial: np.ndarray, frames: np.ndarray, wrap: bool) -> np.
     (n, h, w) are the observed (perturbed) frames of the same region.
     """
     frames = np.asarray(frames, dtype=np.uint8)
-    previous = np.concatenate([np.asarray(initial, dtype=np.uint8)[None], frames[:-1]])
     cells = frames.shape[1] * frames.shape[2]
-    result = np.empty((frames.shape[0], N_STATS))
-    result[:, 0] = frames.reshape(len(frames), -1).sum(axis=1) / cells
-    result[:, 1] = (frames != previous).reshape(len(frames), -1).sum(axis=1) / cells
-    result[:, 2] = _entropy_quarter_bits(block_histograms(frames, wrap))
-    return result
+    return statistics_from_counts(frame_counts(initial, frames, wrap), cells)
 
 
 # ------------------------------------------------------------------------------- observing
@@ -303,11 +340,16 @@ def bernoulli_positions(n: int, p: float, rng: np.random.Generator) -> np.ndarra
     Exact (the gaps between successive indices of a Bernoulli process are geometric) and
     O(n p) rather than O(n) random draws.
     """
+    if p <= 0.0 or n <= 0:
+        return np.zeros(0, dtype=np.int64)
     if p >= 0.5:  # dense: direct draws are as cheap
         return np.flatnonzero(rng.random(n) < p)
     chunk = int(n * p + 6 * np.sqrt(n * p) + 16)
-    positions = np.cumsum(rng.geometric(p, size=chunk)) - 1
+
+    def gaps() -> np.ndarray:  # a gap past n ends the run anyway: capping avoids overflow
+        return np.cumsum(np.minimum(rng.geometric(p, size=chunk), n + 1))
+
+    positions = gaps() - 1
     while positions[-1] < n:
-        more = np.cumsum(rng.geometric(p, size=chunk)) + positions[-1]
-        positions = np.concatenate([positions, more])
+        positions = np.concatenate([positions, gaps() + positions[-1]])
     return positions[positions < n]

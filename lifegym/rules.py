@@ -849,10 +849,17 @@ class Rule:
         return cls(table, family)
 
     @classmethod
-    def from_bits(cls, bits: Any, family: str | RuleFamily) -> Rule:
-        """Rule of a family's free bits (0/1, length ``family.n_bits``, order in module doc)."""
+    def from_bits(cls, bits: Any, family: str | RuleFamily, *, check: bool = True) -> Rule:
+        """Rule of a family's free bits (0/1, length ``family.n_bits``, order in module doc).
+
+        ``check=False`` skips validating ``bits`` (for hot loops that build them as uint8
+        0/1 arrays of the right length themselves).
+        """
         fam = get_family(family)
-        b = _binary_vector(bits, fam.n_bits, f"bits of family {fam.name!r}")
+        if check:
+            b = _binary_vector(bits, fam.n_bits, f"bits of family {fam.name!r}")
+        else:
+            b = bits
         rule = cls.__new__(cls)
         rule._init_checked(fam.table_from_bits(b), fam)  # constant on orbits by construction
         return rule

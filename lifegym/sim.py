@@ -36,7 +36,7 @@ import numpy as np
 from numba import njit, prange
 
 from lifegym.cells import as_cells
-from lifegym.rules import Rule, family_contains
+from lifegym.rules import TOTALISTIC, Rule, family_contains
 
 __all__ = ["count_mismatches", "is_outer_totalistic", "pack_frames", "simulate"]
 
@@ -516,13 +516,14 @@ def _band_rows(height: int, bands: int) -> int:
 @functools.lru_cache(maxsize=1024)
 def _packed_rule(rule: Rule) -> tuple[np.ndarray, np.ndarray]:
     """The bit-packed kernel's rule words of an outer-totalistic rule (cached per rule)."""
-    counts = np.arange(9)
-    return rule_masks(np.isin(counts, rule.birth), np.isin(counts, rule.survival))
+    bits = TOTALISTIC.bits_from_table(rule.table)  # B0..B8, S0..S8
+    return rule_masks(bits[:9], bits[9:])
 
 
 @functools.lru_cache(maxsize=1024)
 def is_outer_totalistic(rule: Rule) -> bool:
-    return family_contains("totalistic", rule.table)
+    """Whether ``rule``'s table is outer-totalistic (whatever family it was given)."""
+    return rule.family is TOTALISTIC or family_contains(TOTALISTIC, rule.table)
 
 
 # --------------------------------------------------------------------------------- table

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -63,32 +64,37 @@ class RuleSpace:
             values[index] = int(value)
         return cls(fam, _readonly(mask), _readonly(values))
 
-    @property
+    @functools.cached_property
     def free_bits(self) -> np.ndarray:
-        """int64 (n_free,): indices of the bits to discover, ascending."""
-        return np.flatnonzero(~self.known_mask)
+        """int64 (n_free,): indices of the bits to discover, ascending (read-only)."""
+        return _readonly(np.flatnonzero(~self.known_mask))
 
-    @property
+    @functools.cached_property
     def n_free(self) -> int:
-        return int((~self.known_mask).sum())
+        return len(self.free_bits)
 
-    @property
+    @functools.cached_property
     def free_names(self) -> tuple[str, ...]:
         return tuple(self.family.bit_names[i] for i in self.free_bits)
 
     def bits(self, free_values: np.ndarray) -> np.ndarray:
         """The family's full bit vector (uint8 (n_bits,)) with the free bits set to these."""
+        values = np.asarray(free_values)
+        if values.shape != (self.n_free,) or ((values != 0) & (values != 1)).any():
+            raise ValueError(
+                f"free values must be {self.n_free} bits of 0/1, got shape {values.shape}"
+            )
         bits = self.known_values.copy()
-        bits[self.free_bits] = np.asarray(free_values, dtype=np.uint8)
+        bits[self.free_bits] = values
         return bits
 
     def rule(self, free_values: np.ndarray) -> Rule:
         """The rule whose free bits are ``free_values`` (known bits as known)."""
-        return Rule.from_bits(self.bits(free_values), self.family)
+        return Rule.from_bits(self.bits(free_values), self.family, check=False)
 
     def free_values(self, rule: Rule) -> np.ndarray:
         """The free bits (uint8 (n_free,)) of ``rule``, which must lie in the family."""
-        if not self.family.contains(rule.table):
+        if rule.family is not self.family and not self.family.contains(rule.table):
             raise ValueError(f"rule {rule} is not in family {self.family.name!r}")
         return self.family.bits_from_table(rule.table)[self.free_bits]
 
