@@ -18,6 +18,7 @@ added: engines use that to prune.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -209,12 +210,12 @@ class Score:
     units: int
 
     def __post_init__(self) -> None:
-        # Sums over frames i.. (suffixes), so any ``from_time`` is one lookup.
+        # Sums over frames i.. (suffixes), so any ``from_time`` is one lookup. The arrays
+        # are short (one entry per observed frame): plain Python beats numpy calls here.
         for name in ("loglik", "discrepancy"):
-            values = np.asarray(getattr(self, name), dtype=np.float64)
-            suffix = np.zeros(len(values) + 1)
-            suffix[:-1] = np.cumsum(values[::-1])[::-1]
-            object.__setattr__(self, f"_{name}_from", suffix.tolist())
+            values = np.asarray(getattr(self, name), dtype=np.float64).tolist()
+            suffix = [*itertools.accumulate(reversed(values), initial=0.0)][::-1]
+            object.__setattr__(self, f"_{name}_from", suffix)
 
     def from_frame(self, first: int) -> tuple[float, float, int]:
         """``(loglik, discrepancy, units)`` summed over frames ``first..n-1``."""
@@ -226,36 +227,41 @@ class Score:
         )
 
 
-def _packed_observation(trajectory: VisibleTrajectory) -> tuple[np.ndarray, np.ndarray]:
-    """The trajectory's observed frames and region mask, bit-packed (cached)."""
+def _packed_observation(trajectory: VisibleTrajectory) -> tuple[np.ndarray, ...]:
+    """The trajectory's initial condition, observed frames and region mask, bit-packed
+    (cached per trajectory)."""
     found = _PACKED.get(trajectory)
     if found is None:
+        world = trajectory.world_shape
         h, w = trajectory.frames.shape[1:]
-        region = np.ones((1, h, w), dtype=np.uint8)
         found = (
-            pack_frames(trajectory.frames, trajectory.world_shape),
-            pack_frames(region, trajectory.world_shape)[0],
+            pack_frames(trajectory.initial[None], world)[0],
+            pack_frames(trajectory.frames, world),
+            pack_frames(np.ones((1, h, w), dtype=np.uint8), world)[0],
         )
         _PACKED.put(trajectory, found)
     return found
 
 
 def _count_scores(rule: Rule, trajectories: Sequence[VisibleTrajectory]) -> list[Score]:
-    """Scores of frame observations from mismatch counts in the bit-packed domain."""
+    """Scores of frame observations from mismatch counts in the bit-packed domain; the
+    trajectories share their steps, world and observation model."""
     first = trajectories[0]
     packed = [_packed_observation(t) for t in trajectories]
     counts = count_mismatches(
         rule,
-        np.stack([t.initial for t in trajectories]),
+        np.stack([initial for initial, _, _ in packed]),
+        first.world_shape[1],
         first.times,
-        np.stack([observed for observed, _ in packed]),
-        packed[0][1],
+        np.stack([observed for _, observed, _ in packed]),
+        packed[0][2],
     )
     h, w = first.frames.shape[1:]
     cells = h * w
+    logliks = frame_loglik(counts, cells, first.model.noise)
     return [
-        Score(frame_loglik(m, cells, first.model.noise), m.astype(np.float64), cells)
-        for m in counts
+        Score(loglik, m.astype(np.float64), cells)
+        for loglik, m in zip(logliks, counts, strict=True)
     ]
 
 

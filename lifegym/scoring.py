@@ -19,7 +19,13 @@ import numpy as np
 from lifegym.likelihood import Replay, clean_counts, replays
 from lifegym.patterns import pattern_histogram
 from lifegym.rules import Rule
-from lifegym.sim import count_mismatches, is_outer_totalistic, pack_frames, simulate
+from lifegym.sim import (
+    count_mismatches,
+    is_outer_totalistic,
+    pack_frames,
+    same_trajectories,
+    simulate,
+)
 from lifegym.types import RuleSpace, VisibleTrajectory
 
 __all__ = [
@@ -58,9 +64,7 @@ def battery(world: tuple[int, int]) -> np.ndarray:
 
 def behavioural_match(a: Rule, b: Rule, initial: np.ndarray, steps: int = BATTERY_STEPS) -> bool:
     """Whether ``a`` and ``b`` give identical frames from every grid of ``initial`` (B, H, W)."""
-    if a == b:
-        return True
-    return bool(np.array_equal(simulate(a, initial, steps), simulate(b, initial, steps)))
+    return same_trajectories(a, b, initial, steps)
 
 
 def _observed_view(replay: Replay, trajectory: VisibleTrajectory) -> np.ndarray:
@@ -72,14 +76,26 @@ def _observed_view(replay: Replay, trajectory: VisibleTrajectory) -> np.ndarray:
 
 
 def _occurring_bits(
-    rule: Rule, trajectories: Sequence[VisibleTrajectory], orbit_of: np.ndarray
+    rule: Rule,
+    trajectories: Sequence[VisibleTrajectory],
+    base: Sequence[Replay],
+    orbit_of: np.ndarray,
 ) -> np.ndarray:
-    """bool (n_trajectories, n_bits): whose patterns occur as inputs in ``rule``'s replays."""
+    """bool (n_trajectories, n_bits): whose patterns occur as inputs in ``rule``'s replays.
+
+    A replay that holds every frame of the whole world (stride 1, no window) is used as it
+    is; other trajectories are simulated again.
+    """
     n_bits = int(np.max(orbit_of)) + 1
     occurring = np.zeros((len(trajectories), n_bits), dtype=bool)
     by_steps: dict[int, list[int]] = {}
     for i, trajectory in enumerate(trajectories):
-        by_steps.setdefault(trajectory.steps, []).append(i)
+        complete = trajectory.model.stride == 1 and trajectory.model.window is None
+        if complete:
+            inputs = np.concatenate([base[i].initial[None], base[i].frames[:-1]])
+            occurring[i, np.asarray(orbit_of)[pattern_histogram(inputs) > 0]] = True
+        else:
+            by_steps.setdefault(trajectory.steps, []).append(i)
     for steps, members in by_steps.items():
         initials = np.stack([trajectories[i].initial for i in members])
         for i, frames in zip(members, simulate(rule, initials, steps), strict=True):
@@ -97,9 +113,10 @@ def undetermined_bits(
     replay; where they do, the flipped rule is replayed until a trajectory differs (frames
     of outer-totalistic rules are compared bit-packed, without unpacking).
     """
-    occurring = _occurring_bits(rule, trajectories, space.family.orbit_of)[:, space.free_bits]
     base = replays(rule, trajectories)
-    packed: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    occurring = _occurring_bits(rule, trajectories, base, space.family.orbit_of)
+    occurring = occurring[:, space.free_bits]
+    packed: dict[int, tuple[np.ndarray, ...]] = {}
 
     def differs(other: Rule, t: int) -> bool:
         if t not in packed and trajectories[t].frames is not None:
@@ -117,26 +134,30 @@ def undetermined_bits(
     return undetermined
 
 
-def _pack(replay: Replay, trajectory: VisibleTrajectory) -> tuple[np.ndarray, np.ndarray]:
-    """A replay's clean observed frames and the observed region, bit-packed."""
+def _pack(replay: Replay, trajectory: VisibleTrajectory) -> tuple[np.ndarray, ...]:
+    """The initial condition, a replay's clean observed frames and the observed region,
+    bit-packed."""
     h, w = replay.frames.shape[1:]
     world = trajectory.world_shape
-    return pack_frames(replay.frames, world), pack_frames(np.ones((1, h, w), np.uint8), world)[0]
+    return (
+        pack_frames(trajectory.initial[None], world)[0],
+        pack_frames(replay.frames, world),
+        pack_frames(np.ones((1, h, w), np.uint8), world)[0],
+    )
 
 
 def _differs(
     other: Rule,
     trajectory: VisibleTrajectory,
     base: Replay,
-    packed: tuple[np.ndarray, np.ndarray] | None,
+    packed: tuple[np.ndarray, ...] | None,
 ) -> bool:
     """Whether ``other`` would have shown something else than ``base`` in ``trajectory``
     (``packed``: the base frames bit-packed, for frame observations)."""
     if packed is not None and is_outer_totalistic(other) and len(trajectory.times):
-        frames, mask = packed
-        counts = count_mismatches(
-            other, trajectory.initial[None], trajectory.times, frames[None], mask
-        )
+        initial, frames, mask = packed
+        width = trajectory.world_shape[1]
+        counts = count_mismatches(other, initial[None], width, trajectory.times, frames[None], mask)
         return bool(counts.any())
     replay = replays(other, [trajectory])[0]
     return not np.array_equal(_observed_view(base, trajectory), _observed_view(replay, trajectory))

@@ -38,7 +38,13 @@ from numba import njit, prange
 from lifegym.cells import as_cells
 from lifegym.rules import TOTALISTIC, Rule, family_contains
 
-__all__ = ["count_mismatches", "is_outer_totalistic", "pack_frames", "simulate"]
+__all__ = [
+    "count_mismatches",
+    "is_outer_totalistic",
+    "pack_frames",
+    "same_trajectories",
+    "simulate",
+]
 
 Boundary = Literal["torus", "dead"]
 BOUNDARIES = ("torus", "dead")
@@ -668,6 +674,45 @@ def _run_table(
 # ------------------------------------------------------------------------- validation
 
 
+@njit(cache=True, nogil=True)
+def _same_blocks(a, a_next, b, b_next, steps, born_a, flip_a, born_b, flip_b, width, torus):
+    """Whether grids ``a`` and ``b`` (G, nw+2, H+2, 1), equal at the start, stay equal for
+    ``steps`` steps under their two rules; stops at the first difference."""
+    n_words = a.shape[1] - 2
+    height = a.shape[2] - 2
+    last = n_words
+    keep = _ALL >> (_TOP - np.uint64((width - 1) % 64))
+    for g in range(a.shape[0]):
+        src_a, dst_a, src_b, dst_b = a[g], a_next[g], b[g], b_next[g]
+        for _ in range(steps):
+            src_a, dst_a = _advance(src_a, dst_a, 1, born_a, flip_a, width, torus)
+            src_b, dst_b = _advance(src_b, dst_b, 1, born_b, flip_b, width, torus)
+            for k in range(1, n_words + 1):
+                word_mask = keep if k == last else _ALL
+                for r in range(1, height + 1):
+                    if (src_a[k, r, 0] ^ src_b[k, r, 0]) & word_mask:
+                        return False
+    return True
+
+
+def same_trajectories(a: Rule, b: Rule, init: np.ndarray, steps: int) -> bool:
+    """Whether rules ``a`` and ``b`` give identical frames 0..steps from every grid of
+    ``init`` (B, H, W) on the torus. Outer-totalistic rules are stepped side by side
+    bit-packed and stop at the first difference; other rules are simulated in full."""
+    grids = as_cells(init, "init", {3: "(B, H, W)"})
+    if a == b:
+        return True
+    if not (is_outer_totalistic(a) and is_outer_totalistic(b)):
+        return bool(np.array_equal(simulate(a, grids, steps), simulate(b, grids, steps)))
+    state_a = _pack(grids, grids.shape[0], 1)
+    state_b = state_a.copy()
+    same = _same_blocks(
+        state_a, np.empty_like(state_a), state_b, np.empty_like(state_b), _as_steps(steps),
+        *_packed_rule(a), *_packed_rule(b), grids.shape[2], True,
+    )  # fmt: skip
+    return bool(same)
+
+
 def pack_frames(frames: np.ndarray, world: tuple[int, int]) -> np.ndarray:
     """Bit-pack frames of a top-left region of the world for :func:`count_mismatches`.
 
@@ -682,21 +727,26 @@ def pack_frames(frames: np.ndarray, world: tuple[int, int]) -> np.ndarray:
 
 
 def count_mismatches(
-    rule: Rule, init: np.ndarray, times: np.ndarray, observed: np.ndarray, mask: np.ndarray
+    rule: Rule,
+    packed_init: np.ndarray,
+    width: int,
+    times: np.ndarray,
+    observed: np.ndarray,
+    mask: np.ndarray,
 ) -> np.ndarray:
     """Cells where ``rule``'s trajectories differ from observed frames, per grid and frame.
 
-    For the likelihood of outer-totalistic rules: no frame is unpacked. ``init``: uint8
-    (B, H, W) initial grids (torus); ``times``: int64 (n,) ascending steps >= 0;
+    For the likelihood of outer-totalistic rules: no frame is unpacked. ``packed_init``:
+    uint64 (B, nw+2, H+2), the initial grids (torus, ``width`` columns) packed with
+    :func:`pack_frames` (not modified); ``times``: int64 (n,) ascending steps >= 0;
     ``observed``: uint64 (B, n, nw+2, H+2) from :func:`pack_frames`; ``mask``: uint64
-    (nw+2, H+2), the packed region to count (``pack_frames(ones(1, h, w), world)[0]``).
+    (nw+2, H+2), the packed region to count (``pack_frames(ones((1, h, w)), world)[0]``).
     Returns int64 (B, n). Runs on the calling thread.
     """
     if not is_outer_totalistic(rule):
         raise ValueError(f"count_mismatches needs an outer-totalistic rule, got {rule}")
-    n_grids, width = init.shape[0], init.shape[2]
-    state = _pack(np.ascontiguousarray(init, dtype=np.uint8), n_grids, 1)
-    counts = np.zeros((n_grids, len(times)), dtype=np.int64)
+    state = np.array(packed_init, dtype=np.uint64)[..., None]
+    counts = np.zeros((state.shape[0], len(times)), dtype=np.int64)
     born, flip = _packed_rule(rule)
     _mismatch_blocks(
         state, np.empty_like(state), np.asarray(times, dtype=np.int64), observed, mask,

@@ -13,7 +13,7 @@ from lifegym.scoring import (
     behavioural_match,
     undetermined_bits,
 )
-from lifegym.sim import simulate
+from lifegym.sim import same_trajectories, simulate
 from lifegym.types import RuleSpace, VisibleTrajectory
 
 
@@ -96,3 +96,21 @@ def test_episode_result_fields() -> None:
     assert result.exact is False and result.behavioural_match is False
     assert result.bits_correct == 17 / 18
     assert result.n_undetermined == len(result.undetermined_bits)
+
+
+def test_same_trajectories_agrees_with_full_simulation() -> None:
+    rng = np.random.default_rng(11)
+    for _ in range(60):
+        height, width = (int(v) for v in rng.integers(1, 70, size=2))
+        a = Rule.random("totalistic", rng)
+        bits = a.bits.copy()
+        bits[rng.integers(18)] ^= 1
+        b = Rule.from_bits(bits, "totalistic")
+        grids = (rng.random((2, height, width)) < rng.random()).astype(np.uint8)
+        steps = int(rng.integers(0, 10))
+        want = np.array_equal(simulate(a, grids, steps), simulate(b, grids, steps))
+        assert same_trajectories(a, b, grids, steps) == want
+    iso = Rule.parse("B2-a/S12")
+    grids = battery((20, 20))
+    assert same_trajectories(iso, iso, grids, 5)
+    assert not same_trajectories(iso, Rule.parse("B2/S12"), grids, 5)
