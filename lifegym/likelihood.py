@@ -18,6 +18,7 @@ added: engines use that to prune.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 from collections import OrderedDict
@@ -209,22 +210,27 @@ class Score:
     discrepancy: np.ndarray
     units: int
 
-    def __post_init__(self) -> None:
-        # Sums over frames i.. (suffixes), so any ``from_time`` is one lookup. The arrays
-        # are short (one entry per observed frame): plain Python beats numpy calls here.
-        for name in ("loglik", "discrepancy"):
-            values = np.asarray(getattr(self, name), dtype=np.float64).tolist()
-            suffix = [*itertools.accumulate(reversed(values), initial=0.0)][::-1]
-            object.__setattr__(self, f"_{name}_from", suffix)
+    @functools.cached_property
+    def _suffixes(self) -> tuple[list[float], list[float]]:
+        """Sums over frames i..n-1 of loglik and discrepancy (plain lists: the arrays are
+        short, one entry per observed frame, and looked up often)."""
+        return tuple(  # type: ignore[return-value]
+            [*itertools.accumulate(reversed(np.asarray(v).tolist()), initial=0.0)][::-1]
+            for v in (self.loglik, self.discrepancy)
+        )
 
     def from_frame(self, first: int) -> tuple[float, float, int]:
         """``(loglik, discrepancy, units)`` summed over frames ``first..n-1``."""
-        n = len(self.loglik)
-        return (
-            self._loglik_from[first],  # type: ignore[attr-defined]
-            self._discrepancy_from[first],  # type: ignore[attr-defined]
-            (n - first) * self.units,
-        )
+        loglik, discrepancy = self._suffixes
+        return loglik[first], discrepancy[first], (len(self.loglik) - first) * self.units
+
+
+@functools.lru_cache(maxsize=64)
+def _packed_region(h: int, w: int, world: tuple[int, int]) -> np.ndarray:
+    """The observed top-left h x w region of a world, bit-packed (read-only)."""
+    mask = pack_frames(np.ones((1, h, w), dtype=np.uint8), world)[0]
+    mask.setflags(write=False)
+    return mask
 
 
 def _packed_observation(trajectory: VisibleTrajectory) -> tuple[np.ndarray, ...]:
@@ -237,7 +243,7 @@ def _packed_observation(trajectory: VisibleTrajectory) -> tuple[np.ndarray, ...]
         found = (
             pack_frames(trajectory.initial[None], world)[0],
             pack_frames(trajectory.frames, world),
-            pack_frames(np.ones((1, h, w), dtype=np.uint8), world)[0],
+            _packed_region(h, w, world),
         )
         _PACKED.put(trajectory, found)
     return found
