@@ -319,6 +319,8 @@ class RuleDiscoveryEnv(gym.Env):
 
     def action_masks(self) -> np.ndarray:
         """bool (n_actions,): which actions the budgets can pay for (sb3-contrib convention)."""
+        if self._lab is None:
+            raise RuntimeError("call reset() before using the env")
         return self._mask.copy()
 
     def _compute_masks(self) -> np.ndarray:

@@ -80,9 +80,11 @@ class Experiment:
             raise ValueError(f"experiment kind must be one of {_KINDS}, got {self.kind!r}")
         if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1:
             raise ValueError(f"experiment steps must be an int >= 1, got {self.steps!r}")
-        if not 0.0 <= float(self.density) <= 1.0:
-            raise ValueError(f"experiment density must be in [0, 1], got {self.density!r}")
-        if self.kind == "patch" and (not isinstance(self.patch, int) or self.patch < 1):
+        number = isinstance(self.density, int | float | np.integer | np.floating)
+        if isinstance(self.density, bool) or not number or not 0.0 <= self.density <= 1.0:
+            raise ValueError(f"experiment density must be a number in [0, 1], got {self.density!r}")
+        patch_ok = isinstance(self.patch, int | np.integer) and not isinstance(self.patch, bool)
+        if not patch_ok or self.patch < 1:
             raise ValueError(f"patch side must be an int >= 1, got {self.patch!r}")
         if self.kind == "pattern" and self.pattern not in PATTERNS:
             raise ValueError(
