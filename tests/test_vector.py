@@ -157,15 +157,21 @@ def test_subproc_vec_env_exhaustive_preset():
 # ------------------------------------------------------------------------ MaskablePPO
 
 
+# A few thousand steps on each preset (the "short MaskablePPO run"); the presets
+# whose exhaustive engine scores all 2^18 rules per experiment get fewer, to keep CI short.
+PPO_STEPS = {"lifegym/LifeLike-Stats-v0": 1024, "lifegym/LifeLike-Strided-v0": 1024}
+
+
 @pytest.mark.parametrize("env_id", ENV_IDS)
-def test_maskable_ppo_learns_on_a_dummy_vec_env(env_id):
+def test_maskable_ppo_runs_on_a_dummy_vec_env(env_id):
     venv = DummyVecEnv([env_fn(env_id)] * 2)
     assert is_masking_supported(venv)
     model = MaskablePPO(
-        "MultiInputPolicy", venv, n_steps=64, batch_size=64, seed=0, device="cpu", verbose=0
+        "MultiInputPolicy", venv, n_steps=128, batch_size=64, seed=0, device="cpu", verbose=0
     )
-    model.learn(total_timesteps=512)
-    assert model.num_timesteps >= 512
+    steps = PPO_STEPS.get(env_id, 2048)
+    model.learn(total_timesteps=steps)
+    assert model.num_timesteps >= steps
     obs = venv.reset()
     masks = get_action_masks(venv)
     actions, _ = model.predict(obs, action_masks=masks, deterministic=True)
@@ -173,7 +179,7 @@ def test_maskable_ppo_learns_on_a_dummy_vec_env(env_id):
     venv.close()
 
 
-def test_maskable_ppo_learns_on_a_single_env():
+def test_maskable_ppo_runs_on_a_single_env():
     env = env_fn("lifegym/LifeLike-Noisy-v0")()
     model = MaskablePPO(
         "MultiInputPolicy", env, n_steps=64, batch_size=64, seed=0, device="cpu", verbose=0
