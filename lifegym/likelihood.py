@@ -48,6 +48,7 @@ __all__ = [
     "compare",
     "expected_statistics",
     "frame_loglik",
+    "packed_observation",
     "replays",
     "scores",
     "stats_loglik",
@@ -165,7 +166,7 @@ class _Cache:
 
 
 _REPLAYS = _Cache(_REPLAY_CACHE)
-_SCORES = _Cache(4 * _REPLAY_CACHE)
+_SCORES = _Cache(4 * _REPLAY_CACHE)  # rule -> {trajectory: Score}
 _PACKED = _Cache(_REPLAY_CACHE)
 
 
@@ -196,7 +197,6 @@ def replays(rule: Rule, trajectories: Sequence[VisibleTrajectory]) -> list[Repla
     return found  # type: ignore[return-value]
 
 
-@dataclass(frozen=True, eq=False)
 class Score:
     """How one rule explains one trajectory, frame by frame.
 
@@ -206,23 +206,25 @@ class Score:
         units: cells per frame, or statistics per frame.
     """
 
-    loglik: np.ndarray
-    discrepancy: np.ndarray
-    units: int
+    __slots__ = ("_discrepancy_from", "_loglik_from", "discrepancy", "loglik", "units")
 
-    @functools.cached_property
-    def _suffixes(self) -> tuple[list[float], list[float]]:
-        """Sums over frames i..n-1 of loglik and discrepancy (plain lists: the arrays are
-        short, one entry per observed frame, and looked up often)."""
-        return tuple(  # type: ignore[return-value]
-            [*itertools.accumulate(reversed(np.asarray(v).tolist()), initial=0.0)][::-1]
-            for v in (self.loglik, self.discrepancy)
-        )
+    def __init__(self, loglik: np.ndarray, discrepancy: np.ndarray, units: int) -> None:
+        self.loglik = loglik
+        self.discrepancy = discrepancy
+        self.units = units
+        # Sums over frames i..n-1, so any starting frame is one lookup. Plain lists: the
+        # arrays are short (one entry per observed frame) and summed often.
+        self._loglik_from = _suffix_sums(loglik)
+        self._discrepancy_from = _suffix_sums(discrepancy)
 
     def from_frame(self, first: int) -> tuple[float, float, int]:
         """``(loglik, discrepancy, units)`` summed over frames ``first..n-1``."""
-        loglik, discrepancy = self._suffixes
-        return loglik[first], discrepancy[first], (len(self.loglik) - first) * self.units
+        n = len(self._loglik_from) - 1
+        return self._loglik_from[first], self._discrepancy_from[first], (n - first) * self.units
+
+
+def _suffix_sums(values: np.ndarray) -> list[float]:
+    return [*itertools.accumulate(reversed(np.asarray(values).tolist()), initial=0.0)][::-1]
 
 
 @functools.lru_cache(maxsize=64)
@@ -233,7 +235,7 @@ def _packed_region(h: int, w: int, world: tuple[int, int]) -> np.ndarray:
     return mask
 
 
-def _packed_observation(trajectory: VisibleTrajectory) -> tuple[np.ndarray, ...]:
+def packed_observation(trajectory: VisibleTrajectory) -> tuple[np.ndarray, ...]:
     """The trajectory's initial condition, observed frames and region mask, bit-packed
     (cached per trajectory)."""
     found = _PACKED.get(trajectory)
@@ -253,7 +255,7 @@ def _count_scores(rule: Rule, trajectories: Sequence[VisibleTrajectory]) -> list
     """Scores of frame observations from mismatch counts in the bit-packed domain; the
     trajectories share their steps, world and observation model."""
     first = trajectories[0]
-    packed = [_packed_observation(t) for t in trajectories]
+    packed = [packed_observation(t) for t in trajectories]
     counts = count_mismatches(
         rule,
         np.stack([initial for initial, _, _ in packed]),
@@ -277,10 +279,14 @@ def scores(rule: Rule, trajectories: Sequence[VisibleTrajectory]) -> list[Score]
     Frames seen under an outer-totalistic rule are scored without unpacking a frame
     (``lifegym.sim.count_mismatches``); everything else through :func:`replays`.
     """
-    found = [_SCORES.get((rule, t)) for t in trajectories]
+    known: dict[VisibleTrajectory, Score] | None = _SCORES.get(rule)
+    if known is None:
+        known = {}
+        _SCORES.put(rule, known)
+    found = [known.get(t) for t in trajectories]
     missing = [i for i, f in enumerate(found) if f is None]
     if not missing:
-        return found
+        return found  # type: ignore[return-value]
     fast = is_outer_totalistic(rule)
     groups: dict[tuple[int, tuple[int, int], ObservationModel], list[int]] = {}
     slow = []
@@ -299,8 +305,8 @@ def scores(rule: Rule, trajectories: Sequence[VisibleTrajectory]) -> list[Score]
         for i, replay in zip(slow, replays(rule, [trajectories[i] for i in slow]), strict=True):
             found[i] = Score(replay.loglik, replay.discrepancy, replay.units)
     for i in missing:
-        _SCORES.put((rule, trajectories[i]), found[i])
-    return found
+        known[trajectories[i]] = found[i]  # type: ignore[assignment]
+    return found  # type: ignore[return-value]
 
 
 def trajectory_loglik(
@@ -314,7 +320,10 @@ def trajectory_loglik(
 def _summed(
     score: Score, trajectory: VisibleTrajectory, from_time: int
 ) -> tuple[float, float, int]:
-    return score.from_frame(int(np.searchsorted(trajectory.times, from_time)))
+    times = trajectory.times
+    if from_time <= 1 or not len(times):  # every observed step is >= 1
+        return score.from_frame(0)
+    return score.from_frame(int(np.searchsorted(times, from_time)))
 
 
 def compare(

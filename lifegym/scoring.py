@@ -16,16 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lifegym.likelihood import Replay, clean_counts, replays
+from lifegym.likelihood import Replay, clean_counts, packed_observation, replays
 from lifegym.patterns import pattern_histogram
 from lifegym.rules import Rule
-from lifegym.sim import (
-    count_mismatches,
-    is_outer_totalistic,
-    pack_frames,
-    same_trajectories,
-    simulate,
-)
+from lifegym.sim import is_outer_totalistic, same_observations, same_trajectories, simulate
 from lifegym.types import RuleSpace, VisibleTrajectory
 
 __all__ = [
@@ -109,58 +103,48 @@ def undetermined_bits(
 ) -> list[int]:
     """Free-bit indices (into ``space.free_bits``) whose flip in ``rule`` changes nothing seen.
 
-    A bit changes nothing in a trajectory where its patterns never occur in ``rule``'s
-    replay; where they do, the flipped rule is replayed until a trajectory differs (frames
-    of outer-totalistic rules are compared bit-packed, without unpacking).
+    Frames seen under outer-totalistic rules: ``rule`` and the flipped rule are stepped
+    side by side bit-packed, trajectory after trajectory, until an observed cell differs.
+    Otherwise: a bit changes nothing in a trajectory where its patterns never occur in
+    ``rule``'s replay; where they do, the flipped rule is replayed and compared.
     """
-    base = replays(rule, trajectories)
-    occurring = _occurring_bits(rule, trajectories, base, space.family.orbit_of)
-    occurring = occurring[:, space.free_bits]
-    packed: dict[int, tuple[np.ndarray, ...]] = {}
-
-    def differs(other: Rule, t: int) -> bool:
-        if t not in packed and trajectories[t].frames is not None:
-            packed[t] = _pack(base[t], trajectories[t])
-        return _differs(other, trajectories[t], base[t], packed.get(t))
-
     values = space.free_values(rule)
-    undetermined = []
+    flipped_rules = []
     for index in range(space.n_free):
         flipped = values.copy()
         flipped[index] ^= 1
-        other = space.rule(flipped)
-        if not any(differs(other, t) for t in np.flatnonzero(occurring[:, index])):
-            undetermined.append(index)
-    return undetermined
+        flipped_rules.append(space.rule(flipped))
+    packed = is_outer_totalistic(rule) and all(t.frames is not None for t in trajectories)
+    if packed:
+        return [
+            index
+            for index, other in enumerate(flipped_rules)
+            if all(_same_packed(rule, other, t) for t in trajectories)
+        ]
+    base = replays(rule, trajectories)
+    occurring = _occurring_bits(rule, trajectories, base, space.family.orbit_of)
+    occurring = occurring[:, space.free_bits]
+    return [
+        index
+        for index, other in enumerate(flipped_rules)
+        if all(
+            _same_replay(other, trajectories[t], base[t])
+            for t in np.flatnonzero(occurring[:, index])
+        )
+    ]
 
 
-def _pack(replay: Replay, trajectory: VisibleTrajectory) -> tuple[np.ndarray, ...]:
-    """The initial condition, a replay's clean observed frames and the observed region,
-    bit-packed."""
-    h, w = replay.frames.shape[1:]
-    world = trajectory.world_shape
-    return (
-        pack_frames(trajectory.initial[None], world)[0],
-        pack_frames(replay.frames, world),
-        pack_frames(np.ones((1, h, w), np.uint8), world)[0],
-    )
+def _same_packed(rule: Rule, other: Rule, trajectory: VisibleTrajectory) -> bool:
+    if not len(trajectory.times):
+        return True
+    initial, _, mask = packed_observation(trajectory)
+    width = trajectory.world_shape[1]
+    return same_observations(rule, other, initial[None], width, trajectory.times, mask)
 
 
-def _differs(
-    other: Rule,
-    trajectory: VisibleTrajectory,
-    base: Replay,
-    packed: tuple[np.ndarray, ...] | None,
-) -> bool:
-    """Whether ``other`` would have shown something else than ``base`` in ``trajectory``
-    (``packed``: the base frames bit-packed, for frame observations)."""
-    if packed is not None and is_outer_totalistic(other) and len(trajectory.times):
-        initial, frames, mask = packed
-        width = trajectory.world_shape[1]
-        counts = count_mismatches(other, initial[None], width, trajectory.times, frames[None], mask)
-        return bool(counts.any())
+def _same_replay(other: Rule, trajectory: VisibleTrajectory, base: Replay) -> bool:
     replay = replays(other, [trajectory])[0]
-    return not np.array_equal(_observed_view(base, trajectory), _observed_view(replay, trajectory))
+    return np.array_equal(_observed_view(base, trajectory), _observed_view(replay, trajectory))
 
 
 @dataclass(frozen=True)

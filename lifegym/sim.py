@@ -42,6 +42,7 @@ __all__ = [
     "count_mismatches",
     "is_outer_totalistic",
     "pack_frames",
+    "same_observations",
     "same_trajectories",
     "simulate",
 ]
@@ -675,24 +676,49 @@ def _run_table(
 
 
 @njit(cache=True, nogil=True)
-def _same_blocks(a, a_next, b, b_next, steps, born_a, flip_a, born_b, flip_b, width, torus):
-    """Whether grids ``a`` and ``b`` (G, nw+2, H+2, 1), equal at the start, stay equal for
-    ``steps`` steps under their two rules; stops at the first difference."""
+def _agree_blocks(a, a_next, b, b_next, times, mask, born_a, flip_a, born_b, flip_b, width, torus):
+    """Whether grids ``a`` and ``b`` (G, nw+2, H+2, 1), equal at the start, are equal under
+    ``mask`` (nw+2, H+2) at every step of ``times`` under their two rules; stops at the
+    first difference."""
     n_words = a.shape[1] - 2
     height = a.shape[2] - 2
-    last = n_words
-    keep = _ALL >> (_TOP - np.uint64((width - 1) % 64))
     for g in range(a.shape[0]):
         src_a, dst_a, src_b, dst_b = a[g], a_next[g], b[g], b_next[g]
-        for _ in range(steps):
-            src_a, dst_a = _advance(src_a, dst_a, 1, born_a, flip_a, width, torus)
-            src_b, dst_b = _advance(src_b, dst_b, 1, born_b, flip_b, width, torus)
+        done = 0
+        for i in range(times.shape[0]):
+            src_a, dst_a = _advance(src_a, dst_a, times[i] - done, born_a, flip_a, width, torus)
+            src_b, dst_b = _advance(src_b, dst_b, times[i] - done, born_b, flip_b, width, torus)
+            done = times[i]
             for k in range(1, n_words + 1):
-                word_mask = keep if k == last else _ALL
                 for r in range(1, height + 1):
-                    if (src_a[k, r, 0] ^ src_b[k, r, 0]) & word_mask:
+                    if (src_a[k, r, 0] ^ src_b[k, r, 0]) & mask[k, r]:
                         return False
     return True
+
+
+def same_observations(
+    a: Rule,
+    b: Rule,
+    packed_init: np.ndarray,
+    width: int,
+    times: np.ndarray,
+    mask: np.ndarray,
+) -> bool:
+    """Whether outer-totalistic rules ``a`` and ``b`` give the same cells under ``mask`` at
+    every step of ``times`` from every packed initial grid (arguments as for
+    :func:`count_mismatches`); stepped side by side, stopping at the first difference."""
+    if not (is_outer_totalistic(a) and is_outer_totalistic(b)):
+        raise ValueError(f"same_observations needs outer-totalistic rules, got {a} and {b}")
+    if a == b:
+        return True
+    state_a = np.array(packed_init, dtype=np.uint64)[..., None]
+    state_b = state_a.copy()
+    same = _agree_blocks(
+        state_a, np.empty_like(state_a), state_b, np.empty_like(state_b),
+        np.asarray(times, dtype=np.int64), mask,
+        *_packed_rule(a), *_packed_rule(b), width, True,
+    )  # fmt: skip
+    return bool(same)
 
 
 def same_trajectories(a: Rule, b: Rule, init: np.ndarray, steps: int) -> bool:
@@ -700,17 +726,15 @@ def same_trajectories(a: Rule, b: Rule, init: np.ndarray, steps: int) -> bool:
     ``init`` (B, H, W) on the torus. Outer-totalistic rules are stepped side by side
     bit-packed and stop at the first difference; other rules are simulated in full."""
     grids = as_cells(init, "init", {3: "(B, H, W)"})
+    steps = _as_steps(steps)
     if a == b:
         return True
     if not (is_outer_totalistic(a) and is_outer_totalistic(b)):
         return bool(np.array_equal(simulate(a, grids, steps), simulate(b, grids, steps)))
-    state_a = _pack(grids, grids.shape[0], 1)
-    state_b = state_a.copy()
-    same = _same_blocks(
-        state_a, np.empty_like(state_a), state_b, np.empty_like(state_b), _as_steps(steps),
-        *_packed_rule(a), *_packed_rule(b), grids.shape[2], True,
-    )  # fmt: skip
-    return bool(same)
+    world = grids.shape[1:]
+    mask = pack_frames(np.ones((1, *world), dtype=np.uint8), world)[0]
+    times = np.arange(1, steps + 1)
+    return same_observations(a, b, pack_frames(grids, world), world[1], times, mask)
 
 
 def pack_frames(frames: np.ndarray, world: tuple[int, int]) -> np.ndarray:
