@@ -168,6 +168,7 @@ class _Cache:
 _REPLAYS = _Cache(_REPLAY_CACHE)
 _SCORES = _Cache(4 * _REPLAY_CACHE)  # rule -> {trajectory: Score}
 _PACKED = _Cache(_REPLAY_CACHE)
+_GROUPS = _Cache(64)
 
 
 def replays(rule: Rule, trajectories: Sequence[VisibleTrajectory]) -> list[Replay]:
@@ -251,19 +252,27 @@ def packed_observation(trajectory: VisibleTrajectory) -> tuple[np.ndarray, ...]:
     return found
 
 
+def _packed_group(trajectories: tuple[VisibleTrajectory, ...]) -> tuple[np.ndarray, ...]:
+    """Stacked packed initial conditions and observations of a group (cached: tests score
+    the same group for rule after rule)."""
+    found = _GROUPS.get(trajectories)
+    if found is None:
+        packed = [packed_observation(t) for t in trajectories]
+        found = (
+            np.stack([initial for initial, _, _ in packed]),
+            np.stack([frames for _, frames, _ in packed]),
+            packed[0][2],
+        )
+        _GROUPS.put(trajectories, found)
+    return found
+
+
 def _count_scores(rule: Rule, trajectories: Sequence[VisibleTrajectory]) -> list[Score]:
     """Scores of frame observations from mismatch counts in the bit-packed domain; the
     trajectories share their steps, world and observation model."""
     first = trajectories[0]
-    packed = [packed_observation(t) for t in trajectories]
-    counts = count_mismatches(
-        rule,
-        np.stack([initial for initial, _, _ in packed]),
-        first.world_shape[1],
-        first.times,
-        np.stack([observed for _, observed, _ in packed]),
-        packed[0][2],
-    )
+    initials, observed, mask = _packed_group(tuple(trajectories))
+    counts = count_mismatches(rule, initials, first.world_shape[1], first.times, observed, mask)
     h, w = first.frames.shape[1:]
     cells = h * w
     logliks = frame_loglik(counts, cells, first.model.noise)

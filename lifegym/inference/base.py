@@ -28,9 +28,12 @@ def probabilities_from_log_odds(log_odds: np.ndarray) -> np.ndarray:
 def binary_entropy_bits(p_one: np.ndarray) -> np.ndarray:
     """Entropy in bits of independent bits with these probabilities of being 1."""
     p = np.clip(np.asarray(p_one, dtype=np.float64), 0.0, 1.0)
-    q = 1.0 - p
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = -(np.where(p > 0, p * np.log2(p), 0.0) + np.where(q > 0, q * np.log2(q), 0.0))
+    terms = np.zeros_like(p)
+    uncertain = (p > 0.0) & (p < 1.0)
+    if uncertain.any():
+        pu = p[uncertain]
+        qu = 1.0 - pu
+        terms[uncertain] = -(pu * np.log2(pu) + qu * np.log2(qu))
     return terms
 
 

@@ -119,9 +119,12 @@ class ExactEngine(InferenceEngine):
 
     def belief(self) -> Belief:
         count_log_odds, conflict = self._count_log_odds()
-        with np.errstate(invalid="ignore"):
+        if self.model.noise > 0.0:  # finite counts: no inf - inf
             log_odds = count_log_odds + self.test_log_odds
-        log_odds = np.where(np.isnan(log_odds), 0.0, log_odds)
+        else:
+            with np.errstate(invalid="ignore"):
+                log_odds = count_log_odds + self.test_log_odds
+            log_odds[np.isnan(log_odds)] = 0.0
         p_one = probabilities_from_log_odds(log_odds)
         free = self.space.free_bits
         evidence = (self.ones[free] + self.zeros[free] > 0) | (self.test_log_odds != 0)
