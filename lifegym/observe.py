@@ -280,6 +280,35 @@ def block_histograms(frames: np.ndarray, wrap: bool) -> np.ndarray:
     return frame_counts(frames[0], frames, wrap)[:, 2:]
 
 
+@njit(cache=True, nogil=True)
+def _statistics_kernel(counts, cells, q, channel, out):
+    """``out[r, i]`` = the statistics of ``counts[r, i]`` (see statistics_from_counts)."""
+    flip_first = q
+    flip_later = 2.0 * q * (1.0 - q)
+    blocks = np.empty(16)
+    for r in range(counts.shape[0]):
+        for i in range(counts.shape[1]):
+            live = counts[r, i, 0] / cells
+            changed = counts[r, i, 1] / cells
+            flips = flip_first if i == 0 else flip_later
+            out[r, i, 0] = live * (1.0 - q) + (1.0 - live) * q
+            out[r, i, 1] = changed * (1.0 - flips) + (1.0 - changed) * flips
+            total = 0.0
+            for code in range(16):
+                value = 0.0
+                for source in range(16):
+                    value += counts[r, i, 2 + source] * channel[source, code]
+                blocks[code] = value
+                total += value
+            entropy = 0.0
+            if total > 0:
+                for code in range(16):
+                    if blocks[code] > 0:
+                        prob = blocks[code] / total
+                        entropy -= prob * np.log2(prob)
+            out[r, i, 2] = entropy / 4.0
+
+
 def statistics_from_counts(counts: np.ndarray, cells: int, q: float = 0.0) -> np.ndarray:
     """``STAT_NAMES`` (..., n, N_STATS) from ``frame_counts`` (..., n, 18) of ``cells``-cell
     frames; with ``q`` > 0, their expectation when each cell is flipped with probability q.
@@ -289,20 +318,12 @@ def statistics_from_counts(counts: np.ndarray, cells: int, q: float = 0.0) -> np
     the block entropy is that of the expected block histogram.
     """
     counts = np.asarray(counts, dtype=np.float64)
-    live = counts[..., 0] / cells
-    changed = counts[..., 1] / cells
-    flips = np.full(counts.shape[-2], 2.0 * q * (1.0 - q))
-    flips[0] = q
-    density = live * (1 - q) + (1 - live) * q
-    activity = changed * (1 - flips) + (1 - changed) * flips
-    blocks = counts[..., 2:]
-    if q:
-        blocks = blocks @ (q**_BLOCK_DISTANCE * (1 - q) ** (4 - _BLOCK_DISTANCE))
-    total = blocks.sum(axis=-1, keepdims=True)
-    prob = np.divide(blocks, total, out=np.zeros_like(blocks), where=total > 0)
-    logs = np.log2(prob, out=np.zeros_like(prob), where=prob > 0)
-    entropy = -(prob * logs).sum(axis=-1) / 4.0
-    return np.stack([density, activity, entropy], axis=-1)
+    lead = counts.shape[:-2]
+    flat = np.ascontiguousarray(counts.reshape(-1, *counts.shape[-2:]))
+    channel = q**_BLOCK_DISTANCE * (1 - q) ** (4 - _BLOCK_DISTANCE)
+    out = np.empty((*flat.shape[:2], N_STATS))
+    _statistics_kernel(flat, float(cells), float(q), channel, out)
+    return out.reshape(*lead, *out.shape[1:])
 
 
 def frame_statistics(initial: np.ndarray, frames: np.ndarray, wrap: bool) -> np.ndarray:
