@@ -19,7 +19,6 @@ added: engines use that to prune.
 from __future__ import annotations
 
 import functools
-import itertools
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -209,14 +208,21 @@ class Score:
 
     __slots__ = ("_discrepancy_from", "_loglik_from", "discrepancy", "loglik", "units")
 
-    def __init__(self, loglik: np.ndarray, discrepancy: np.ndarray, units: int) -> None:
+    def __init__(
+        self,
+        loglik: np.ndarray,
+        discrepancy: np.ndarray,
+        units: int,
+        suffixes: tuple[list[float], list[float]] | None = None,
+    ) -> None:
         self.loglik = loglik
         self.discrepancy = discrepancy
         self.units = units
-        # Sums over frames i..n-1, so any starting frame is one lookup. Plain lists: the
-        # arrays are short (one entry per observed frame) and summed often.
-        self._loglik_from = _suffix_sums(loglik)
-        self._discrepancy_from = _suffix_sums(discrepancy)
+        # Sums over frames i..n-1 (plain lists), so any starting frame is one lookup;
+        # ``suffixes`` passes them in when they were computed for a whole group at once.
+        if suffixes is None:
+            suffixes = (_suffix_sums(loglik[None])[0], _suffix_sums(discrepancy[None])[0])
+        self._loglik_from, self._discrepancy_from = suffixes
 
     def from_frame(self, first: int) -> tuple[float, float, int]:
         """``(loglik, discrepancy, units)`` summed over frames ``first..n-1``."""
@@ -224,8 +230,12 @@ class Score:
         return self._loglik_from[first], self._discrepancy_from[first], (n - first) * self.units
 
 
-def _suffix_sums(values: np.ndarray) -> list[float]:
-    return [*itertools.accumulate(reversed(np.asarray(values).tolist()), initial=0.0)][::-1]
+def _suffix_sums(rows: np.ndarray) -> list[list[float]]:
+    """For each row of (m, n) values, the sums over columns i..n-1 for i = 0..n (n+1 each)."""
+    rows = np.asarray(rows, dtype=np.float64)
+    sums = np.zeros((rows.shape[0], rows.shape[1] + 1))
+    sums[:, :-1] = np.cumsum(rows[:, ::-1], axis=1)[:, ::-1]
+    return sums.tolist()
 
 
 @functools.lru_cache(maxsize=64)
@@ -276,9 +286,11 @@ def _count_scores(rule: Rule, trajectories: Sequence[VisibleTrajectory]) -> list
     h, w = first.frames.shape[1:]
     cells = h * w
     logliks = frame_loglik(counts, cells, first.model.noise)
+    mismatches = counts.astype(np.float64)
+    suffixes = zip(_suffix_sums(logliks), _suffix_sums(mismatches), strict=True)
     return [
-        Score(loglik, m.astype(np.float64), cells)
-        for loglik, m in zip(logliks, counts, strict=True)
+        Score(loglik, m, cells, suffix)
+        for loglik, m, suffix in zip(logliks, mismatches, suffixes, strict=True)
     ]
 
 
