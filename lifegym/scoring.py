@@ -19,7 +19,7 @@ import numpy as np
 from lifegym.likelihood import Replay, clean_counts, packed_observation, replays
 from lifegym.patterns import pattern_histogram
 from lifegym.rules import Rule
-from lifegym.sim import is_outer_totalistic, same_observations, same_trajectories, simulate
+from lifegym.sim import same_observations, same_trajectories, simulate
 from lifegym.types import RuleSpace, VisibleTrajectory
 
 __all__ = [
@@ -114,7 +114,8 @@ def undetermined_bits(
         flipped = values.copy()
         flipped[index] ^= 1
         flipped_rules.append(space.rule(flipped))
-    packed = is_outer_totalistic(rule) and all(t.frames is not None for t in trajectories)
+    # Flipping a bit keeps a rule outer-totalistic only in the totalistic family.
+    packed = space.family == "totalistic" and all(t.frames is not None for t in trajectories)
     if packed:
         return [
             index

@@ -114,3 +114,14 @@ def test_same_trajectories_agrees_with_full_simulation() -> None:
     grids = battery((20, 20))
     assert same_trajectories(iso, iso, grids, 5)
     assert not same_trajectories(iso, Rule.parse("B2/S12"), grids, 5)
+
+
+def test_undetermined_bits_of_a_totalistic_table_in_a_larger_family() -> None:
+    # The submitted rule's table is outer-totalistic, but its single-bit flips in the
+    # isotropic family are not: they must be compared by replay.
+    space = RuleSpace.of("isotropic")
+    rule = Rule(Rule.parse("B01/S").table, "isotropic")
+    soup = (np.random.default_rng(5).random((20, 20)) < 0.3).astype(np.uint8)
+    trajectory = _seen(rule, soup, 3, ObservationModel(noise=0.05))
+    unknown = undetermined_bits(rule, space, [trajectory])
+    assert 0 < len(unknown) < space.n_free
