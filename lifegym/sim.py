@@ -53,6 +53,7 @@ KERNELS = ("auto", "bitpacked", "table")
 
 _ONE = np.uint64(1)
 _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
+_MASK_WORDS = np.array([0, 0xFFFFFFFFFFFFFFFF], dtype=np.uint64)
 _TOP = np.uint64(63)
 
 # Narrow grids (at most this many words per row) in batches use the lane kernel.
@@ -524,7 +525,8 @@ def _band_rows(height: int, bands: int) -> int:
 def _packed_rule(rule: Rule) -> tuple[np.ndarray, np.ndarray]:
     """The bit-packed kernel's rule words of an outer-totalistic rule (cached per rule)."""
     bits = TOTALISTIC.bits_from_table(rule.table)  # B0..B8, S0..S8
-    return rule_masks(bits[:9], bits[9:])
+    words = _MASK_WORDS[bits]  # the same words rule_masks makes, by one lookup
+    return words[:9], words[:9] ^ words[9:]
 
 
 @functools.lru_cache(maxsize=1024)
