@@ -17,19 +17,15 @@ Run from the repository root:
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import platform
-import subprocess
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numba
+import machine
 import numpy as np
 
 from lifegym.inference.exhaustive import RuleScores
@@ -138,35 +134,6 @@ def measure(cases: Sequence[Case] = CASES, repeats: int = 3) -> list[dict[str, A
     return [run_case(case, repeats) for case in cases]
 
 
-def machine_info() -> dict[str, Any]:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = None
-    return {
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "platform": platform.platform(),
-        "cpu_model": model,
-        "cpu_count": os.cpu_count(),
-        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
-        "threads": numba.get_num_threads(),
-        "python": sys.version.split()[0],
-        "numpy": np.__version__,
-        "numba": numba.__version__,
-        "git_commit": commit,
-    }
-
-
 def print_table(rows: list[dict[str, Any]]) -> None:
     header = f"{'case':34} {'steps':>5} {'s/update':>9} {'past 1st frame':>14} {'MAP ok':>6}"
     print(header)
@@ -194,14 +161,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     start = time.perf_counter()
-    info = machine_info()
+    info = machine.machine_info()
     rows = measure(CASES, args.repeats)
     print(
         f"one update over all 2^18 B/S rules, hidden rule {HIDDEN_RULE}, soup density "
         f"{DENSITY}; best of {args.repeats} after a warm-up run"
     )
     print(
-        f"{info['cpu_count']} CPUs ({info['cpu_model']}), {info['threads']} threads, "
+        f"{info['cpu_count']} CPUs ({info['cpu_model']}), {info['numba_threads']} threads, "
         f"load average before the run {info['load_average']}\n"
     )
     print_table(rows)

@@ -126,6 +126,24 @@ _REL_TOL = 1e-10
 # Grids are padded with a one-cell halo (H+2, W+2) that ``_advance`` refreshes (torus).
 
 
+@njit(inline="always")
+def _row_start(up, mid, down):
+    """Pattern index of padded column 0 shifted left by one: the start of a row's slide."""
+    return (
+        (np.int64(up[0]) << 7) | (np.int64(up[1]) << 6)
+        | (np.int64(mid[0]) << 4) | (np.int64(mid[1]) << 3)
+        | (np.int64(down[0]) << 1) | np.int64(down[1])
+    )  # fmt: skip
+
+
+@njit(inline="always")
+def _slide(idx, up, mid, down, c):
+    """The pattern index of padded column ``c`` from that of column ``c - 1``."""
+    return ((idx << 1) & 0x1B6) | (
+        (np.int64(up[c + 1]) << 6) | (np.int64(mid[c + 1]) << 3) | np.int64(down[c + 1])
+    )
+
+
 @njit(cache=True, nogil=True)
 def _advance(src, dst, table, ref):
     """One torus step of ``src`` into ``dst`` (both padded); returns how many cells of the
@@ -142,15 +160,9 @@ def _advance(src, dst, table, ref):
     differ = 0
     for r in range(1, height + 1):
         up, mid, down, out = src[r - 1], src[r], src[r + 1], dst[r]
-        idx = (
-            (np.int64(up[0]) << 7) | (np.int64(up[1]) << 6)
-            | (np.int64(mid[0]) << 4) | (np.int64(mid[1]) << 3)
-            | (np.int64(down[0]) << 1) | np.int64(down[1])
-        )  # fmt: skip
+        idx = _row_start(up, mid, down)
         for c in range(1, width + 1):
-            idx = ((idx << 1) & 0x1B6) | (
-                (np.int64(up[c + 1]) << 6) | (np.int64(mid[c + 1]) << 3) | np.int64(down[c + 1])
-            )
+            idx = _slide(idx, up, mid, down, c)
             value = table[idx]
             out[c] = value
             if check and value != ref[r - 1, c - 1]:
@@ -167,15 +179,9 @@ def _mark_patterns(grid, orbit_of, first, t):
     never = np.iinfo(np.int64).max
     for r in range(1, height + 1):
         up, mid, down = grid[r - 1], grid[r], grid[r + 1]
-        idx = (
-            (np.int64(up[0]) << 7) | (np.int64(up[1]) << 6)
-            | (np.int64(mid[0]) << 4) | (np.int64(mid[1]) << 3)
-            | (np.int64(down[0]) << 1) | np.int64(down[1])
-        )  # fmt: skip
+        idx = _row_start(up, mid, down)
         for c in range(1, width + 1):
-            idx = ((idx << 1) & 0x1B6) | (
-                (np.int64(up[c + 1]) << 6) | (np.int64(mid[c + 1]) << 3) | np.int64(down[c + 1])
-            )
+            idx = _slide(idx, up, mid, down, c)
             bit = orbit_of[idx]
             if first[bit] == never:
                 first[bit] = t
