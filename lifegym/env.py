@@ -201,6 +201,12 @@ class RuleDiscoveryEnv(gym.Env):
             )
         elif not isinstance(observation, ObservationModel):
             raise ValueError(f"observation must be an ObservationModel, got {observation!r}")
+        elif (noise, stride, window, sigma) != (0.0, 1, None, None):
+            raise ValueError(
+                "give either observation= or noise/stride/window/sigma, not both "
+                f"(got observation={observation.describe()} and noise={noise!r}, "
+                f"stride={stride!r}, window={window!r}, sigma={sigma!r})"
+            )
         observation.check_world(*self.world)
         self.model = observation
         self.menu = _check_menu(default_menu() if menu is None else menu, self.world, observation)

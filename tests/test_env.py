@@ -842,3 +842,12 @@ def test_menu_experiment_requested_by_name():
     assert info["action"] == "request only"
     assert terminated
     assert info["result"]["submitted_by"] == "budget"
+
+
+def test_observation_model_and_its_parts_together_are_refused():
+    from lifegym.observe import noisy
+
+    with pytest.raises(ValueError, match="not both"):
+        RuleDiscoveryEnv(observation=noisy(0.05), stride=2)
+    env = RuleDiscoveryEnv(observation=noisy(0.05))
+    assert env.model.noise == 0.05
