@@ -11,7 +11,7 @@ import numpy as np
 from gymnasium import spaces
 
 from lifegym.experiments import DEFAULT_WORLD, Experiment, default_menu
-from lifegym.generator import RulePrior, make_prior
+from lifegym.generator import FixedPrior, RulePrior, make_prior
 from lifegym.inference import InferenceEngine, auto_engine, engine_class
 from lifegym.lab import Lab
 from lifegym.likelihood import compare
@@ -381,7 +381,7 @@ class RuleDiscoveryEnv(gym.Env):
             rule = Rule.parse(rule)
         if not isinstance(rule, Rule):
             raise ValueError(f"options['rule'] must be a rule string or Rule, got {rule!r}")
-        return make_prior(rule, self.space).sample(np.random.default_rng(0))
+        return FixedPrior(self.space, rule).rule  # checks that the rule lies in the space
 
     def step(self, action: int) -> tuple[dict[str, np.ndarray], float, bool, bool, dict]:
         action = self._check_action(action)
