@@ -385,6 +385,46 @@ class Emulator:
             scale = wt / idx.size
             n += np.bincount(idx, minlength=N_PATTERNS) * scale
             k += np.bincount(idx, weights=nxt, minlength=N_PATTERNS) * scale
+        self._train_on_counts(n, k, epochs, opt, tol)
+
+    def fit_counts(
+        self,
+        seen: Any,
+        alive: Any,
+        epochs: int = 2000,
+        lr: float = 0.02,
+        tol: float | None = 0.1,
+    ) -> Emulator:
+        """Train from per-pattern sufficient statistics; returns ``self``.
+
+        ``seen[p]`` is the (weighted) number of transitions whose input pattern is ``p``,
+        ``alive[p]`` how many of those were alive next (float arrays (512,), ``alive <=
+        seen``). This is what :meth:`fit` computes from whole trajectories; a caller that
+        sees only part of each grid (a window) counts only cells whose 3x3 input it saw.
+        ``epochs``, ``lr`` and ``tol`` as in :meth:`fit`.
+        """
+        n = np.asarray(seen, dtype=np.float64)
+        k = np.asarray(alive, dtype=np.float64)
+        if n.shape != (N_PATTERNS,) or k.shape != (N_PATTERNS,):
+            raise ValueError(
+                f"seen and alive must have shape ({N_PATTERNS},), got {n.shape} and {k.shape}"
+            )
+        if (n < 0).any() or (k < 0).any() or (k > n * (1 + 1e-9)).any() or n.sum() <= 0:
+            raise ValueError("counts must be >= 0 with alive <= seen and some pattern seen")
+        if not lr > 0:
+            raise ValueError(f"lr must be > 0, got {lr!r}")
+        opt = torch.optim.Adam(self.net.parameters(), lr=lr)
+        self._train_on_counts(n, k, int(epochs), opt, tol)
+        return self
+
+    def _train_on_counts(
+        self,
+        n: np.ndarray,
+        k: np.ndarray,
+        epochs: int,
+        opt: torch.optim.Optimizer,
+        tol: float | None,
+    ) -> None:
         n_t = torch.tensor(n / n.sum(), dtype=torch.float32, device=self.device)
         k_t = torch.tensor(k / n.sum(), dtype=torch.float32, device=self.device)
         if self._avg is None:

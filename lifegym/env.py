@@ -153,7 +153,7 @@ class RuleDiscoveryEnv(gym.Env):
     | ``observation`` | ObservationModel | None | instead of the four above |
     | ``experiment_budget`` | int | 8 full 16-step experiments | observed cell-steps |
     | ``compute_budget`` | int | 256 replays of 16 steps | simulated cell-steps |
-    | ``inference`` | str or factory | ``"auto"`` | belief engine: exact, exhaustive, search; auto = exact for frames at stride 1, else exhaustive for B/S rules, else search |
+    | ``inference`` | str or factory | ``"auto"`` | belief engine: exact, exhaustive, search, emulator; auto = exact for frames at stride 1, else exhaustive for B/S rules, else search |
     | ``reward`` | str or RewardFunction | ``"info_gain"`` | info_gain or terminal |
     | ``frame_observation`` | bool | False | add the last observed frame to the observation |
     | ``max_steps`` | int | 256 | truncate after this many steps |
