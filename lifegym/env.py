@@ -234,7 +234,7 @@ class RuleDiscoveryEnv(gym.Env):
         self.render_mode = render_mode
 
         h, w = observation.region(*self.world)
-        full_experiment = h * w * len(observation.observed_times(16))
+        full_experiment = observation.cost(*self.world, 16)
         self.experiment_budget = _check_budget(
             _DEFAULT_EXPERIMENTS * full_experiment
             if experiment_budget is None
@@ -248,7 +248,7 @@ class RuleDiscoveryEnv(gym.Env):
             "compute_budget",
         )
         self.item_costs = np.array(
-            [h * w * len(observation.observed_times(item.steps)) for item in self.menu]
+            [observation.cost(*self.world, item.steps) for item in self.menu]
         )
         if self.experiment_budget < self.item_costs.min():
             raise ValueError(
@@ -410,7 +410,7 @@ class RuleDiscoveryEnv(gym.Env):
             submitted_by = "agent"
         self._steps += 1
         self._mask = self._compute_masks()
-        if not submitted_by and not (self.item_costs <= lab.experiment_left).any():
+        if not submitted_by and not self._mask[: len(self.menu)].any():
             submitted_by = "budget"
         truncated = not submitted_by and self._steps >= self.max_steps
         if truncated:
@@ -491,7 +491,9 @@ class RuleDiscoveryEnv(gym.Env):
             n_tests=self._n_tests,
             submitted_by=submitted_by,
             belief_entropy=float(self._belief.entropy),
-            n_consistent=-1 if self._belief.n_consistent is None else int(self._belief.n_consistent),
+            n_consistent=-1
+            if self._belief.n_consistent is None
+            else int(self._belief.n_consistent),
         )
 
     def _info(self, action: str, experiment_cost: int, compute_cost: int) -> dict[str, Any]:

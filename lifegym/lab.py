@@ -73,8 +73,7 @@ class Lab:
 
     def observation_cost(self, steps: int) -> int:
         """Observed cell-steps of an experiment of ``steps`` steps."""
-        h, w = self.model.region(*self.world)
-        return h * w * len(self.model.observed_times(steps))
+        return self.model.cost(*self.world, steps)
 
     @property
     def experiment_left(self) -> int:

@@ -123,6 +123,12 @@ class ObservationModel:
         """The steps whose frames are observed in a run of ``steps`` steps: k, 2k, ... <= steps."""
         return np.arange(self.stride, steps + 1, self.stride, dtype=np.int64)
 
+    def cost(self, height: int, width: int, steps: int) -> int:
+        """Observed cell-steps of a ``steps``-step experiment in a ``height`` x ``width`` world:
+        observed cells per frame times observed frames."""
+        h, w = self.region(height, width)
+        return h * w * len(self.observed_times(steps))
+
     def check_world(self, height: int, width: int) -> None:
         """Raise ValueError when the window does not fit in a world of this size."""
         if self.window is not None and (self.window[0] > height or self.window[1] > width):
