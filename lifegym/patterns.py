@@ -9,8 +9,9 @@ import numpy as np
 from numba import njit
 
 from lifegym.rules import N_PATTERNS
+from lifegym.types import VisibleTrajectory
 
-__all__ = ["count_outputs", "pattern_histogram"]
+__all__ = ["count_outputs", "count_seen_transitions", "pattern_histogram"]
 
 
 @njit(inline="always")
@@ -86,6 +87,32 @@ def count_outputs(
         cols[0],
         cols[1],
     )
+
+
+def count_seen_transitions(
+    trajectory: VisibleTrajectory, classes: np.ndarray, n_classes: int, later_frames: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Observed outputs by class of a trajectory's visible transitions: ``(ones, zeros)``,
+    int64 (n_classes,) each.
+
+    Counted: initial condition (exact, whole world) -> first frame, every observed cell;
+    with ``later_frames``, also each observed frame -> the next, for the cells whose whole
+    3x3 input is observed (the window's interior, or all cells when the window is the
+    world). Strided and statistics observations have no visible transitions.
+    """
+    ones = np.zeros(n_classes, dtype=np.int64)
+    zeros = np.zeros(n_classes, dtype=np.int64)
+    frames = trajectory.frames
+    if frames is None or trajectory.model.stride != 1 or not len(frames):
+        return ones, zeros
+    h, w = frames.shape[1:]
+    count_outputs(trajectory.initial, frames[0], classes, ones, zeros, (0, h), (0, w))
+    if later_frames:
+        margin = 0 if trajectory.model.wraps(*trajectory.world_shape) else 1
+        rows, cols = (margin, h - margin), (margin, w - margin)
+        for t in range(len(frames) - 1):
+            count_outputs(frames[t], frames[t + 1], classes, ones, zeros, rows, cols)
+    return ones, zeros
 
 
 @njit(cache=True, nogil=True)

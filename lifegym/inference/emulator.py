@@ -26,7 +26,7 @@ from lifegym.inference.base import (
     probabilities_from_log_odds,
 )
 from lifegym.observe import ObservationModel
-from lifegym.patterns import count_outputs
+from lifegym.patterns import count_seen_transitions
 from lifegym.rules import N_PATTERNS
 from lifegym.types import Belief, RuleSpace, VisibleTrajectory
 
@@ -44,18 +44,8 @@ _IDENTITY = np.arange(N_PATTERNS)
 
 def pattern_counts(trajectory: VisibleTrajectory) -> tuple[np.ndarray, np.ndarray]:
     """``(seen, alive)`` int64 (512,): transitions per input pattern and how many were alive
-    next, over the cells whose 3x3 input the trajectory shows (see the module doc)."""
-    ones = np.zeros(N_PATTERNS, dtype=np.int64)
-    zeros = np.zeros(N_PATTERNS, dtype=np.int64)
-    frames = trajectory.frames
-    if frames is None or trajectory.model.stride != 1 or not len(frames):
-        return ones, ones.copy()
-    h, w = frames.shape[1:]
-    count_outputs(trajectory.initial, frames[0], _IDENTITY, ones, zeros, (0, h), (0, w))
-    margin = 0 if trajectory.model.wraps(*trajectory.world_shape) else 1
-    for t in range(len(frames) - 1):
-        rows, cols = (margin, h - margin), (margin, w - margin)
-        count_outputs(frames[t], frames[t + 1], _IDENTITY, ones, zeros, rows, cols)
+    next, over the cells whose 3x3 input the trajectory shows (noisy frames included)."""
+    ones, zeros = count_seen_transitions(trajectory, _IDENTITY, N_PATTERNS, later_frames=True)
     return ones + zeros, ones
 
 

@@ -33,7 +33,7 @@ from lifegym.inference.base import (
     probabilities_from_log_odds,
 )
 from lifegym.observe import ObservationModel
-from lifegym.patterns import count_outputs
+from lifegym.patterns import count_seen_transitions
 from lifegym.types import Belief, RuleSpace, VisibleTrajectory
 
 __all__ = ["ExactEngine", "count_transitions"]
@@ -42,34 +42,10 @@ __all__ = ["ExactEngine", "count_transitions"]
 def count_transitions(
     trajectory: VisibleTrajectory, orbit_of: np.ndarray, n_bits: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Observed outputs per family bit from the exactly known inputs of ``trajectory``.
-
-    Returns ``(ones, zeros)``, int64 (n_bits,) each. See the module docstring for which
-    transitions count.
-    """
-    ones = np.zeros(n_bits, dtype=np.int64)
-    zeros = np.zeros(n_bits, dtype=np.int64)
-    model = trajectory.model
-    if trajectory.frames is None or model.stride != 1 or len(trajectory.times) == 0:
-        return ones, zeros
-    frames = trajectory.frames
-    h, w = frames.shape[1:]
-    # The initial condition covers the whole world, so it holds the whole neighbourhood of
-    # every window cell exactly.
-    count_outputs(trajectory.initial, frames[0], orbit_of, ones, zeros, (0, h), (0, w))
-    if model.noise == 0.0:
-        margin = 0 if model.wraps(*trajectory.world_shape) else 1
-        for t in range(len(frames) - 1):
-            count_outputs(
-                frames[t],
-                frames[t + 1],
-                orbit_of,
-                ones,
-                zeros,
-                (margin, h - margin),
-                (margin, w - margin),
-            )
-    return ones, zeros
+    """Observed outputs per family bit from the exactly known inputs of ``trajectory``:
+    ``(ones, zeros)``, int64 (n_bits,) each (module doc: later frames only when p = 0)."""
+    exact_later = trajectory.model.noise == 0.0
+    return count_seen_transitions(trajectory, orbit_of, n_bits, later_frames=exact_later)
 
 
 class ExactEngine(InferenceEngine):
