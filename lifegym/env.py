@@ -390,7 +390,8 @@ class RuleDiscoveryEnv(gym.Env):
         lab = self.lab
         entropy_before = self._belief.entropy
         experiment_before, compute_before = lab.experiment_spent, lab.compute_spent
-        rejected = "" if self._mask[action] else f"cannot pay for {self.describe_action(action)}"
+        described = self.describe_action(action)
+        rejected = "" if self._mask[action] else f"cannot pay for {described}"
         test: dict[str, Any] = {}
         submitted_by = ""
         if rejected:
@@ -417,7 +418,7 @@ class RuleDiscoveryEnv(gym.Env):
             submitted_by = "truncation"
         experiment_cost = lab.experiment_spent - experiment_before
         compute_cost = lab.compute_spent - compute_before
-        info = self._info(self.describe_action(action), experiment_cost, compute_cost)
+        info = self._info(described, experiment_cost, compute_cost)
         if rejected:
             info["rejected"] = rejected
         if test:
