@@ -28,12 +28,14 @@ def _trajectory(rule: str, model: ObservationModel, seed: int = 0) -> VisibleTra
 def test_pattern_counts_cover_every_seen_transition() -> None:
     model = ObservationModel()
     trajectory = _trajectory("B3/S23", model)
-    seen, alive = pattern_counts(trajectory)
-    assert seen.sum() == 8 * 40 * 40
-    assert (alive <= seen).all()
-    windowed = _trajectory("B3/S23", ObservationModel(window=(10, 12)))
-    seen, _ = pattern_counts(windowed)
-    assert seen.sum() == 10 * 12 + 7 * 8 * 10  # first step: whole window; then its interior
+    counts = pattern_counts(trajectory)
+    assert counts.shape == (2, 2, 512)
+    assert counts[0, 0].sum() == 40 * 40  # from the exact initial condition
+    assert counts[1, 0].sum() == 7 * 40 * 40  # between observed frames
+    assert (counts[:, 1] <= counts[:, 0]).all()
+    windowed = pattern_counts(_trajectory("B3/S23", ObservationModel(window=(10, 12))))
+    assert windowed[0, 0].sum() == 10 * 12  # first step: the whole window
+    assert windowed[1, 0].sum() == 7 * 8 * 10  # then its interior
 
 
 @pytest.mark.parametrize("rule", ["B3/S23", "B36/S23", "B2/S", "B1357/S1357"])

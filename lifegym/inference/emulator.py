@@ -42,11 +42,17 @@ SYMMETRY_OF_FAMILY = {
 _IDENTITY = np.arange(N_PATTERNS)
 
 
-def pattern_counts(trajectory: VisibleTrajectory) -> tuple[np.ndarray, np.ndarray]:
-    """``(seen, alive)`` int64 (512,): transitions per input pattern and how many were alive
-    next, over the cells whose 3x3 input the trajectory shows (noisy frames included)."""
-    ones, zeros = count_seen_transitions(trajectory, _IDENTITY, N_PATTERNS, later_frames=True)
-    return ones + zeros, ones
+def pattern_counts(trajectory: VisibleTrajectory) -> np.ndarray:
+    """``(seen, alive)`` int64 (2, 2, 512) of the transitions the trajectory shows.
+
+    ``[0]`` counts transitions from the exact initial condition, ``[1]`` those between
+    observed frames (inputs observed through the model's noise; only cells whose whole 3x3
+    input was observed). Each is ``(seen, alive)`` by input pattern.
+    """
+    first = count_seen_transitions(trajectory, _IDENTITY, N_PATTERNS, later_frames=False)
+    every = count_seen_transitions(trajectory, _IDENTITY, N_PATTERNS, later_frames=True)
+    later = (every[0] - first[0], every[1] - first[1])
+    return np.array([[ones + zeros, ones] for ones, zeros in (first, later)])
 
 
 class EmulatorEngine(InferenceEngine):
@@ -89,14 +95,18 @@ class EmulatorEngine(InferenceEngine):
     def _absorb(self, trajectory: VisibleTrajectory) -> None:
         self._counts.append(pattern_counts(trajectory))
         weights = self.decay ** np.arange(len(self._counts))[::-1]
-        seen = np.zeros(N_PATTERNS)
-        alive = np.zeros(N_PATTERNS)
-        for w, (n, k) in zip(weights, self._counts, strict=True):
-            total = max(int(n.sum()), 1)  # each trajectory's mean cell loss, as in fit()
-            seen += w * n / total
-            alive += w * k / total
-        if seen.sum() > 0:
-            self.emulator.fit_counts(seen, alive, epochs=self.epochs)
+        total = np.zeros((2, 2, N_PATTERNS))
+        for w, counts in zip(weights, self._counts, strict=True):
+            seen = max(int(counts[:, 0].sum()), 1)  # each trajectory's mean cell loss
+            total += w * counts / seen
+        exact, later = total
+        if self.model.noise == 0:
+            exact, later = exact + later, np.zeros_like(later)
+        if exact[0].sum() + later[0].sum() > 0:
+            self.emulator.fit_counts(
+                *exact, epochs=self.epochs, noise=self.model.noise,
+                noisy_seen=later[0], noisy_alive=later[1],
+            )
 
     def absorb_test(self, free_index: int, log_odds: float) -> None:
         self.test_log_odds[free_index] = 0.0 if np.isnan(log_odds) else log_odds
@@ -113,8 +123,8 @@ class EmulatorEngine(InferenceEngine):
         log_odds[np.isnan(log_odds)] = 0.0
         p_one = probabilities_from_log_odds(log_odds)
         seen = np.zeros(N_PATTERNS, dtype=bool)
-        for n, _ in self._counts:
-            seen |= n > 0
+        for counts in self._counts:
+            seen |= counts[:, 0].sum(axis=0) > 0
         seen_bits = np.zeros(family.n_bits, dtype=bool)
         seen_bits[orbit[seen]] = True
         determined = seen_bits[self.space.free_bits] | (self.test_log_odds != 0)
