@@ -39,13 +39,17 @@ the averaging matrix: the MLP and its trained weights stay the same.
 
 Training
 ========
-:meth:`Emulator.fit` minimises the binary cross-entropy over every cell of every transition
-(stride 1), each trajectory's mean cell loss weighted by its trajectory weight. Since the model
-output depends on the cell only through its pattern, the full-batch loss is computed from
-sufficient statistics, exactly and not as an approximation: for each pattern ``p``, the weighted
-number of cells ``n_p`` showing it and the weighted number ``k_p`` of those that are alive next,
-``loss = sum_p n_p * softplus(z_p) - k_p * z_p`` (divided by ``sum_p n_p``). An epoch costs one
-MLP pass over 512 patterns, whatever the amount of data. Optimiser: Adam, full batch.
+:meth:`Emulator.fit` fits the next-state probability of every pattern to the data of every
+cell of every transition (stride 1), each trajectory's cells weighted by its trajectory weight.
+Since the model output depends on a cell only through its pattern, the full-batch loss is
+computed from sufficient statistics: for each pattern ``p``, the weighted number of cells
+``n_p`` showing it and the weighted number ``k_p`` of those alive next, the observed frequency
+``f_p = k_p / n_p``. The loss is each pattern's cross-entropy ``softplus(z_p) - f_p z_p``
+weighted by ``sqrt(n_p)``, not by ``n_p`` as in the plain likelihood: the minimiser is the
+same (the network can fit every orbit's frequency, so each pattern's term is minimised on
+its own), but patterns seen a few times are fit about as fast as common ones, which halves
+the median fit time and removes the multi-second tail. An epoch costs one MLP pass over 512
+patterns, whatever the amount of data. Optimiser: Adam, full batch.
 
 Noisy frames (``noise=p``: each observed cell flipped with probability p) are not trained on
 at face value: a flipped cell corrupts the 9 input patterns around it as well as a target,
@@ -81,6 +85,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from lifegym.observe import frame_statistics
 from lifegym.rules import Rule, RuleFamily, get_family, pattern_orbits, symmetry_group
 
 __all__ = [
@@ -195,7 +200,7 @@ def confusion_matrix(noise: float) -> np.ndarray:
     when each of the 9 cells is flipped independently with probability ``noise``."""
     noise = _check_noise(noise)
     differ = np.arange(N_PATTERNS)[:, None] ^ np.arange(N_PATTERNS)[None, :]
-    flips = _PATTERN_CELLS[differ].sum(axis=-1)  # Hamming distance
+    flips = _PATTERN_CELLS[differ].sum(axis=-1).astype(np.int64)  # Hamming distance
     return noise**flips * (1 - noise) ** (9 - flips)
 
 
@@ -205,7 +210,7 @@ def noisy_input_posterior(observed: Any, noise: float, iterations: int = 200) ->
     ``observed`` (512,) counts the observed input patterns. The prior over true patterns is
     their maximum-likelihood distribution given those counts and the flip model (EM on the
     mixture ``P(b) = sum_a prior(a) confusion[a, b]``), so the posterior adapts to whatever
-    states the trajectories pass through. Rows of patterns never observed are uniform.
+    states the trajectories pass through. Rows no true pattern can explain are uniform.
     """
     counts = np.asarray(observed, dtype=np.float64)
     confusion = confusion_matrix(noise)
@@ -215,9 +220,14 @@ def noisy_input_posterior(observed: Any, noise: float, iterations: int = 200) ->
     freq = counts / counts.sum()
     for _ in range(iterations):
         marginal = prior @ confusion
-        prior = prior * (confusion @ (freq / marginal))
+        ratio = np.divide(freq, marginal, out=np.zeros_like(freq), where=marginal > 0)
+        prior = prior * (confusion @ ratio)
     joint = prior[:, None] * confusion  # [a, b]
-    return (joint / joint.sum(axis=0, keepdims=True)).T
+    total = joint.sum(axis=0)
+    posterior = np.full((N_PATTERNS, N_PATTERNS), 1.0 / N_PATTERNS)
+    possible = total > 0  # an observed pattern no true pattern explains: keep uniform
+    posterior[possible] = (joint[:, possible] / total[possible]).T
+    return posterior
 
 
 def denoised_counts(
@@ -581,10 +591,14 @@ class Emulator:
     def _descend(
         self, counts: np.ndarray, epochs: int, opt: torch.optim.Optimizer, tol: float | None
     ) -> None:
-        """Adam on ``sum_p n_p softplus(z_p) - k_p z_p`` for ``counts = (n, k)``."""
+        """Adam on ``sum_p sqrt(n_p) (softplus(z_p) - f_p z_p)``, ``f_p = k_p / n_p``, for
+        ``counts = (n, k)``."""
+        n, k = counts
+        w = np.sqrt(n)  # see "Training" in the module doc
+        freq = np.where(n > 0, k / np.maximum(n, 1e-300), 0.0)
         n_t, k_t = (
-            torch.tensor(c / counts[0].sum(), dtype=torch.float32, device=self.device)
-            for c in counts
+            torch.tensor(c / w.sum(), dtype=torch.float32, device=self.device)
+            for c in (w, w * freq)
         )
         stop = self._fit_gap(counts, tol)
         for epoch in range(epochs):
@@ -688,6 +702,14 @@ class Emulator:
             for _ in range(int(steps)):
                 frames.append(self._step_st(frames[-1], table))
         return torch.cat(frames).round().to(torch.uint8).cpu().numpy()
+
+    def rollout_statistics(self, init: Any, steps: int) -> np.ndarray:
+        """The evolution statistics of :meth:`rollout`: float64 (steps, 3), per step the
+        density, activity (fraction of cells changed) and 2x2 block entropy of
+        :func:`lifegym.observe.frame_statistics`, what the env's ``stats`` observation shows
+        (without its noise). Compare them with the black box's to test a candidate."""
+        frames = self.rollout(init, steps)
+        return frame_statistics(frames[0], frames[1:], wrap=True)
 
     def grow(self, symmetry: str) -> Emulator:
         """Enlarge the symmetry group, keeping the trained MLP; returns ``self``.

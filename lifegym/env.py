@@ -458,13 +458,11 @@ class RuleDiscoveryEnv(gym.Env):
         lab = self.lab
         lab.charge_compute(2 * lab.replay_cost())
         values = self.space.free_values(self._belief.map_rule)
-        logliks = []
+        rules = []
         for value in (1, 0):
             values[free_index] = value
-            rule = self.space.rule(values)
-            logliks.append(compare(rule, lab.trajectories, self._engine.test_from_time).loglik)
-        with np.errstate(invalid="ignore"):
-            log_odds = float(np.subtract(*logliks))
+            rules.append(self.space.rule(values))
+        log_odds = self._engine.component_log_odds(*rules)
         self._engine.absorb_test(free_index, log_odds)
         self._n_tests += 1
         return {"kind": "bit", "bit": self.space.free_names[free_index], "log_odds": log_odds}

@@ -31,6 +31,7 @@ from lifegym.observe import (
     COUNT_FIELDS,
     ObservationModel,
     frame_counts,
+    frame_statistics,
     statistics_from_counts,
 )
 from lifegym.rules import Rule
@@ -50,6 +51,7 @@ __all__ = [
     "packed_observation",
     "replays",
     "scores",
+    "statistics_loglik",
     "stats_loglik",
     "stats_scale",
     "trajectory_loglik",
@@ -367,3 +369,26 @@ def compare(
         else (trajectories[0].model.noise if trajectories else 0.0)
     )
     return Comparison(loglik, discrepancy / units if units else 0.0, expected, cost)
+
+
+def statistics_loglik(rule: Rule, trajectories: Sequence[VisibleTrajectory]) -> float:
+    """Log-likelihood of the trajectories' *evolution statistics* under ``rule``.
+
+    The statistics comparison of the research loop: ``rule`` is run from each trajectory's
+    initial condition, and the statistics of ``lifegym.observe`` (density, activity, block
+    entropy per observed frame) are compared with the black box's -- the observed ones for a
+    ``stats`` observation (then this is the full log-likelihood), else those computed from
+    the observed frames, whose expectation under the cell flips is exact
+    (:func:`expected_statistics`), scored as :func:`stats_loglik` does.
+    """
+    total = 0.0
+    for trajectory, replay in zip(trajectories, replays(rule, trajectories), strict=True):
+        if trajectory.stats is not None or not len(trajectory.times):
+            total += float(replay.loglik.sum())
+            continue
+        wrap = trajectory.model.wraps(*trajectory.world_shape)
+        cells = replay.frames.shape[1] * replay.frames.shape[2]
+        observed = frame_statistics(replay.initial, trajectory.frames, wrap)
+        counts = clean_counts(replay.initial, replay.frames, wrap)
+        total += float(stats_loglik(counts, observed, cells, trajectory.model.noise))
+    return total

@@ -6,7 +6,17 @@ import numpy as np
 import pytest
 import torch
 
-from lifegym.emulator import SYMMETRIES, Emulator, extract_rule, orbit_labels, subgroup
+from lifegym.emulator import (
+    SYMMETRIES,
+    Emulator,
+    confusion_matrix,
+    expected_true_counts,
+    extract_rule,
+    noisy_input_posterior,
+    orbit_labels,
+    subgroup,
+)
+from lifegym.observe import frame_statistics
 from lifegym.rules import (
     CENTRE,
     Rule,
@@ -116,6 +126,94 @@ def test_random_bs_rules_extracted_exactly(index: int) -> None:
     symmetry = ("totalistic", "p4m", "ring", "none")[index]
     em = Emulator(symmetry, seed=index).fit([traj])
     assert em.extract("totalistic")[0] == rule
+
+
+def _noisy(traj: np.ndarray, p: float, seed: int, initial: bool = False) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    out = traj.copy()
+    first = 0 if initial else 1
+    out[first:] ^= (rng.random(out[first:].shape) < p).astype(np.uint8)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("family", "symmetry", "seed"),
+    [("totalistic", "totalistic", 1), ("totalistic", "none", 2), ("isotropic", "p4m", 3)],
+)
+def test_noisy_frames_still_give_the_rule(family: str, symmetry: str, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    for _ in range(2):
+        rule = Rule.random(family, rng)
+        traj = _noisy(_trajectory(rule, seed=int(rng.integers(1 << 30))), 0.05, seed)
+        em = Emulator(symmetry, seed=0).fit([traj], noise=0.05)
+        assert em.extract(family)[0] == rule
+
+
+def test_noisy_initial_frame_too() -> None:
+    traj = _noisy(_trajectory(LIFE, seed=5), 0.03, seed=5, initial=True)
+    em = Emulator("totalistic", seed=0).fit([traj], noise=0.03, noisy_initial=True)
+    assert em.extract("totalistic")[0] == LIFE
+
+
+def test_face_value_training_on_noise_is_what_em_fixes() -> None:
+    # A rare class (S8 here: a live cell with 8 live neighbours) is mostly seen as corrupted
+    # copies of common patterns once the soup has settled; EM recovers it.
+    rule = Rule.parse("B04/S14568")
+    traj = _noisy(_trajectory(rule, seed=11), 0.05, seed=11)
+    aware = Emulator("totalistic", seed=0).fit([traj], noise=0.05)
+    assert aware.extract("totalistic")[0] == rule
+
+
+def test_confusion_and_posterior_are_distributions() -> None:
+    confusion = confusion_matrix(0.1)
+    np.testing.assert_allclose(confusion.sum(axis=1), 1.0)
+    assert confusion[0, 0] == pytest.approx(0.9**9)
+    assert confusion[0, 511] == pytest.approx(0.1**9)
+    np.testing.assert_array_equal(confusion_matrix(0.0), np.eye(512))
+    counts = np.random.default_rng(0).integers(0, 50, 512).astype(float)
+    posterior = noisy_input_posterior(counts, 0.1)
+    np.testing.assert_allclose(posterior.sum(axis=1), 1.0)
+    exact = noisy_input_posterior(counts, 0.0)
+    seen = counts > 0
+    np.testing.assert_allclose(exact[seen], np.eye(512)[seen], atol=1e-12)
+    np.testing.assert_allclose(exact[~seen], 1 / 512)  # no true pattern left to explain it
+
+
+def test_expected_true_counts_without_noisy_inputs_are_the_denoised_targets() -> None:
+    # Exact inputs only: EM finds q = (observed frequency - p) / (1 - 2p), clipped to [0, 1].
+    p = 0.1
+    seen = np.full(512, 100.0)
+    alive = np.where(LIFE.table == 1, 90.0, 10.0)
+    exact = np.stack([seen, alive])
+    counts = expected_true_counts(exact, np.zeros_like(exact), p)
+    np.testing.assert_allclose(counts[0], seen)
+    np.testing.assert_allclose(counts[1] / counts[0], LIFE.table, atol=1e-3)  # EM creeps to 0/1
+
+
+def test_noise_checked() -> None:
+    em = Emulator("none", width=8)
+    traj = _trajectory(LIFE, seed=0, size=8, steps=2)
+    for bad in (-0.1, 0.5, 1, "0.1", True):
+        with pytest.raises(ValueError, match="noise"):
+            em.fit([traj], noise=bad)
+    with pytest.raises(ValueError, match="noise > 0"):
+        em.fit_counts(
+            np.ones(512), np.zeros(512), noisy_seen=np.ones(512), noisy_alive=np.ones(512)
+        )
+    with pytest.raises(ValueError, match="noisy_alive <= noisy_seen"):
+        em.fit_counts(
+            np.ones(512),
+            np.zeros(512),
+            noise=0.1,
+            noisy_seen=np.ones(512),
+            noisy_alive=np.full(512, 2.0),
+        )
+
+
+def test_rollout_statistics_are_those_of_the_rollout(life_trajectory: np.ndarray) -> None:
+    em = Emulator("totalistic", seed=0).fit([life_trajectory])
+    expected = frame_statistics(life_trajectory[0], life_trajectory[1:], wrap=True)
+    np.testing.assert_allclose(em.rollout_statistics(life_trajectory[0], 16), expected)
 
 
 def test_extract_rule_on_hand_made_tables() -> None:

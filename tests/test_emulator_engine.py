@@ -11,8 +11,10 @@ from gymnasium.utils.env_checker import check_env
 
 import lifegym  # noqa: F401  (registers the ids)
 from lifegym.inference import make_engine
-from lifegym.inference.emulator import EmulatorEngine, pattern_counts
+from lifegym.inference.emulator import EmulatorEngine, climb_components, pattern_counts
+from lifegym.likelihood import compare, statistics_loglik
 from lifegym.observe import ObservationModel, observe
+from lifegym.registration import PRESETS
 from lifegym.rules import Rule
 from lifegym.sim import simulate
 from lifegym.types import RuleSpace, VisibleTrajectory
@@ -54,12 +56,62 @@ def test_isotropic_family_uses_p4m() -> None:
     assert engine.belief().map_rule == Rule.parse("B2-a/S12")
 
 
-def test_strided_and_stats_are_refused_with_a_reason() -> None:
+def test_statistics_observation_climbs_to_a_local_optimum() -> None:
+    model = ObservationModel(stats_sigma=0.3)
     space = RuleSpace.of("totalistic")
-    with pytest.raises(ValueError, match="strided"):
-        EmulatorEngine(space, ObservationModel(stride=2))
-    with pytest.raises(ValueError, match="statistics"):
-        EmulatorEngine(space, ObservationModel(stats_sigma=0.3))
+    engine = EmulatorEngine(space, model)
+    for seed in range(2):
+        engine.update(_trajectory("B3/S23", model, seed))
+    belief = engine.belief()
+    found = compare(belief.map_rule, engine.trajectories).loglik
+    values = space.free_values(belief.map_rule)
+    for i in range(space.n_free):  # no single component flip explains the statistics better
+        flipped = values.copy()
+        flipped[i] ^= 1
+        assert compare(space.rule(flipped), engine.trajectories).loglik <= found
+        assert (engine.climb_log_odds[i] > 0) == bool(values[i])
+    assert engine.emulator.extract("totalistic")[0] == belief.map_rule  # taught back
+    assert belief.determined.all()
+
+
+def test_climb_from_one_flip_away_returns_to_the_rule() -> None:
+    space = RuleSpace.of("totalistic")
+    model = ObservationModel(stride=2)
+    trajectories = [_trajectory("B36/S23", model, seed) for seed in range(2)]
+    truth = space.free_values(Rule.parse("B36/S23"))
+    for i in (0, 3, 9, 17):
+        start = truth.copy()
+        start[i] ^= 1
+        values, key = climb_components(space, start, np.arange(18), trajectories)
+        assert np.array_equal(values, truth)
+        assert key == (0.0, -0.0)
+
+
+def test_component_test_compares_statistics() -> None:
+    model = ObservationModel(noise=0.05)
+    engine = EmulatorEngine(RuleSpace.of("totalistic"), model)
+    engine.update(_trajectory("B3/S23", model))
+    life, highlife = Rule.parse("B3/S23"), Rule.parse("B36/S23")
+    expected = statistics_loglik(highlife, engine.trajectories) - statistics_loglik(
+        life, engine.trajectories
+    )
+    assert engine.component_log_odds(highlife, life) == pytest.approx(expected)
+    assert engine.component_log_odds(highlife, life) < 0
+
+
+@pytest.mark.parametrize("env_id", sorted(PRESETS))
+def test_every_preset_runs_with_the_emulator_engine(env_id: str) -> None:
+    env = gym.make(env_id, inference="emulator")
+    env.reset(seed=1, options={"rule": "B36/S23"})
+    unwrapped = env.unwrapped
+    names = [unwrapped.describe_action(a) for a in range(unwrapped.action_space.n)]
+    soup = names.index("request soup-0.50x16")
+    test_bit = next(a for a, name in enumerate(names) if name.startswith("test B6"))
+    env.step(soup)
+    _, _, _, _, info = env.step(test_bit)
+    assert not np.isnan(info["test"]["log_odds"])
+    *_, info = env.step(unwrapped.submit_action)
+    assert info["result"]["true_rule"] == "B36/S23"
 
 
 def test_same_seed_same_belief() -> None:

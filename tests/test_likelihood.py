@@ -348,3 +348,35 @@ def test_from_time_beyond_the_last_frame_scores_nothing_at_p_zero():
     assert trajectory_loglik(LIFE, trajectory, 1)[0] == 0.0
     assert trajectory_loglik(HIGHLIFE, trajectory, 1)[0] == -np.inf
     assert compare(HIGHLIFE, lab.trajectories, from_time=4).loglik == 0.0
+
+
+# ---------------------------------------------------------------- statistics comparison
+
+
+def test_statistics_loglik_of_stats_observations_is_the_likelihood():
+    lab = lab_with(LIFE, stats(0.3), [soup(6), soup(6, 0.3)], world=(24, 24), seed=5)
+    for rule in (LIFE, HIGHLIFE, SEEDS):
+        expected = compare(rule, lab.trajectories).loglik
+        assert likelihood.statistics_loglik(rule, lab.trajectories) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("model", [full(), noisy(0.05), strided(2), window(20, 24)])
+def test_statistics_loglik_of_frames_by_hand(model):
+    lab = lab_with(LIFE, model, [soup(8)], world=(32, 32), seed=6)
+    trajectory = lab.trajectories[0]
+    h, w = model.region(32, 32)
+    wrap = model.wraps(32, 32)
+    for rule in (LIFE, HIGHLIFE):
+        clean = simulate(rule, trajectory.initial, 8)[trajectory.times, :h, :w]
+        initial = trajectory.initial[:h, :w]
+        observed = frame_statistics(initial, trajectory.frames, wrap)
+        counts = clean_counts(initial, clean, wrap)
+        direct = float(stats_loglik(counts, observed, h * w, model.noise))
+        assert likelihood.statistics_loglik(rule, [trajectory]) == pytest.approx(direct)
+
+
+def test_statistics_loglik_prefers_the_true_rule_on_noisy_frames():
+    lab = lab_with(LIFE, noisy(0.05), [soup(16), soup(16, 0.3)], world=(48, 48), seed=7)
+    right = likelihood.statistics_loglik(LIFE, lab.trajectories)
+    for wrong in (HIGHLIFE, SEEDS, DAY_NIGHT, Rule.parse("B3/S2")):
+        assert right > likelihood.statistics_loglik(wrong, lab.trajectories)

@@ -14,7 +14,9 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
+from lifegym.likelihood import compare
 from lifegym.observe import ObservationModel
+from lifegym.rules import Rule
 from lifegym.types import Belief, RuleSpace, VisibleTrajectory
 
 __all__ = ["InferenceEngine", "binary_entropy_bits", "probabilities_from_log_odds"]
@@ -80,6 +82,17 @@ class InferenceEngine(ABC):
     @abstractmethod
     def belief(self) -> Belief:
         """The current belief (a new object; the engine keeps no reference to it)."""
+
+    def component_log_odds(self, with_component: Rule, without_component: Rule) -> float:
+        """The evidence a hypothesis test of one rule component yields: by default the
+        log-likelihood ratio of the two rules over the observed steps >= ``test_from_time``
+        of every visible trajectory (NaN when both explain nothing)."""
+        logliks = [
+            compare(rule, self.trajectories, self.test_from_time).loglik
+            for rule in (with_component, without_component)
+        ]
+        with np.errstate(invalid="ignore"):
+            return float(np.subtract(*logliks))
 
     def absorb_test(self, free_index: int, log_odds: float) -> None:
         """Fold in a test of free bit ``free_index``: the log-likelihood ratio

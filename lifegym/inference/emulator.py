@@ -1,18 +1,38 @@
 """The ``emulator`` engine: the belief is what a symmetric torch emulator has learned.
 
-Each visible trajectory adds its transitions to per-pattern counts: a cell whose 3x3 input
-was seen (the exact initial condition, then every observed frame; in a window, only cells
-whose whole neighbourhood is inside it) and its observed next state. Noisy frames are used
-as they are, as in the research loop: the emulator is trusted to average the noise away.
-Counts of older trajectories are weighted ``decay ** age`` (newest most). After each new
-trajectory the :class:`~lifegym.emulator.Emulator` is refit from the counts, warm-started
-from its current weights, with the symmetry of the family (totalistic -> totalistic,
-isotropic -> p4m, ring -> ring, rotation -> p4, free -> none).
+The research loop of ``../shared/domain.md`` (section 3) as an inference engine:
 
-Belief: P(bit = 1) is the emulator's probability averaged over the bit's orbit (through
-the log-odds of any hypothesis test of that bit); bits whose patterns were never seen stay
-at the emulator's guess but are marked undetermined. This engine needs consecutive frames:
-strided and statistics observations are not supported yet (issue 4 continues).
+1. **Learn.** Each visible trajectory adds to the data of an
+   :class:`~lifegym.emulator.Emulator` with the symmetry of the family (totalistic ->
+   totalistic, isotropic -> p4m, ring -> ring, rotation -> p4, free -> none), refit after
+   each new trajectory, warm-started from its current weights; older trajectories weigh
+   ``decay ** age`` (newest most).
+
+   * Frames at stride 1 (full, noisy, window): the emulator trains on per-pattern counts of
+     the visible transitions, the initial condition (exact) -> frame 1 and each observed
+     frame -> the next, in a window only cells whose whole 3x3 input is inside it. With
+     noise, EM over the hidden true inputs and outputs (``Emulator.fit_counts(noise=...)``).
+   * Strided frames of the whole world: the emulator trains on the frames by unrolling
+     ``k`` steps (``Emulator.fit(stride=k)``, :mod:`lifegym.unroll`).
+   * Statistics only (or strided frames of a window): nothing to fit to directly; the
+     hypothesis starts from the emulator's current rule.
+
+2. **Test.** Without visible transitions (strided, statistics), the extracted rule is a
+   hypothesis, and the engine tests its components against the black box: a climb over
+   single components, least confident first, keeping a flip when the rule with it explains
+   the observations better (the shared likelihood, :func:`lifegym.likelihood.compare`),
+   from the emulator's rule and ``restarts`` random rules (seeded); the best rule is then
+   taught to the emulator (fit to its table), so the emulator stays the model of the
+   dynamics the next cycle starts from. The log-likelihood ratio of each component at the
+   end is kept as that component's evidence.
+
+Belief: P(bit = 1) combines the emulator's orbit-averaged log-odds with the evidence of the
+engine's own tests and of the agent's hypothesis tests. An agent's ``test`` of component
+``i`` compares *statistics* (research loop, step 4): the rules with and without the
+component are run from the same initial conditions and their density, activity and block
+entropy are scored against the black box's (:func:`lifegym.likelihood.statistics_loglik`).
+A bit is *determined* when a transition through one of its patterns was seen, or a test
+produced evidence about it.
 """
 
 from __future__ import annotations
@@ -25,12 +45,13 @@ from lifegym.inference.base import (
     binary_entropy_bits,
     probabilities_from_log_odds,
 )
+from lifegym.likelihood import compare, statistics_loglik
 from lifegym.observe import ObservationModel
 from lifegym.patterns import count_seen_transitions
-from lifegym.rules import N_PATTERNS
+from lifegym.rules import N_PATTERNS, Rule
 from lifegym.types import Belief, RuleSpace, VisibleTrajectory
 
-__all__ = ["SYMMETRY_OF_FAMILY", "EmulatorEngine", "pattern_counts"]
+__all__ = ["SYMMETRY_OF_FAMILY", "EmulatorEngine", "climb_components", "pattern_counts"]
 
 SYMMETRY_OF_FAMILY = {
     "totalistic": "totalistic",
@@ -40,6 +61,8 @@ SYMMETRY_OF_FAMILY = {
     "free": "none",
 }
 _IDENTITY = np.arange(N_PATTERNS)
+_MAX_PASSES = 6  # climbs over all components, at most
+_SCREENED = 64  # random rules scored; the best ``restarts`` of them start climbs
 
 
 def pattern_counts(trajectory: VisibleTrajectory) -> np.ndarray:
@@ -55,14 +78,51 @@ def pattern_counts(trajectory: VisibleTrajectory) -> np.ndarray:
     return np.array([[ones + zeros, ones] for ones, zeros in (first, later)])
 
 
+def _fit_key(rule: Rule, trajectories: list[VisibleTrajectory]) -> tuple[float, float]:
+    """How well ``rule`` explains the data: log-likelihood, then fewer mismatches (which
+    rank rules that noise-free frames give ``-inf``)."""
+    comparison = compare(rule, trajectories)
+    return comparison.loglik, -comparison.discrepancy
+
+
+def climb_components(
+    space: RuleSpace,
+    start: np.ndarray,
+    order: np.ndarray,
+    trajectories: list[VisibleTrajectory],
+) -> tuple[np.ndarray, tuple[float, float]]:
+    """Hill-climb over single free bits from ``start``, in ``order``, by :func:`_fit_key`.
+
+    Each pass tries flipping every bit in turn and keeps a flip that explains the data
+    better; passes repeat until one keeps nothing (at most ``_MAX_PASSES``). Returns the
+    free values reached and their key.
+    """
+    values = np.array(start, dtype=np.uint8)
+    best = _fit_key(space.rule(values), trajectories)
+    for _ in range(_MAX_PASSES):
+        improved = False
+        for i in order:
+            values[i] ^= 1
+            key = _fit_key(space.rule(values), trajectories)
+            if key > best:
+                best, improved = key, True
+            else:
+                values[i] ^= 1
+        if not improved:
+            break
+    return values, best
+
+
 class EmulatorEngine(InferenceEngine):
     """Belief from an emulator refit on the visible trajectories (see the module doc).
 
     Args:
         space, model: as for every engine.
-        seed: the emulator's seed.
+        seed: the emulator's seed, and that of the random restarts.
         decay: weight of a trajectory is ``decay ** age`` (age 0 = newest).
         epochs: the most Adam steps per refit.
+        restarts: further starts of the component climb besides the emulator's rule: the
+            best of 64 random rules.
     """
 
     name = "emulator"
@@ -74,29 +134,42 @@ class EmulatorEngine(InferenceEngine):
         seed: int = 0,
         decay: float = 0.5,
         epochs: int = 2000,
+        restarts: int = 3,
     ) -> None:
         super().__init__(space, model)
         if not 0 < decay <= 1:
             raise ValueError(f"decay must be in (0, 1], got {decay!r}")
+        if isinstance(restarts, bool) or not isinstance(restarts, int) or restarts < 0:
+            raise ValueError(f"restarts must be an int >= 0, got {restarts!r}")
         self.emulator = Emulator(SYMMETRY_OF_FAMILY[space.family.name], seed=seed)
         self.decay = float(decay)
         self.epochs = int(epochs)
-        self._counts: list[tuple[np.ndarray, np.ndarray]] = []
+        self.restarts = restarts
+        self._rng = np.random.default_rng(seed)
+        self._counts: list[np.ndarray] = []
+        self.climb_log_odds = np.zeros(space.n_free)
         self.test_log_odds = np.zeros(space.n_free)
 
-    @classmethod
-    def unsupported(cls, space: RuleSpace, model: ObservationModel) -> str | None:
-        if model.stats_sigma is not None:
-            return "it trains on frames, and stats(sigma) shows only statistics (not yet)"
-        if model.stride != 1:
-            return f"it trains on consecutive frames; strided({model.stride}) is not supported yet"
-        return None
+    @property
+    def learns_transitions(self) -> bool:
+        """Whether the observations show transitions (frames at stride 1)."""
+        return self.model.stats_sigma is None and self.model.stride == 1
+
+    def _weights(self, n: int) -> np.ndarray:
+        return self.decay ** np.arange(n)[::-1]
 
     def _absorb(self, trajectory: VisibleTrajectory) -> None:
+        if self.learns_transitions:
+            self._fit_transitions(trajectory)
+            return
+        if trajectory.frames is not None and self.model.wraps(*trajectory.world_shape):
+            self._fit_strided()
+        self._test_components()
+
+    def _fit_transitions(self, trajectory: VisibleTrajectory) -> None:
         self._counts.append(pattern_counts(trajectory))
-        weights = self.decay ** np.arange(len(self._counts))[::-1]
         total = np.zeros((2, 2, N_PATTERNS))
-        for w, counts in zip(weights, self._counts, strict=True):
+        for w, counts in zip(self._weights(len(self._counts)), self._counts, strict=True):
             seen = max(int(counts[:, 0].sum()), 1)  # each trajectory's mean cell loss
             total += w * counts / seen
         exact, later = total
@@ -104,9 +177,62 @@ class EmulatorEngine(InferenceEngine):
             exact, later = exact + later, np.zeros_like(later)
         if exact[0].sum() + later[0].sum() > 0:
             self.emulator.fit_counts(
-                *exact, epochs=self.epochs, noise=self.model.noise,
-                noisy_seen=later[0], noisy_alive=later[1],
+                *exact,
+                epochs=self.epochs,
+                noise=self.model.noise,
+                noisy_seen=later[0],
+                noisy_alive=later[1],
             )
+
+    def _fit_strided(self) -> None:
+        shown = [t for t in self.trajectories if t.frames is not None and len(t.times)]
+        if not shown:
+            return
+        frames = [np.concatenate([t.initial[None], t.frames]) for t in shown]
+        self.emulator.fit(
+            frames,
+            weights=self._weights(len(frames)),
+            stride=self.model.stride,
+            noise=self.model.noise,
+        )
+
+    def _test_components(self) -> None:
+        space = self.space
+        rule, confidence = self.emulator.extract(space.family)
+        start = space.free_values(rule)  # extract() gives a rule of the family
+        order = np.argsort(confidence[space.free_bits], kind="stable")
+        draws = self._rng.integers(0, 2, (_SCREENED, space.n_free), dtype=np.uint8)
+        keys = [_fit_key(space.rule(values), self.trajectories) for values in draws]
+        ranked = sorted(range(_SCREENED), key=lambda i: keys[i], reverse=True)
+        starts = [start] + [draws[i] for i in ranked[: self.restarts]]
+        best_values, best_key = None, None
+        for values in starts:
+            values, key = climb_components(space, values, order, self.trajectories)
+            if best_key is None or key > best_key:
+                best_values, best_key = values, key
+        self.climb_log_odds = self._evidence(best_values)
+        table = np.asarray(space.rule(best_values).table, dtype=np.float64)
+        self.emulator.fit_counts(np.ones(N_PATTERNS), table, epochs=self.epochs)
+
+    def _evidence(self, values: np.ndarray) -> np.ndarray:
+        """Log-likelihood ratio (bit = 1 vs 0) of each free bit around ``values``."""
+        here = compare(self.space.rule(values), self.trajectories).loglik
+        out = np.zeros(self.space.n_free)
+        for i in range(self.space.n_free):
+            flipped = values.copy()
+            flipped[i] ^= 1
+            there = compare(self.space.rule(flipped), self.trajectories).loglik
+            with np.errstate(invalid="ignore"):
+                ratio = here - there if values[i] else there - here
+            out[i] = 0.0 if np.isnan(ratio) else ratio
+        return out
+
+    def component_log_odds(self, with_component: Rule, without_component: Rule) -> float:
+        """Statistics comparison (research loop, step 4); see the module doc."""
+        ones = statistics_loglik(with_component, self.trajectories)
+        zeros = statistics_loglik(without_component, self.trajectories)
+        with np.errstate(invalid="ignore"):
+            return float(ones - zeros)
 
     def absorb_test(self, free_index: int, log_odds: float) -> None:
         self.test_log_odds[free_index] = 0.0 if np.isnan(log_odds) else log_odds
@@ -119,7 +245,7 @@ class EmulatorEngine(InferenceEngine):
         p_bits = sums / np.bincount(orbit, minlength=family.n_bits)
         p_free = np.clip(p_bits[self.space.free_bits], 1e-9, 1 - 1e-9)
         with np.errstate(invalid="ignore"):
-            log_odds = np.log(p_free / (1 - p_free)) + self.test_log_odds
+            log_odds = np.log(p_free / (1 - p_free)) + self.climb_log_odds + self.test_log_odds
         log_odds[np.isnan(log_odds)] = 0.0
         p_one = probabilities_from_log_odds(log_odds)
         seen = np.zeros(N_PATTERNS, dtype=bool)
@@ -127,7 +253,11 @@ class EmulatorEngine(InferenceEngine):
             seen |= counts[:, 0].sum(axis=0) > 0
         seen_bits = np.zeros(family.n_bits, dtype=bool)
         seen_bits[orbit[seen]] = True
-        determined = seen_bits[self.space.free_bits] | (self.test_log_odds != 0)
+        determined = (
+            seen_bits[self.space.free_bits]
+            | (self.climb_log_odds != 0)
+            | (self.test_log_odds != 0)
+        )
         return Belief(
             p_one=p_one,
             map_rule=self.space.rule((p_one > 0.5).astype(np.uint8)),
