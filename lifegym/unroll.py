@@ -79,7 +79,7 @@ if TYPE_CHECKING:
 __all__ = ["fit_unrolled"]
 
 _MAX_RESTARTS = 48  # local searches from random tables, at most
-_WORK_BUDGET = 2e9  # cell updates the search may spend (about 4 s on one core)
+_WORK_BUDGET = 1.5e9  # cell updates the search may spend (~3 s on one core)
 _NOISE_SIGMAS = 4.0  # certification: mismatches within this many sigmas of the noise
 _WEAK_TARGET = 0.1  # undetermined orbits are taught probability 1/2 +- this
 _FIT_TOL = 0.1  # write-back stops once every probability is this close to its target
@@ -201,7 +201,9 @@ def _descend(
     return bits, best, evaluations
 
 
-def _search(data: _Data, orbits: _Orbits, prior: np.ndarray, rng: np.random.Generator):
+def _search(
+    data: _Data, orbits: _Orbits, prior: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Local searches from ``prior`` then random bits; the best minimum by rollout loss."""
     budget = _WORK_BUDGET / data.work()
     spent = 0

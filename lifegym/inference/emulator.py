@@ -37,6 +37,9 @@ produced evidence about it.
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
+
 import numpy as np
 
 from lifegym.emulator import Emulator
@@ -61,7 +64,9 @@ SYMMETRY_OF_FAMILY = {
     "free": "none",
 }
 _IDENTITY = np.arange(N_PATTERNS)
-_MAX_PASSES = 6  # climbs over all components, at most
+_MAX_PASSES = 8  # climbs over all components, at most
+_PAIR_BITS = 18  # two-component moves among this many least confident components
+_HORIZONS = (2, 4, 8)  # the component climb runs on these first steps, then on all
 _SCREENED = 64  # random rules scored; the best ``restarts`` of them start climbs
 
 
@@ -78,6 +83,28 @@ def pattern_counts(trajectory: VisibleTrajectory) -> np.ndarray:
     return np.array([[ones + zeros, ones] for ones, zeros in (first, later)])
 
 
+def _first_steps(
+    trajectories: list[VisibleTrajectory], horizon: int
+) -> list[VisibleTrajectory]:
+    """The trajectories cut to their observations at steps <= ``horizon``."""
+    cut = []
+    for t in trajectories:
+        n = int(np.searchsorted(t.times, horizon, side="right"))
+        if n == len(t.times):
+            cut.append(t)
+        elif n > 0:
+            cut.append(
+                dataclasses.replace(
+                    t,
+                    steps=int(t.times[n - 1]),
+                    times=t.times[:n],
+                    frames=None if t.frames is None else t.frames[:n],
+                    stats=None if t.stats is None else t.stats[:n],
+                )
+            )
+    return cut
+
+
 def _fit_key(rule: Rule, trajectories: list[VisibleTrajectory]) -> tuple[float, float]:
     """How well ``rule`` explains the data: log-likelihood, then fewer mismatches (which
     rank rules that noise-free frames give ``-inf``)."""
@@ -91,14 +118,16 @@ def climb_components(
     order: np.ndarray,
     trajectories: list[VisibleTrajectory],
 ) -> tuple[np.ndarray, tuple[float, float]]:
-    """Hill-climb over single free bits from ``start``, in ``order``, by :func:`_fit_key`.
+    """Hill-climb over the free bits from ``start`` by :func:`_fit_key`.
 
-    Each pass tries flipping every bit in turn and keeps a flip that explains the data
-    better; passes repeat until one keeps nothing (at most ``_MAX_PASSES``). Returns the
-    free values reached and their key.
+    A pass tries flipping every bit in ``order`` and keeps each flip that explains the data
+    better; when a pass keeps nothing, flips of two bits among the first ``_PAIR_BITS`` of
+    ``order`` are tried, and the first that helps restarts the passes (at most
+    ``_MAX_PASSES`` in all). Returns the free values reached and their key.
     """
     values = np.array(start, dtype=np.uint8)
     best = _fit_key(space.rule(values), trajectories)
+    pairs = list(itertools.combinations(order[:_PAIR_BITS], 2))
     for _ in range(_MAX_PASSES):
         improved = False
         for i in order:
@@ -108,6 +137,15 @@ def climb_components(
                 best, improved = key, True
             else:
                 values[i] ^= 1
+        if improved:
+            continue
+        for i, j in pairs:
+            values[[i, j]] ^= 1
+            key = _fit_key(space.rule(values), trajectories)
+            if key > best:
+                best, improved = key, True
+                break
+            values[[i, j]] ^= 1
         if not improved:
             break
     return values, best
@@ -206,8 +244,10 @@ class EmulatorEngine(InferenceEngine):
         ranked = sorted(range(_SCREENED), key=lambda i: keys[i], reverse=True)
         starts = [start] + [draws[i] for i in ranked[: self.restarts]]
         best_values, best_key = None, None
+        stages = [_first_steps(self.trajectories, t) for t in _HORIZONS] + [self.trajectories]
         for values in starts:
-            values, key = climb_components(space, values, order, self.trajectories)
+            for data in stages:  # short horizons first: their likelihood is smoother
+                values, key = climb_components(space, values, order, data)
             if best_key is None or key > best_key:
                 best_values, best_key = values, key
         self.climb_log_odds = self._evidence(best_values)
