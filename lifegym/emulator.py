@@ -62,12 +62,19 @@ counts with the same loss. Measured with random rules, one 63x63 soup of 16 step
 p = 0.05, the initial condition exact: B/S 20/20 exact with ``totalistic`` (17/20 at face
 value) and 10/10 with ``none``; isotropic with ``p4m`` 10/10 (0/10 at face value).
 
-Stride ``k > 1`` (frames ``k`` steps apart) unrolls ``k`` steps of the table model on the grids.
-Intermediate states are binarised with a straight-through estimator; the gradient of the
-next-state probability with respect to the 9 input cells is that of the table's multilinear
-extension, ``dP/dx_j = P(x with x_j = 1) - P(x with x_j = 0)``, exact at binary states.
-This path is experimental: it recovers Life from stride-2 data, but only about one random B/S
-rule in ten (the unrolled loss has poor local minima).
+Strided frames
+==============
+With ``stride=k > 1`` (frames ``k`` steps apart) the states in between are hidden and the data
+constrain only the ``k``-fold composition of the table. ``strided="straight-through"`` unrolls
+``k`` steps of the table model on the grids, binarising the hidden states with a
+straight-through estimator (the gradient of the next-state probability with respect to the 9
+input cells is that of the table's multilinear extension, ``P(x with x_j = 1) - P(x with
+x_j = 0)``, exact at binary states). Its loss has poor local minima: it recovers Life from
+stride-2 data but none of 10 random B/S rules in a measurement. The default,
+``strided="search"`` (:mod:`lifegym.unroll`), searches the binary tables of the group's
+orbits directly with the simulator and teaches the best one to the network: 29/30 random B/S
+and 29/30 random isotropic rules exact from one stride-2 trajectory, all 30 consistent with
+the frames.
 
 Determinism: weights are drawn from a ``torch.Generator`` seeded with ``seed`` and training is
 full batch with no sampling, so the same seed, data and thread count give bit-identical
@@ -89,6 +96,7 @@ from lifegym.observe import frame_statistics
 from lifegym.rules import Rule, RuleFamily, get_family, pattern_orbits, symmetry_group
 
 __all__ = [
+    "FAMILY_OF",
     "GROUP_OF",
     "SYMMETRIES",
     "Emulator",
@@ -103,7 +111,16 @@ __all__ = [
 
 N_PATTERNS = 512
 SYMMETRIES: tuple[str, ...] = ("none", "p4", "p4m", "ring", "totalistic")
+STRIDED_METHODS: tuple[str, ...] = ("search", "straight-through")
 GROUP_OF = {"none": "C1", "p4": "C4", "p4m": "D4", "ring": "C8", "totalistic": "S8"}
+FAMILY_OF = {
+    "none": "free",
+    "p4": "rotation",
+    "p4m": "isotropic",
+    "ring": "ring",
+    "totalistic": "totalistic",
+}
+"""Symmetry name -> the rule family whose rules are exactly the tables with that symmetry."""
 """Symmetry name -> group acting on the 3x3 patch (names of :func:`lifegym.rules.symmetry_group`;
 ``S8`` = any permutation of the outer cells)."""
 
@@ -465,6 +482,7 @@ class Emulator:
         *,
         noise: float = 0.0,
         noisy_initial: bool = False,
+        strided: str = "search",
     ) -> Emulator:
         """Train on every consecutive pair of frames of each trajectory; returns ``self``.
 
@@ -476,8 +494,8 @@ class Emulator:
                 weighted, so grid size and length do not change a trajectory's weight.
             epochs: the most full-batch Adam steps to take.
             lr: Adam learning rate.
-            stride: frames are ``stride`` steps apart (see :mod:`lifegym.unroll` for
-                ``stride > 1``, where the intermediate states are hidden).
+            stride: frames are ``stride`` steps apart; with ``stride > 1`` the states in
+                between are hidden (see ``strided``).
             tol: stop early (checked every 10 steps) once the model is within ``tol`` of the
                 data everywhere: for every orbit of the current group that occurs in the data,
                 ``|P(next = 1) - observed frequency| < tol`` (for deterministic data, every
@@ -491,6 +509,14 @@ class Emulator:
                 ``p + (1 - 2p) P(alive)``, and a noisy input pattern is a mixture of the true
                 patterns that could have produced it (:func:`noisy_input_posterior`).
             noisy_initial: frame 0 was observed through the same noise.
+            strided: how to fit frames ``stride > 1`` apart: ``"search"`` (default) finds
+                the table whose ``stride``-step map explains the frames by a search over
+                binary tables and teaches it to the network (:mod:`lifegym.unroll`);
+                ``"straight-through"`` unrolls ``stride`` steps of the network with
+                straight-through binarisation of the hidden states and descends the
+                gradient (all ``epochs``; it recovers Life but rarely a random rule, see
+                the module doc). ``noise`` enters the search's likelihood; the
+                straight-through loss takes frames at face value.
 
         Calling ``fit`` again continues from the current weights (a fresh Adam state).
         """
@@ -505,9 +531,15 @@ class Emulator:
         if tol is not None and not 0 < tol <= 1:
             raise ValueError(f"tol must be in (0, 1] or None, got {tol!r}")
         noise = _check_noise(noise)
+        if strided not in STRIDED_METHODS:
+            raise ValueError(f"unknown strided {strided!r}; expected one of {STRIDED_METHODS}")
         opt = torch.optim.Adam(self.net.parameters(), lr=lr)
         if stride == 1:
             self._fit_counts(trajs, w, int(epochs), opt, tol, noise, bool(noisy_initial))
+        elif strided == "search":
+            from lifegym.unroll import fit_unrolled  # deferred: it imports this module
+
+            fit_unrolled(self, trajs, w, stride=int(stride), noise=noise, epochs=int(epochs), lr=lr)
         else:
             self._fit_unrolled(trajs, w, int(epochs), opt, int(stride))
         return self

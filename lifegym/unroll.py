@@ -71,7 +71,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from torch.nn import functional as F
+
+from lifegym.rules import Rule
+from lifegym.sim import simulate
 
 if TYPE_CHECKING:
     from lifegym.emulator import Emulator
@@ -85,64 +87,51 @@ _WEAK_TARGET = 0.1  # undetermined orbits are taught probability 1/2 +- this
 _FIT_TOL = 0.1  # write-back stops once every probability is this close to its target
 
 
-def _patterns(frames: np.ndarray) -> np.ndarray:
-    """Pattern index (intp) of every cell of binary frames (n, H, W) on the torus."""
-    n, h, w = frames.shape
-    pad = np.empty((n, h + 2, w + 2), dtype=np.intp)
-    pad[:, 1:-1, 1:-1] = frames
-    pad[:, 0, 1:-1], pad[:, -1, 1:-1] = frames[:, -1], frames[:, 0]
-    pad[:, :, 0], pad[:, :, -1] = pad[:, :, -2], pad[:, :, 1]
-    rows = (pad[:, :, :-2] << 2) | (pad[:, :, 1:-1] << 1) | pad[:, :, 2:]  # cells (r, 0..2)
-    return (rows[:, :-2] << 6) | (rows[:, 1:-1] << 3) | rows[:, 2:]
-
-
-def _run(table: np.ndarray, state: np.ndarray, steps: int) -> np.ndarray:
-    """``steps`` steps of ``table`` from binary ``state`` (n, H, W)."""
-    for _ in range(steps):
-        state = np.take(table, _patterns(state))
-    return state
-
-
 @dataclass(frozen=True)
 class _Data:
     """Strided trajectories, ready for scoring candidate tables (uint8[512])."""
 
-    inputs: list[np.ndarray]  # pattern indices of frames 0..n-1 (the first step's input)
     frames: list[np.ndarray]  # frames 0..n
     scale: np.ndarray  # weight / observed cells, per trajectory
     stride: int
     noise: float
+    family: str  # the family of the tables searched (that of the emulator's group)
 
     @classmethod
     def build(
-        cls, trajectories: Sequence[np.ndarray], weights: np.ndarray, stride: int, noise: float
+        cls,
+        trajectories: Sequence[np.ndarray],
+        weights: np.ndarray,
+        stride: int,
+        noise: float,
+        family: str,
     ) -> _Data:
         frames = [np.ascontiguousarray(t, dtype=np.uint8) for t in trajectories]
         cells = np.array([f[1:].size for f in frames], dtype=np.float64)
         return cls(
-            inputs=[_patterns(f[:-1]) for f in frames],
             frames=frames,
             scale=np.asarray(weights, dtype=np.float64) / cells,
             stride=stride,
             noise=noise,
+            family=family,
         )
 
     def forced_loss(self, table: np.ndarray) -> float:
         """Weighted mismatches of ``stride`` steps from every observed frame."""
+        rule = Rule.from_table(table, self.family)
         counts = [
-            np.count_nonzero(_run(table, np.take(table, p), self.stride - 1) != f[1:])
-            for p, f in zip(self.inputs, self.frames, strict=True)
+            np.count_nonzero(simulate(rule, f[:-1], self.stride, record="last")[:, 0] != f[1:])
+            for f in self.frames
         ]
         return float(self.scale @ np.array(counts, dtype=np.float64))
 
     def rollout_mismatches(self, table: np.ndarray) -> np.ndarray:
         """int64 per trajectory: mismatches of the run from frame 0 at the observed steps."""
+        rule = Rule.from_table(table, self.family)
         counts = np.zeros(len(self.frames), dtype=np.int64)
         for i, f in enumerate(self.frames):
-            state = f[:1]
-            for target in f[1:]:
-                state = _run(table, state, self.stride)
-                counts[i] += np.count_nonzero(state[0] != target)
+            run = simulate(rule, f[0], self.stride * (len(f) - 1), record=self.stride)
+            counts[i] = np.count_nonzero(run[1:] != f[1:])
         return counts
 
     def rollout_loss(self, table: np.ndarray) -> float:
@@ -158,7 +147,7 @@ class _Data:
 
     def work(self) -> int:
         """Cell updates of one forced-loss evaluation."""
-        return sum(p.size for p in self.inputs) * self.stride
+        return sum(f[:-1].size for f in self.frames) * self.stride
 
 
 class _Orbits:
@@ -250,37 +239,6 @@ def _prefer_prior(
     return bits
 
 
-def _teach(emulator: Emulator, target: np.ndarray, epochs: int, lr: float) -> None:
-    """Adam on the binary cross entropy of the emulator's 512 logits against ``target``
-    probabilities, until every probability is within ``_FIT_TOL`` of its target."""
-    goal = torch.tensor(target, dtype=torch.float32, device=emulator.device)
-    opt = torch.optim.Adam(emulator.net.parameters(), lr=lr)
-    for epoch in range(epochs):
-        opt.zero_grad()
-        z = emulator._logits()
-        if epoch % 10 == 0 and bool((torch.sigmoid(z.detach()) - goal).abs().max() < _FIT_TOL):
-            break
-        F.binary_cross_entropy_with_logits(z, goal).backward()
-        opt.step()
-
-
-def _check(
-    trajectories: Sequence[np.ndarray], weights: np.ndarray, stride: int, noise: float
-) -> np.ndarray:
-    if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
-        raise ValueError(f"stride must be an int >= 1, got {stride!r}")
-    if not 0 <= noise < 0.5:
-        raise ValueError(f"noise must be in [0, 0.5), got {noise!r}")
-    for i, t in enumerate(trajectories):
-        arr = np.asarray(t)
-        if arr.ndim != 3 or len(arr) < 2 or arr.size == 0 or arr.min() < 0 or arr.max() > 1:
-            raise ValueError(f"trajectories[{i}] must be 0/1 frames (n+1, H, W) with n >= 1")
-    w = np.asarray(weights, dtype=np.float64)
-    if w.shape != (len(trajectories),) or (w < 0).any() or not w.sum() > 0:
-        raise ValueError(f"weights must be {len(trajectories)} values >= 0, not all 0")
-    return w / w.sum()
-
-
 def fit_unrolled(
     emulator: Emulator,
     trajectories: list[np.ndarray],
@@ -306,12 +264,13 @@ def fit_unrolled(
         lr: Adam learning rate.
 
     See the module docstring for the method (a search over binary tables, then the
-    emulator is trained to the best one) and its measured recovery rates.
+    emulator is trained to the best one) and its measured recovery rates. Called by
+    :meth:`Emulator.fit` with ``stride > 1``, which checks the arguments.
     """
-    from lifegym.emulator import orbit_labels  # deferred: lifegym.emulator uses this module
+    from lifegym.emulator import FAMILY_OF, orbit_labels  # deferred: emulator imports us
 
-    w = _check(trajectories, weights, stride, noise)
-    data = _Data.build(trajectories, w, int(stride), float(noise))
+    w = np.asarray(weights, dtype=np.float64)
+    data = _Data.build(trajectories, w / w.sum(), stride, noise, FAMILY_OF[emulator.symmetry])
     orbits = _Orbits(orbit_labels(emulator.symmetry))
     seed = int(torch.randint(0, 2**62, (1,), generator=emulator.generator))
     rng = np.random.default_rng(seed)
@@ -321,4 +280,4 @@ def fit_unrolled(
     free = _undetermined(data, orbits, bits)
     bits = _prefer_prior(data, orbits, bits, prior, free)
     target = np.where(free, 0.5 + _WEAK_TARGET * (2.0 * bits - 1.0), bits)
-    _teach(emulator, orbits.table(target), int(epochs), float(lr))
+    emulator.fit_counts(np.ones(512), orbits.table(target), epochs, lr, tol=_FIT_TOL)

@@ -278,10 +278,18 @@ def test_warm_start_and_weights(life_trajectory: np.ndarray) -> None:
     assert oldest.extract("totalistic")[0] == LIFE
 
 
-def test_stride_two_unrolled() -> None:
+@pytest.mark.parametrize("strided", ["search", "straight-through"])
+def test_stride_two(strided: str) -> None:
     traj = _trajectory(LIFE, seed=3, size=24, steps=8)[::2]
-    em = Emulator("totalistic", seed=0, width=32).fit([traj], epochs=150, stride=2)
+    em = Emulator("totalistic", seed=0, width=32)
+    em.fit([traj], epochs=150, stride=2, strided=strided)
     assert em.extract("totalistic")[0] == LIFE
+
+
+def test_unknown_strided_method() -> None:
+    traj = _trajectory(LIFE, seed=3, size=8, steps=4)[::2]
+    with pytest.raises(ValueError, match="'gradient'"):
+        Emulator("totalistic").fit([traj], stride=2, strided="gradient")
 
 
 # ------------------------------------------------------------------------------------ grow

@@ -1,4 +1,5 @@
-"""Tests for lifegym.unroll: rules recovered from stride-2 frames, with and without noise."""
+"""Tests for lifegym.unroll through ``Emulator.fit(stride=2)``: rules recovered from stride-2
+frames, with and without noise."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import torch
 from lifegym.emulator import Emulator
 from lifegym.rules import Rule
 from lifegym.sim import simulate
-from lifegym.unroll import fit_unrolled
 
 LIFE = Rule.parse("B3/S23")
 
@@ -29,9 +29,7 @@ def _flip(frames: np.ndarray, noise: float, seed: int) -> np.ndarray:
 
 
 def _fit(frames: np.ndarray, symmetry: str = "totalistic", noise: float = 0.0) -> Emulator:
-    em = Emulator(symmetry, seed=0, width=32)
-    fit_unrolled(em, [frames], np.ones(1), stride=2, noise=noise)
-    return em
+    return Emulator(symmetry, seed=0, width=32).fit([frames], stride=2, noise=noise)
 
 
 def _reproduces(rule: Rule, frames: np.ndarray, stride: int = 2) -> bool:
@@ -77,18 +75,18 @@ def test_fit_is_deterministic() -> None:
 def test_warm_start_keeps_a_consistent_rule() -> None:
     frames = _frames(LIFE, seed=8)
     em = _fit(frames)
-    fit_unrolled(em, [frames], np.ones(1), stride=2)
+    em.fit([frames], stride=2)
     assert em.extract("totalistic")[0] == LIFE
 
 
-def test_bad_arguments() -> None:
+def test_bad_arguments_through_fit() -> None:
     em = Emulator("totalistic", seed=0, width=8)
     frames = _frames(LIFE, seed=0, size=8, steps=4)
     with pytest.raises(ValueError, match="stride"):
-        fit_unrolled(em, [frames], np.ones(1), stride=0)
+        em.fit([frames], stride=0)
     with pytest.raises(ValueError, match="noise"):
-        fit_unrolled(em, [frames], np.ones(1), stride=2, noise=0.5)
+        em.fit([frames], stride=2, noise=0.5)
     with pytest.raises(ValueError, match="weights"):
-        fit_unrolled(em, [frames], np.ones(2), stride=2)
+        em.fit([frames], weights=[1.0, 1.0], stride=2)
     with pytest.raises(ValueError, match="trajectories"):
-        fit_unrolled(em, [frames[:1]], np.ones(1), stride=2)
+        em.fit([frames[:1]], stride=2)

@@ -42,7 +42,7 @@ import itertools
 
 import numpy as np
 
-from lifegym.emulator import Emulator
+from lifegym.emulator import FAMILY_OF, Emulator
 from lifegym.inference.base import (
     InferenceEngine,
     binary_entropy_bits,
@@ -56,13 +56,7 @@ from lifegym.types import Belief, RuleSpace, VisibleTrajectory
 
 __all__ = ["SYMMETRY_OF_FAMILY", "EmulatorEngine", "climb_components", "pattern_counts"]
 
-SYMMETRY_OF_FAMILY = {
-    "totalistic": "totalistic",
-    "isotropic": "p4m",
-    "ring": "ring",
-    "rotation": "p4",
-    "free": "none",
-}
+SYMMETRY_OF_FAMILY = {family: symmetry for symmetry, family in FAMILY_OF.items()}
 _IDENTITY = np.arange(N_PATTERNS)
 _MAX_PASSES = 8  # climbs over all components, at most
 _PAIR_BITS = 18  # two-component moves among this many least confident components
