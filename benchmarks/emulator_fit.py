@@ -15,9 +15,11 @@ one untimed warm-up fit first). Sections (``--sections``):
    exact), ``fit(noise=0.05)``: the B/S rules with ``totalistic`` (one trajectory) and the
    isotropic rules with ``p4m`` (4 trajectories).
 4. ``stride``: the B/S rules with ``totalistic`` from frames 0, 2, ..., 16 and
-   ``fit(stride=2)``. The unrolled fit costs minutes per rule (about 85 ms per epoch on 2
-   busy cores, 2000 epochs), so by default only the first 5 named and first 5 random rules
-   (``--stride-rules N`` or ``all``; ``--stride-epochs`` to cap the epochs).
+   ``fit(stride=2)`` (the default ``strided="search"``), without noise and with frames
+   1.. flipped with probability 0.01 (``LifeLike-Strided-v0``'s noise); then, for
+   comparison, ``strided="straight-through"`` (the gradient through an unrolled,
+   binarised network) on the first ``--st-rules`` named and random rules (default 3 + 3;
+   ``--st-epochs`` epochs each, default 300: about 85 ms per epoch on 2 cores).
 
 Each fit is classified, against the clean (noise-free, stride-1) trajectories:
 
@@ -77,6 +79,7 @@ STEPS = 16
 DENSITY = 0.5
 NOISE = 0.05
 STRIDE = 2
+STRIDE_NOISE = 0.01
 N_TRAJECTORIES = (1, 2, 4)
 GOAL_BS_EXACT = 0.98
 GOAL_BS_MEDIAN_S = 2.0
@@ -192,6 +195,7 @@ def fit_one(
     seed: int,
     noise: float = 0.0,
     stride: int = 1,
+    strided: str = "search",
     epochs: int | None = None,
     flip_seed: Sequence[int] = (),
 ) -> dict[str, Any]:
@@ -205,7 +209,9 @@ def fit_one(
     data = [d[::stride] for d in data]
     start = time.perf_counter()
     extra = {} if epochs is None else {"epochs": epochs}
-    emulator = Emulator(symmetry, seed=seed).fit(data, stride=stride, noise=noise, **extra)
+    emulator = Emulator(symmetry, seed=seed).fit(
+        data, stride=stride, noise=noise, strided=strided, **extra
+    )
     found, confidence = emulator.extract(family)
     seconds = time.perf_counter() - start
 
@@ -241,6 +247,7 @@ def fit_one(
         "trajectories": len(clean),
         "noise": noise,
         "stride": stride,
+        "strided": strided if stride > 1 else None,
         "found": str(found),
         "seconds": seconds,
         "status": status,
@@ -364,18 +371,40 @@ def section_noisy(bs: list[Case], iso: list[Case], seed: int) -> dict[str, Any]:
     return {"summaries": summaries, "rows": bs_rows + iso_rows}
 
 
-def section_stride(cases: list[Case], seed: int, epochs: int | None) -> dict[str, Any]:
-    rows = []
-    for i, case in enumerate(cases):
-        clean = soups(case, 1, seed, stream=0)
-        row = fit_one(
-            case, "totalistic", "totalistic", clean, seed=seed, stride=STRIDE, epochs=epochs
-        )
-        rows.append(row)
-        _progress("stride", i, len(cases), case, [row])
-    label = f"B/S, totalistic, 1 trajectory, stride {STRIDE}"
-    summary = summarise(label if epochs is None else f"{label}, {epochs} epochs", rows)
-    return {"summaries": [summary], "rows": rows}
+def section_stride(
+    cases: list[Case], compared: list[Case], seed: int, epochs: int
+) -> dict[str, Any]:
+    summaries, all_rows = [], []
+    variants = [
+        (cases, 0.0, "search", None),
+        (cases, STRIDE_NOISE, "search", None),
+        (compared, 0.0, "straight-through", epochs),
+    ]
+    for rules, noise, method, fit_epochs in variants:
+        rows = []
+        for i, case in enumerate(rules):
+            clean = soups(case, 1, seed, stream=0)
+            row = fit_one(
+                case,
+                "totalistic",
+                "totalistic",
+                clean,
+                seed=seed,
+                noise=noise,
+                stride=STRIDE,
+                strided=method,
+                epochs=fit_epochs,
+                flip_seed=(seed, _FLIPS, 2, case.index),
+            )
+            rows.append(row)
+            _progress(f"stride ({method}, p={noise})", i, len(rules), case, [row])
+        label = f"B/S, totalistic, 1 trajectory, stride {STRIDE}, {method}"
+        label += f", p={noise}" if noise else ""
+        label += f", {fit_epochs} epochs" if fit_epochs else ""
+        if rows:
+            summaries.append(summarise(label, rows))
+        all_rows += rows
+    return {"summaries": summaries, "rows": all_rows}
 
 
 # -- output ------------------------------------------------------------------------------------
@@ -501,16 +530,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--isotropic", type=int, default=None, help="random isotropic rules (30)")
     parser.add_argument("--named", type=int, default=None, help="at most this many named rules")
     parser.add_argument(
-        "--stride-rules",
-        default=None,
-        help="stride section: the first N named and first N random B/S rules, or 'all' "
-        "(default 5; quick 1)",
-    )
-    parser.add_argument(
-        "--stride-epochs",
+        "--st-rules",
         type=int,
         default=None,
-        help="stride section: epochs per fit (default: fit's default; quick 50)",
+        help="stride section: straight-through on the first N named and N random B/S rules "
+        "(default 3; quick 1)",
+    )
+    parser.add_argument(
+        "--st-epochs",
+        type=int,
+        default=300,
+        help="stride section: epochs of each straight-through fit (default 300)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seeds rules, soups, flips, weights")
     parser.add_argument(
@@ -535,16 +565,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.named = args.named if args.named is not None else default
     args.random = args.random if args.random is not None else (3 if args.quick else 50)
     args.isotropic = args.isotropic if args.isotropic is not None else (3 if args.quick else 30)
-    if args.stride_rules is None:
-        args.stride_rules = 1 if args.quick else 5
-    elif args.stride_rules == "all":
-        args.stride_rules = None  # slicing [:None] keeps every rule
-    elif args.stride_rules.isdigit():
-        args.stride_rules = int(args.stride_rules)
-    else:
-        parser.error("--stride-rules: a number or 'all'")
-    if args.stride_epochs is None and args.quick:
-        args.stride_epochs = 50
+    if args.st_rules is None:
+        args.st_rules = 1 if args.quick else 3
+    if args.quick:
+        args.st_epochs = min(args.st_epochs, 50)
     args.json = args.json or (QUICK_OUT if args.quick else DEFAULT_OUT)
     return args
 
@@ -557,7 +581,7 @@ def main(argv: list[str] | None = None) -> int:
     randoms = random_rules("totalistic", args.random, args.seed, offset=_RANDOM_BS_OFFSET)
     bs = named + randoms
     iso = random_rules("isotropic", args.isotropic, args.seed)
-    stride_cases = named[: args.stride_rules] + randoms[: args.stride_rules]
+    compared = named[: args.st_rules] + randoms[: args.st_rules]
 
     warm = Case("warm-up", Rule.parse("B3/S23"), "named", 0)
     fit_one(warm, "totalistic", "totalistic", soups(warm, 1, args.seed, 9), seed=args.seed)
@@ -571,7 +595,7 @@ def main(argv: list[str] | None = None) -> int:
         elif section == "noisy":
             results[section] = section_noisy(bs, iso, args.seed)
         else:
-            results[section] = section_stride(stride_cases, args.seed, args.stride_epochs)
+            results[section] = section_stride(bs, compared, args.seed, args.st_epochs)
 
     threads = torch.get_num_threads()
     print(
@@ -616,8 +640,9 @@ def main(argv: list[str] | None = None) -> int:
             "named_rules": len(named),
             "random_bs_rules": len(randoms),
             "isotropic_rules": len(iso),
-            "stride_rules": [c.label for c in stride_cases],
-            "stride_epochs": args.stride_epochs,
+            "stride_noise": [0.0, STRIDE_NOISE],
+            "straight_through_rules": [c.label for c in compared],
+            "straight_through_epochs": args.st_epochs,
             "trajectories": list(N_TRAJECTORIES),
             "fit": "Emulator(symmetry, seed=seed).fit(data, stride=..., noise=...) defaults",
             "goals": {

@@ -114,20 +114,27 @@ def test_every_preset_runs_with_the_emulator_engine(env_id: str) -> None:
     assert info["result"]["true_rule"] == "B36/S23"
 
 
-def test_same_seed_same_belief() -> None:
+@pytest.mark.parametrize(
+    "model",
+    [
+        ObservationModel(noise=0.05),
+        ObservationModel(stride=2, noise=0.01),
+        ObservationModel(stats_sigma=0.3),
+    ],
+    ids=["noisy", "strided", "stats"],
+)
+def test_same_seed_same_belief(model: ObservationModel) -> None:
     beliefs = []
     for _ in range(2):
-        engine = EmulatorEngine(RuleSpace.of("totalistic"), ObservationModel(noise=0.05))
-        engine.update(_trajectory("B3/S23", ObservationModel(noise=0.05)))
+        engine = EmulatorEngine(RuleSpace.of("totalistic"), model, seed=3)
+        engine.update(_trajectory("B36/S23", model))
         beliefs.append(engine.belief().p_one)
     assert np.array_equal(*beliefs)
 
 
-def test_env_with_the_emulator_engine_passes_the_checker() -> None:
-    env = gym.make("lifegym/LifeLike-Noisy-v0", inference="emulator", world=(24, 24))
+@pytest.mark.parametrize("env_id", sorted(PRESETS))
+def test_env_with_the_emulator_engine_passes_the_checker(env_id: str) -> None:
+    env = gym.make(env_id, inference="emulator")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         check_env(env.unwrapped, skip_render_check=True)
-    env.reset(seed=0, options={"rule": "B3/S23"})
-    *_, info = env.step(env.unwrapped.submit_action)
-    assert info["result"]["true_rule"] == "B3/S23"

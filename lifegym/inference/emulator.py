@@ -12,19 +12,24 @@ The research loop of ``../shared/domain.md`` (section 3) as an inference engine:
      the visible transitions, the initial condition (exact) -> frame 1 and each observed
      frame -> the next, in a window only cells whose whole 3x3 input is inside it. With
      noise, EM over the hidden true inputs and outputs (``Emulator.fit_counts(noise=...)``).
-   * Strided frames of the whole world: the emulator trains on the frames by unrolling
-     ``k`` steps (``Emulator.fit(stride=k)``, :mod:`lifegym.unroll`).
+   * Strided frames of the whole world: ``Emulator.fit(stride=k)``, which searches for the
+     table whose ``k``-step map explains the frames and teaches it to the network
+     (:mod:`lifegym.unroll`).
    * Statistics only (or strided frames of a window): nothing to fit to directly; the
      hypothesis starts from the emulator's current rule.
 
 2. **Test.** Without visible transitions (strided, statistics), the extracted rule is a
-   hypothesis, and the engine tests its components against the black box: a climb over
-   single components, least confident first, keeping a flip when the rule with it explains
-   the observations better (the shared likelihood, :func:`lifegym.likelihood.compare`),
-   from the emulator's rule and ``restarts`` random rules (seeded); the best rule is then
-   taught to the emulator (fit to its table), so the emulator stays the model of the
-   dynamics the next cycle starts from. The log-likelihood ratio of each component at the
-   end is kept as that component's evidence.
+   hypothesis, and the engine tests its components against the black box
+   (:func:`climb_components`): flips of one component, least confident first, then of two
+   among the least confident, are kept when the rule with them explains the observations
+   better (the shared likelihood, :func:`lifegym.likelihood.compare`). The climb runs on
+   the observations up to step 2, 4, 8, then all of them (a short horizon's likelihood is
+   smoother: chaos has not yet amplified a wrong component), from the emulator's rule and
+   from the best ``restarts`` of 64 random rules (seeded). The best rule is taught to the
+   emulator (fit to its table), so the emulator stays the model of the dynamics the next
+   cycle starts from, and the log-likelihood ratio of each component around it is kept as
+   that component's evidence. Each test simulates the visible trajectories once: cheap for
+   B/S rules (bit-packed), seconds per update for the 102 isotropic components.
 
 Belief: P(bit = 1) combines the emulator's orbit-averaged log-odds with the evidence of the
 engine's own tests and of the agent's hypothesis tests. An agent's ``test`` of component
