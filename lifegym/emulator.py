@@ -58,9 +58,10 @@ common ones, which is how face-value training gets rare classes such as ``B8`` o
 wrong. Instead :func:`expected_true_counts` runs EM over the hidden true inputs and outputs
 (the true-pattern prior of the noisy inputs estimated by EM as well,
 :func:`noisy_input_posterior`), and the network is fitted to the resulting expected true
-counts with the same loss. Measured with random rules, one 63x63 soup of 16 steps at
-p = 0.05, the initial condition exact: B/S 20/20 exact with ``totalistic`` (17/20 at face
-value) and 10/10 with ``none``; isotropic with ``p4m`` 10/10 (0/10 at face value).
+counts with the same loss. Measured at p = 0.05, the initial condition exact: the 77 B/S
+rules of ``benchmarks/emulator_fit.py`` all exact from one 63x63 soup of 16 steps with
+``totalistic`` (face value: 17/20 random rules), 30/30 random isotropic rules with ``p4m``
+from 4 soups (face value, one soup: 0/10).
 
 Strided frames
 ==============
@@ -72,9 +73,10 @@ input cells is that of the table's multilinear extension, ``P(x with x_j = 1) - 
 x_j = 0)``, exact at binary states). Its loss has poor local minima: it recovers Life from
 stride-2 data but none of 10 random B/S rules in a measurement. The default,
 ``strided="search"`` (:mod:`lifegym.unroll`), searches the binary tables of the group's
-orbits directly with the simulator and teaches the best one to the network: 29/30 random B/S
-and 29/30 random isotropic rules exact from one stride-2 trajectory, all 30 consistent with
-the frames.
+orbits directly with the simulator and teaches the best one to the network: 30/30 random B/S
+and 30/30 random isotropic rules exact from one 63x63 stride-2 trajectory of 16 steps, and
+74/77 of ``benchmarks/emulator_fit.py``'s B/S rules (the 3 misses are self-complementary
+rules, which stride-2 frames cannot tell from their complement twins).
 
 Determinism: weights are drawn from a ``torch.Generator`` seeded with ``seed`` and training is
 full batch with no sampling, so the same seed, data and thread count give bit-identical
