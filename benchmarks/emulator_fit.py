@@ -334,35 +334,25 @@ def section_isotropic(cases: list[Case], seed: int) -> dict[str, Any]:
     return {"summaries": summaries, "rows": [r for n in N_TRAJECTORIES for r in rows[n]]}
 
 
+def _noisy_rows(
+    cases: list[Case], symmetry: str, family: str, n: int, stream: int, seed: int
+) -> list[dict[str, Any]]:
+    """One noisy fit per case, from ``n`` soups of soup stream ``stream``."""
+    rows = []
+    for i, case in enumerate(cases):
+        clean = soups(case, n, seed, stream=stream)
+        flip_seed = (seed, _FLIPS, stream, case.index)
+        rows.append(
+            fit_one(case, symmetry, family, clean, seed=seed, noise=NOISE, flip_seed=flip_seed)
+        )
+        _progress("noisy", i, len(cases), case, rows[-1:])
+    return rows
+
+
 def section_noisy(bs: list[Case], iso: list[Case], seed: int) -> dict[str, Any]:
-    bs_rows, iso_rows = [], []
-    for i, case in enumerate(bs):
-        clean = soups(case, 1, seed, stream=0)
-        row = fit_one(
-            case,
-            "totalistic",
-            "totalistic",
-            clean,
-            seed=seed,
-            noise=NOISE,
-            flip_seed=(seed, _FLIPS, 0, case.index),
-        )
-        bs_rows.append(row)
-        _progress("noisy", i, len(bs), case, [row])
     n = GOAL_ISO_TRAJECTORIES
-    for i, case in enumerate(iso):
-        clean = soups(case, n, seed, stream=1)
-        row = fit_one(
-            case,
-            "p4m",
-            "isotropic",
-            clean,
-            seed=seed,
-            noise=NOISE,
-            flip_seed=(seed, _FLIPS, 1, case.index),
-        )
-        iso_rows.append(row)
-        _progress("noisy", i, len(iso), case, [row])
+    bs_rows = _noisy_rows(bs, "totalistic", "totalistic", 1, 0, seed)
+    iso_rows = _noisy_rows(iso, "p4m", "isotropic", n, 1, seed)
     summaries = []
     if bs:
         summaries.append(summarise(f"B/S, totalistic, 1 trajectory, p={NOISE}", bs_rows))
