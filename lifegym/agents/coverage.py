@@ -1,0 +1,82 @@
+"""The ``coverage`` agent: the experiment that exercises the most uncertain components per
+unit cost.
+
+For each menu item the agent imagines the experiment: it draws an initial condition of the
+item's kind (its own, seeded; the env's will differ), runs the current MAP rule on it for
+the item's steps and notes which free bits' patterns occur in the observed region (at least
+``min_count`` times over the inputs of the run). The value of the item is the summed
+uncertainty ``1 - confidence`` of those bits divided by its cost; the agent requests the
+best item, and submits when every free bit is at least ``confident`` or no affordable item
+exercises an uncertain bit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from lifegym.agents.base import Agent
+from lifegym.experiments import initial_condition
+from lifegym.patterns import pattern_histogram
+from lifegym.rules import Rule
+from lifegym.sim import simulate
+
+__all__ = ["CoverageAgent"]
+
+
+class CoverageAgent(Agent):
+    """See the module doc.
+
+    Args:
+        env: the env to act in.
+        confident: submit once every free bit's confidence ``|2P - 1|`` reaches this.
+        min_count: occurrences of a bit's patterns that count as exercising it.
+    """
+
+    name = "coverage"
+
+    def __init__(self, env: gym.Env, confident: float = 0.99, min_count: int = 3) -> None:
+        super().__init__(env)
+        if not 0 < confident <= 1:
+            raise ValueError(f"confident must be in (0, 1], got {confident!r}")
+        if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
+            raise ValueError(f"min_count must be an int >= 1, got {min_count!r}")
+        self.confident = float(confident)
+        self.min_count = min_count
+        self._initials: list[np.ndarray] = []
+        self._exercised: dict[tuple[int, Rule], np.ndarray] = {}
+
+    def reset(self, seed: int | None = None) -> None:
+        super().reset(seed)
+        env = self.env
+        self._initials = [initial_condition(item, env.world, self.rng) for item in env.menu]
+        self._exercised = {}
+
+    def exercised(self, item: int, rule: Rule) -> np.ndarray:
+        """bool (n_free,): the free bits a run of ``rule`` on menu item ``item`` exercises."""
+        key = (item, rule)
+        if key not in self._exercised:
+            env = self.env
+            frames = simulate(rule, self._initials[item], env.menu[item].steps)[:-1]
+            h, w = env.model.region(*env.world)
+            counts = pattern_histogram(frames[:, :h, :w])
+            family = env.space.family
+            per_bit = np.bincount(family.orbit_of, weights=counts, minlength=family.n_bits)
+            self._exercised[key] = per_bit[env.space.free_bits] >= self.min_count
+        return self._exercised[key]
+
+    def act(self, obs: dict[str, np.ndarray], info: dict[str, Any], action_mask: np.ndarray) -> int:
+        env = self.env
+        submit = env.submit_action
+        uncertainty = 1.0 - obs["confidence"].astype(np.float64)
+        if uncertainty.max() <= 1.0 - self.confident and env.trajectories:
+            return submit
+        rule = env.space.rule((obs["p_one"] > 0.5).astype(np.uint8))
+        best, best_value = submit, 0.0
+        for item in np.flatnonzero(action_mask[: len(env.menu)]):
+            value = uncertainty[self.exercised(int(item), rule)].sum() / env.item_costs[item]
+            if value > best_value:
+                best, best_value = int(item), value
+        return best
