@@ -104,8 +104,17 @@ class _ProgressBar:
     most every 2 s, so logs stay short). Writes nothing for short runs into files or pipes.
     """
 
-    def __init__(self, total: int, stream: TextIO, *, width: int = 30, patience: float = 2.0):
+    def __init__(
+        self,
+        total: int,
+        stream: TextIO,
+        *,
+        width: int = 30,
+        patience: float = 2.0,
+        unit: str = "steps",
+    ):
         self.total = total
+        self.unit = unit
         self.stream = stream
         self.width = width
         self.patience = patience
@@ -125,7 +134,7 @@ class _ProgressBar:
         fraction = done / self.total if self.total else 1.0
         filled = round(fraction * self.width)
         bar = "#" * filled + "." * (self.width - filled)
-        self.stream.write(f"\r[{bar}] {fraction:4.0%} {done}/{self.total} steps")
+        self.stream.write(f"\r[{bar}] {fraction:4.0%} {done}/{self.total} {self.unit}")
         self.stream.flush()
         self.drawn = True
 
@@ -341,6 +350,88 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------ bench
+
+
+def _add_bench_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "bench",
+        help="measure agents on envs and hidden rules",
+        description="Run every agent on every env for every rule and episode; print a summary "
+        "per env x agent (exact %%, behavioural %%, bits correct, undetermined bits, mean "
+        "experiment and compute cost, wall time) and optionally write the episode rows (JSON), "
+        "the summary (Markdown) and a plot of accuracy against experiment cost.",
+    )
+    parser.add_argument(
+        "--env",
+        action="append",
+        metavar="ID",
+        help="a registered id (repeatable; default lifegym/LifeLike-Noisy-v0)",
+    )
+    parser.add_argument(
+        "--agent", action="append", metavar="NAME", help="an agent (repeatable; default coverage)"
+    )
+    parser.add_argument(
+        "--rules",
+        default="named",
+        metavar="SPEC",
+        help="named (the named rules in each env's family), random:N (N rules from the "
+        "env's prior), or a file with one rule string per line (default named)",
+    )
+    parser.add_argument(
+        "--episodes", type=_int_arg(1, "episodes"), default=1, help="episodes per rule"
+    )
+    parser.add_argument("--seed", type=_int_arg(0, "seed"), default=0, help="base seed")
+    parser.add_argument("--workers", type=_int_arg(1, "workers"), default=1, help="processes")
+    parser.add_argument("--json", metavar="PATH", help="write the episode rows here")
+    parser.add_argument("--markdown", metavar="PATH", help="write the summary table here")
+    parser.add_argument("--plot", metavar="PATH", help="write accuracy vs cost here (.svg)")
+    parser.set_defaults(func=_cmd_bench)
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from lifegym import bench
+
+    env_ids = args.env or ["lifegym/LifeLike-Noisy-v0"]
+    agents = args.agent or ["coverage"]
+    outputs = {"--json": args.json, "--markdown": args.markdown, "--plot": args.plot}
+    for option, path in outputs.items():
+        _check_output(path, option)
+    if args.plot and not args.plot.lower().endswith(".svg"):
+        raise UsageError(f"argument --plot: {args.plot!r} must end in .svg")
+    try:
+        rules = {env_id: bench.rules_for(args.rules, env_id) for env_id in env_ids}
+        jobs = bench.make_jobs(env_ids, agents, lambda e: rules[e][0], args.episodes, args.seed)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    for env_id, (kept, left_out) in rules.items():
+        if left_out:
+            print(
+                f"{env_id}: {len(left_out)} rule(s) not in its rule space, left out: "
+                + ", ".join(left_out),
+                file=sys.stderr,
+            )
+        if not kept:
+            raise UsageError(f"no rule of {args.rules!r} lies in the rule space of {env_id}")
+    bar = _ProgressBar(len(jobs), sys.stderr, unit="episodes")
+    start = time.perf_counter()
+    try:
+        rows = bench.run_local(jobs, args.workers, bar.update)
+    finally:
+        bar.close()
+    summary = bench.summarise(rows)
+    table = bench.markdown_table(summary)
+    print(table, end="")
+    print(f"{len(rows)} episodes in {time.perf_counter() - start:.1f} s")
+    if args.json:
+        bench.write_json(rows, Path(args.json))
+    if args.markdown:
+        Path(args.markdown).write_text(table)
+    if args.plot:
+        bench.plot_accuracy_vs_cost(summary, Path(args.plot))
+    return 0
+
+
 # ------------------------------------------------------------------ entry point
 
 
@@ -353,6 +444,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
     _add_simulate_parser(subparsers)
+    _add_bench_parser(subparsers)
     return parser
 
 

@@ -1,0 +1,305 @@
+"""Benchmark agents on envs and hidden rules: the jobs, running them, and the summary.
+
+One *job* is one episode: an env id, an agent name, a hidden rule (or ``None``: the env
+draws one from its prior with the episode's seed) and a seed. Seeds come from
+``numpy.random.SeedSequence([seed, env, rule, episode])`` (indices into the lists given), so a
+job's seed does not depend on which other jobs run, nor on the backend or the number of
+workers. A *row* is the episode's ``info["result"]`` plus ``env``, ``agent``, ``rule``,
+``seed``, ``steps`` and ``wall_s``.
+
+Rules (``rules_for``): ``"named"`` (the named rules of ``lifegym.rules.NAMED_RULES`` that
+lie in the env's rule space), ``"random:N"`` (N rules from the env's prior, one per episode
+seed) or a file path (one rule string per line, ``#`` comments). Rules outside an env's
+space are left out of that env and reported, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+import lifegym  # noqa: F401  (registers the ids)
+from lifegym.agents import AGENTS, make_agent, run_episode
+from lifegym.rules import NAMED_RULES, Rule
+
+__all__ = [
+    "SUMMARY_FIELDS",
+    "Job",
+    "make_jobs",
+    "markdown_table",
+    "plot_accuracy_vs_cost",
+    "rules_for",
+    "run_job",
+    "run_local",
+    "summarise",
+    "write_json",
+]
+
+#: (key, heading) of each column of a summary, in order.
+SUMMARY_FIELDS: tuple[tuple[str, str], ...] = (
+    ("env", "env"),
+    ("agent", "agent"),
+    ("episodes", "episodes"),
+    ("exact", "exact %"),
+    ("behavioural", "behavioural %"),
+    ("bits_correct", "bits correct %"),
+    ("undetermined_bits", "undetermined bits"),
+    ("experiment_cost", "experiment cost"),
+    ("compute_cost", "compute cost"),
+    ("wall_s", "wall s / episode"),
+)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One episode to run (see the module doc)."""
+
+    env_id: str
+    agent: str
+    rule: str | None
+    seed: int
+
+
+def _check_env_id(env_id: str) -> None:
+    if env_id not in gym.registry or not env_id.startswith("lifegym/"):
+        known = sorted(k for k in gym.registry if k.startswith("lifegym/"))
+        raise ValueError(f"unknown env {env_id!r}; choose one of {', '.join(known)}")
+
+
+def _check_agent(agent: str) -> None:
+    if agent not in AGENTS:
+        raise ValueError(f"unknown agent {agent!r}; choose one of {', '.join(AGENTS)}")
+
+
+def _rules_from_file(path: Path) -> list[str]:
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as exc:
+        raise ValueError(f"cannot read rules file {str(path)!r}: {exc.strerror}") from exc
+    rules = []
+    for number, line in enumerate(lines, start=1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        try:
+            rules.append(str(Rule.parse(text)))
+        except ValueError as exc:
+            raise ValueError(f"{path}:{number}: {exc}") from exc
+    if not rules:
+        raise ValueError(f"rules file {str(path)!r} holds no rule")
+    return rules
+
+
+def rules_for(spec: str, env_id: str) -> tuple[list[str | None], list[str]]:
+    """The hidden rules ``spec`` gives for ``env_id``, and the rules left out (not in its
+    rule space). ``random:N`` gives ``N`` times ``None`` (the env's prior decides)."""
+    _check_env_id(env_id)
+    if spec.startswith("random:"):
+        count = spec.removeprefix("random:")
+        if not count.isdigit() or int(count) < 1:
+            raise ValueError(f"invalid rules {spec!r}: expected random:N with N >= 1")
+        return [None] * int(count), []
+    if spec == "named":
+        candidates = [str(Rule.parse(text)) for text in dict.fromkeys(NAMED_RULES.values())]
+    else:
+        candidates = _rules_from_file(Path(spec))
+    space = gym.make(env_id).unwrapped.space
+    kept = [rule for rule in candidates if space.contains(Rule.parse(rule))]
+    left_out = [rule for rule in candidates if rule not in kept]
+    return list(dict.fromkeys(kept)), left_out
+
+
+def make_jobs(
+    env_ids: Sequence[str],
+    agents: Sequence[str],
+    rules: Callable[[str], Sequence[str | None]],
+    episodes: int,
+    seed: int,
+) -> list[Job]:
+    """Every (env, rule, episode, agent) job; ``rules(env_id)`` lists an env's rules.
+
+    The agents of one (env, rule, episode) share its seed, so they face the same hidden
+    rule and the same experiments' initial conditions.
+    """
+    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
+        raise ValueError(f"episodes must be an int >= 1, got {episodes!r}")
+    for agent in agents:
+        _check_agent(agent)
+    jobs = []
+    for e, env_id in enumerate(env_ids):
+        _check_env_id(env_id)
+        for r, rule in enumerate(rules(env_id)):
+            for k in range(episodes):
+                state = np.random.SeedSequence([seed, e, r, k]).generate_state(1)[0]
+                jobs.extend(Job(env_id, agent, rule, int(state)) for agent in agents)
+    return jobs
+
+
+_ENVS: dict[str, gym.Env] = {}  # per process: one env per id, reused across jobs
+
+
+def run_job(job: Job) -> dict[str, Any]:
+    """Run one job in this process; returns its row."""
+    env = _ENVS.get(job.env_id)
+    if env is None:
+        env = _ENVS[job.env_id] = gym.make(job.env_id)
+    row = run_episode(env, make_agent(job.agent, env), job.rule, job.seed)
+    return {"env": job.env_id, **row}
+
+
+def run_local(
+    jobs: Sequence[Job], workers: int = 1, progress: Callable[[int], None] | None = None
+) -> list[dict[str, Any]]:
+    """Run ``jobs`` here (``workers`` > 1: a pool of processes); rows in job order."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be an int >= 1, got {workers!r}")
+    rows: list[dict[str, Any]] = []
+    if workers == 1:
+        for job in jobs:
+            rows.append(run_job(job))
+            if progress:
+                progress(len(rows))
+        return rows
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        for row in pool.imap(run_job, jobs):
+            rows.append(row)
+            if progress:
+                progress(len(rows))
+    return rows
+
+
+def _mean(values: Iterable[float]) -> float:
+    values = list(values)
+    return float(np.mean(values)) if values else math.nan
+
+
+def summarise(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One summary per (env, agent), in order of first appearance (``SUMMARY_FIELDS``)."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault((row["env"], row["agent"]), []).append(row)
+    out = []
+    for (env_id, agent), group in groups.items():
+        out.append(
+            {
+                "env": env_id,
+                "agent": agent,
+                "episodes": len(group),
+                "exact": 100 * _mean(r["exact"] for r in group),
+                "behavioural": 100 * _mean(r["behavioural_match"] for r in group),
+                "bits_correct": 100 * _mean(r["bits_correct"] for r in group),
+                "undetermined_bits": _mean(r["n_undetermined"] for r in group),
+                "experiment_cost": _mean(r["experiment_cost"] for r in group),
+                "compute_cost": _mean(r["compute_cost"] for r in group),
+                "wall_s": _mean(r["wall_s"] for r in group),
+            }
+        )
+    return out
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+    return str(value)
+
+
+def markdown_table(summary: Sequence[dict[str, Any]]) -> str:
+    """The summary as a Markdown table (one line per env x agent)."""
+    lines = [
+        "| " + " | ".join(heading for _, heading in SUMMARY_FIELDS) + " |",
+        "|" + "---|" * len(SUMMARY_FIELDS),
+    ]
+    for entry in summary:
+        lines.append("| " + " | ".join(_cell(entry[key]) for key, _ in SUMMARY_FIELDS) + " |")
+    return "\n".join(lines) + "\n"
+
+
+_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#17becf")
+_PANEL = (320, 240)  # width, height of one env's panel, in SVG user units
+_MARGIN = (56, 28, 16, 44)  # left, top, right, bottom
+
+
+def plot_accuracy_vs_cost(summary: Sequence[dict[str, Any]], path: Path) -> None:
+    """An SVG plot: exact % against mean experiment cost (log scale), one panel per env, one
+    colour per agent. Written by hand: a scatter plot needs no plotting library."""
+    if path.suffix.lower() != ".svg":
+        raise ValueError(f"plot path must end in .svg, got {str(path)!r}")
+    envs = list(dict.fromkeys(entry["env"] for entry in summary))
+    agents = list(dict.fromkeys(entry["agent"] for entry in summary))
+    costs = [e["experiment_cost"] for e in summary if e["experiment_cost"] > 0]
+    low = math.floor(math.log10(min(costs))) if costs else 0
+    high = max(math.ceil(math.log10(max(costs))), low + 1) if costs else 1
+    width, height = _PANEL[0] * len(envs), _PANEL[1] + 20 * len(agents)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'font-family="sans-serif" font-size="11">',
+        f'<rect width="{width}" height="{height}" fill="white"/>',
+    ]
+    left, top, right, bottom = _MARGIN
+    plot_w, plot_h = _PANEL[0] - left - right, _PANEL[1] - top - bottom
+    for i, env_id in enumerate(envs):
+        x0 = i * _PANEL[0] + left
+
+        def x_of(cost: float, x0: float = x0) -> float:
+            return x0 + plot_w * (math.log10(max(cost, 10.0**low)) - low) / (high - low)
+
+        def y_of(exact: float) -> float:
+            return top + plot_h * (1 - exact / 100)
+
+        parts.append(
+            f'<rect x="{x0}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" '
+            'stroke="#888"/>'
+        )
+        parts.append(f'<text x="{x0}" y="{top - 10}">{env_id.removeprefix("lifegym/")}</text>')
+        for exponent in range(low, high + 1):
+            x = x_of(10.0**exponent)
+            parts.append(
+                f'<text x="{x:.1f}" y="{top + plot_h + 16}" text-anchor="middle">1e{exponent}'
+                "</text>"
+            )
+        for exact in (0, 50, 100):
+            parts.append(
+                f'<text x="{x0 - 6}" y="{y_of(exact) + 4:.1f}" text-anchor="end">{exact}</text>'
+            )
+        parts.append(
+            f'<text x="{x0 + plot_w / 2}" y="{top + plot_h + 32}" text-anchor="middle">'
+            "mean experiment cost (observed cell-steps)</text>"
+        )
+        for entry in (e for e in summary if e["env"] == env_id):
+            colour = _COLOURS[agents.index(entry["agent"]) % len(_COLOURS)]
+            parts.append(
+                f'<circle cx="{x_of(entry["experiment_cost"]):.1f}" '
+                f'cy="{y_of(entry["exact"]):.1f}" r="5" fill="{colour}"/>'
+            )
+    parts.append(
+        f'<text x="8" y="{top + plot_h / 2}" transform="rotate(-90 8 {top + plot_h / 2})"'
+        ' text-anchor="middle">exact %</text>'
+    )
+    for j, agent in enumerate(agents):
+        y = _PANEL[1] + 14 + 20 * j
+        colour = _COLOURS[j % len(_COLOURS)]
+        parts.append(f'<circle cx="{left + 5}" cy="{y - 4}" r="5" fill="{colour}"/>')
+        parts.append(f'<text x="{left + 16}" y="{y}">{agent}</text>')
+    parts.append("</svg>")
+    path.write_text("\n".join(parts) + "\n")
+
+
+def write_json(rows: Sequence[dict[str, Any]], path: Path) -> None:
+    """The rows as a JSON list."""
+    path.write_text(json.dumps(list(rows), indent=1, default=_json_default) + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Job):
+        return asdict(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

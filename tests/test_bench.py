@@ -1,0 +1,130 @@
+"""``lifegym bench``: rules, jobs and seeds, local runs, the summary, and the command line."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from lifegym import bench
+from lifegym.cli import main
+from lifegym.rules import NAMED_RULES, Rule
+
+NOISY = "lifegym/LifeLike-Noisy-v0"
+ISOTROPIC = "lifegym/Isotropic-Noisy-v0"
+
+
+def test_named_rules_are_those_in_the_env_space() -> None:
+    kept, left_out = bench.rules_for("named", NOISY)
+    assert "B3/S23" in kept and "B2-a/S12" in left_out
+    assert all(Rule.parse(rule).family.name == "totalistic" for rule in kept)
+    assert len(kept) + len(left_out) == len({str(Rule.parse(r)) for r in NAMED_RULES.values()})
+    iso_kept, iso_left = bench.rules_for("named", ISOTROPIC)
+    assert "B2-a/S12" in iso_kept and not iso_left
+
+
+def test_random_rules_and_files(tmp_path: Path) -> None:
+    assert bench.rules_for("random:3", NOISY) == ([None, None, None], [])
+    for bad in ("random:0", "random:x"):
+        with pytest.raises(ValueError, match="random:N"):
+            bench.rules_for(bad, NOISY)
+    rules = tmp_path / "rules.txt"
+    rules.write_text("# hidden rules\nb3s23\n\nB36/S23  # HighLife\nB2-a/S12\n")
+    assert bench.rules_for(str(rules), NOISY) == (["B3/S23", "B36/S23"], ["B2-a/S12"])
+    rules.write_text("B3/S23\nB9/S\n")
+    with pytest.raises(ValueError, match=r"rules.txt:2: .*'B9/S'"):
+        bench.rules_for(str(rules), NOISY)
+    with pytest.raises(ValueError, match="cannot read"):
+        bench.rules_for(str(tmp_path / "missing.txt"), NOISY)
+    with pytest.raises(ValueError, match="unknown env 'lifegym/Nope-v0'"):
+        bench.rules_for("named", "lifegym/Nope-v0")
+
+
+def test_job_seeds_do_not_depend_on_the_other_jobs() -> None:
+    def rules(env_id: str) -> list[str | None]:
+        return ["B3/S23", "B36/S23"]
+
+    both = bench.make_jobs([NOISY, ISOTROPIC], ["random", "coverage"], rules, 2, seed=7)
+    assert len(both) == 2 * 2 * 2 * 2
+    alone = bench.make_jobs([NOISY], ["coverage"], rules, 2, seed=7)
+    assert [j for j in both if j.agent == "coverage" and j.env_id == NOISY] == alone
+    same_episode = [j.seed for j in both if j.env_id == NOISY and j.rule == "B3/S23"]
+    assert same_episode[0] == same_episode[1]  # the agents of an episode share its seed
+    assert len({j.seed for j in both}) == len(both) // 2
+    assert bench.make_jobs([NOISY], ["coverage"], rules, 2, seed=8) != alone
+    with pytest.raises(ValueError, match="unknown agent 'oracle'"):
+        bench.make_jobs([NOISY], ["oracle"], rules, 1, seed=0)
+    with pytest.raises(ValueError, match="episodes"):
+        bench.make_jobs([NOISY], ["coverage"], rules, 0, seed=0)
+
+
+def _without_wall(rows: list[dict]) -> list[dict]:
+    return [{k: v for k, v in row.items() if k != "wall_s"} for row in rows]
+
+
+def test_local_runs_repeat_and_workers_give_the_same_rows() -> None:
+    jobs = bench.make_jobs([NOISY], ["random", "coverage"], lambda _: ["B3/S23", None], 1, seed=3)
+    serial = bench.run_local(jobs)
+    assert _without_wall(serial) == _without_wall(bench.run_local(jobs))
+    assert _without_wall(serial) == _without_wall(bench.run_local(jobs, workers=2))
+    assert [row["agent"] for row in serial] == ["random", "coverage"] * 2
+    assert serial[0]["rule"] == "B3/S23" and serial[2]["rule"] == serial[3]["rule"]
+    with pytest.raises(ValueError, match="workers"):
+        bench.run_local(jobs, workers=0)
+
+
+def test_summary_table_and_plot(tmp_path: Path) -> None:
+    jobs = bench.make_jobs([NOISY], ["random", "coverage"], lambda _: ["B3/S23"], 2, seed=0)
+    rows = bench.run_local(jobs)
+    summary = bench.summarise(rows)
+    assert [(s["env"], s["agent"], s["episodes"]) for s in summary] == [
+        (NOISY, "random", 2),
+        (NOISY, "coverage", 2),
+    ]
+    coverage = summary[1]
+    assert coverage["exact"] == 100.0 and coverage["experiment_cost"] > 0
+    table = bench.markdown_table(summary)
+    assert table.splitlines()[0].startswith("| env | agent | episodes | exact % |")
+    assert len(table.splitlines()) == 4
+    plot = tmp_path / "plot.svg"
+    bench.plot_accuracy_vs_cost(summary, plot)
+    svg = ET.parse(plot).getroot()
+    assert svg.tag.endswith("svg") and len(svg.findall("{*}circle")) == 2 + 2  # points, legend
+    with pytest.raises(ValueError, match=r"\.svg"):
+        bench.plot_accuracy_vs_cost(summary, tmp_path / "plot.png")
+
+
+def test_command_line_writes_rows_summary_and_plot(tmp_path: Path, capsys) -> None:
+    rules = tmp_path / "rules.txt"
+    rules.write_text("B3/S23\nB2-a/S12\n")
+    out = {name: tmp_path / name for name in ("rows.json", "summary.md", "plot.svg")}
+    code = main(
+        ["bench", "--env", NOISY, "--agent", "coverage", "--agent", "random", "--rules",
+         str(rules), "--episodes", "2", "--seed", "4", "--json", str(out["rows.json"]),
+         "--markdown", str(out["summary.md"]), "--plot", str(out["plot.svg"])]
+    )  # fmt: skip
+    assert code == 0
+    captured = capsys.readouterr()
+    assert "| lifegym/LifeLike-Noisy-v0 | coverage | 2 |" in captured.out
+    assert "left out: B2-a/S12" in captured.err
+    rows = json.loads(out["rows.json"].read_text())
+    assert len(rows) == 4 and {"env", "agent", "rule", "seed", "wall_s", "exact"} <= set(rows[0])
+    assert out["summary.md"].read_text() in captured.out
+    assert out["plot.svg"].read_text().startswith("<svg")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--agent", "oracle"], "unknown agent 'oracle'"),
+        (["--env", "lifegym/Nope-v0"], "unknown env"),
+        (["--rules", "random:0"], "random:N"),
+        (["--episodes", "0"], "episodes"),
+        (["--plot", "x.png"], ".svg"),
+    ],
+)
+def test_command_line_errors_name_the_bad_value(argv: list[str], message: str, capsys) -> None:
+    assert main(["bench", *argv]) == 2
+    assert message in capsys.readouterr().err
