@@ -432,6 +432,96 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------ discover
+
+DEFAULT_DISCOVER_ENV = "lifegym/LifeLike-Noisy-v0"
+DEFAULT_DISCOVER_GIF = "lifegym-discover.gif"
+
+
+def _add_discover_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "discover",
+        help="play one episode, showing what each action revealed",
+        description="One episode of an agent in an env: each action and what it revealed "
+        "(cost, belief entropy, most probable rule, test evidence), the result, and a GIF of "
+        "the observed frames with the belief (one bar per rule bit) after each step.",
+    )
+    parser.add_argument("--env", default=DEFAULT_DISCOVER_ENV, metavar="ID", help="a registered id")
+    parser.add_argument("--agent", default="coverage", metavar="NAME", help="the agent")
+    parser.add_argument(
+        "--rule", metavar="RULE", help="the hidden rule (default: drawn from the env's prior)"
+    )
+    parser.add_argument("--seed", type=_int_arg(0, "seed"), default=0, help="episode seed")
+    parser.add_argument(
+        "--gif", default=DEFAULT_DISCOVER_GIF, metavar="PATH", help="where to write the GIF"
+    )
+    parser.set_defaults(func=_cmd_discover)
+
+
+def _revealed(info: dict) -> str:
+    """What one step revealed, from its ``info``."""
+    test = info.get("test")
+    if test is not None and test["kind"] == "bit":
+        return f"log-odds {test['log_odds']:+.1f} for {test['bit']} = 1"
+    if test is not None:
+        return (
+            f"discrepancy {test['discrepancy']:.3g} "
+            f"(expected {test['expected_discrepancy']:.3g} if right)"
+        )
+    if info.get("rejected"):
+        return f"rejected: {info['rejected']}"
+    return (
+        f"cost {info['experiment_cost']:,} cell-steps, entropy {info['entropy']:.2f} bits, "
+        f"MAP {info['map_rule']}"
+    )
+
+
+def _cmd_discover(args: argparse.Namespace) -> int:
+    import gymnasium as gym
+
+    from lifegym.agents import make_agent
+    from lifegym.render import write_rgb_gif
+
+    _check_output(args.gif, "--gif")
+    try:
+        if args.env not in gym.registry or not args.env.startswith("lifegym/"):
+            known = ", ".join(sorted(k for k in gym.registry if k.startswith("lifegym/")))
+            raise ValueError(f"unknown env {args.env!r}; choose one of {known}")
+        env = gym.make(args.env, render_mode="rgb_array")
+        agent = make_agent(args.agent, env)
+        obs, info = env.reset(seed=args.seed, options={"rule": args.rule} if args.rule else None)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    agent.reset(args.seed)
+    unwrapped = env.unwrapped
+    print(f"{args.env}, agent {args.agent}, seed {args.seed}, {unwrapped.space.n_free} free bits")
+    images = [env.render()]
+    step = 0
+    while True:
+        action = agent.act(obs, info, unwrapped.action_masks())
+        obs, _, terminated, truncated, info = env.step(action)
+        step += 1
+        print(f"{step:3d}  {info['action']:<26} {_revealed(info)}")
+        images.append(env.render())
+        if terminated or truncated:
+            break
+    result = info["result"]
+    print(
+        f"submitted {result['submitted_rule']} by {result['submitted_by']}; hidden rule "
+        f"{result['true_rule']}: exact {result['exact']}, bits correct "
+        f"{result['bits_correct']:.1%}, behavioural match {result['behavioural_match']}, "
+        f"undetermined bits {result['n_undetermined']}"
+    )
+    print(
+        f"experiment cost {result['experiment_cost']:,} observed cell-steps in "
+        f"{result['n_experiments']} experiments; compute cost {result['compute_cost']:,} "
+        f"simulated cell-steps in {result['n_tests']} tests"
+    )
+    write_rgb_gif(images, args.gif, fps=2)
+    print(f"wrote {args.gif} ({len(images)} frames)")
+    return 0
+
+
 # ------------------------------------------------------------------ entry point
 
 
@@ -445,6 +535,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
     _add_simulate_parser(subparsers)
     _add_bench_parser(subparsers)
+    _add_discover_parser(subparsers)
     return parser
 
 

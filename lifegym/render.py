@@ -14,7 +14,15 @@ from PIL import Image
 
 from lifegym.cells import as_cells
 
-__all__ = ["ALIVE_RGB", "DEAD_RGB", "auto_scale", "frame_to_rgb", "write_gif", "write_png"]
+__all__ = [
+    "ALIVE_RGB",
+    "DEAD_RGB",
+    "auto_scale",
+    "frame_to_rgb",
+    "write_gif",
+    "write_png",
+    "write_rgb_gif",
+]
 
 #: Default colour of a live cell (white) and of a dead cell (black).
 ALIVE_RGB = (255, 255, 255)
@@ -121,4 +129,33 @@ def write_gif(
         duration=max(10, round(1000 / fps)),
         loop=0,
         optimize=False,
+    )
+
+
+def write_rgb_gif(
+    images: Sequence[np.ndarray], path: str | os.PathLike[str], *, fps: float = 2
+) -> None:
+    """Write RGB pictures (each uint8 (H, W, 3), all one shape) as a GIF that loops forever
+    (``fps`` frames per second, rounded to hundredths of a second per frame)."""
+    if not len(images):
+        raise ValueError("write_rgb_gif needs at least one image")
+    shape = np.asarray(images[0]).shape
+    for i, image in enumerate(images):
+        array = np.asarray(image)
+        if array.dtype != np.uint8 or array.ndim != 3 or array.shape[2] != 3:
+            raise ValueError(
+                f"images[{i}] must be uint8 (H, W, 3), got {array.dtype} {array.shape}"
+            )
+        if array.shape != shape:
+            raise ValueError(f"images[{i}] has shape {array.shape}, images[0] {shape}")
+    if not fps > 0:
+        raise ValueError(f"fps must be positive, got {fps!r}")
+    pictures = [Image.fromarray(np.asarray(image)) for image in images]
+    pictures[0].save(
+        path,
+        format="GIF",
+        save_all=True,
+        append_images=pictures[1:],
+        duration=max(10, round(1000 / fps)),
+        loop=0,
     )

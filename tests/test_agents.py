@@ -48,6 +48,19 @@ def test_coverage_arguments_checked() -> None:
         make_agent("coverage", env, confident=0.0)
     with pytest.raises(ValueError, match="min_count"):
         make_agent("coverage", env, min_count=0)
+    with pytest.raises(ValueError, match="patience"):
+        make_agent("coverage", env, patience=0)
+    with pytest.raises(ValueError, match="min_gain"):
+        make_agent("coverage", env, min_gain=-1.0)
+
+
+def test_coverage_stops_when_experiments_stop_helping() -> None:
+    # Seed 0 draws an isotropic rule with one bit the menu's soups leave at ~0.3 bits of
+    # uncertainty; without the no-progress rule the agent spent the whole budget on it.
+    env = gym.make("lifegym/Isotropic-Noisy-v0")
+    row = run_episode(env, make_agent("coverage", env), seed=0)
+    assert row["submitted_by"] == "agent"
+    assert row["n_experiments"] <= 4
 
 
 @pytest.mark.parametrize("name", sorted(AGENTS))

@@ -6,8 +6,11 @@ item's kind (its own, seeded; the env's will differ), runs the current MAP rule 
 the item's steps and notes which free bits' patterns occur in the observed region (at least
 ``min_count`` times over the inputs of the run). The value of the item is the summed
 uncertainty ``1 - confidence`` of those bits divided by its cost; the agent requests the
-best item, and submits when every free bit is at least ``confident`` or no affordable item
-exercises an uncertain bit.
+best item, and submits when every free bit is at least ``confident``, when no affordable
+item exercises an uncertain bit, or when ``patience`` experiments in a row each lowered the
+summed uncertainty by less than ``min_gain`` (some bits are not resolved by what the menu
+shows, e.g. under noise a pattern seen too rarely: more of the same would spend the budget
+for nothing).
 """
 
 from __future__ import annotations
@@ -33,18 +36,34 @@ class CoverageAgent(Agent):
         env: the env to act in.
         confident: submit once every free bit's confidence ``|2P - 1|`` reaches this.
         min_count: occurrences of a bit's patterns that count as exercising it.
+        min_gain: an experiment that lowers the summed uncertainty by less made no progress.
+        patience: submit after this many experiments in a row without progress.
     """
 
     name = "coverage"
 
-    def __init__(self, env: gym.Env, confident: float = 0.99, min_count: int = 3) -> None:
+    def __init__(
+        self,
+        env: gym.Env,
+        confident: float = 0.99,
+        min_count: int = 3,
+        min_gain: float = 0.01,
+        patience: int = 2,
+    ) -> None:
         super().__init__(env)
         if not 0 < confident <= 1:
             raise ValueError(f"confident must be in (0, 1], got {confident!r}")
-        if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
-            raise ValueError(f"min_count must be an int >= 1, got {min_count!r}")
+        for name, value in (("min_count", min_count), ("patience", patience)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+        if not min_gain >= 0:
+            raise ValueError(f"min_gain must be >= 0, got {min_gain!r}")
         self.confident = float(confident)
         self.min_count = min_count
+        self.min_gain = float(min_gain)
+        self.patience = patience
+        self._uncertainty_before: float | None = None
+        self._stalls = 0
         self._initials: list[np.ndarray] = []
         self._exercised: dict[tuple[int, Rule], np.ndarray] = {}
 
@@ -53,6 +72,8 @@ class CoverageAgent(Agent):
         env = self.env
         self._initials = [initial_condition(item, env.world, self.rng) for item in env.menu]
         self._exercised = {}
+        self._uncertainty_before = None
+        self._stalls = 0
 
     def exercised(self, item: int, rule: Rule) -> np.ndarray:
         """bool (n_free,): the free bits a run of ``rule`` on menu item ``item`` exercises."""
@@ -71,7 +92,12 @@ class CoverageAgent(Agent):
         env = self.env
         submit = env.submit_action
         uncertainty = 1.0 - obs["confidence"].astype(np.float64)
-        if uncertainty.max() <= 1.0 - self.confident and env.trajectories:
+        if self._uncertainty_before is not None:  # the last action was an experiment
+            progress = self._uncertainty_before - uncertainty.sum()
+            self._stalls = 0 if progress >= self.min_gain else self._stalls + 1
+            self._uncertainty_before = None
+        done = uncertainty.max() <= 1.0 - self.confident or self._stalls >= self.patience
+        if done and env.trajectories:
             return submit
         rule = env.space.rule((obs["p_one"] > 0.5).astype(np.uint8))
         best, best_value = submit, 0.0
@@ -79,4 +105,6 @@ class CoverageAgent(Agent):
             value = uncertainty[self.exercised(int(item), rule)].sum() / env.item_costs[item]
             if value > best_value:
                 best, best_value = int(item), value
+        if best != submit:
+            self._uncertainty_before = float(uncertainty.sum())
         return best
