@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 import multiprocessing
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -39,6 +40,7 @@ __all__ = [
     "rules_for",
     "run_job",
     "run_local",
+    "run_ray",
     "summarise",
     "write_json",
 ]
@@ -174,6 +176,48 @@ def run_local(
             if progress:
                 progress(len(rows))
     return rows
+
+
+def run_ray(
+    jobs: Sequence[Job], workers: int | None = None, progress: Callable[[int], None] | None = None
+) -> list[dict[str, Any]]:
+    """Run ``jobs`` as Ray tasks, one task per episode; rows in job order.
+
+    With ``RAY_ADDRESS`` set, joins that cluster; otherwise starts a local one with
+    ``workers`` CPUs (default: all) and shuts it down at the end. A job's row does not depend
+    on where it ran: its seed fixes the episode (the same rows as :func:`run_local`).
+    Needs the ``ray`` extra (``pip install 'lifegym[ray]'``).
+    """
+    try:
+        import ray
+    except ImportError as exc:
+        raise ValueError("the ray backend needs Ray: pip install 'lifegym[ray]'") from exc
+    if workers is not None and (isinstance(workers, bool) or workers < 1):
+        raise ValueError(f"workers must be an int >= 1, got {workers!r}")
+    address = os.environ.get("RAY_ADDRESS") or None
+    started = not ray.is_initialized()
+    if started:
+        ray.init(
+            address=address,
+            num_cpus=None if address else workers,
+            include_dashboard=False,
+            log_to_driver=False,
+        )
+    try:
+        task = ray.remote(num_cpus=1)(run_job)
+        index = {task.remote(job): i for i, job in enumerate(jobs)}
+        rows: list[dict[str, Any] | None] = [None] * len(index)
+        pending = list(index)
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            for ref in ready:
+                rows[index[ref]] = ray.get(ref)
+            if progress:
+                progress(len(index) - len(pending))
+    finally:
+        if started:
+            ray.shutdown()
+    return rows  # type: ignore[return-value]
 
 
 def _mean(values: Iterable[float]) -> float:

@@ -382,7 +382,16 @@ def _add_bench_parser(subparsers: argparse._SubParsersAction) -> None:
         "--episodes", type=_int_arg(1, "episodes"), default=1, help="episodes per rule"
     )
     parser.add_argument("--seed", type=_int_arg(0, "seed"), default=0, help="base seed")
-    parser.add_argument("--workers", type=_int_arg(1, "workers"), default=1, help="processes")
+    parser.add_argument(
+        "--backend",
+        choices=("local", "ray"),
+        default="local",
+        help="local: this machine (--workers processes); ray: one Ray task per episode, on "
+        "the cluster at RAY_ADDRESS or a local one with --workers CPUs (needs lifegym[ray])",
+    )
+    parser.add_argument(
+        "--workers", type=_int_arg(1, "workers"), default=None, help="processes or Ray CPUs"
+    )
     parser.add_argument("--json", metavar="PATH", help="write the episode rows here")
     parser.add_argument("--markdown", metavar="PATH", help="write the summary table here")
     parser.add_argument("--plot", metavar="PATH", help="write accuracy vs cost here (.svg)")
@@ -416,7 +425,12 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     bar = _ProgressBar(len(jobs), sys.stderr, unit="episodes")
     start = time.perf_counter()
     try:
-        rows = bench.run_local(jobs, args.workers, bar.update)
+        if args.backend == "ray":
+            rows = bench.run_ray(jobs, args.workers, bar.update)
+        else:
+            rows = bench.run_local(jobs, args.workers or 1, bar.update)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
     finally:
         bar.close()
     summary = bench.summarise(rows)

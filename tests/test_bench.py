@@ -128,3 +128,37 @@ def test_command_line_writes_rows_summary_and_plot(tmp_path: Path, capsys) -> No
 def test_command_line_errors_name_the_bad_value(argv: list[str], message: str, capsys) -> None:
     assert main(["bench", *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------------- Ray
+
+
+def test_ray_backend_gives_the_local_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ray
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)  # a fresh local cluster
+    jobs = bench.make_jobs(
+        [NOISY, ISOTROPIC], ["random", "coverage"], lambda _: ["B3/S23", None], 1, seed=5
+    )
+    done: list[int] = []
+    rows = bench.run_ray(jobs, workers=2, progress=done.append)
+    assert _without_wall(rows) == _without_wall(bench.run_local(jobs))
+    assert done[-1] == len(jobs) and done == sorted(done)
+    assert not ray.is_initialized()  # the cluster it started is shut down
+
+
+def test_ray_backend_uses_a_running_cluster_and_leaves_it(tmp_path: Path) -> None:
+    import ray
+
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+    try:
+        code = main(
+            ["bench", "--backend", "ray", "--agent", "coverage", "--rules", "random:2",
+             "--json", str(tmp_path / "rows.json")]
+        )  # fmt: skip
+        assert code == 0
+        assert ray.is_initialized()
+    finally:
+        ray.shutdown()
+    rows = json.loads((tmp_path / "rows.json").read_text())
+    assert [row["agent"] for row in rows] == ["coverage", "coverage"]
