@@ -28,7 +28,7 @@ import gymnasium as gym
 import numpy as np
 
 import lifegym  # noqa: F401  (registers the ids)
-from lifegym.agents import AGENTS, make_agent, run_episode
+from lifegym.agents import check_agent_name, make_agent, run_episode
 from lifegym.rules import NAMED_RULES, Rule
 
 __all__ = [
@@ -74,11 +74,6 @@ def _check_env_id(env_id: str) -> None:
     if env_id not in gym.registry or not env_id.startswith("lifegym/"):
         known = sorted(k for k in gym.registry if k.startswith("lifegym/"))
         raise ValueError(f"unknown env {env_id!r}; choose one of {', '.join(known)}")
-
-
-def _check_agent(agent: str) -> None:
-    if agent not in AGENTS:
-        raise ValueError(f"unknown agent {agent!r}; choose one of {', '.join(AGENTS)}")
 
 
 def _rules_from_file(path: Path) -> list[str]:
@@ -134,7 +129,7 @@ def make_jobs(
     if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
         raise ValueError(f"episodes must be an int >= 1, got {episodes!r}")
     for agent in agents:
-        _check_agent(agent)
+        check_agent_name(agent)
     jobs = []
     for e, env_id in enumerate(env_ids):
         _check_env_id(env_id)

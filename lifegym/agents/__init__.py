@@ -2,7 +2,8 @@
 interface, a registry by name, and :func:`~lifegym.agents.base.run_episode`.
 
 ``AGENTS`` maps each name to where its class lives (imported on first use); add an agent
-by adding an entry.
+by adding an entry. A trained policy is named ``ppo:PATH`` or ``maskable-ppo:PATH``
+(:mod:`lifegym.agents.rl`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import gymnasium as gym
 
 from lifegym.agents.base import Agent, run_episode
 
-__all__ = ["AGENTS", "Agent", "make_agent", "run_episode"]
+__all__ = ["AGENTS", "Agent", "check_agent_name", "make_agent", "run_episode"]
 
 AGENTS: dict[str, str] = {
     "random": "lifegym.agents.random_agent:RandomAgent",
@@ -22,9 +23,27 @@ AGENTS: dict[str, str] = {
 }
 
 
+def check_agent_name(name: str) -> None:
+    """ValueError unless ``name`` is a registered agent or ``ppo:PATH`` /
+    ``maskable-ppo:PATH`` naming a policy that loads."""
+    prefix, _, path = name.partition(":")
+    if path and prefix in ("ppo", "maskable-ppo"):
+        from lifegym.agents.rl import load_policy
+
+        load_policy(prefix, path)  # raises ValueError naming what is wrong
+        return
+    if name not in AGENTS:
+        choices = ", ".join([*AGENTS, "ppo:PATH", "maskable-ppo:PATH"])
+        raise ValueError(f"unknown agent {name!r}; choose one of {choices}")
+
+
 def make_agent(name: str, env: gym.Env, **kwargs: Any) -> Agent:
     """A fresh agent ``name`` for ``env``; ValueError listing the names otherwise."""
-    if name not in AGENTS:
-        raise ValueError(f"unknown agent {name!r}; choose one of {', '.join(AGENTS)}")
+    check_agent_name(name)
+    prefix, _, path = name.partition(":")
+    if path:
+        from lifegym.agents.rl import PolicyAgent
+
+        return PolicyAgent(env, prefix, path, **kwargs)
     module, attribute = AGENTS[name].split(":")
     return getattr(importlib.import_module(module), attribute)(env, **kwargs)

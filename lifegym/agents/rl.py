@@ -1,0 +1,76 @@
+"""Trained stable-baselines3 policies as agents: ``ppo:PATH`` and ``maskable-ppo:PATH``.
+
+The policy (a ``MultiInputPolicy`` saved by :mod:`lifegym.agents.train_rl`, or any PPO /
+MaskablePPO zip for the same env) gives a probability to every action; the agent plays the
+most probable action that ``action_mask`` allows (deterministic), so even a plain PPO policy,
+which was not trained with masks, never pays for a rejected action.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from lifegym.agents.base import Agent
+
+__all__ = ["ALGORITHMS", "PolicyAgent", "load_policy"]
+
+#: Agent name prefix -> the algorithm class that loads its zip.
+ALGORITHMS = ("ppo", "maskable-ppo")
+
+
+def load_policy(algorithm: str, path: str | Path, device: str = "cpu") -> Any:
+    """The saved model at ``path`` (a ``.zip``), loaded with ``algorithm``'s class."""
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {ALGORITHMS}")
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"no saved policy at {str(path)!r}")
+    if algorithm == "ppo":
+        from stable_baselines3 import PPO as model_class
+    else:
+        from sb3_contrib import MaskablePPO as model_class
+    try:
+        return model_class.load(path, device=device)
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise ValueError(f"cannot load {str(path)!r} as a {algorithm} policy: {exc}") from exc
+
+
+class PolicyAgent(Agent):
+    """Plays a trained policy (see the module doc).
+
+    Args:
+        env: the env to act in; its spaces must be those the policy was trained on.
+        algorithm: "ppo" or "maskable-ppo".
+        path: the saved model (``.zip``).
+    """
+
+    def __init__(self, env: gym.Env, algorithm: str, path: str | Path) -> None:
+        super().__init__(env)
+        self.model = load_policy(algorithm, path)
+        self.name = f"{algorithm}:{path}"
+        if self.model.action_space != self.env.action_space:
+            raise ValueError(
+                f"policy {str(path)!r} was trained for action space {self.model.action_space}, "
+                f"the env has {self.env.action_space}"
+            )
+        if self.model.observation_space != self.env.observation_space:
+            raise ValueError(
+                f"policy {str(path)!r} was trained for another observation space than the env's"
+            )
+
+    def probabilities(self, obs: dict[str, np.ndarray]) -> np.ndarray:
+        """The policy's probability of every action (float64 (n_actions,))."""
+        policy = self.model.policy
+        tensor, _ = policy.obs_to_tensor(obs)
+        with torch.no_grad():
+            distribution = policy.get_distribution(tensor).distribution
+        return distribution.probs[0].double().cpu().numpy()
+
+    def act(self, obs: dict[str, np.ndarray], info: dict[str, Any], action_mask: np.ndarray) -> int:
+        probs = np.where(np.asarray(action_mask, dtype=bool), self.probabilities(obs), -1.0)
+        return int(np.argmax(probs))

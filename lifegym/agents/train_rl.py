@@ -1,0 +1,156 @@
+"""Train a PPO or MaskablePPO policy on a lifegym env and save it for ``ppo:PATH`` agents.
+
+::
+
+    python -m lifegym.agents.train_rl --env lifegym/LifeLike-Noisy-v0 \\
+        --algo maskable-ppo --steps 200000 --envs 4 --seed 0 --out runs/noisy
+
+writes ``OUT/policy.zip`` (load it as ``maskable-ppo:OUT/policy.zip``), checkpoints in
+``OUT/checkpoints/``, the learning curve (SB3's logger: episode reward and length, losses)
+in ``OUT/progress.csv`` and, with ``--tensorboard``, TensorBoard event files in ``OUT/``
+(needs the ``tensorboard`` package), and ``OUT/train.json`` with the settings and the wall
+time. The policy is SB3's ``MultiInputPolicy`` on the env's Dict observation; the envs run in
+a ``DummyVecEnv`` (``--envs 1``) or ``SubprocVecEnv``, each wrapped in ``Monitor``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+
+__all__ = ["main", "train"]
+
+
+def make_env(env_id: str, **kwargs: Any) -> gym.Env:
+    """``gym.make(env_id, **kwargs)`` after registering lifegym's ids (a picklable env factory
+    for subprocess envs, whose fresh interpreters have not imported lifegym)."""
+    import lifegym  # noqa: F401
+
+    return gym.make(env_id, **kwargs)
+
+
+def train(
+    env_id: str,
+    out: str | Path,
+    *,
+    algorithm: str = "maskable-ppo",
+    steps: int = 100_000,
+    n_envs: int = 4,
+    seed: int = 0,
+    checkpoint_every: int = 50_000,
+    tensorboard: bool = False,
+    device: str = "cpu",
+    n_steps: int = 256,
+    batch_size: int = 256,
+    env_kwargs: dict[str, Any] | None = None,
+) -> Path:
+    """Train a policy; returns the path of the saved ``policy.zip`` (see the module doc)."""
+    from stable_baselines3.common.callbacks import CheckpointCallback
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.logger import configure
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+
+    from lifegym.agents.rl import ALGORITHMS
+
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {ALGORITHMS}")
+    for name, value in (("steps", steps), ("n_envs", n_envs), ("n_steps", n_steps)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+    formats = ["csv"]
+    if tensorboard:
+        try:
+            import tensorboard as _  # noqa: F401
+        except ImportError as exc:
+            raise ValueError("--tensorboard needs the tensorboard package") from exc
+        formats.append("tensorboard")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    venv = make_vec_env(
+        functools.partial(make_env, env_id),
+        n_envs=n_envs,
+        seed=seed,
+        env_kwargs=env_kwargs,
+        vec_env_cls=DummyVecEnv if n_envs == 1 else SubprocVecEnv,
+    )
+    if algorithm == "ppo":
+        from stable_baselines3 import PPO as model_class
+    else:
+        from sb3_contrib import MaskablePPO as model_class
+    model = model_class(
+        "MultiInputPolicy",
+        venv,
+        n_steps=n_steps,
+        batch_size=min(batch_size, n_steps * n_envs),
+        seed=seed,
+        device=device,
+        verbose=0,
+    )
+    model.set_logger(configure(str(out), formats))
+    checkpoints = CheckpointCallback(
+        save_freq=max(checkpoint_every // n_envs, 1),
+        save_path=str(out / "checkpoints"),
+        name_prefix="policy",
+    )
+    start = time.perf_counter()
+    try:
+        model.learn(total_timesteps=steps, callback=checkpoints)
+    finally:
+        venv.close()
+    path = out / "policy.zip"
+    model.save(path)
+    settings = {
+        "env": env_id,
+        "algorithm": algorithm,
+        "steps": steps,
+        "n_envs": n_envs,
+        "seed": seed,
+        "n_steps": n_steps,
+        "batch_size": min(batch_size, n_steps * n_envs),
+        "env_kwargs": env_kwargs or {},
+        "wall_s": time.perf_counter() - start,
+        "command": " ".join(sys.argv),
+    }
+    (out / "train.json").write_text(json.dumps(settings, indent=1) + "\n")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env", default="lifegym/LifeLike-Noisy-v0", help="a registered id")
+    parser.add_argument("--algo", default="maskable-ppo", choices=("ppo", "maskable-ppo"))
+    parser.add_argument("--steps", type=int, default=100_000, help="environment steps")
+    parser.add_argument("--envs", type=int, default=4, help="parallel envs")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--checkpoint-every", type=int, default=50_000, help="steps")
+    parser.add_argument("--n-steps", type=int, default=256, help="rollout steps per env")
+    parser.add_argument("--tensorboard", action="store_true", help="also TensorBoard logs")
+    args = parser.parse_args(argv)
+    try:
+        path = train(
+            args.env,
+            args.out,
+            algorithm=args.algo,
+            steps=args.steps,
+            n_envs=args.envs,
+            seed=args.seed,
+            checkpoint_every=args.checkpoint_every,
+            tensorboard=args.tensorboard,
+            n_steps=args.n_steps,
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
+    print(f"saved {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

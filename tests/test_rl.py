@@ -1,0 +1,72 @@
+"""The RL path: a tiny MaskablePPO training run, the saved policy as an agent, its errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from lifegym.agents import make_agent, run_episode
+from lifegym.agents.train_rl import main as train_main
+from lifegym.cli import main
+
+
+@pytest.fixture(scope="module")
+def policy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("run")
+    argv = ["--steps", "128", "--envs", "2", "--n-steps", "32", "--checkpoint-every", "64"]
+    assert train_main([*argv, "--seed", "1", "--out", str(out)]) == 0
+    return out
+
+
+def test_training_writes_policy_curve_checkpoints_and_settings(policy: Path) -> None:
+    assert (policy / "policy.zip").is_file()
+    with open(policy / "progress.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert rows and int(rows[-1]["time/total_timesteps"]) == 128
+    assert sorted(p.name for p in (policy / "checkpoints").iterdir())  # at least one
+    settings = json.loads((policy / "train.json").read_text())
+    assert settings["algorithm"] == "maskable-ppo" and settings["steps"] == 128
+    assert settings["env"] == "lifegym/LifeLike-Noisy-v0" and settings["wall_s"] > 0
+
+
+def test_policy_agent_plays_only_allowed_actions(policy: Path) -> None:
+    env = gym.make("lifegym/LifeLike-Noisy-v0", max_steps=40)
+    agent = make_agent(f"maskable-ppo:{policy / 'policy.zip'}", env)
+    obs, info = env.reset(seed=2, options={"rule": "B3/S23"})
+    agent.reset(2)
+    for _ in range(40):
+        mask = env.unwrapped.action_masks()
+        action = agent.act(obs, info, mask)
+        assert mask[action]
+        probs = agent.probabilities(obs)
+        assert probs.shape == mask.shape and np.isclose(probs.sum(), 1.0)
+        obs, _, terminated, truncated, info = env.step(action)
+        if terminated or truncated:
+            break
+    assert "result" in info
+    again = run_episode(env, agent, "B3/S23", seed=2)
+    assert again == {**run_episode(env, agent, "B3/S23", seed=2), "wall_s": again["wall_s"]}
+
+
+def test_policy_errors_name_the_problem(policy: Path, tmp_path: Path) -> None:
+    env = gym.make("lifegym/LifeLike-Noisy-v0")
+    path = policy / "policy.zip"
+    with pytest.raises(ValueError, match="no saved policy"):
+        make_agent(f"ppo:{tmp_path / 'missing.zip'}", env)
+    with pytest.raises(ValueError, match="as a ppo policy"):
+        make_agent(f"ppo:{path}", env)
+    with pytest.raises(ValueError, match="action space"):
+        make_agent(f"maskable-ppo:{path}", gym.make("lifegym/Isotropic-Noisy-v0"))
+
+
+def test_bench_runs_a_saved_policy(policy: Path, capsys) -> None:
+    name = f"maskable-ppo:{policy / 'policy.zip'}"
+    assert main(["bench", "--agent", name, "--rules", "random:2"]) == 0
+    assert f"| {name} | 2 |" in capsys.readouterr().out
+    assert main(["bench", "--agent", f"ppo:{policy / 'policy.zip'}"]) == 2
+    assert "as a ppo policy" in capsys.readouterr().err
