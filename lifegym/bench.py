@@ -29,6 +29,7 @@ import numpy as np
 
 import lifegym  # noqa: F401  (registers the ids)
 from lifegym.agents import check_agent_name, make_agent, run_episode
+from lifegym.registration import check_env_id
 from lifegym.rules import NAMED_RULES, Rule
 
 __all__ = [
@@ -70,12 +71,6 @@ class Job:
     seed: int
 
 
-def _check_env_id(env_id: str) -> None:
-    if env_id not in gym.registry or not env_id.startswith("lifegym/"):
-        known = sorted(k for k in gym.registry if k.startswith("lifegym/"))
-        raise ValueError(f"unknown env {env_id!r}; choose one of {', '.join(known)}")
-
-
 def _rules_from_file(path: Path) -> list[str]:
     try:
         lines = path.read_text().splitlines()
@@ -98,7 +93,7 @@ def _rules_from_file(path: Path) -> list[str]:
 def rules_for(spec: str, env_id: str) -> tuple[list[str | None], list[str]]:
     """The hidden rules ``spec`` gives for ``env_id``, and the rules left out (not in its
     rule space). ``random:N`` gives ``N`` times ``None`` (the env's prior decides)."""
-    _check_env_id(env_id)
+    check_env_id(env_id)
     if spec.startswith("random:"):
         count = spec.removeprefix("random:")
         if not count.isdigit() or int(count) < 1:
@@ -132,7 +127,7 @@ def make_jobs(
         check_agent_name(agent)
     jobs = []
     for e, env_id in enumerate(env_ids):
-        _check_env_id(env_id)
+        check_env_id(env_id)
         for r, rule in enumerate(rules(env_id)):
             for k in range(episodes):
                 state = np.random.SeedSequence([seed, e, r, k]).generate_state(1)[0]

@@ -494,13 +494,12 @@ def _cmd_discover(args: argparse.Namespace) -> int:
     import gymnasium as gym
 
     from lifegym.agents import make_agent
+    from lifegym.registration import check_env_id
     from lifegym.render import write_rgb_gif
 
     _check_output(args.gif, "--gif")
     try:
-        if args.env not in gym.registry or not args.env.startswith("lifegym/"):
-            known = ", ".join(sorted(k for k in gym.registry if k.startswith("lifegym/")))
-            raise ValueError(f"unknown env {args.env!r}; choose one of {known}")
+        check_env_id(args.env)
         env = gym.make(args.env, render_mode="rgb_array")
         agent = make_agent(args.agent, env)
         obs, info = env.reset(seed=args.seed, options={"rule": args.rule} if args.rule else None)

@@ -13,7 +13,7 @@ from typing import Any
 
 import gymnasium as gym
 
-__all__ = ["PRESETS", "register_envs"]
+__all__ = ["PRESETS", "check_env_id", "register_envs"]
 
 _ENTRY_POINT = "lifegym.env:RuleDiscoveryEnv"
 
@@ -63,3 +63,14 @@ def register_envs() -> None:
     for env_id, (kwargs, _) in PRESETS.items():
         if env_id not in gym.registry:
             gym.register(id=env_id, entry_point=_ENTRY_POINT, kwargs=dict(kwargs))
+
+
+def check_env_id(env_id: str) -> None:
+    """ValueError naming ``env_id`` and the lifegym ids unless it is one of them."""
+    if (
+        not isinstance(env_id, str)
+        or not env_id.startswith("lifegym/")
+        or env_id not in gym.registry
+    ):
+        known = ", ".join(sorted(k for k in gym.registry if k.startswith("lifegym/")))
+        raise ValueError(f"unknown env {env_id!r}; choose one of {known}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -99,6 +100,26 @@ def write_png(
     _palette_image(_upscale(cells, scale), *colours).save(path, format="PNG")
 
 
+def _check_fps(fps: float) -> None:
+    if not fps > 0:
+        raise ValueError(f"fps must be positive, got {fps!r}")
+
+
+def _save_gif(
+    images: list[Image.Image], path: str | os.PathLike[str], fps: float, **options: Any
+) -> None:
+    """``images`` as a GIF looping forever, ``fps`` frames per second."""
+    images[0].save(
+        path,
+        format="GIF",
+        save_all=True,
+        append_images=images[1:],
+        duration=max(10, round(1000 / fps)),
+        loop=0,
+        **options,
+    )
+
+
 def write_gif(
     frames: np.ndarray,
     path: str | os.PathLike[str],
@@ -117,19 +138,10 @@ def write_gif(
     """
     cells = as_cells(frames, "frames", {3: "(T, H, W)"})
     scale = auto_scale(*cells.shape[1:]) if scale is None else _check_scale(scale)
-    if not fps > 0:
-        raise ValueError(f"fps must be positive, got {fps!r}")
+    _check_fps(fps)
     colours = _check_colour(alive, "alive"), _check_colour(dead, "dead")
     images = [_palette_image(_upscale(frame, scale), *colours) for frame in cells]
-    images[0].save(
-        path,
-        format="GIF",
-        save_all=True,
-        append_images=images[1:],
-        duration=max(10, round(1000 / fps)),
-        loop=0,
-        optimize=False,
-    )
+    _save_gif(images, path, fps, optimize=False)
 
 
 def write_rgb_gif(
@@ -148,14 +160,5 @@ def write_rgb_gif(
             )
         if array.shape != shape:
             raise ValueError(f"images[{i}] has shape {array.shape}, images[0] {shape}")
-    if not fps > 0:
-        raise ValueError(f"fps must be positive, got {fps!r}")
-    pictures = [Image.fromarray(np.asarray(image)) for image in images]
-    pictures[0].save(
-        path,
-        format="GIF",
-        save_all=True,
-        append_images=pictures[1:],
-        duration=max(10, round(1000 / fps)),
-        loop=0,
-    )
+    _check_fps(fps)
+    _save_gif([Image.fromarray(np.asarray(image)) for image in images], path, fps)
