@@ -490,6 +490,10 @@ def _revealed(info: dict) -> str:
     )
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _cmd_discover(args: argparse.Namespace) -> int:
     import gymnasium as gym
 
@@ -527,8 +531,8 @@ def _cmd_discover(args: argparse.Namespace) -> int:
     )
     print(
         f"experiment cost {result['experiment_cost']:,} observed cell-steps in "
-        f"{result['n_experiments']} experiments; compute cost {result['compute_cost']:,} "
-        f"simulated cell-steps in {result['n_tests']} tests"
+        f"{_count(result['n_experiments'], 'experiment')}; compute cost "
+        f"{result['compute_cost']:,} simulated cell-steps in {_count(result['n_tests'], 'test')}"
     )
     write_rgb_gif(images, args.gif, fps=2)
     print(f"wrote {args.gif} ({len(images)} frames)")
