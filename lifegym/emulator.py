@@ -508,8 +508,9 @@ class Emulator:
                 data everywhere: for every orbit of the current group that occurs in the data,
                 ``|P(next = 1) - observed frequency| < tol`` (for deterministic data, every
                 observed pattern is predicted right with probability > 1 - tol). With
-                ``noise`` > 0, stop instead once the loss has stopped falling. ``None`` runs
-                all ``epochs``.
+                ``noise`` > 0 the frequencies are those of the expected true counts. A fit
+                that ends short of ``tol`` contradicting its data restarts from fresh weights
+                (see ``_train_on_counts``). ``None`` runs all ``epochs``, once.
             noise: the probability p in [0, 0.5) with which each cell of frames 1.. was
                 flipped when observed (frame 0, the initial condition an experimenter sets,
                 is exact unless ``noisy_initial``). The loss is then the likelihood of the
