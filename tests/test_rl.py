@@ -70,3 +70,18 @@ def test_bench_runs_a_saved_policy(policy: Path, capsys) -> None:
     assert f"| {name} | 2 |" in capsys.readouterr().out
     assert main(["bench", "--agent", f"ppo:{policy / 'policy.zip'}"]) == 2
     assert "as a ppo policy" in capsys.readouterr().err
+
+
+def test_wall_clock_stops_training_early(tmp_path: Path) -> None:
+    argv = ["--steps", "100000", "--envs", "1", "--n-steps", "32", "--minutes", "0.001"]
+    assert train_main([*argv, "--out", str(tmp_path)]) == 0
+    settings = json.loads((tmp_path / "train.json").read_text())
+    assert settings["max_minutes"] == 0.001
+    assert 1 <= settings["steps_done"] < 100_000
+
+
+@pytest.mark.parametrize("flag, value", [("--minutes", "0"), ("--steps", "0"), ("--envs", "-1")])
+def test_bad_training_settings_are_named(flag: str, value: str, tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit):
+        train_main([flag, value, "--out", str(tmp_path)])
+    assert flag.lstrip("-").replace("-", "_").split("_")[0] in capsys.readouterr().err

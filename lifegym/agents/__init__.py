@@ -20,6 +20,7 @@ __all__ = ["AGENTS", "Agent", "check_agent_name", "make_agent", "run_episode"]
 AGENTS: dict[str, str] = {
     "random": "lifegym.agents.random_agent:RandomAgent",
     "coverage": "lifegym.agents.coverage:CoverageAgent",
+    "infogain": "lifegym.agents.infogain:InfoGainAgent",
 }
 
 

@@ -3,7 +3,7 @@
 ::
 
     python -m lifegym.agents.train_rl --env lifegym/LifeLike-Noisy-v0 \\
-        --algo maskable-ppo --steps 200000 --envs 4 --seed 0 --out runs/noisy
+        --algo maskable-ppo --steps 2000000 --minutes 25 --envs 2 --seed 0 --out runs/noisy
 
 writes ``OUT/policy.zip`` (load it as ``maskable-ppo:OUT/policy.zip``), checkpoints in
 ``OUT/checkpoints/``, the learning curve (SB3's logger: episode reward and length, losses)
@@ -36,6 +36,17 @@ def make_env(env_id: str, **kwargs: Any) -> gym.Env:
     return gym.make(env_id, **kwargs)
 
 
+def _wall_clock_callback(deadline: float) -> Any:
+    """An SB3 callback that stops training once ``time.perf_counter()`` passes ``deadline``."""
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class WallClock(BaseCallback):
+        def _on_step(self) -> bool:
+            return time.perf_counter() < deadline
+
+    return WallClock()
+
+
 def train(
     env_id: str,
     out: str | Path,
@@ -50,9 +61,13 @@ def train(
     n_steps: int = 256,
     batch_size: int = 256,
     env_kwargs: dict[str, Any] | None = None,
+    max_minutes: float | None = None,
 ) -> Path:
-    """Train a policy; returns the path of the saved ``policy.zip`` (see the module doc)."""
-    from stable_baselines3.common.callbacks import CheckpointCallback
+    """Train a policy; returns the path of the saved ``policy.zip`` (see the module doc).
+
+    Training stops after ``steps`` env steps or, when given, ``max_minutes`` of wall time
+    (checked after every env step), whichever comes first; ``train.json`` records both."""
+    from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.logger import configure
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
@@ -64,6 +79,8 @@ def train(
     for name, value in (("steps", steps), ("n_envs", n_envs), ("n_steps", n_steps)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+    if max_minutes is not None and not max_minutes > 0:
+        raise ValueError(f"max_minutes must be > 0, got {max_minutes!r}")
     formats = ["csv"]
     if tensorboard:
         try:
@@ -100,8 +117,11 @@ def train(
         name_prefix="policy",
     )
     start = time.perf_counter()
+    callbacks = [checkpoints]
+    if max_minutes is not None:
+        callbacks.append(_wall_clock_callback(start + 60.0 * max_minutes))
     try:
-        model.learn(total_timesteps=steps, callback=checkpoints)
+        model.learn(total_timesteps=steps, callback=CallbackList(callbacks))
     finally:
         venv.close()
     path = out / "policy.zip"
@@ -110,6 +130,8 @@ def train(
         "env": env_id,
         "algorithm": algorithm,
         "steps": steps,
+        "steps_done": int(model.num_timesteps),
+        "max_minutes": max_minutes,
         "n_envs": n_envs,
         "seed": seed,
         "n_steps": n_steps,
@@ -133,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint-every", type=int, default=50_000, help="steps")
     parser.add_argument("--n-steps", type=int, default=256, help="rollout steps per env")
     parser.add_argument("--tensorboard", action="store_true", help="also TensorBoard logs")
+    parser.add_argument(
+        "--minutes", type=float, default=None, help="stop after this much wall time"
+    )
     args = parser.parse_args(argv)
     try:
         path = train(
@@ -145,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
             checkpoint_every=args.checkpoint_every,
             tensorboard=args.tensorboard,
             n_steps=args.n_steps,
+            max_minutes=args.minutes,
         )
     except ValueError as exc:
         parser.error(str(exc))
