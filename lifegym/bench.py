@@ -1,11 +1,12 @@
 """Benchmark agents on envs and hidden rules: the jobs, running them, and the summary.
 
 One *job* is one episode: an env id, an agent name, a hidden rule (or ``None``: the env
-draws one from its prior with the episode's seed) and a seed. Seeds come from
+draws one from its prior with the episode's seed), a seed and, optionally, the inference
+engine to use instead of the preset's own (``gym.make(id, inference=...)``). Seeds come from
 ``numpy.random.SeedSequence([seed, env, rule, episode])`` (indices into the lists given), so a
 job's seed does not depend on which other jobs run, nor on the backend or the number of
-workers. A *row* is the episode's ``info["result"]`` plus ``env``, ``agent``, ``rule``,
-``seed``, ``steps`` and ``wall_s``.
+workers. A *row* is the episode's ``info["result"]`` plus ``env``, ``inference`` (the engine
+that ran), ``agent``, ``rule``, ``seed``, ``steps`` and ``wall_s``.
 
 Rules (``rules_for``): ``"named"`` (the named rules of ``lifegym.rules.NAMED_RULES`` that
 lie in the env's rule space), ``"random:N"`` (N rules from the env's prior, one per episode
@@ -49,6 +50,7 @@ __all__ = [
 #: (key, heading) of each column of a summary, in order.
 SUMMARY_FIELDS: tuple[tuple[str, str], ...] = (
     ("env", "env"),
+    ("inference", "inference"),
     ("agent", "agent"),
     ("episodes", "episodes"),
     ("exact", "exact %"),
@@ -69,6 +71,7 @@ class Job:
     agent: str
     rule: str | None
     seed: int
+    inference: str | None = None
 
 
 def _rules_from_file(path: Path) -> list[str]:
@@ -115,8 +118,10 @@ def make_jobs(
     rules: Callable[[str], Sequence[str | None]],
     episodes: int,
     seed: int,
+    inference: str | None = None,
 ) -> list[Job]:
-    """Every (env, rule, episode, agent) job; ``rules(env_id)`` lists an env's rules.
+    """Every (env, rule, episode, agent) job; ``rules(env_id)`` lists an env's rules;
+    ``inference`` replaces every preset's engine (``None``: each keeps its own).
 
     The agents of one (env, rule, episode) share its seed, so they face the same hidden
     rule and the same experiments' initial conditions.
@@ -125,26 +130,36 @@ def make_jobs(
         raise ValueError(f"episodes must be an int >= 1, got {episodes!r}")
     for agent in agents:
         check_agent_name(agent)
+    if inference is not None:
+        for env_id in env_ids:
+            _make_env(env_id, inference)  # ValueError naming the engine or the setting
     jobs = []
     for e, env_id in enumerate(env_ids):
         check_env_id(env_id)
         for r, rule in enumerate(rules(env_id)):
             for k in range(episodes):
                 state = np.random.SeedSequence([seed, e, r, k]).generate_state(1)[0]
-                jobs.extend(Job(env_id, agent, rule, int(state)) for agent in agents)
+                jobs.extend(Job(env_id, agent, rule, int(state), inference) for agent in agents)
     return jobs
 
 
-_ENVS: dict[str, gym.Env] = {}  # per process: one env per id, reused across jobs
+# Per process: one env per (id, inference), reused across jobs.
+_ENVS: dict[tuple[str, str | None], gym.Env] = {}
+
+
+def _make_env(env_id: str, inference: str | None) -> gym.Env:
+    key = (env_id, inference)
+    if key not in _ENVS:
+        kwargs = {} if inference is None else {"inference": inference}
+        _ENVS[key] = gym.make(env_id, **kwargs)
+    return _ENVS[key]
 
 
 def run_job(job: Job) -> dict[str, Any]:
     """Run one job in this process; returns its row."""
-    env = _ENVS.get(job.env_id)
-    if env is None:
-        env = _ENVS[job.env_id] = gym.make(job.env_id)
+    env = _make_env(job.env_id, job.inference)
     row = run_episode(env, make_agent(job.agent, env), job.rule, job.seed)
-    return {"env": job.env_id, **row}
+    return {"env": job.env_id, "inference": env.unwrapped.inference, **row}
 
 
 def run_local(
@@ -216,15 +231,17 @@ def _mean(values: Iterable[float]) -> float:
 
 
 def summarise(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One summary per (env, agent), in order of first appearance (``SUMMARY_FIELDS``)."""
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    """One summary per (env, inference, agent), in order of first appearance
+    (``SUMMARY_FIELDS``)."""
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for row in rows:
-        groups.setdefault((row["env"], row["agent"]), []).append(row)
+        groups.setdefault((row["env"], row["inference"], row["agent"]), []).append(row)
     out = []
-    for (env_id, agent), group in groups.items():
+    for (env_id, inference, agent), group in groups.items():
         out.append(
             {
                 "env": env_id,
+                "inference": inference,
                 "agent": agent,
                 "episodes": len(group),
                 "exact": 100 * _mean(r["exact"] for r in group),
@@ -263,11 +280,19 @@ _MARGIN = (56, 28, 16, 44)  # left, top, right, bottom
 
 def plot_accuracy_vs_cost(summary: Sequence[dict[str, Any]], path: Path) -> None:
     """An SVG plot: exact % against mean experiment cost (log scale), one panel per env, one
-    colour per agent. Written by hand: a scatter plot needs no plotting library."""
+    colour per agent (per agent and engine when the envs' engines were replaced in some
+    runs). Written by hand: a scatter plot needs no plotting library."""
     if path.suffix.lower() != ".svg":
         raise ValueError(f"plot path must end in .svg, got {str(path)!r}")
     envs = list(dict.fromkeys(entry["env"] for entry in summary))
-    agents = list(dict.fromkeys(entry["agent"] for entry in summary))
+    per_env = {(e["env"], e["agent"]) for e in summary}
+    label_engine = len(per_env) < len(summary)
+
+    def series(entry: dict[str, Any]) -> str:
+        agent = entry["agent"]
+        return f"{agent} ({entry['inference']})" if label_engine else agent
+
+    agents = list(dict.fromkeys(series(entry) for entry in summary))
     costs = [e["experiment_cost"] for e in summary if e["experiment_cost"] > 0]
     low = math.floor(math.log10(min(costs))) if costs else 0
     high = max(math.ceil(math.log10(max(costs))), low + 1) if costs else 1
@@ -308,7 +333,7 @@ def plot_accuracy_vs_cost(summary: Sequence[dict[str, Any]], path: Path) -> None
             "mean experiment cost (observed cell-steps)</text>"
         )
         for entry in (e for e in summary if e["env"] == env_id):
-            colour = _COLOURS[agents.index(entry["agent"]) % len(_COLOURS)]
+            colour = _COLOURS[agents.index(series(entry)) % len(_COLOURS)]
             parts.append(
                 f'<circle cx="{x_of(entry["experiment_cost"]):.1f}" '
                 f'cy="{y_of(entry["exact"]):.1f}" r="5" fill="{colour}"/>'

@@ -383,6 +383,11 @@ def _add_bench_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--seed", type=_int_arg(0, "seed"), default=0, help="base seed")
     parser.add_argument(
+        "--inference",
+        metavar="ENGINE",
+        help="run every env with this inference engine (e.g. emulator) instead of its own",
+    )
+    parser.add_argument(
         "--backend",
         choices=("local", "ray"),
         default="local",
@@ -410,7 +415,9 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         raise UsageError(f"argument --plot: {args.plot!r} must end in .svg")
     try:
         rules = {env_id: bench.rules_for(args.rules, env_id) for env_id in env_ids}
-        jobs = bench.make_jobs(env_ids, agents, lambda e: rules[e][0], args.episodes, args.seed)
+        jobs = bench.make_jobs(
+            env_ids, agents, lambda e: rules[e][0], args.episodes, args.seed, args.inference
+        )
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     for env_id, (kept, left_out) in rules.items():

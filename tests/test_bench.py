@@ -86,7 +86,8 @@ def test_summary_table_and_plot(tmp_path: Path) -> None:
     coverage = summary[1]
     assert coverage["exact"] == 100.0 and coverage["experiment_cost"] > 0
     table = bench.markdown_table(summary)
-    assert table.splitlines()[0].startswith("| env | agent | episodes | exact % |")
+    assert table.splitlines()[0].startswith("| env | inference | agent | episodes | exact % |")
+    assert "| exact | random |" in table
     assert len(table.splitlines()) == 4
     plot = tmp_path / "plot.svg"
     bench.plot_accuracy_vs_cost(summary, plot)
@@ -94,6 +95,25 @@ def test_summary_table_and_plot(tmp_path: Path) -> None:
     assert svg.tag.endswith("svg") and len(svg.findall("{*}circle")) == 2 + 2  # points, legend
     with pytest.raises(ValueError, match=r"\.svg"):
         bench.plot_accuracy_vs_cost(summary, tmp_path / "plot.png")
+
+
+def test_inference_replaces_the_presets_engine(tmp_path: Path) -> None:
+    rule = ["B36/S23"]
+    jobs = bench.make_jobs([NOISY], ["coverage"], lambda _: rule, 1, seed=3)
+    jobs += bench.make_jobs([NOISY], ["coverage"], lambda _: rule, 1, seed=3, inference="emulator")
+    rows = bench.run_local(jobs)
+    assert [row["inference"] for row in rows] == ["exact", "emulator"]
+    assert rows[0]["seed"] == rows[1]["seed"]
+    summary = bench.summarise(rows)
+    assert [(s["inference"], s["agent"]) for s in summary] == [
+        ("exact", "coverage"),
+        ("emulator", "coverage"),
+    ]
+    plot = tmp_path / "plot.svg"
+    bench.plot_accuracy_vs_cost(summary, plot)
+    assert "coverage (emulator)" in plot.read_text()
+    with pytest.raises(ValueError, match="unknown inference 'oracle'"):
+        bench.make_jobs([NOISY], ["coverage"], lambda _: rule, 1, seed=3, inference="oracle")
 
 
 def test_command_line_writes_rows_summary_and_plot(tmp_path: Path, capsys) -> None:
@@ -107,10 +127,11 @@ def test_command_line_writes_rows_summary_and_plot(tmp_path: Path, capsys) -> No
     )  # fmt: skip
     assert code == 0
     captured = capsys.readouterr()
-    assert "| lifegym/LifeLike-Noisy-v0 | coverage | 2 |" in captured.out
+    assert "| lifegym/LifeLike-Noisy-v0 | exact | coverage | 2 |" in captured.out
     assert "left out: B2-a/S12" in captured.err
     rows = json.loads(out["rows.json"].read_text())
-    assert len(rows) == 4 and {"env", "agent", "rule", "seed", "wall_s", "exact"} <= set(rows[0])
+    fields = {"env", "inference", "agent", "rule", "seed", "wall_s", "exact"}
+    assert len(rows) == 4 and fields <= set(rows[0])
     assert out["summary.md"].read_text() in captured.out
     assert out["plot.svg"].read_text().startswith("<svg")
 
@@ -123,6 +144,8 @@ def test_command_line_writes_rows_summary_and_plot(tmp_path: Path, capsys) -> No
         (["--rules", "random:0"], "random:N"),
         (["--episodes", "0"], "episodes"),
         (["--plot", "x.png"], ".svg"),
+        (["--inference", "oracle"], "unknown inference 'oracle'"),
+        (["--env", "lifegym/Isotropic-Noisy-v0", "--inference", "exhaustive"], "exhaustive"),
     ],
 )
 def test_command_line_errors_name_the_bad_value(argv: list[str], message: str, capsys) -> None:

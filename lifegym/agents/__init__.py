@@ -21,6 +21,7 @@ AGENTS: dict[str, str] = {
     "random": "lifegym.agents.random_agent:RandomAgent",
     "coverage": "lifegym.agents.coverage:CoverageAgent",
     "infogain": "lifegym.agents.infogain:InfoGainAgent",
+    "emulator-loop": "lifegym.agents.emulator_loop:EmulatorLoopAgent",
 }
 
 

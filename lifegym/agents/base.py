@@ -15,8 +15,17 @@ import gymnasium as gym
 import numpy as np
 
 from lifegym.env import RuleDiscoveryEnv
+from lifegym.inference.base import InferenceEngine
 
-__all__ = ["Agent", "run_episode"]
+__all__ = ["Agent", "engine_uses_tests", "run_episode"]
+
+
+def engine_uses_tests(env: RuleDiscoveryEnv) -> bool:
+    """Whether the env's inference engine folds bit tests into its belief (it overrides
+    :meth:`~lifegym.inference.base.InferenceEngine.absorb_test`); with any other engine a
+    test only reports its log-odds and spends compute."""
+    absorb = getattr(env.engine_factory, "absorb_test", None)
+    return absorb is not None and absorb is not InferenceEngine.absorb_test
 
 
 class Agent(ABC):

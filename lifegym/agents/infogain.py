@@ -74,10 +74,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from lifegym.agents.base import Agent
+from lifegym.agents.base import Agent, engine_uses_tests
 from lifegym.experiments import initial_condition
-from lifegym.inference import engine_class
-from lifegym.inference.base import InferenceEngine
 from lifegym.patterns import pattern_histogram
 from lifegym.rules import Rule
 from lifegym.sim import simulate
@@ -151,12 +149,10 @@ class InfoGainAgent(Agent):
         self.min_gain = float(min_gain)
         env_ = self.env
         model = env_.model
-        engine = engine_class(env_.inference) if isinstance(env_.inference, str) else None
         self._first_step_only = env_.inference == "exact" and model.flip_probability > 0
         self._strength = occurrence_strength(model.flip_probability, model.stats_sigma is not None)
-        overrides = engine is not None and engine.absorb_test is not InferenceEngine.absorb_test
-        self.tests = bool(tests) and overrides
-        self._test_from = int(getattr(engine, "test_from_time", 1))
+        self.tests = bool(tests) and engine_uses_tests(env_)
+        self._test_from = int(getattr(env_.engine_factory, "test_from_time", 1))
         self._steps = np.array([item.steps for item in env_.menu], dtype=np.int64)
         self._reset_state()
 
