@@ -298,6 +298,31 @@ def test_full_observation_identifies_the_rule(rule: str) -> None:
     np.testing.assert_array_equal(belief.p_one, FULL_SPACE.free_values(belief.map_rule))
 
 
+def test_map_index_breaks_exact_ties_towards_b0_clear() -> None:
+    loglik = np.array([-3.0, -1.0, -1.0, -2.0])
+    assert ex.map_index(loglik, quiescent_bit=0) == 2  # index 1 has bit 0 set
+    assert ex.map_index(loglik, quiescent_bit=1) == 1
+    assert ex.map_index(loglik, quiescent_bit=None) == 1
+    assert ex.map_index(np.array([-1.0, -1.0 - 1e-6]), quiescent_bit=0) == 0  # not a tie
+    assert ex.map_index(np.array([-1.5, -1.0]), quiescent_bit=0) == 1  # evidence wins
+
+
+@pytest.mark.parametrize("rule", ["B3678/S34678", "B1357/S02468", "B5678/S45678"])
+def test_stride_two_twins_resolve_to_the_quiescent_rule(rule: str) -> None:
+    # A self-complementary rule and its complement (every bit flipped) agree at even
+    # steps: the posterior is split exactly in two, and the MAP rule is the B0-free one.
+    hidden = Rule.parse(rule, "totalistic")
+    twin = FULL_SPACE.rule(1 - FULL_SPACE.free_values(hidden))
+    init = soup((48, 48), 0.5, 7)
+    np.testing.assert_array_equal(simulate(hidden, init, 4)[::2], simulate(twin, init, 4)[::2])
+    engine = make_engine("exhaustive", FULL_SPACE, strided(2))
+    engine.update(make_trajectory(twin, init, 8, strided(2), 1))
+    engine.update(make_trajectory(hidden, soup((48, 48), 0.3, 8), 8, strided(2), 2))
+    belief = engine.belief()
+    assert belief.entropy == pytest.approx(1.0) and belief.n_consistent == 2
+    assert belief.map_rule == hidden and "B0" not in str(hidden)
+
+
 def test_noise_free_consistent_rules_are_counted() -> None:
     """On a sparse soup some bits are never exercised: every rule reproducing the frames
     counts as consistent, and those bits stay at 0.5 and undetermined."""

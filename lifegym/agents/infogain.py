@@ -44,26 +44,13 @@ and an item's gain is scaled by the chance its observed cells tell them apart. U
 ``strided(2)`` a self-complementary rule and its complement never differ, so the agent
 submits after one experiment instead of spending the budget.
 
-Measured with ``run_episode`` (seeds 1000+ for the named rules of the env's family, 5000+
-for 20 draws from the prior; costs as fractions of the experiment / compute budget):
-
-    env                  agent     episodes  exact   experiment  compute
-    LifeLike-Noisy-v0    infogain  47        100.0%  0.0160      0.0002
-                         coverage  47         97.9%  0.0199      0
-                         random    47         93.6%  0.862       0.468
-    LifeLike-Strided-v0  infogain  47         91.5%  0.0156      0
-                         coverage  47         91.5%  0.0176      0
-                         random    47         89.4%  0.862       0.468
-    Isotropic-Noisy-v0   infogain  49        100.0%  0.0163      0.0003
-                         coverage  49        100.0%  0.0236      0
-                         random    49         81.6%  0.790       0.790
-
-The four Strided misses (Day & Night, Fredkin, B4678/S35678, B5678/S45678) are
-self-complementary: no menu item tells them from their complement at even steps, so every
-agent ends at 1 bit of entropy. Typical act time: 1-10 ms when the gains do not depend on
-the rule (the ``exact`` engine under noise), 20-60 ms on the first decision of an episode
-otherwise (``n_rules`` batch simulations of the whole menu plus pattern histograms; cached
-per rule after that).
+Measured against the other agents on every preset: ``benchmarks/leaderboard.py``
+(results in ``benchmarks/results/leaderboard.md``). Under ``strided(2)`` the four
+self-complementary named rules (Day & Night, Fredkin, B4678/S35678, B5678/S45678) end at
+1 bit of entropy whatever is run; the engine's tie-break settles them. Typical act time:
+1-10 ms when the gains do not depend on the rule (the ``exact`` engine under noise),
+20-60 ms on the first decision of an episode otherwise (``n_rules`` batch simulations of
+the whole menu plus pattern histograms; cached per rule after that).
 """
 
 from __future__ import annotations

@@ -609,13 +609,38 @@ def totalistic_logliks(
 
 # ------------------------------------------------------------------------------ engine
 
+#: Log-likelihoods this close (relative) to the best count as tied for the MAP rule.
+_TIE_RTOL = 1e-12
+
+
+def map_index(loglik: np.ndarray, quiescent_bit: int | None) -> int:
+    """The MAP rule index under the uniform prior: the largest ``loglik``; among exact
+    ties, the lowest index whose free bit ``quiescent_bit`` (the all-dead neighbourhood's
+    bit, B0) is clear, else the lowest index.
+
+    Ties are not rare in one case: under ``strided(2)`` a self-complementary rule R and its
+    complement NOT.R (every bit flipped) give identical frames at even steps, so no
+    experiment separates them and exactly one of the two has B0. Preferring the rule that
+    keeps empty space empty is the convention of the Life-like literature (B0 rules
+    strobe); it is a tie-break only and never outweighs any evidence.
+    """
+    best = float(np.max(loglik))
+    tied = np.flatnonzero(loglik >= best - _TIE_RTOL * max(abs(best), 1.0))
+    if len(tied) > 1 and quiescent_bit is not None:
+        quiet = tied[((tied >> quiescent_bit) & 1) == 0]
+        if len(quiet):
+            return int(quiet[0])
+    return int(tied[0])
+
+
 
 class ExhaustiveEngine(InferenceEngine):
     """Exact posterior over every rule of a totalistic space (module doc).
 
     ``n_consistent`` counts the rules whose log-likelihood is within ``ln(1e6)`` of the
     best (with noise-free frames: the rules that reproduce every observation); a bit is
-    ``determined`` unless its marginal is 0.5 within 1e-9.
+    ``determined`` unless its marginal is 0.5 within 1e-9. The MAP rule breaks exact ties
+    towards B0 clear (:func:`map_index`).
     """
 
     name = "exhaustive"
@@ -631,6 +656,9 @@ class ExhaustiveEngine(InferenceEngine):
     ) -> None:
         super().__init__(space, model)
         self.scores = RuleScores(space, prune=prune, margin=margin, pilot_cells=pilot_cells)
+        empty = int(space.family.orbit_of[0])  # the bit of the all-dead neighbourhood
+        free = np.flatnonzero(space.free_bits == empty)
+        self._quiescent_bit = int(free[0]) if len(free) else None
 
     @classmethod
     def unsupported(cls, space: RuleSpace, model: ObservationModel) -> str | None:
@@ -682,7 +710,7 @@ class ExhaustiveEngine(InferenceEngine):
         values = np.where(self.scores.exact, self.scores.loglik, -np.inf)
         return Belief(
             p_one=p_one,
-            map_rule=self.rule(int(np.argmax(values))),
+            map_rule=self.rule(map_index(values, self._quiescent_bit)),
             entropy=max(0.0, entropy),
             n_consistent=int((values >= best - _CONSISTENT_NATS).sum()),
             determined=np.abs(p_one - 0.5) > _UNDETERMINED_TOL,
