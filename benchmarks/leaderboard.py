@@ -1,0 +1,201 @@
+"""The leaderboard: every preset x every agent on the named rules and on random rules.
+
+For each registered preset (``lifegym.registration.PRESETS``), with the preset's own
+inference engine, every agent of ``lifegym.agents.AGENTS`` plays one episode per hidden
+rule, on two rule sets:
+
+* ``named``: the named rules of ``lifegym.rules.NAMED_RULES`` in the preset's family;
+* ``random``: ``--random`` rules drawn from the preset's prior (uniform), one per seed.
+
+Plus the trained policy (``--policy``, a MaskablePPO zip) on the presets whose spaces it
+fits, and ``emulator-loop`` with ``inference="emulator"`` (the research loop as designed:
+the learned emulator is the model) on the named rules of ``--emulator-envs``.
+
+Seeds come from ``lifegym.bench.make_jobs`` (``--seed`` for the named set, ``--seed + 1``
+for the random set), so every agent faces the same hidden rules and the same initial
+conditions, and a row does not depend on the worker count.
+
+Writes ``OUT/leaderboard.json`` (machine info, settings, every episode row),
+``OUT/leaderboard.md`` (the summary per rule set x env x engine x agent, and the issue's
+targets with the best agent's value) and ``OUT/leaderboard.svg`` (exact % against mean
+experiment cost, all rules)::
+
+    python benchmarks/leaderboard.py                  # about 20 min on 2 cores
+    python benchmarks/leaderboard.py --quick          # smoke run: 3 random rules, 1 named
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import machine
+
+import lifegym  # noqa: F401  (registers the ids)
+from lifegym import bench
+from lifegym.agents import AGENTS, make_agent
+from lifegym.registration import PRESETS
+
+DEFAULT_POLICY = machine.ROOT / "benchmarks" / "policies" / "noisy-maskable-ppo.zip"
+DEFAULT_EMULATOR_ENVS = ("lifegym/LifeLike-Noisy-v0", "lifegym/Isotropic-Noisy-v0")
+
+#: The issue's targets: (env, metric, at least %, what).
+TARGETS = (
+    ("lifegym/LifeLike-Noisy-v0", "exact", 99.0, "best agent exact"),
+    ("lifegym/LifeLike-Strided-v0", "behavioural", 95.0, "best agent behavioural"),
+    ("lifegym/LifeLike-Stats-v0", "behavioural", 90.0, "best agent behavioural"),
+    ("lifegym/Isotropic-Noisy-v0", "exact", 90.0, "best agent exact"),
+)
+
+
+def policy_fits(policy: str, env_id: str) -> bool:
+    """Whether the saved policy's spaces match the env's (make_agent refuses otherwise)."""
+    try:
+        make_agent(policy, gym.make(env_id))
+    except ValueError:
+        return False
+    return True
+
+
+def build_jobs(args: argparse.Namespace) -> dict[str, list[bench.Job]]:
+    """The jobs of each rule set (``named``, ``random``)."""
+    env_ids = list(PRESETS)
+    named = {env_id: bench.rules_for("named", env_id)[0] for env_id in env_ids}
+    if args.quick:
+        named = {env_id: rules[:1] for env_id, rules in named.items()}
+    random_rules: list[str | None] = [None] * args.random
+    sets: dict[str, list[bench.Job]] = {"named": [], "random": []}
+    for env_id in env_ids:
+        agents = list(AGENTS)
+        if args.policy and policy_fits(args.policy, env_id):
+            agents.append(args.policy)
+        for name, rules, seed in (
+            ("named", named[env_id], args.seed),
+            ("random", random_rules, args.seed + 1),
+        ):
+            # All ids are passed so that each env keeps its index in the seeds.
+            only_here = lambda other, env_id=env_id, rules=rules: rules if other == env_id else []  # noqa: E731
+            sets[name] += bench.make_jobs(env_ids, agents, only_here, 1, seed)
+    on_emulator = lambda other: named[other] if other in args.emulator_envs else []  # noqa: E731
+    sets["named"] += bench.make_jobs(
+        env_ids, ["emulator-loop"], on_emulator, 1, args.seed, "emulator"
+    )
+    return sets
+
+
+def target_lines(summaries: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """One Markdown table row per target: the best agent on each rule set, and met or not."""
+    lines = [
+        "| env | target | named rules: best agent | random rules: best agent | met |",
+        "|---|---|---|---|---|",
+    ]
+    for env_id, metric, threshold, what in TARGETS:
+        cells, met = [], True
+        for name in ("named", "random"):
+            entries = [e for e in summaries[name] if e["env"] == env_id]
+            if not entries:
+                cells.append("-")
+                continue
+            best = max(entries, key=lambda e: (e[metric], -e["experiment_cost"]))
+            cells.append(f"{best[metric]:.1f}% ({best['agent']}, {best['inference']})")
+            met = met and best[metric] >= threshold
+        lines.append(
+            f"| {env_id.removeprefix('lifegym/')} | {what} >= {threshold:g}% | "
+            + " | ".join(cells)
+            + f" | {'yes' if met else 'no'} |"
+        )
+    return lines
+
+
+def write_markdown(
+    path: Path, summaries: dict[str, list[dict[str, Any]]], settings: dict[str, Any]
+) -> None:
+    parts = [
+        "# Leaderboard",
+        "",
+        "Written by `benchmarks/leaderboard.py` (see its docstring for the method). "
+        f"Settings: {json.dumps(settings)}.",
+        "",
+        "Costs are means per episode: experiment cost in observed cell-steps, compute cost in "
+        "simulated cell-steps (bit tests and MAP tests). One episode per rule.",
+        "",
+        "## Targets",
+        "",
+        *target_lines(summaries),
+        "",
+    ]
+    for name, title in (("named", "Named rules"), ("random", "Random rules (uniform prior)")):
+        parts += [f"## {title}", "", bench.markdown_table(summaries[name])]
+    path.write_text("\n".join(parts))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--random", type=int, default=100, help="random rules per preset")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--policy",
+        default=f"maskable-ppo:{DEFAULT_POLICY}" if DEFAULT_POLICY.is_file() else None,
+        help="a trained policy as an agent name (maskable-ppo:PATH); default: the committed one",
+    )
+    parser.add_argument(
+        "--emulator-envs",
+        nargs="*",
+        default=list(DEFAULT_EMULATOR_ENVS),
+        help="presets where emulator-loop also runs with inference=emulator (named rules)",
+    )
+    parser.add_argument("--quick", action="store_true", help="smoke run: few rules")
+    parser.add_argument("--out", default=str(machine.ROOT / "benchmarks" / "results"))
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.random = min(args.random, 3)
+    if args.random < 1:
+        parser.error(f"--random must be >= 1, got {args.random}")
+    unknown = [e for e in args.emulator_envs if e not in PRESETS]
+    if unknown:
+        parser.error(f"--emulator-envs: not presets: {unknown}; choose from {list(PRESETS)}")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = "leaderboard_quick" if args.quick else "leaderboard"
+    sets = build_jobs(args)
+    rows: dict[str, list[dict[str, Any]]] = {}
+    start = time.perf_counter()
+    for name, jobs in sets.items():
+        print(f"{name}: {len(jobs)} episodes", file=sys.stderr, flush=True)
+        rows[name] = bench.run_local(jobs, args.workers)
+        for row in rows[name]:
+            row["rule_set"] = name
+    wall = time.perf_counter() - start
+    summaries = {name: bench.summarise(set_rows) for name, set_rows in rows.items()}
+    settings = {
+        "random": args.random,
+        "seed": args.seed,
+        "workers": args.workers,
+        "policy": args.policy,
+        "emulator_envs": args.emulator_envs,
+        "wall_s": round(wall, 1),
+    }
+    all_rows = rows["named"] + rows["random"]
+    (out / f"{stem}.json").write_text(
+        json.dumps(
+            {"machine": machine.machine_info(), "settings": settings, "rows": all_rows},
+            indent=1,
+            default=bench._json_default,
+        )
+        + "\n"
+    )
+    write_markdown(out / f"{stem}.md", summaries, settings)
+    bench.plot_accuracy_vs_cost(bench.summarise(all_rows), out / f"{stem}.svg")
+    print((out / f"{stem}.md").read_text())
+    print(f"{len(all_rows)} episodes in {wall:.0f} s; wrote {out}/{stem}.{{json,md,svg}}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,43 @@
+"""benchmarks/leaderboard.py on a tiny sweep: every preset x agent, both rule sets, files."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from lifegym.agents import AGENTS
+from lifegym.registration import PRESETS
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+import leaderboard  # noqa: E402
+
+
+def test_quick_leaderboard_writes_rows_tables_targets_and_plot(tmp_path: Path, capsys) -> None:
+    argv = ["--quick", "--random", "1", "--workers", "1", "--policy", "", "--out", str(tmp_path)]
+    assert leaderboard.main([*argv, "--emulator-envs", "lifegym/LifeLike-Full-v0"]) == 0
+    data = json.loads((tmp_path / "leaderboard_quick.json").read_text())
+    rows = data["rows"]
+    per_set = len(PRESETS) * len(AGENTS)
+    assert len(rows) == 2 * per_set + 1  # named, random, and emulator-loop on the emulator
+    assert {row["rule_set"] for row in rows} == {"named", "random"}
+    on_emulator = [row for row in rows if row["inference"] == "emulator"]
+    assert [(r["env"], r["agent"]) for r in on_emulator] == [
+        ("lifegym/LifeLike-Full-v0", "emulator-loop")
+    ]
+    table = (tmp_path / "leaderboard_quick.md").read_text()
+    assert "## Targets" in table and "| LifeLike-Noisy-v0 | best agent exact >= 99% |" in table
+    assert table.count("| lifegym/Isotropic-Noisy-v0 | exact | infogain | 1 |") == 2
+    assert (tmp_path / "leaderboard_quick.svg").read_text().startswith("<svg")
+    assert "episodes in" in capsys.readouterr().out
+
+
+def test_bad_settings_are_named(capsys) -> None:
+    with pytest.raises(SystemExit):
+        leaderboard.main(["--emulator-envs", "lifegym/Nope-v0"])
+    assert "Nope-v0" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        leaderboard.main(["--random", "0"])
+    assert "--random" in capsys.readouterr().err
