@@ -12,7 +12,7 @@ from lifegym.agents import AGENTS
 from lifegym.registration import PRESETS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-import leaderboard  # noqa: E402
+import leaderboard
 
 
 def test_quick_leaderboard_writes_rows_tables_targets_and_plot(tmp_path: Path, capsys) -> None:
