@@ -77,10 +77,20 @@ def test_wall_clock_stops_training_early(tmp_path: Path) -> None:
     assert train_main([*argv, "--out", str(tmp_path)]) == 0
     settings = json.loads((tmp_path / "train.json").read_text())
     assert settings["max_minutes"] == 0.001
+    assert (settings["reward"], settings["experiment_weight"]) == ("info_gain", 1.0)
     assert 1 <= settings["steps_done"] < 100_000
 
 
-@pytest.mark.parametrize("flag, value", [("--minutes", "0"), ("--steps", "0"), ("--envs", "-1")])
+@pytest.mark.parametrize(
+    "flag, value",
+    [
+        ("--minutes", "0"),
+        ("--steps", "0"),
+        ("--envs", "-1"),
+        ("--reward", "oracle"),
+        ("--experiment-weight", "-1"),
+    ],
+)
 def test_bad_training_settings_are_named(flag: str, value: str, tmp_path: Path, capsys) -> None:
     with pytest.raises(SystemExit):
         train_main([flag, value, "--out", str(tmp_path)])

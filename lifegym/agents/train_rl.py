@@ -25,6 +25,8 @@ from typing import Any
 
 import gymnasium as gym
 
+from lifegym.reward import REWARDS
+
 __all__ = ["main", "train"]
 
 
@@ -62,11 +64,17 @@ def train(
     batch_size: int = 256,
     env_kwargs: dict[str, Any] | None = None,
     max_minutes: float | None = None,
+    reward: str = "info_gain",
+    experiment_weight: float = 1.0,
+    compute_weight: float = 1.0,
 ) -> Path:
     """Train a policy; returns the path of the saved ``policy.zip`` (see the module doc).
 
     Training stops after ``steps`` env steps or, when given, ``max_minutes`` of wall time
-    (checked after every env step), whichever comes first; ``train.json`` records both."""
+    (checked after every env step), whichever comes first; ``train.json`` records both.
+    The envs are trained with the reward ``reward`` (a key of ``lifegym.reward.REWARDS``)
+    at these cost weights; the trained policy is measured on the env's results, whatever
+    reward shaped it."""
     from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.logger import configure
@@ -81,6 +89,11 @@ def train(
             raise ValueError(f"{name} must be an int >= 1, got {value!r}")
     if max_minutes is not None and not max_minutes > 0:
         raise ValueError(f"max_minutes must be > 0, got {max_minutes!r}")
+    if reward not in REWARDS:
+        raise ValueError(f"unknown reward {reward!r}; choose one of {', '.join(REWARDS)}")
+    reward_function = REWARDS[reward](
+        experiment_weight=experiment_weight, compute_weight=compute_weight
+    )  # ValueError naming a bad weight
     formats = ["csv"]
     if tensorboard:
         try:
@@ -94,7 +107,7 @@ def train(
         functools.partial(make_env, env_id),
         n_envs=n_envs,
         seed=seed,
-        env_kwargs=env_kwargs,
+        env_kwargs={**(env_kwargs or {}), "reward": reward_function},
         vec_env_cls=DummyVecEnv if n_envs == 1 else SubprocVecEnv,
     )
     if algorithm == "ppo":
@@ -137,6 +150,9 @@ def train(
         "n_steps": n_steps,
         "batch_size": min(batch_size, n_steps * n_envs),
         "env_kwargs": env_kwargs or {},
+        "reward": reward,
+        "experiment_weight": experiment_weight,
+        "compute_weight": compute_weight,
         "wall_s": time.perf_counter() - start,
         "command": " ".join(sys.argv),
     }
@@ -158,6 +174,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--minutes", type=float, default=None, help="stop after this much wall time"
     )
+    parser.add_argument("--reward", default="info_gain", help="reward to train with")
+    parser.add_argument(
+        "--experiment-weight",
+        type=float,
+        default=1.0,
+        help="reward lost by spending the whole experiment budget",
+    )
+    parser.add_argument(
+        "--compute-weight",
+        type=float,
+        default=1.0,
+        help="reward lost by spending the whole compute budget",
+    )
     args = parser.parse_args(argv)
     try:
         path = train(
@@ -171,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
             tensorboard=args.tensorboard,
             n_steps=args.n_steps,
             max_minutes=args.minutes,
+            reward=args.reward,
+            experiment_weight=args.experiment_weight,
+            compute_weight=args.compute_weight,
         )
     except ValueError as exc:
         parser.error(str(exc))
