@@ -7,9 +7,10 @@ rule, on two rule sets:
 * ``named``: the named rules of ``lifegym.rules.NAMED_RULES`` in the preset's family;
 * ``random``: ``--random`` rules drawn from the preset's prior (uniform), one per seed.
 
-Plus the trained policy (``--policy``, a MaskablePPO zip) on the presets whose spaces it
-fits, and ``emulator-loop`` with ``inference="emulator"`` (the research loop as designed:
-the learned emulator is the model) on the named rules of ``--emulator-envs``.
+Plus the trained policy (``--policy``, by default the committed MaskablePPO policy) on the
+preset it was trained for (``--policy-envs``), and ``emulator-loop`` with
+``inference="emulator"`` (the research loop as designed: the learned emulator is the model)
+on the named rules of ``--emulator-envs``.
 
 Seeds come from ``lifegym.bench.make_jobs`` (``--seed`` for the named set, ``--seed + 1``
 for the random set), so every agent faces the same hidden rules and the same initial
@@ -42,6 +43,7 @@ from lifegym.agents import AGENTS, make_agent
 from lifegym.registration import PRESETS
 
 DEFAULT_POLICY = machine.ROOT / "benchmarks" / "policies" / "noisy-maskable-ppo.zip"
+DEFAULT_POLICY_ENVS = ("lifegym/LifeLike-Noisy-v0",)
 DEFAULT_EMULATOR_ENVS = ("lifegym/LifeLike-Noisy-v0", "lifegym/Isotropic-Noisy-v0")
 
 #: The issue's targets: (env, metric, at least %, what).
@@ -51,15 +53,6 @@ TARGETS = (
     ("lifegym/LifeLike-Stats-v0", "behavioural", 90.0, "best agent behavioural"),
     ("lifegym/Isotropic-Noisy-v0", "exact", 90.0, "best agent exact"),
 )
-
-
-def policy_fits(policy: str, env_id: str) -> bool:
-    """Whether the saved policy's spaces match the env's (make_agent refuses otherwise)."""
-    try:
-        make_agent(policy, gym.make(env_id))
-    except ValueError:
-        return False
-    return True
 
 
 def build_jobs(args: argparse.Namespace) -> dict[str, list[bench.Job]]:
@@ -72,7 +65,8 @@ def build_jobs(args: argparse.Namespace) -> dict[str, list[bench.Job]]:
     sets: dict[str, list[bench.Job]] = {"named": [], "random": []}
     for env_id in env_ids:
         agents = list(AGENTS)
-        if args.policy and policy_fits(args.policy, env_id):
+        if args.policy and env_id in args.policy_envs:
+            make_agent(args.policy, gym.make(env_id))  # ValueError: not a policy for env_id
             agents.append(args.policy)
         for name, rules, seed in (
             ("named", named[env_id], args.seed),
@@ -145,6 +139,12 @@ def main(argv: list[str] | None = None) -> int:
         help="a trained policy as an agent name (maskable-ppo:PATH); default: the committed one",
     )
     parser.add_argument(
+        "--policy-envs",
+        nargs="*",
+        default=list(DEFAULT_POLICY_ENVS),
+        help="presets the policy plays (its spaces must match theirs)",
+    )
+    parser.add_argument(
         "--emulator-envs",
         nargs="*",
         default=list(DEFAULT_EMULATOR_ENVS),
@@ -157,13 +157,20 @@ def main(argv: list[str] | None = None) -> int:
         args.random = min(args.random, 3)
     if args.random < 1:
         parser.error(f"--random must be >= 1, got {args.random}")
-    unknown = [e for e in args.emulator_envs if e not in PRESETS]
-    if unknown:
-        parser.error(f"--emulator-envs: not presets: {unknown}; choose from {list(PRESETS)}")
+    for option, env_ids in (
+        ("--policy-envs", args.policy_envs),
+        ("--emulator-envs", args.emulator_envs),
+    ):
+        unknown = [e for e in env_ids if e not in PRESETS]
+        if unknown:
+            parser.error(f"{option}: not presets: {unknown}; choose from {list(PRESETS)}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stem = "leaderboard_quick" if args.quick else "leaderboard"
-    sets = build_jobs(args)
+    try:
+        sets = build_jobs(args)
+    except ValueError as exc:
+        parser.error(str(exc))
     rows: dict[str, list[dict[str, Any]]] = {}
     start = time.perf_counter()
     for name, jobs in sets.items():
@@ -178,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         "seed": args.seed,
         "workers": args.workers,
         "policy": args.policy,
+        "policy_envs": args.policy_envs,
         "emulator_envs": args.emulator_envs,
         "wall_s": round(wall, 1),
     }

@@ -369,7 +369,7 @@ def _add_bench_parser(subparsers: argparse._SubParsersAction) -> None:
         help="a registered id (repeatable; default lifegym/LifeLike-Noisy-v0)",
     )
     parser.add_argument(
-        "--agent", action="append", metavar="NAME", help="an agent (repeatable; default coverage)"
+        "--agent", action="append", metavar="NAME", help="an agent (repeatable; default infogain)"
     )
     parser.add_argument(
         "--rules",
@@ -407,7 +407,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from lifegym import bench
 
     env_ids = args.env or ["lifegym/LifeLike-Noisy-v0"]
-    agents = args.agent or ["coverage"]
+    agents = args.agent or ["infogain"]
     outputs = {"--json": args.json, "--markdown": args.markdown, "--plot": args.plot}
     for option, path in outputs.items():
         _check_output(path, option)
@@ -468,7 +468,7 @@ def _add_discover_parser(subparsers: argparse._SubParsersAction) -> None:
         "the observed frames with the belief (one bar per rule bit) after each step.",
     )
     parser.add_argument("--env", default=DEFAULT_DISCOVER_ENV, metavar="ID", help="a registered id")
-    parser.add_argument("--agent", default="coverage", metavar="NAME", help="the agent")
+    parser.add_argument("--agent", default="infogain", metavar="NAME", help="the agent")
     parser.add_argument(
         "--rule", metavar="RULE", help="the hidden rule (default: drawn from the env's prior)"
     )

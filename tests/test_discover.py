@@ -16,7 +16,7 @@ def test_discover_runs_on_every_preset(env_id: str, tmp_path: Path, capsys) -> N
     gif = tmp_path / "episode.gif"
     assert main(["discover", "--env", env_id, "--rule", "B36/S23", "--gif", str(gif)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith(f"{env_id}, agent coverage, seed 0")
+    assert out[0].startswith(f"{env_id}, agent infogain, seed 0")
     assert out[1].lstrip().startswith("1  request ")
     assert any("submit" in line for line in out)
     assert "hidden rule B36/S23" in "\n".join(out)

@@ -41,3 +41,14 @@ def test_bad_settings_are_named(capsys) -> None:
     with pytest.raises(SystemExit):
         leaderboard.main(["--random", "0"])
     assert "--random" in capsys.readouterr().err
+
+
+def test_a_policy_for_another_env_is_refused(tmp_path: Path, capsys) -> None:
+    from lifegym.agents.train_rl import main as train_main
+
+    argv = ["--steps", "64", "--envs", "1", "--n-steps", "32", "--out", str(tmp_path)]
+    assert train_main(argv) == 0  # trained on LifeLike-Noisy-v0 (18 bits)
+    policy = f"maskable-ppo:{tmp_path / 'policy.zip'}"
+    with pytest.raises(SystemExit):
+        leaderboard.main(["--policy", policy, "--policy-envs", "lifegym/Isotropic-Noisy-v0"])
+    assert "action space" in capsys.readouterr().err

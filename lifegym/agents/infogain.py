@@ -134,13 +134,12 @@ class InfoGainAgent(Agent):
         self.n_rules = n_rules
         self.target_entropy = float(target_entropy)
         self.min_gain = float(min_gain)
-        env_ = self.env
-        model = env_.model
-        self._first_step_only = env_.inference == "exact" and model.flip_probability > 0
+        model = self.env.model
+        self._first_step_only = self.env.inference == "exact" and model.flip_probability > 0
         self._strength = occurrence_strength(model.flip_probability, model.stats_sigma is not None)
-        self.tests = bool(tests) and engine_uses_tests(env_)
-        self._test_from = int(getattr(env_.engine_factory, "test_from_time", 1))
-        self._steps = np.array([item.steps for item in env_.menu], dtype=np.int64)
+        self.tests = bool(tests) and engine_uses_tests(self.env)
+        self._test_from = int(getattr(self.env.engine_factory, "test_from_time", 1))
+        self._steps = np.array([item.steps for item in self.env.menu], dtype=np.int64)
         self._reset_state()
 
     # -- episode state -------------------------------------------------------------------
