@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -67,6 +68,7 @@ def train(
     reward: str = "info_gain",
     experiment_weight: float = 1.0,
     compute_weight: float = 1.0,
+    command: str | None = None,
 ) -> Path:
     """Train a policy; returns the path of the saved ``policy.zip`` (see the module doc).
 
@@ -74,7 +76,8 @@ def train(
     (checked after every env step), whichever comes first; ``train.json`` records both.
     The envs are trained with the reward ``reward`` (a key of ``lifegym.reward.REWARDS``)
     at these cost weights; the trained policy is measured on the env's results, whatever
-    reward shaped it."""
+    reward shaped it. ``command`` is recorded in ``train.json`` (the command line passes
+    the one that ran)."""
     from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.logger import configure
@@ -154,7 +157,7 @@ def train(
         "experiment_weight": experiment_weight,
         "compute_weight": compute_weight,
         "wall_s": time.perf_counter() - start,
-        "command": " ".join(sys.argv),
+        "command": command,
     }
     (out / "train.json").write_text(json.dumps(settings, indent=1) + "\n")
     return path
@@ -188,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         help="reward lost by spending the whole compute budget",
     )
     args = parser.parse_args(argv)
+    given = sys.argv[1:] if argv is None else argv
     try:
         path = train(
             args.env,
@@ -203,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
             reward=args.reward,
             experiment_weight=args.experiment_weight,
             compute_weight=args.compute_weight,
+            command=shlex.join(["python", "-m", "lifegym.agents.train_rl", *given]),
         )
     except ValueError as exc:
         parser.error(str(exc))
