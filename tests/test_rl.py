@@ -77,7 +77,8 @@ def test_wall_clock_stops_training_early(tmp_path: Path) -> None:
     assert train_main([*argv, "--out", str(tmp_path)]) == 0
     settings = json.loads((tmp_path / "train.json").read_text())
     assert settings["max_minutes"] == 0.001
-    assert settings["command"] == "python -m lifegym.agents.train_rl " + " ".join(argv) + f" --out {tmp_path}"
+    command = ["python", "-m", "lifegym.agents.train_rl", *argv, "--out", str(tmp_path)]
+    assert settings["command"] == " ".join(command)
     assert (settings["reward"], settings["experiment_weight"]) == ("info_gain", 1.0)
     assert 1 <= settings["steps_done"] < 100_000
 
