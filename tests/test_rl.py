@@ -97,3 +97,9 @@ def test_bad_training_settings_are_named(flag: str, value: str, tmp_path: Path, 
     with pytest.raises(SystemExit):
         train_main([flag, value, "--out", str(tmp_path)])
     assert flag.lstrip("-").replace("-", "_").split("_")[0] in capsys.readouterr().err
+
+
+def test_tensorboard_event_files(tmp_path: Path) -> None:
+    argv = ["--steps", "64", "--envs", "1", "--n-steps", "32", "--tensorboard"]
+    assert train_main([*argv, "--out", str(tmp_path)]) == 0
+    assert list(tmp_path.glob("events.out.tfevents.*"))

@@ -8,8 +8,8 @@
 writes ``OUT/policy.zip`` (load it as ``maskable-ppo:OUT/policy.zip``), checkpoints in
 ``OUT/checkpoints/``, the learning curve (SB3's logger: episode reward and length, losses)
 in ``OUT/progress.csv`` and, with ``--tensorboard``, TensorBoard event files in ``OUT/``
-(needs the ``tensorboard`` package), and ``OUT/train.json`` with the settings and the wall
-time. The policy is SB3's ``MultiInputPolicy`` on the env's Dict observation; the envs run in
+(``pip install 'lifegym[tensorboard]'``), and ``OUT/train.json`` with the settings and the
+wall time. The policy is SB3's ``MultiInputPolicy`` on the env's Dict observation; the envs run in
 a ``DummyVecEnv`` (``--envs 1``) or ``SubprocVecEnv``, each wrapped in ``Monitor``.
 """
 
@@ -102,7 +102,8 @@ def train(
         try:
             import tensorboard as _  # noqa: F401
         except ImportError as exc:
-            raise ValueError("--tensorboard needs the tensorboard package") from exc
+            message = "--tensorboard needs TensorBoard: pip install 'lifegym[tensorboard]'"
+            raise ValueError(message) from exc
         formats.append("tensorboard")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
