@@ -103,3 +103,13 @@ def test_tensorboard_event_files(tmp_path: Path) -> None:
     argv = ["--steps", "64", "--envs", "1", "--n-steps", "32", "--tensorboard"]
     assert train_main([*argv, "--out", str(tmp_path)]) == 0
     assert list(tmp_path.glob("events.out.tfevents.*"))
+
+
+def test_the_committed_policy_still_plays_its_env() -> None:
+    # The policy in benchmarks/policies/ must keep loading as the env evolves (its
+    # observation and action spaces are part of the saved model).
+    path = Path(__file__).resolve().parent.parent / "benchmarks/policies/noisy-maskable-ppo.zip"
+    env = gym.make("lifegym/LifeLike-Noisy-v0")
+    agent = make_agent(f"maskable-ppo:{path}", env)
+    rows = [run_episode(env, agent, rule, seed=i) for i, rule in enumerate(["B3/S23", "B36/S23"])]
+    assert all(row["exact"] and row["submitted_by"] == "agent" for row in rows)
