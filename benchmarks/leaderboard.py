@@ -21,7 +21,7 @@ Writes ``OUT/leaderboard.json`` (machine info, settings, every episode row),
 targets with the best agent's value) and ``OUT/leaderboard.svg`` (exact % against mean
 experiment cost, all rules)::
 
-    python benchmarks/leaderboard.py                  # about 20 min on 2 cores
+    python benchmarks/leaderboard.py                  # about 10 min on 2 cores
     python benchmarks/leaderboard.py --quick          # smoke run: 3 random rules, 1 named
 """
 
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -106,6 +107,13 @@ def target_lines(summaries: dict[str, list[dict[str, Any]]]) -> list[str]:
     return lines
 
 
+def json_text(head: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+    """One JSON object: ``head``'s fields, then ``rows``, one row per line (readable diffs)."""
+    fields = [f" {json.dumps(key)}: {json.dumps(value)}" for key, value in head.items()]
+    body = ",\n".join("  " + json.dumps(row, default=bench.json_default) for row in rows)
+    return "{\n" + ",\n".join(fields) + ',\n "rows": [\n' + body + "\n ]\n}\n"
+
+
 def write_markdown(
     path: Path, summaries: dict[str, list[dict[str, Any]]], settings: dict[str, Any]
 ) -> None:
@@ -135,7 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
         "--policy",
-        default=f"maskable-ppo:{DEFAULT_POLICY}" if DEFAULT_POLICY.is_file() else None,
+        default=f"maskable-ppo:{os.path.relpath(DEFAULT_POLICY)}"
+        if DEFAULT_POLICY.is_file()
+        else None,
         help="a trained policy as an agent name (maskable-ppo:PATH); default: the committed one",
     )
     parser.add_argument(
@@ -190,14 +200,8 @@ def main(argv: list[str] | None = None) -> int:
         "wall_s": round(wall, 1),
     }
     all_rows = rows["named"] + rows["random"]
-    (out / f"{stem}.json").write_text(
-        json.dumps(
-            {"machine": machine.machine_info(), "settings": settings, "rows": all_rows},
-            indent=1,
-            default=bench._json_default,
-        )
-        + "\n"
-    )
+    head = {"machine": machine.machine_info(), "settings": settings}
+    (out / f"{stem}.json").write_text(json_text(head, all_rows))
     write_markdown(out / f"{stem}.md", summaries, settings)
     bench.plot_accuracy_vs_cost(bench.summarise(all_rows), out / f"{stem}.svg")
     print((out / f"{stem}.md").read_text())

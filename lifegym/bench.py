@@ -36,6 +36,7 @@ from lifegym.rules import NAMED_RULES, Rule
 __all__ = [
     "SUMMARY_FIELDS",
     "Job",
+    "json_default",
     "make_jobs",
     "markdown_table",
     "plot_accuracy_vs_cost",
@@ -353,10 +354,11 @@ def plot_accuracy_vs_cost(summary: Sequence[dict[str, Any]], path: Path) -> None
 
 def write_json(rows: Sequence[dict[str, Any]], path: Path) -> None:
     """The rows as a JSON list."""
-    path.write_text(json.dumps(list(rows), indent=1, default=_json_default) + "\n")
+    path.write_text(json.dumps(list(rows), indent=1, default=json_default) + "\n")
 
 
-def _json_default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
+    """``json.dumps(default=...)`` for rows: numpy scalars as Python numbers, jobs as dicts."""
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, Job):
