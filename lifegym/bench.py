@@ -20,6 +20,7 @@ import json
 import math
 import multiprocessing
 import os
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -281,17 +282,24 @@ _MARGIN = (56, 28, 16, 44)  # left, top, right, bottom
 
 def plot_accuracy_vs_cost(summary: Sequence[dict[str, Any]], path: Path) -> None:
     """An SVG plot: exact % against mean experiment cost (log scale), one panel per env, one
-    colour per agent (per agent and engine when the envs' engines were replaced in some
-    runs). Written by hand: a scatter plot needs no plotting library."""
+    colour per agent (an agent run with another engine than most of its env's runs is a
+    series of its own, named "agent (engine)"). Written by hand: a scatter plot needs no
+    plotting library."""
     if path.suffix.lower() != ".svg":
         raise ValueError(f"plot path must end in .svg, got {str(path)!r}")
     envs = list(dict.fromkeys(entry["env"] for entry in summary))
-    per_env = {(e["env"], e["agent"]) for e in summary}
-    label_engine = len(per_env) < len(summary)
+    engines: dict[str, list[str]] = {}
+    for entry in summary:
+        engines.setdefault(entry["env"], []).append(entry["inference"])
+    usual = {env: Counter(names).most_common(1)[0][0] for env, names in engines.items()}
 
     def series(entry: dict[str, Any]) -> str:
         agent = entry["agent"]
-        return f"{agent} ({entry['inference']})" if label_engine else agent
+        return (
+            agent
+            if entry["inference"] == usual[entry["env"]]
+            else f"{agent} ({entry['inference']})"
+        )
 
     agents = list(dict.fromkeys(series(entry) for entry in summary))
     costs = [e["experiment_cost"] for e in summary if e["experiment_cost"] > 0]
