@@ -28,6 +28,7 @@ experiment cost, all rules)::
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -74,13 +75,17 @@ def build_jobs(args: argparse.Namespace) -> dict[str, list[bench.Job]]:
             ("random", random_rules, args.seed + 1),
         ):
             # All ids are passed so that each env keeps its index in the seeds.
-            only_here = lambda other, env_id=env_id, rules=rules: rules if other == env_id else []  # noqa: E731
+            only_here = functools.partial(_rules_of, {env_id: rules})
             sets[name] += bench.make_jobs(env_ids, agents, only_here, 1, seed)
-    on_emulator = lambda other: named[other] if other in args.emulator_envs else []  # noqa: E731
+    on_emulator = functools.partial(_rules_of, {e: named[e] for e in args.emulator_envs})
     sets["named"] += bench.make_jobs(
         env_ids, ["emulator-loop"], on_emulator, 1, args.seed, "emulator"
     )
     return sets
+
+
+def _rules_of(rules: dict[str, list[str | None]], env_id: str) -> list[str | None]:
+    return rules.get(env_id, [])
 
 
 def target_lines(summaries: dict[str, list[dict[str, Any]]]) -> list[str]:
@@ -107,6 +112,43 @@ def target_lines(summaries: dict[str, list[dict[str, Any]]]) -> list[str]:
     return lines
 
 
+def _is_policy(agent: str) -> bool:
+    return agent.partition(":")[0] in ("ppo", "maskable-ppo") and ":" in agent
+
+
+def policy_target_line(summaries: dict[str, list[dict[str, Any]]], env_id: str) -> str | None:
+    """The RL target as a Markdown table row: the policy's exact rate at least the best
+    heuristic's (the most exact, then the cheapest, of the agents other than ``random`` and
+    policies) at no more than its mean experiment cost, and at most half of ``random``'s
+    cost. None when no policy ran on ``env_id``."""
+    cells, met = [], True
+    for name in ("named", "random"):
+        entries = [e for e in summaries[name] if e["env"] == env_id]
+        policies = [e for e in entries if _is_policy(e["agent"])]
+        heuristics = [e for e in entries if e["agent"] != "random" and not _is_policy(e["agent"])]
+        randomly = [e for e in entries if e["agent"] == "random"]
+        if not (policies and heuristics and randomly):
+            return None
+        policy, random = policies[0], randomly[0]
+        best = max(heuristics, key=lambda e: (e["exact"], -e["experiment_cost"]))
+        cells.append(
+            f"policy {policy['exact']:.1f}% at {policy['experiment_cost']:,.0f}; "
+            f"{best['agent']} {best['exact']:.1f}% at {best['experiment_cost']:,.0f}; "
+            f"random at {random['experiment_cost']:,.0f}"
+        )
+        met = met and (
+            policy["exact"] >= best["exact"]
+            and policy["experiment_cost"] <= best["experiment_cost"]
+            and 2 * policy["experiment_cost"] <= random["experiment_cost"]
+        )
+    return (
+        f"| {env_id.removeprefix('lifegym/')} | trained policy: best heuristic's exact % at <= "
+        f"its experiment cost, <= half of random's | "
+        + " | ".join(cells)
+        + f" | {'yes' if met else 'no'} |"
+    )
+
+
 def json_text(head: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     """One JSON object: ``head``'s fields, then ``rows``, one row per line (readable diffs)."""
     fields = [f" {json.dumps(key)}: {json.dumps(value)}" for key, value in head.items()]
@@ -129,6 +171,7 @@ def write_markdown(
         "## Targets",
         "",
         *target_lines(summaries),
+        *filter(None, (policy_target_line(summaries, e) for e in settings["policy_envs"])),
         "",
     ]
     for name, title in (("named", "Named rules"), ("random", "Random rules (uniform prior)")):

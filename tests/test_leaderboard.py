@@ -52,3 +52,22 @@ def test_a_policy_for_another_env_is_refused(tmp_path: Path, capsys) -> None:
     with pytest.raises(SystemExit):
         leaderboard.main(["--policy", policy, "--policy-envs", "lifegym/Isotropic-Noisy-v0"])
     assert "action space" in capsys.readouterr().err
+
+
+def test_policy_target_compares_with_the_best_heuristic_and_random() -> None:
+    env = "lifegym/LifeLike-Noisy-v0"
+
+    def entry(agent: str, exact: float, cost: float) -> dict[str, object]:
+        return {"env": env, "agent": agent, "exact": exact, "experiment_cost": cost}
+
+    heuristics = [entry("random", 90.0, 300_000), entry("coverage", 100.0, 9_000)]
+    heuristics.append(entry("infogain", 100.0, 7_000))
+    met = {
+        name: [*heuristics, entry("maskable-ppo:p.zip", 100.0, 7_000)]
+        for name in ("named", "random")
+    }
+    line = leaderboard.policy_target_line(met, env)
+    assert line is not None and line.endswith("| yes |") and "infogain 100.0% at 7,000" in line
+    dearer = {**met, "random": [*heuristics, entry("maskable-ppo:p.zip", 100.0, 8_000)]}
+    assert leaderboard.policy_target_line(dearer, env).endswith("| no |")
+    assert leaderboard.policy_target_line({"named": heuristics, "random": heuristics}, env) is None

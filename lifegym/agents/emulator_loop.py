@@ -35,8 +35,8 @@ from lifegym.agents.base import Agent, engine_uses_tests
 
 __all__ = ["EmulatorLoopAgent", "density_schedule"]
 
-#: Mean and standard deviation of |z| for a standard normal z (statistics discrepancy).
-_ABS_Z_MEAN = math.sqrt(2.0 / math.pi)
+#: Standard deviation of |z| for a standard normal z (the statistics discrepancy is a mean
+#: of such values; its expectation sqrt(2 / pi) comes with the MAP test).
 _ABS_Z_STD = math.sqrt(1.0 - 2.0 / math.pi)
 
 
