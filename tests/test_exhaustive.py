@@ -305,6 +305,7 @@ def test_map_index_breaks_exact_ties_towards_b0_clear() -> None:
     assert ex.map_index(loglik, quiescent_bit=None) == 1
     assert ex.map_index(np.array([-1.0, -1.0 - 1e-6]), quiescent_bit=0) == 0  # not a tie
     assert ex.map_index(np.array([-1.5, -1.0]), quiescent_bit=0) == 1  # evidence wins
+    assert ex.map_index(np.array([-np.inf, -np.inf]), quiescent_bit=0) == 0
 
 
 @pytest.mark.parametrize("rule", ["B3678/S34678", "B1357/S02468", "B5678/S45678"])

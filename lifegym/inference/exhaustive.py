@@ -625,6 +625,8 @@ def map_index(loglik: np.ndarray, quiescent_bit: int | None) -> int:
     strobe); it is a tie-break only and never outweighs any evidence.
     """
     best = float(np.max(loglik))
+    if not np.isfinite(best):
+        return int(np.argmax(loglik))
     tied = np.flatnonzero(loglik >= best - _TIE_RTOL * max(abs(best), 1.0))
     if len(tied) > 1 and quiescent_bit is not None:
         quiet = tied[((tied >> quiescent_bit) & 1) == 0]
