@@ -113,3 +113,10 @@ def test_the_committed_policy_still_plays_its_env() -> None:
     agent = make_agent(f"maskable-ppo:{path}", env)
     rows = [run_episode(env, agent, rule, seed=i) for i, rule in enumerate(["B3/S23", "B36/S23"])]
     assert all(row["exact"] and row["submitted_by"] == "agent" for row in rows)
+
+
+def test_reward_goes_through_its_own_arguments(tmp_path: Path) -> None:
+    from lifegym.agents.train_rl import train
+
+    with pytest.raises(ValueError, match="reward="):
+        train("lifegym/LifeLike-Noisy-v0", tmp_path, steps=8, env_kwargs={"reward": "terminal"})

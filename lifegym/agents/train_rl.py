@@ -92,6 +92,8 @@ def train(
             raise ValueError(f"{name} must be an int >= 1, got {value!r}")
     if max_minutes is not None and not max_minutes > 0:
         raise ValueError(f"max_minutes must be > 0, got {max_minutes!r}")
+    if env_kwargs and "reward" in env_kwargs:
+        raise ValueError("give the reward as reward= and its weights, not in env_kwargs")
     if reward not in REWARDS:
         raise ValueError(f"unknown reward {reward!r}; choose one of {', '.join(REWARDS)}")
     reward_function = REWARDS[reward](
