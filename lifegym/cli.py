@@ -504,7 +504,8 @@ def _count(n: int, noun: str) -> str:
 def _cmd_discover(args: argparse.Namespace) -> int:
     import gymnasium as gym
 
-    from lifegym.agents import make_agent
+    from lifegym.agents import make_agent, run_episode
+    from lifegym.generator import FixedPrior
     from lifegym.registration import check_env_id
     from lifegym.render import write_rgb_gif
 
@@ -513,23 +514,20 @@ def _cmd_discover(args: argparse.Namespace) -> int:
         check_env_id(args.env)
         env = gym.make(args.env, render_mode="rgb_array")
         agent = make_agent(args.agent, env)
-        obs, info = env.reset(seed=args.seed, options={"rule": args.rule} if args.rule else None)
+        if args.rule:  # the env's own check at reset, made before anything is printed
+            FixedPrior(env.unwrapped.space, Rule.parse(args.rule))
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    agent.reset(args.seed)
-    unwrapped = env.unwrapped
-    print(f"{args.env}, agent {args.agent}, seed {args.seed}, {unwrapped.space.n_free} free bits")
-    images = [env.render()]
-    step = 0
-    while True:
-        action = agent.act(obs, info, unwrapped.action_masks())
-        obs, _, terminated, truncated, info = env.step(action)
-        step += 1
-        print(f"{step:3d}  {info['action']:<26} {_revealed(info)}")
+    n_free = env.unwrapped.space.n_free
+    print(f"{args.env}, agent {args.agent}, seed {args.seed}, {n_free} free bits")
+    images = []
+
+    def show(info: dict) -> None:
+        if info["action"] != "reset":
+            print(f"{len(images):3d}  {info['action']:<26} {_revealed(info)}")
         images.append(env.render())
-        if terminated or truncated:
-            break
-    result = info["result"]
+
+    result = run_episode(env, agent, args.rule, args.seed, watch=show)
     print(
         f"submitted {result['submitted_rule']} by {result['submitted_by']}; hidden rule "
         f"{result['true_rule']}: exact {result['exact']}, bits correct "

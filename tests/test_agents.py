@@ -94,3 +94,12 @@ def test_coverage_identifies_cheaply_and_beats_random_on_cost() -> None:
     assert all(row["exact"] for row in covered)
     cost = np.mean([row["experiment_cost"] for row in covered])
     assert 2 * cost <= np.mean([row["experiment_cost"] for row in randomly])
+
+
+def test_watch_sees_the_reset_and_every_step() -> None:
+    env = gym.make("lifegym/LifeLike-Noisy-v0")
+    seen: list[dict] = []
+    row = run_episode(env, make_agent("random", env), "B3/S23", seed=4, watch=seen.append)
+    assert len(seen) == row["steps"] + 1
+    assert seen[0]["action"] == "reset" and seen[-1]["result"]["true_rule"] == "B3/S23"
+    assert all("action" in info for info in seen)

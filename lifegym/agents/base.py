@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
@@ -57,20 +58,29 @@ class Agent(ABC):
 
 
 def run_episode(
-    env: gym.Env, agent: Agent, rule: str | None = None, seed: int | None = None
+    env: gym.Env,
+    agent: Agent,
+    rule: str | None = None,
+    seed: int | None = None,
+    watch: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Play one episode to its end; returns ``info["result"]`` plus ``rule``, ``seed``,
-    ``agent``, ``steps`` and ``wall_s`` (seconds, agent and env together)."""
+    ``agent``, ``steps`` and ``wall_s`` (seconds, agent and env together). ``watch``, when
+    given, is called with the ``info`` of the reset and of every step (its time counts)."""
     start = time.perf_counter()
     options = None if rule is None else {"rule": rule}
     obs, info = env.reset(seed=seed, options=options)
     agent.reset(seed)
+    if watch is not None:
+        watch(info)
     unwrapped = env.unwrapped
     steps = 0
     while True:
         action = agent.act(obs, info, unwrapped.action_masks())
         obs, _, terminated, truncated, info = env.step(action)
         steps += 1
+        if watch is not None:
+            watch(info)
         if terminated or truncated:
             break
     return {
