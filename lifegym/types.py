@@ -77,6 +77,13 @@ class RuleSpace:
     def free_names(self) -> tuple[str, ...]:
         return tuple(self.family.bit_names[i] for i in self.free_bits)
 
+    def free_bit_counts(self, pattern_counts: np.ndarray) -> np.ndarray:
+        """float64 (n_free,): how often each free bit's patterns occur, from counts of the
+        512 3x3 patterns (e.g. ``lifegym.patterns.pattern_histogram``)."""
+        family = self.family
+        per_bit = np.bincount(family.orbit_of, weights=pattern_counts, minlength=family.n_bits)
+        return per_bit[self.free_bits]
+
     def bits(self, free_values: np.ndarray) -> np.ndarray:
         """The family's full bit vector (uint8 (n_bits,)) with the free bits set to these."""
         values = np.asarray(free_values)

@@ -9,6 +9,7 @@ from hypothesis.extra import numpy as hnp
 
 from lifegym.patterns import count_outputs, pattern_histogram
 from lifegym.rules import FAMILIES
+from lifegym.types import RuleSpace
 
 
 def _direct_index(frame: np.ndarray, r: int, c: int) -> int:
@@ -60,3 +61,16 @@ def test_count_outputs_by_class(frames: np.ndarray, family: str, data: st.DataOb
             (want_ones if after[r, c] else want_zeros)[bit] += 1
     assert np.array_equal(ones, want_ones)
     assert np.array_equal(zeros, want_zeros)
+
+
+def test_free_bit_counts_sum_pattern_counts_per_free_bit() -> None:
+    empty = np.zeros((1, 6, 7), dtype=np.uint8)  # every neighbourhood is the empty one: B0
+    space = RuleSpace.of("totalistic")
+    counts = space.free_bit_counts(pattern_histogram(empty))
+    assert counts[space.free_names.index("B0")] == 42 and counts.sum() == 42
+    soup = (np.random.default_rng(1).random((3, 20, 20)) < 0.4).astype(np.uint8)
+    histogram = pattern_histogram(soup)
+    np.testing.assert_array_equal(space.free_bit_counts(histogram).sum(), histogram.sum())
+    known = RuleSpace.of("totalistic", {"B0": 0})
+    assert known.free_bit_counts(pattern_histogram(empty)).sum() == 0
+    assert "B0" not in known.free_names and len(known.free_bit_counts(histogram)) == 17

@@ -82,10 +82,8 @@ class CoverageAgent(Agent):
             env = self.env
             frames = simulate(rule, self._initials[item], env.menu[item].steps)[:-1]
             h, w = env.model.region(*env.world)
-            counts = pattern_histogram(frames[:, :h, :w])
-            family = env.space.family
-            per_bit = np.bincount(family.orbit_of, weights=counts, minlength=family.n_bits)
-            self._exercised[key] = per_bit[env.space.free_bits] >= self.min_count
+            counts = env.space.free_bit_counts(pattern_histogram(frames[:, :h, :w]))
+            self._exercised[key] = counts >= self.min_count
         return self._exercised[key]
 
     def act(self, obs: dict[str, np.ndarray], info: dict[str, Any], action_mask: np.ndarray) -> int:

@@ -166,11 +166,6 @@ class InfoGainAgent(Agent):
 
     # -- evidence counting ---------------------------------------------------------------
 
-    def _per_bit(self, histogram: np.ndarray) -> np.ndarray:
-        family, space = self.env.space.family, self.env.space
-        per_bit = np.bincount(family.orbit_of, weights=histogram, minlength=family.n_bits)
-        return per_bit[space.free_bits]
-
     def _weighted_counts(self, frames: np.ndarray, first: int, last: int) -> np.ndarray:
         """Occurrences per free bit as inputs of steps ``first .. last - 1`` of ``frames``
         (clean, frame 0 the initial state), in the observed region, an input counted in
@@ -182,7 +177,8 @@ class InfoGainAgent(Agent):
         total = np.zeros(env.space.n_free)
         for mask, weight in ((seen, 1.0), (~seen, _HIDDEN_WEIGHT)):
             if mask.any():
-                total += weight * self._per_bit(pattern_histogram(frames[inputs[mask], :h, :w]))
+                histogram = pattern_histogram(frames[inputs[mask], :h, :w])
+                total += weight * env.space.free_bit_counts(histogram)
         return total
 
     def _counts_for(self, rule: Rule | None) -> np.ndarray:
