@@ -10,11 +10,12 @@ import pytest
 
 import lifegym  # noqa: F401  (registers the ids)
 from lifegym.agents import make_agent, run_episode
-from lifegym.agents.infogain import InfoGainAgent, binary_entropy, decided
+from lifegym.agents.infogain import InfoGainAgent, decided
+from lifegym.inference.base import binary_entropy_bits
 
 
 def test_helpers() -> None:
-    np.testing.assert_allclose(binary_entropy(np.array([0.0, 0.5, 1.0])), [0, 1, 0], atol=1e-9)
+    np.testing.assert_allclose(binary_entropy_bits(np.array([0.0, 0.5, 1.0])), [0, 1, 0], atol=1e-9)
     np.testing.assert_allclose(decided(np.array([0.0, 1.0]), np.log(2.0)), [0.0, 0.5])
 
 

@@ -63,6 +63,7 @@ import numpy as np
 
 from lifegym.agents.base import Agent, engine_uses_tests
 from lifegym.experiments import initial_condition
+from lifegym.inference.base import binary_entropy_bits
 from lifegym.patterns import pattern_histogram
 from lifegym.rules import Rule
 from lifegym.sim import simulate
@@ -75,12 +76,6 @@ _STATS_RHO = 0.95
 _HIDDEN_WEIGHT = 0.5
 #: Largest exponent used for rho^n (keeps rho = 0 finite: log(0) is replaced by this).
 _MAX_STRENGTH = 50.0
-
-
-def binary_entropy(p_one: np.ndarray) -> np.ndarray:
-    """Entropy in bits of each independent bit with these probabilities of being 1."""
-    p = np.clip(np.asarray(p_one, dtype=np.float64), 1e-12, 1.0 - 1e-12)
-    return -(p * np.log2(p) + (1.0 - p) * np.log2(1.0 - p))
 
 
 def occurrence_strength(flip: float, stats_only: bool) -> float:
@@ -230,7 +225,7 @@ class InfoGainAgent(Agent):
         twice the joint entropy: the belief sits on a few rules far apart, e.g. a rule and
         its complement under a stride); 1 otherwise."""
         uncertain = (p_one > 0.05) & (p_one < 0.95)
-        if not uncertain.any() or binary_entropy(p_one).sum() <= 2.0 * joint:
+        if not uncertain.any() or binary_entropy_bits(p_one).sum() <= 2.0 * joint:
             return np.ones(len(self.env.menu))
         space = self.env.space
         rival = space.rule(space.free_values(map_rule) ^ uncertain.astype(np.uint8))
@@ -286,7 +281,7 @@ class InfoGainAgent(Agent):
     def act(self, obs: dict[str, np.ndarray], info: dict[str, Any], action_mask: np.ndarray) -> int:
         env = self.env
         p_one = obs["p_one"].astype(np.float64)
-        entropy = binary_entropy(p_one)
+        entropy = binary_entropy_bits(p_one)
         # The joint entropy caps every gain (the marginals may overlap).
         joint = float(info.get("entropy", entropy.sum()))
         self._learn(entropy, joint)
