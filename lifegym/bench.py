@@ -265,7 +265,7 @@ def _cell(value: Any) -> str:
 
 
 def markdown_table(summary: Sequence[dict[str, Any]]) -> str:
-    """The summary as a Markdown table (one line per env x agent)."""
+    """The summary as a Markdown table (one line per env x inference engine x agent)."""
     lines = [
         "| " + " | ".join(heading for _, heading in SUMMARY_FIELDS) + " |",
         "|" + "---|" * len(SUMMARY_FIELDS),

@@ -358,7 +358,7 @@ def _add_bench_parser(subparsers: argparse._SubParsersAction) -> None:
         "bench",
         help="measure agents on envs and hidden rules",
         description="Run every agent on every env for every rule and episode; print a summary "
-        "per env x agent (exact %%, behavioural %%, bits correct, undetermined bits, mean "
+        "per env x engine x agent (exact %%, behavioural %%, bits correct, undetermined bits, mean "
         "experiment and compute cost, wall time) and optionally write the episode rows (JSON), "
         "the summary (Markdown) and a plot of accuracy against experiment cost.",
     )
