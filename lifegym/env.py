@@ -10,9 +10,16 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from lifegym.experiments import DEFAULT_WORLD, Experiment, default_menu
+from lifegym.experiments import (
+    DEFAULT_WORLD,
+    Experiment,
+    default_menu,
+    probe_menu,
+    sized_menu,
+)
 from lifegym.generator import FixedPrior, RulePrior, make_prior
 from lifegym.inference import InferenceEngine, auto_engine, engine_class
+from lifegym.io import parse_cells
 from lifegym.lab import Lab
 from lifegym.likelihood import compare
 from lifegym.observe import N_STATS, ObservationModel, frame_statistics
@@ -22,7 +29,7 @@ from lifegym.scoring import EpisodeResult, battery
 from lifegym.types import Belief, RuleSpace, VisibleTrajectory
 from lifegym.viewer import render_ansi, render_rgb
 
-__all__ = ["SUMMARY_FRAMES", "RuleDiscoveryEnv"]
+__all__ = ["DEFAULT_MAX_EXPERIMENT_STEPS", "MENUS", "SUMMARY_FRAMES", "RuleDiscoveryEnv"]
 
 #: Frames in the fixed-length statistics curve of the last experiment.
 SUMMARY_FRAMES = 16
@@ -30,6 +37,10 @@ SUMMARY_FRAMES = 16
 _DEFAULT_EXPERIMENTS = 8
 #: Default compute budget: this many 16-step replays of the whole world.
 _DEFAULT_REPLAYS = 256
+#: Default most steps of a designed experiment.
+DEFAULT_MAX_EXPERIMENT_STEPS = 64
+#: The menus ``menu=`` names.
+MENUS = ("v0", "v1")
 
 EngineFactory = Callable[[RuleSpace, ObservationModel], InferenceEngine]
 
@@ -45,18 +56,45 @@ def _check_world(world: object) -> tuple[int, int]:
     return int(world[0]), int(world[1])  # type: ignore[index]
 
 
+def _smallest_world(model: ObservationModel) -> tuple[int, int]:
+    return model.window if model.window is not None else (3, 3)
+
+
+def _named_menu(
+    name: str, space: RuleSpace, world: tuple[int, int], model: ObservationModel
+) -> tuple[Experiment, ...]:
+    """The menu ``name`` (``MENUS``): v0 = every item on the whole world; v1 = soups on
+    several world sizes and one probe per free bit (``lifegym.experiments``)."""
+    if name == "v0":
+        return default_menu()
+    if name == "v1":
+        smallest = _smallest_world(model)
+        probe_shape = (max(6, smallest[0]), max(6, smallest[1]))
+        return sized_menu(world, smallest, soup_steps=(model.stride, 16)) + probe_menu(
+            space.family, space.free_bits, model.stride, probe_shape, space.free_names
+        )
+    raise ValueError(f"unknown menu {name!r}; choose one of {', '.join(MENUS)} or give Experiments")
+
+
 def _check_menu(menu: Sequence[Experiment], world: tuple[int, int], model: ObservationModel):
     items = tuple(menu)
     if not items:
         raise ValueError("menu must hold at least one Experiment, got an empty menu")
     names = set()
+    smallest = _smallest_world(model)
     for item in items:
         if not isinstance(item, Experiment):
             raise ValueError(f"menu items must be Experiment objects, got {item!r}")
         if item.name in names:
             raise ValueError(f"menu item names must be unique; {item.name!r} appears twice")
         names.add(item.name)
-        item.check_world(*world)
+        height, width = item.shape_in(world)
+        if not (smallest[0] <= height <= world[0] and smallest[1] <= width <= world[1]):
+            raise ValueError(
+                f"menu item {item.name!r} runs on a {height}x{width} world; allowed: "
+                f"{smallest[0]}..{world[0]} x {smallest[1]}..{world[1]}"
+            )
+        item.check_world(height, width)
         if item.steps < model.stride:
             raise ValueError(
                 f"menu item {item.name!r} runs {item.steps} steps, fewer than the stride "
@@ -84,8 +122,23 @@ class RuleDiscoveryEnv(gym.Env):
     most probable rule is what gets submitted. Experiments cost observed cell-steps, tests
     cost simulated cell-steps, each from its own budget.
 
+    ## Experiments and their cost
+    An experiment is a world (a torus of height x width cells), an initial condition and a
+    number of steps. Its cost, in *observed cell-steps*, counts only what the observation
+    model shows: observed cells per frame (the window, or the whole world the experiment
+    runs on) x observed frames (steps ``k, 2k, ... <= steps`` under ``strided(k)``, every
+    step otherwise). The initial condition is set by the agent and costs nothing. Menu
+    items (``menu``) run on their own world size, or on ``world`` when they name none;
+    with ``design=True`` the agent may also give any initial condition cell by cell on a
+    world from 3x3 (or the window) up to ``world``, run 1 (or ``k``) to
+    ``max_experiment_steps`` steps. The ``v1`` menu (``menu="v1"``) offers soups at 7
+    densities, run ``k`` or 16 steps, on square worlds of side 8, 16, 32 and ``world``
+    (clipped to ``world``, raised to the window), and one *probe* per free bit: a 6x6 world
+    (or the window) designed to hold as many neighbourhoods of that bit's orbit as it can
+    (``lifegym.design.probe_cells``), run ``k`` steps.
+
     ## Action Space
-    ``Discrete(M + F + 2)`` with ``M`` menu items and ``F`` free bits:
+    ``Discrete(M + F + 2)`` with ``M`` menu items (probes included) and ``F`` free bits:
 
     | action | meaning |
     |---|---|
@@ -94,9 +147,27 @@ class RuleDiscoveryEnv(gym.Env):
     | ``M+F`` | test the MAP rule: its discrepancy from the observations (1 replay) |
     | ``M+F+1`` | submit the MAP rule (ends the episode) |
 
+    With ``design=True`` the action space is a ``Dict`` (Gymnasium composite; SB3 cannot
+    train on it, MaskablePPO uses the ``Discrete`` face without it):
+
+    | key | space | meaning |
+    |---|---|---|
+    | ``design`` | ``Discrete(2)`` | 0: take ``action``; 1: run the designed experiment below |
+    | ``action`` | ``Discrete(M + F + 2)`` | an action of the ``Discrete`` face (used when ``design`` is 0) |
+    | ``cells`` | ``MultiBinary((H, W))`` | ``cells[:height, :width]`` is the initial condition (the rest is ignored) |
+    | ``size`` | ``MultiDiscrete`` from ``(h0, w0)`` to ``(H, W)`` | ``(height, width)`` of the world; ``(h0, w0)`` is 3x3 or the window |
+    | ``steps`` | ``Discrete`` from ``k`` to ``max_experiment_steps`` | steps to run |
+
+    ``env.unwrapped.design_action(cells, steps)`` builds the dict from any 0/1 array, RLE
+    or plaintext rows of ``.``/``o`` (the world is the pattern's size); ``step`` also
+    accepts ``{"design": 1, "cells": <array, RLE or plaintext>, "steps": n}``, and a plain
+    int as the ``Discrete`` face's action (so agents of the ``Discrete`` face run as they are). A design
+    that does not fit (shape, values, steps) raises ValueError naming the value and the
+    limit and leaves the env as it was; one the budget cannot pay for is rejected.
+
     ``action_masks()`` (the sb3-contrib convention) is False for what the budgets cannot
-    pay for and for tests before any experiment. A masked action does nothing, costs
-    ``rejected_penalty`` and reports ``info["rejected"]``.
+    pay for and for tests before any experiment. A masked action (or an unaffordable
+    design) does nothing, costs ``rejected_penalty`` and reports ``info["rejected"]``.
 
     ## Observation Space
     A ``Dict`` (flat enough for SB3's ``MultiInputPolicy``):
@@ -125,7 +196,8 @@ class RuleDiscoveryEnv(gym.Env):
 
     ## Episode End
     * Termination: the agent submits; or the experiment budget cannot pay for any menu
-      item (the MAP rule is submitted automatically).
+      item (nor, with ``design=True``, for the smallest design) (the MAP rule is
+      submitted automatically).
     * Truncation: ``max_steps`` steps (the MAP rule is scored as if submitted).
     At the end ``info["result"]`` holds ``true_rule``, ``submitted_rule`` (canonical
     strings), ``exact``, ``bits_correct``, ``behavioural_match`` (identical frames from a
@@ -145,7 +217,9 @@ class RuleDiscoveryEnv(gym.Env):
     | ``prior`` | str, list, Rule, RulePrior | ``"uniform"`` | hidden-rule prior: uniform, named, a list of rule strings |
     | ``known`` | dict | None | bits known from the start, ``{bit index or name: 0/1}`` |
     | ``world`` | (int, int) | (60, 60) | torus height, width |
-    | ``menu`` | sequence of Experiment | ``default_menu()`` | the experiments on offer |
+    | ``menu`` | ``"v0"``, ``"v1"`` or sequence of Experiment | ``"v0"`` | the experiments on offer (see Experiments) |
+    | ``design`` | bool | False | add designed experiments to the action space (``Dict``) |
+    | ``max_experiment_steps`` | int | 64 (v0: unused) | most steps of a designed experiment |
     | ``noise`` | float | 0.0 | cell flip probability p in [0, 0.5] |
     | ``stride`` | int | 1 | observe every k-th frame |
     | ``window`` | (int, int) | None | observe only this top-left crop |
@@ -168,7 +242,10 @@ class RuleDiscoveryEnv(gym.Env):
     ``SubprocVecEnv``; MaskablePPO reads ``action_masks()``.
 
     ## Version History
-    * v0: initial version.
+    * v1: experiments priced by what they reveal: the ``v1`` menu (soups on several world
+      sizes, a probe per free bit), ``design=True`` for initial conditions given cell by
+      cell; new presets (Isotropic-Stats, Free-Noisy, Hex-Noisy, VonNeumann-Noisy).
+    * v0: initial version (every menu item on the whole world; kept unchanged).
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array", "ansi"], "render_fps": 2}
@@ -179,7 +256,9 @@ class RuleDiscoveryEnv(gym.Env):
         prior: str | Sequence[str | Rule] | Rule | RulePrior = "uniform",
         known: dict[int | str, int] | None = None,
         world: tuple[int, int] = DEFAULT_WORLD,
-        menu: Sequence[Experiment] | None = None,
+        menu: str | Sequence[Experiment] | None = None,
+        design: bool = False,
+        max_experiment_steps: int = DEFAULT_MAX_EXPERIMENT_STEPS,
         noise: float = 0.0,
         stride: int = 1,
         window: tuple[int, int] | None = None,
@@ -209,7 +288,18 @@ class RuleDiscoveryEnv(gym.Env):
             )
         observation.check_world(*self.world)
         self.model = observation
-        self.menu = _check_menu(default_menu() if menu is None else menu, self.world, observation)
+        if menu is None or isinstance(menu, str):
+            menu = _named_menu("v0" if menu is None else menu, self.space, self.world, observation)
+        self.menu = _check_menu(menu, self.world, observation)
+        if not isinstance(design, bool):
+            raise ValueError(f"design must be True or False, got {design!r}")
+        self.design = design
+        if not _is_int(max_experiment_steps) or max_experiment_steps < observation.stride:
+            raise ValueError(
+                f"max_experiment_steps must be an int >= the stride {observation.stride}, "
+                f"got {max_experiment_steps!r}"
+            )
+        self.max_experiment_steps = int(max_experiment_steps)
         self.prior = make_prior(prior, self.space)
         if isinstance(inference, str):
             name = auto_engine(self.space, observation) if inference == "auto" else inference
@@ -248,8 +338,11 @@ class RuleDiscoveryEnv(gym.Env):
             "compute_budget",
         )
         self.item_costs = np.array(
-            [observation.cost(*self.world, item.steps) for item in self.menu]
+            [observation.cost(*item.shape_in(self.world), item.steps) for item in self.menu]
         )
+        self.smallest_world = _smallest_world(observation)
+        #: Cost of the cheapest designed experiment (smallest world, fewest steps).
+        self.cheapest_design = observation.cost(*self.smallest_world, observation.stride)
         if self.experiment_budget < self.item_costs.min():
             raise ValueError(
                 f"experiment_budget {self.experiment_budget} cannot pay for any experiment; "
@@ -257,7 +350,8 @@ class RuleDiscoveryEnv(gym.Env):
             )
 
         n_menu, n_free = len(self.menu), self.space.n_free
-        self.action_space = spaces.Discrete(n_menu + n_free + 2)
+        self.n_actions = n_menu + n_free + 2
+        self.action_space = self._action_space()
         observation_spaces: dict[str, spaces.Space] = {
             "p_one": spaces.Box(0.0, 1.0, (n_free,), np.float32),
             "confidence": spaces.Box(0.0, 1.0, (n_free,), np.float32),
@@ -273,6 +367,88 @@ class RuleDiscoveryEnv(gym.Env):
 
     # -- action layout -------------------------------------------------------------------
 
+    def _action_space(self) -> spaces.Space:
+        discrete = spaces.Discrete(self.n_actions)
+        if not self.design:
+            return discrete
+        (h0, w0), (height, width) = self.smallest_world, self.world
+        stride = self.model.stride
+        return spaces.Dict(
+            {
+                "design": spaces.Discrete(2),
+                "action": discrete,
+                "cells": spaces.MultiBinary((height, width)),
+                "size": spaces.MultiDiscrete(
+                    [height - h0 + 1, width - w0 + 1], start=[h0, w0]
+                ),
+                "steps": spaces.Discrete(self.max_experiment_steps - stride + 1, start=stride),
+            }
+        )
+
+    def design_action(self, cells: object, steps: int) -> dict[str, Any]:
+        """The ``design=True`` action that runs ``cells`` (a 0/1 array, RLE or plaintext
+        rows of ``.``/``o``; the world is its shape) for ``steps`` steps. ValueError naming
+        the value and the limit when it does not fit."""
+        if not self.design:
+            raise ValueError("designed experiments need gym.make(..., design=True)")
+        grid = self._check_design(cells, steps)
+        padded = np.zeros(self.world, dtype=np.int8)
+        padded[: grid.shape[0], : grid.shape[1]] = grid
+        return {
+            "design": 1,
+            "action": np.int64(self.submit_action),
+            "cells": padded,
+            "size": np.array(grid.shape, dtype=np.int64),
+            "steps": np.int64(steps),
+        }
+
+    def _check_design(self, cells: object, steps: object) -> np.ndarray:
+        """The initial condition of a design as uint8 (h, w), or ValueError naming the bad
+        value and the limit (shape within the allowed worlds, 0/1 values, steps)."""
+        grid = parse_cells(cells, max_shape=self.world)
+        (h0, w0), (height, width) = self.smallest_world, self.world
+        if grid.shape[0] < h0 or grid.shape[1] < w0:
+            why = " (the observation window must fit)" if self.model.window is not None else ""
+            raise ValueError(
+                f"a designed world of {grid.shape[0]}x{grid.shape[1]} is too small: at least "
+                f"{h0}x{w0}{why}, at most {height}x{width}"
+            )
+        stride = self.model.stride
+        bad = isinstance(steps, bool) or not _is_int(steps)
+        if bad or not stride <= steps <= self.max_experiment_steps:  # type: ignore[operator]
+            why = f" (fewer than the stride {stride} show nothing)" if stride > 1 else ""
+            raise ValueError(
+                f"a designed experiment's steps must be an int in "
+                f"{stride}..{self.max_experiment_steps}{why}, got {steps!r}"
+            )
+        return grid
+
+    def _design_from_action(self, action: dict[str, Any]) -> tuple[np.ndarray, int]:
+        """(cells, steps) of a ``design=1`` dict action (canonical or convenience form)."""
+        for key in ("cells", "steps"):
+            if key not in action:
+                raise ValueError(f"a designed experiment needs {key!r}; got keys {sorted(action)}")
+        cells, steps = action["cells"], action["steps"]
+        if isinstance(steps, np.ndarray) and steps.shape == () and steps.dtype.kind in "iu":
+            steps = steps.item()
+        if "size" in action and not isinstance(cells, str):
+            size = np.asarray(action["size"])
+            if size.shape != (2,) or size.dtype.kind not in "iu":
+                raise ValueError(f"size must be two ints (height, width), got {action['size']!r}")
+            grid = np.asarray(cells)
+            if grid.shape != self.world:
+                raise ValueError(
+                    f"with size given, cells must be the whole {self.world} array "
+                    f"(cells[:height, :width] is used), got shape {grid.shape}"
+                )
+            height, width = int(size[0]), int(size[1])
+            if not (1 <= height <= self.world[0] and 1 <= width <= self.world[1]):
+                raise ValueError(
+                    f"size {height}x{width} is outside 1..{self.world[0]} x 1..{self.world[1]}"
+                )
+            cells = grid[:height, :width]
+        return self._check_design(cells, steps), int(steps)
+
     @property
     def test_map_action(self) -> int:
         return len(self.menu) + self.space.n_free
@@ -281,9 +457,14 @@ class RuleDiscoveryEnv(gym.Env):
     def submit_action(self) -> int:
         return self.test_map_action + 1
 
-    def describe_action(self, action: int) -> str:
+    def describe_action(self, action: int | dict[str, Any]) -> str:
         """Human-readable meaning of ``action``."""
-        action = self._check_action(action)
+        return self._describe(self._check_action(action))
+
+    def _describe(self, action: int | tuple[np.ndarray, int]) -> str:
+        if isinstance(action, tuple):
+            cells, steps = action
+            return f"design {cells.shape[0]}x{cells.shape[1]} x{steps}"
         n_menu = len(self.menu)
         if action < n_menu:
             return f"request {self.menu[action].name}"
@@ -291,18 +472,28 @@ class RuleDiscoveryEnv(gym.Env):
             return f"test {self.space.free_names[action - n_menu]}"
         return "test MAP" if action == self.test_map_action else "submit"
 
-    def _check_action(self, action: object) -> int:
+    def _check_action(self, action: object) -> int | tuple[np.ndarray, int]:
+        """The Discrete-face index of ``action``, or (cells, steps) of a designed one."""
+        if self.design and isinstance(action, dict):
+            flag = action.get("design", 0)
+            if isinstance(flag, np.ndarray) and flag.shape == ():
+                flag = flag.item()
+            if flag not in (0, 1) or isinstance(flag, bool | float):
+                raise ValueError(f"action['design'] must be 0 or 1, got {flag!r}")
+            if flag == 1:
+                return self._design_from_action(action)
+            if "action" not in action:
+                raise ValueError("action['action'] is missing (the Discrete face's action)")
+            action = action["action"]
+        n = self.n_actions
         if isinstance(action, np.ndarray) and action.shape == () and action.dtype.kind in "iu":
             action = action.item()
         if not _is_int(action):
             raise TypeError(
-                f"action must be an int in [0, {self.action_space.n}), got {action!r} "
-                f"of type {type(action).__name__}"
+                f"action must be an int in [0, {n}), got {action!r} of type {type(action).__name__}"
             )
-        if not 0 <= int(action) < self.action_space.n:  # type: ignore[operator]
-            raise ValueError(
-                f"action {action} is outside the action space: allowed 0..{self.action_space.n - 1}"
-            )
+        if not 0 <= int(action) < n:  # type: ignore[operator]
+            raise ValueError(f"action {action} is outside the action space: allowed 0..{n - 1}")
         return int(action)  # type: ignore[arg-type]
 
     # -- state ---------------------------------------------------------------------------
@@ -331,7 +522,7 @@ class RuleDiscoveryEnv(gym.Env):
 
     def _compute_masks(self) -> np.ndarray:
         lab = self.lab
-        mask = np.zeros(self.action_space.n, dtype=bool)
+        mask = np.zeros(self.n_actions, dtype=bool)
         mask[: len(self.menu)] = self.item_costs <= lab.experiment_left
         replay = lab.replay_cost()
         if lab.trajectories:
@@ -356,6 +547,7 @@ class RuleDiscoveryEnv(gym.Env):
             self.experiment_budget,
             self.compute_budget,
             self.np_random,
+            max_steps=self.max_experiment_steps,
         )
         self._engine = self.engine_factory(self.space, self.model)
         self._belief = self._engine.belief()
@@ -383,25 +575,32 @@ class RuleDiscoveryEnv(gym.Env):
             raise ValueError(f"options['rule'] must be a rule string or Rule, got {rule!r}")
         return FixedPrior(self.space, rule).rule  # checks that the rule lies in the space
 
-    def step(self, action: int) -> tuple[dict[str, np.ndarray], float, bool, bool, dict]:
-        action = self._check_action(action)
+    def step(
+        self, action: int | dict[str, Any]
+    ) -> tuple[dict[str, np.ndarray], float, bool, bool, dict]:
         if self._lab is None or self._done:
             raise RuntimeError("the episode has ended (or not started): call reset()")
+        action = self._check_action(action)
         lab = self.lab
         entropy_before = self._belief.entropy
         experiment_before, compute_before = lab.experiment_spent, lab.compute_spent
-        described = self.describe_action(action)
-        rejected = "" if self._mask[action] else f"cannot pay for {described}"
+        described = self._describe(action)
+        if isinstance(action, tuple):
+            cells, steps = action
+            affordable = self.model.cost(*cells.shape, steps) <= lab.experiment_left
+        else:
+            affordable = bool(self._mask[action])
+        rejected = "" if affordable else f"cannot pay for {described}"
         test: dict[str, Any] = {}
         submitted_by = ""
         if rejected:
             pass
+        elif isinstance(action, tuple):
+            self._absorb(lab.run_array(cells, steps, name="design"))
         elif action < len(self.menu):
             trajectory = lab.run(self.menu[action])
             self._spent_per_item[action] += trajectory.cost
-            self._last_summary = self._summary(trajectory)
-            self._engine.update(trajectory)
-            self._belief = self._engine.belief()
+            self._absorb(trajectory)
         elif action < self.test_map_action:
             test = self._test_bit(action - len(self.menu))
             self._belief = self._engine.belief()
@@ -411,7 +610,8 @@ class RuleDiscoveryEnv(gym.Env):
             submitted_by = "agent"
         self._steps += 1
         self._mask = self._compute_masks()
-        if not submitted_by and not self._mask[: len(self.menu)].any():
+        can_design = self.design and self.cheapest_design <= lab.experiment_left
+        if not submitted_by and not self._mask[: len(self.menu)].any() and not can_design:
             submitted_by = "budget"
         truncated = not submitted_by and self._steps >= self.max_steps
         if truncated:
@@ -453,6 +653,11 @@ class RuleDiscoveryEnv(gym.Env):
         return None
 
     # -- actions -------------------------------------------------------------------------
+
+    def _absorb(self, trajectory: VisibleTrajectory) -> None:
+        self._last_summary = self._summary(trajectory)
+        self._engine.update(trajectory)
+        self._belief = self._engine.belief()
 
     def _test_bit(self, free_index: int) -> dict[str, Any]:
         lab = self.lab
@@ -515,7 +720,7 @@ class RuleDiscoveryEnv(gym.Env):
         else:
             h, w = last.frames.shape[1:]
             curve = frame_statistics(
-                last.initial[:h, :w], last.frames, self.model.wraps(*self.world)
+                last.initial[:h, :w], last.frames, self.model.wraps(*last.world_shape)
             )
         if len(curve):
             picks = np.round(np.linspace(0, len(curve) - 1, SUMMARY_FRAMES)).astype(int)
@@ -529,8 +734,14 @@ class RuleDiscoveryEnv(gym.Env):
             return np.zeros((h, w), dtype=np.uint8)
         last = trajectories[-1]
         if last.frames is not None and len(last.frames):
-            return last.frames[-1]
-        return last.initial[:h, :w]
+            shown = last.frames[-1]
+        else:
+            shown = last.initial[:h, :w]
+        if shown.shape == (h, w):
+            return shown
+        padded = np.zeros((h, w), dtype=np.uint8)  # a smaller world, top-left
+        padded[: shown.shape[0], : shown.shape[1]] = shown
+        return padded
 
     def _observation(self) -> dict[str, np.ndarray]:
         belief = self._belief

@@ -5,8 +5,8 @@ directly. The lab keeps the ordered list of visible trajectories (oldest first; 
 emulator trains on it with the newest weighted most) and two budgets:
 
 * **experiment budget**, in *observed cell-steps*: an experiment costs the number of
-  observed cells per frame (the window, or the whole world) times the number of observed
-  frames;
+  observed cells per frame (the window, or the whole world the experiment runs on) times
+  the number of observed frames;
 * **compute budget**, in *simulated cell-steps*: hypothesis tests pay for the simulations
   they run (charged with :meth:`Lab.charge_compute`).
 """
@@ -41,10 +41,13 @@ class Lab:
     Args:
         rule: the hidden rule.
         model: the observation model.
-        world: (height, width) of the torus.
+        world: (height, width) of the largest torus an experiment may use (and the one
+            menu items without a world of their own run on).
         experiment_budget: observed cell-steps available for experiments.
         compute_budget: simulated cell-steps available for hypothesis tests.
         rng: the only source of randomness (initial conditions, observation noise).
+        max_steps: the most steps a designed experiment (:meth:`run_array`) may run
+            (None: no limit).
     """
 
     def __init__(
@@ -55,12 +58,14 @@ class Lab:
         experiment_budget: int,
         compute_budget: int,
         rng: np.random.Generator,
+        max_steps: int | None = None,
     ) -> None:
         height, width = world
         model.check_world(height, width)
         self.hidden_rule = rule
         self.model = model
         self.world = (int(height), int(width))
+        self.max_steps = max_steps
         self.experiment_budget = _check_budget(experiment_budget, "experiment_budget")
         self.compute_budget = _check_budget(compute_budget, "compute_budget")
         self.rng = rng
@@ -71,9 +76,36 @@ class Lab:
 
     # -- costs ---------------------------------------------------------------------------
 
-    def observation_cost(self, steps: int) -> int:
-        """Observed cell-steps of an experiment of ``steps`` steps."""
-        return self.model.cost(*self.world, steps)
+    def observation_cost(self, steps: int, shape: tuple[int, int] | None = None) -> int:
+        """Observed cell-steps of an experiment of ``steps`` steps on a world of ``shape``
+        (default: the largest world)."""
+        return self.model.cost(*(self.world if shape is None else shape), steps)
+
+    @property
+    def smallest_world(self) -> tuple[int, int]:
+        """The smallest (height, width) an experiment may use: 3x3, or the window."""
+        return self.model.window if self.model.window is not None else (3, 3)
+
+    def check_shape(self, shape: tuple[int, int], what: str = "world") -> None:
+        """ValueError naming ``shape`` and the limits unless an experiment may run on it."""
+        low, high = self.smallest_world, self.world
+        if not (low[0] <= shape[0] <= high[0] and low[1] <= shape[1] <= high[1]):
+            why = " (the observation window must fit)" if self.model.window is not None else ""
+            raise ValueError(
+                f"{what} {shape[0]}x{shape[1]} is outside the allowed sizes: height "
+                f"{low[0]}..{high[0]}, width {low[1]}..{high[1]}{why}"
+            )
+
+    def check_steps(self, steps: object) -> int:
+        """``steps`` as an int, or ValueError naming it and the allowed range."""
+        stride = self.model.stride
+        high = self.max_steps
+        allowed = f"{stride}..{high}" if high is not None else f">= {stride}"
+        bad_type = isinstance(steps, bool) or not isinstance(steps, int | np.integer)
+        if bad_type or steps < stride or (high is not None and steps > high):
+            why = f" (fewer than the stride {stride} would show nothing)" if stride > 1 else ""
+            raise ValueError(f"steps must be an int in {allowed}{why}, got {steps!r}")
+        return int(steps)
 
     @property
     def experiment_left(self) -> int:
@@ -99,23 +131,24 @@ class Lab:
 
     def run(self, experiment: Experiment) -> VisibleTrajectory:
         """Run a menu experiment on a fresh initial condition; charge and record it."""
-        self._check_affordable(experiment.steps)
-        experiment.check_world(*self.world)
-        initial = initial_condition(experiment, self.world, self.rng)
+        shape = experiment.shape_in(self.world)
+        self.check_shape(shape, f"experiment {experiment.name!r}'s world")
+        experiment.check_world(*shape)
+        self._check_affordable(experiment.steps, shape)
+        initial = initial_condition(experiment, shape, self.rng)
         return self._run(experiment.name, initial, experiment.steps)
 
-    def run_array(self, initial: np.ndarray, steps: int) -> VisibleTrajectory:
-        """Run from an arbitrary initial condition (uint8/bool (H, W) of the world's shape)."""
+    def run_array(self, initial: np.ndarray, steps: int, name: str = "design") -> VisibleTrajectory:
+        """Run from an initial condition given cell by cell (uint8/bool (H, W), any shape
+        :meth:`check_shape` allows) for ``steps`` steps (:meth:`check_steps`)."""
         cells = as_cells(initial, "initial", {2: "(H, W)"})
-        if cells.shape != self.world:
-            raise ValueError(f"initial must have the world's shape {self.world}, got {cells.shape}")
-        if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1:
-            raise ValueError(f"steps must be an int >= 1, got {steps!r}")
-        self._check_affordable(int(steps))
-        return self._run("custom", cells.copy(), int(steps))
+        self.check_shape(cells.shape, "initial condition")
+        steps = self.check_steps(steps)
+        self._check_affordable(steps, cells.shape)
+        return self._run(name, cells.copy(), steps)
 
-    def _check_affordable(self, steps: int) -> None:
-        cost = self.observation_cost(steps)
+    def _check_affordable(self, steps: int, shape: tuple[int, int]) -> None:
+        cost = self.observation_cost(steps, shape)
         if cost > self.experiment_left:
             raise BudgetError(
                 f"experiment cost {cost} observed cell-steps exceeds the "
@@ -125,7 +158,7 @@ class Lab:
     def _run(self, name: str, initial: np.ndarray, steps: int) -> VisibleTrajectory:
         frames = simulate(self.hidden_rule, initial, steps)
         times, seen_frames, seen_stats = observe(self.model, frames, self.rng)
-        cost = self.observation_cost(steps)
+        cost = self.observation_cost(steps, initial.shape)
         initial.setflags(write=False)
         trajectory = VisibleTrajectory(
             experiment=name,

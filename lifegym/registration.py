@@ -17,44 +17,84 @@ __all__ = ["PRESETS", "check_env_id", "register_envs"]
 
 _ENTRY_POINT = "lifegym.env:RuleDiscoveryEnv"
 
-#: id -> (keyword arguments, what the preset measures).
-PRESETS: MappingProxyType[str, tuple[dict[str, Any], str]] = MappingProxyType(
-    {
-        "lifegym/RuleDiscovery-v0": (
-            {},
-            "every option as a keyword; defaults: B/S rules, full observation, inference auto",
-        ),
-        "lifegym/LifeLike-Full-v0": (
-            {"family": "totalistic", "inference": "exact"},
-            "the easy baseline: every cell of every frame, no noise (counting solves it)",
-        ),
-        "lifegym/LifeLike-Noisy-v0": (
-            {"family": "totalistic", "noise": 0.05, "inference": "exact"},
-            "cost-efficient identification when 5% of observed cells are flipped",
-        ),
-        "lifegym/LifeLike-Strided-v0": (
-            {"family": "totalistic", "stride": 2, "noise": 0.01, "inference": "exhaustive"},
-            "inference through hidden intermediate states (every 2nd frame, 1% noise)",
-        ),
-        "lifegym/LifeLike-Window-v0": (
-            {
-                "family": "totalistic",
-                "world": (90, 90),
-                "window": (30, 30),
-                "noise": 0.01,
-                "inference": "exact",
-            },
-            "a 30x30 window on a 90x90 torus: the unseen world shapes what is seen",
-        ),
-        "lifegym/LifeLike-Stats-v0": (
-            {"family": "totalistic", "sigma": 0.3, "inference": "exhaustive"},
-            "statistics only (density, activity, block entropy) of cells perturbed at 0.3",
-        ),
-        "lifegym/Isotropic-Noisy-v0": (
-            {"family": "isotropic", "noise": 0.05, "inference": "exact"},
-            "102 Hensel bits with 5% cell noise: rare configurations need chosen experiments",
-        ),
+#: The v0 presets (every menu item on the whole world); their behaviour never changes.
+_V0: dict[str, tuple[dict[str, Any], str]] = {
+    "lifegym/RuleDiscovery-v0": (
+        {},
+        "every option as a keyword; defaults: B/S rules, full observation, inference auto",
+    ),
+    "lifegym/LifeLike-Full-v0": (
+        {"family": "totalistic", "inference": "exact"},
+        "the easy baseline: every cell of every frame, no noise (counting solves it)",
+    ),
+    "lifegym/LifeLike-Noisy-v0": (
+        {"family": "totalistic", "noise": 0.05, "inference": "exact"},
+        "cost-efficient identification when 5% of observed cells are flipped",
+    ),
+    "lifegym/LifeLike-Strided-v0": (
+        {"family": "totalistic", "stride": 2, "noise": 0.01, "inference": "exhaustive"},
+        "inference through hidden intermediate states (every 2nd frame, 1% noise)",
+    ),
+    "lifegym/LifeLike-Window-v0": (
+        {
+            "family": "totalistic",
+            "world": (90, 90),
+            "window": (30, 30),
+            "noise": 0.01,
+            "inference": "exact",
+        },
+        "a 30x30 window on a 90x90 torus: the unseen world shapes what is seen",
+    ),
+    "lifegym/LifeLike-Stats-v0": (
+        {"family": "totalistic", "sigma": 0.3, "inference": "exhaustive"},
+        "statistics only (density, activity, block entropy) of cells perturbed at 0.3",
+    ),
+    "lifegym/Isotropic-Noisy-v0": (
+        {"family": "isotropic", "noise": 0.05, "inference": "exact"},
+        "102 Hensel bits with 5% cell noise: rare configurations need chosen experiments",
+    ),
+}
+
+
+#: The presets that v1 adds (besides a -v1 twin of every v0 preset).
+_NEW_IN_V1: dict[str, tuple[dict[str, Any], str]] = {
+    "lifegym/Isotropic-Stats-v1": (
+        {"family": "isotropic", "sigma": 0.3, "inference": "search"},
+        "102 Hensel bits from statistics only (density, activity, block entropy), cells at 0.3",
+    ),
+    "lifegym/Free-Noisy-v1": (
+        {"family": "free", "noise": 0.05, "inference": "exact"},
+        "all 512 table entries with 5% cell noise: every pattern needs its own sightings",
+    ),
+    "lifegym/Hex-Noisy-v1": (
+        {"family": "hex", "noise": 0.05, "inference": "exact"},
+        "Golly's hexagonal B/S rules (B2/S34H) with 5% cell noise",
+    ),
+    "lifegym/VonNeumann-Noisy-v1": (
+        {"family": "vonneumann", "noise": 0.05, "inference": "exact"},
+        "Golly's von Neumann B/S rules (B2/S3V) with 5% cell noise",
+    ),
+}
+
+
+def _v1_presets() -> dict[str, tuple[dict[str, Any], str]]:
+    """Every v0 preset again as -v1 with the v1 menu (sized soups and probes), then the
+    presets new in v1."""
+    twins = {
+        env_id.replace("-v0", "-v1"): ({**kwargs, "menu": "v1"}, about)
+        for env_id, (kwargs, about) in _V0.items()
     }
+    new = {
+        env_id: ({**kwargs, "menu": "v1"}, about) for env_id, (kwargs, about) in _NEW_IN_V1.items()
+    }
+    return {**twins, **new}
+
+
+#: id -> (keyword arguments, what the preset measures): every v0 id with its behaviour
+#: unchanged, then the v1 ids (``menu="v1"``; ``gym.make(id, design=True)`` adds
+#: designed experiments).
+PRESETS: MappingProxyType[str, tuple[dict[str, Any], str]] = MappingProxyType(
+    {**_V0, **_v1_presets()}
 )
 
 

@@ -22,6 +22,8 @@ AGENTS: dict[str, str] = {
     "coverage": "lifegym.agents.coverage:CoverageAgent",
     "infogain": "lifegym.agents.infogain:InfoGainAgent",
     "emulator-loop": "lifegym.agents.emulator_loop:EmulatorLoopAgent",
+    # The reference: reads the hidden rule (the only agent that may); never ranked.
+    "oracle": "lifegym.agents.oracle:OracleAgent",
 }
 
 

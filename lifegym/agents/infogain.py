@@ -62,9 +62,15 @@ import gymnasium as gym
 import numpy as np
 
 from lifegym.agents.base import Agent, engine_uses_tests
+from lifegym.agents.evidence import (
+    cheapest_design,
+    evidence_counts,
+    sighting_log_odds,
+    sightings_needed,
+    target_log_odds,
+)
 from lifegym.experiments import initial_condition
 from lifegym.inference.base import binary_entropy_bits
-from lifegym.patterns import pattern_histogram
 from lifegym.rules import Rule
 from lifegym.sim import simulate
 
@@ -72,8 +78,6 @@ __all__ = ["InfoGainAgent"]
 
 #: rho of one occurrence when only frame statistics are observed (a weak, fixed guess).
 _STATS_RHO = 0.95
-#: Weight of an occurrence whose output frame a stride hides (seen only through later frames).
-_HIDDEN_WEIGHT = 0.5
 #: Largest exponent used for rho^n (keeps rho = 0 finite: log(0) is replaced by this).
 _MAX_STRENGTH = 50.0
 
@@ -135,13 +139,16 @@ class InfoGainAgent(Agent):
         self.tests = bool(tests) and engine_uses_tests(self.env)
         self._test_from = int(getattr(self.env.engine_factory, "test_from_time", 1))
         self._steps = np.array([item.steps for item in self.env.menu], dtype=np.int64)
+        self._shapes = [item.shape_in(self.env.world) for item in self.env.menu]
+        self._per_sighting = sighting_log_odds(model)
+        self._target_log_odds = target_log_odds(self.env.space.n_free, self.target_entropy)
         self._reset_state()
 
     # -- episode state -------------------------------------------------------------------
 
     def _reset_state(self) -> None:
         n_free = self.env.space.n_free
-        self._initials = np.zeros((0, *self.env.world), dtype=np.uint8)
+        self._initials: list[np.ndarray] = []
         self._item_counts: dict[Rule | None, np.ndarray] = {}
         self._test_counts: dict[tuple[int, Rule], np.ndarray] = {}
         self._differences: dict[tuple[Rule, Rule], np.ndarray] = {}
@@ -155,26 +162,30 @@ class InfoGainAgent(Agent):
         super().reset(seed)
         self._reset_state()
         env = self.env
-        self._initials = np.stack(
-            [initial_condition(item, env.world, self.rng) for item in env.menu]
-        )
+        self._initials = [
+            initial_condition(item, shape, self.rng)
+            for item, shape in zip(env.menu, self._shapes, strict=True)
+        ]
 
     # -- evidence counting ---------------------------------------------------------------
 
     def _weighted_counts(self, frames: np.ndarray, first: int, last: int) -> np.ndarray:
         """Occurrences per free bit as inputs of steps ``first .. last - 1`` of ``frames``
-        (clean, frame 0 the initial state), in the observed region, an input counted in
-        full when its output frame is observed and ``_HIDDEN_WEIGHT`` otherwise."""
-        env = self.env
-        h, w = env.model.region(*env.world)
-        inputs = np.arange(first, last)
-        seen = (inputs + 1) % env.model.stride == 0
-        total = np.zeros(env.space.n_free)
-        for mask, weight in ((seen, 1.0), (~seen, _HIDDEN_WEIGHT)):
-            if mask.any():
-                histogram = pattern_histogram(frames[inputs[mask], :h, :w])
-                total += weight * env.space.free_bit_counts(histogram)
-        return total
+        (``lifegym.agents.evidence.evidence_counts``)."""
+        return evidence_counts(frames, self.env.space, self.env.model, first, last)
+
+    def _runs(self, rule: Rule, initials: list[np.ndarray], steps: int) -> list[np.ndarray]:
+        """``rule`` run ``steps`` steps from each of ``initials`` (clean frames), one batch
+        simulation per world size."""
+        runs: list[np.ndarray] = [np.empty(0)] * len(initials)
+        by_shape: dict[tuple[int, ...], list[int]] = {}
+        for index, initial in enumerate(initials):
+            by_shape.setdefault(initial.shape, []).append(index)
+        for indices in by_shape.values():
+            frames = simulate(rule, np.stack([initials[i] for i in indices]), steps)
+            for i, run in zip(indices, frames, strict=True):
+                runs[i] = run
+        return runs
 
     def _counts_for(self, rule: Rule | None) -> np.ndarray:
         """float (M, n_free): evidence occurrences per menu item if ``rule`` is the hidden
@@ -182,13 +193,13 @@ class InfoGainAgent(Agent):
         if rule not in self._item_counts:
             menu_size = len(self.env.menu)
             if rule is None:
-                frames = self._initials[:, None]
+                runs = [initial[None] for initial in self._initials]
             else:
-                frames = simulate(rule, self._initials, int(self._steps.max()))
+                runs = self._runs(rule, self._initials, int(self._steps.max()))
             counts = np.zeros((menu_size, self.env.space.n_free))
             for item in range(menu_size):
                 last = 1 if rule is None else int(self._steps[item])
-                counts[item] = self._weighted_counts(frames[item], 0, last)
+                counts[item] = self._weighted_counts(runs[item], 0, last)
             self._item_counts[rule] = counts
         return self._item_counts[rule]
 
@@ -209,13 +220,14 @@ class InfoGainAgent(Agent):
         key = (a, b)
         if key not in self._differences:
             env = self.env
-            h, w = env.model.region(*env.world)
             steps = int(self._steps.max())
-            runs = [simulate(rule, self._initials, steps)[:, :, :h, :w] for rule in key]
-            differ = (runs[0] != runs[1]).sum(axis=(2, 3))  # (M, steps + 1)
+            runs = [self._runs(rule, self._initials, steps) for rule in key]
             out = np.zeros(len(env.menu))
             for item, item_steps in enumerate(self._steps):
-                out[item] = differ[item, env.model.observed_times(int(item_steps))].sum()
+                h, w = env.model.region(*self._shapes[item])
+                times = env.model.observed_times(int(item_steps))
+                a, b = runs[0][item][times, :h, :w], runs[1][item][times, :h, :w]
+                out[item] = (a != b).sum()
             self._differences[key] = out
         return self._differences[key]
 
@@ -254,6 +266,34 @@ class InfoGainAgent(Agent):
         chance[self._tested_with == n] = 0.0
         return chance
 
+    def _design(self, p_one: np.ndarray, rules: list[Rule | None]) -> tuple[dict, np.ndarray, int]:
+        """A designed experiment for the bits still uncertain (``design=True``): the
+        sightings each needs if the MAP value is right (``sightings_needed`` from
+        ``|log-odds|``) on the smallest world that shows them in one observed frame; returns
+        the action, the chance it decides each bit (as for menu items) and its cost."""
+        env = self.env
+        with np.errstate(divide="ignore"):
+            log_odds = np.abs(np.log(p_one) - np.log1p(-p_one))
+        demand = sightings_needed(
+            log_odds, self._per_sighting, self._target_log_odds, env.model.flip_probability
+        )
+        demand[binary_entropy_bits(p_one) < 1e-3] = 0.0
+        if demand.sum() <= 0:
+            demand = (binary_entropy_bits(p_one) > 0).astype(np.float64)
+        if demand.sum() <= 0:
+            return {}, np.zeros(len(p_one)), 0
+        steps = env.model.stride
+        cells, _ = cheapest_design(
+            env.space, env.model, demand, env.smallest_world, env.world, self.rng
+        )
+        chances = []
+        for rule in rules:
+            frames = cells[None] if rule is None else simulate(rule, cells, steps)
+            counts = self._weighted_counts(frames, 0, 1 if rule is None else steps)
+            chances.append(decided(counts, self._strength))
+        chance = np.mean(chances, axis=0) * self._reliable_item
+        return env.design_action(cells, steps), chance, env.model.cost(*cells.shape, steps)
+
     # -- learning from what actually happened --------------------------------------------
 
     def _learn(self, entropy: np.ndarray, joint: float) -> None:
@@ -278,7 +318,9 @@ class InfoGainAgent(Agent):
             return Rule.parse(info["map_rule"], space.family)
         return space.rule((p_one > 0.5).astype(np.uint8))
 
-    def act(self, obs: dict[str, np.ndarray], info: dict[str, Any], action_mask: np.ndarray) -> int:
+    def act(
+        self, obs: dict[str, np.ndarray], info: dict[str, Any], action_mask: np.ndarray
+    ) -> int | dict[str, Any]:
         env = self.env
         p_one = obs["p_one"].astype(np.float64)
         entropy = binary_entropy_bits(p_one)
@@ -290,17 +332,26 @@ class InfoGainAgent(Agent):
             return env.submit_action
         map_rule = self._map_rule(p_one, info)
         menu_size = len(env.menu)
-        best, best_value = env.submit_action, 0.0
+        best: int | dict[str, Any] = env.submit_action
+        best_value = 0.0
         plan: tuple[str, np.ndarray, float] | None = None
         items = np.flatnonzero(action_mask[:menu_size])
+        rules = self._sample_rules(p_one, map_rule)
         if len(items):
-            chances = self._item_decided(self._sample_rules(p_one, map_rule))
+            chances = self._item_decided(rules)
             split = self._rival_split(p_one, map_rule, joint)
             for item in items:
                 gain = min(float(entropy @ chances[item]), joint) * split[item]
                 value = gain * env.experiment_budget / env.item_costs[item]
                 if gain >= self.min_gain and value > best_value:
                     best, best_value, plan = int(item), value, ("item", chances[item], gain)
+        if env.design and env.cheapest_design <= env.lab.experiment_left:
+            action, chance, cost = self._design(p_one, rules)
+            if action and cost <= env.lab.experiment_left:
+                gain = min(float(entropy @ chance), joint)
+                value = gain * env.experiment_budget / cost
+                if gain >= self.min_gain and value > best_value:
+                    best, best_value, plan = action, value, ("item", chance, gain)
         bits = np.flatnonzero(action_mask[menu_size : env.test_map_action])
         if self.tests and len(bits):
             chance = self._test_decided(map_rule)
@@ -315,5 +366,5 @@ class InfoGainAgent(Agent):
         if plan is not None:
             self._pending = (plan[0], plan[1], entropy, plan[2], joint)
             if plan[0] == "test":
-                self._tested_with[best - menu_size] = len(env.trajectories)
+                self._tested_with[int(best) - menu_size] = len(env.trajectories)
         return best

@@ -1,0 +1,154 @@
+"""What an experiment shows, seen from the agent's side: sightings per free bit, the
+sightings a bit still needs, and the cheapest design that supplies them.
+
+A *sighting* of a free bit is a cell whose 3x3 input pattern lies in the bit's orbit and
+whose output the inference engine will see evidence of. Shared by the agents that plan
+experiments (``infogain``, ``oracle``).
+
+Sightings needed. Under cell noise ``q`` one sighting moves a bit's log-odds by
+``L = ln((1 - q) / q)`` towards the value it shows. A belief with every bit's log-odds at
+least ``lambda*`` towards its value has entropy at most ``n_free * H(1 / (1 + e^lambda*))``;
+:func:`target_log_odds` picks ``lambda*`` so that this is half the target entropy. A bit at
+log-odds ``s`` towards its value then needs ``ceil((lambda* - s) / L)`` more net sightings;
+:func:`sightings_needed` adds the expected flips among them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from lifegym.design import class_counts, design_cells
+from lifegym.inference.base import binary_entropy_bits
+from lifegym.observe import ObservationModel
+from lifegym.patterns import pattern_histogram
+from lifegym.types import RuleSpace
+
+__all__ = [
+    "HIDDEN_WEIGHT",
+    "cheapest_design",
+    "evidence_counts",
+    "free_classes",
+    "sighting_log_odds",
+    "sightings_needed",
+    "target_log_odds",
+]
+
+#: Weight of an occurrence whose output frame a stride hides (seen only through later frames).
+HIDDEN_WEIGHT = 0.5
+#: Log-odds of one sighting when only statistics are observed (a weak, fixed guess).
+_STATS_LOG_ODDS = 0.1
+#: Log-odds of one sighting without noise: decisive (finite so that arithmetic stays finite).
+_NOISELESS_LOG_ODDS = 50.0
+
+
+def sighting_log_odds(model: ObservationModel) -> float:
+    """``L``: how far one sighting moves a bit's log-odds under ``model``."""
+    if model.stats_sigma is not None:
+        return _STATS_LOG_ODDS
+    flip = model.flip_probability
+    if flip <= 0.0:
+        return _NOISELESS_LOG_ODDS
+    return min(_NOISELESS_LOG_ODDS, math.log((1.0 - flip) / flip))
+
+
+def target_log_odds(n_free: int, target_entropy: float) -> float:
+    """``lambda*``: per-bit log-odds at which ``n_free`` bits hold at most half of
+    ``target_entropy`` bits of entropy (bisection on the binary entropy)."""
+    budget = 0.5 * target_entropy / max(n_free, 1)
+    low, high = 0.0, 60.0
+    for _ in range(60):
+        middle = 0.5 * (low + high)
+        p_wrong = 1.0 / (1.0 + math.exp(middle))
+        if binary_entropy_bits(np.array([p_wrong]))[0] > budget:
+            low = middle
+        else:
+            high = middle
+    return high
+
+
+def sightings_needed(
+    toward: np.ndarray, per_sighting: float, target: float, flip: float
+) -> np.ndarray:
+    """float (n_free,): sightings each bit still needs, from its log-odds ``toward`` the
+    value it is believed (or known) to have: ``ceil((target - toward) / L)`` net sightings
+    plus the flips expected among them (``flip`` each), 0 when already there."""
+    toward = np.asarray(toward, dtype=np.float64)
+    net = np.ceil(np.maximum(target - toward, 0.0) / per_sighting - 1e-9)
+    if flip <= 0.0:
+        return net
+    # n sightings with flips f give n - 2f net; E[f] = flip * n, so n = net / (1 - 2 flip).
+    return np.ceil(net / (1.0 - 2.0 * flip))
+
+
+def free_classes(space: RuleSpace) -> np.ndarray:
+    """int64 (512,): each pattern's free-bit index, -1 for patterns of known bits."""
+    position = np.full(space.family.n_bits, -1, dtype=np.int64)
+    position[space.free_bits] = np.arange(space.n_free)
+    return position[np.asarray(space.family.orbit_of, dtype=np.int64)]
+
+
+def evidence_counts(
+    frames: np.ndarray, space: RuleSpace, model: ObservationModel, first: int, last: int
+) -> np.ndarray:
+    """float (n_free,): occurrences per free bit as inputs of steps ``first .. last - 1`` of
+    ``frames`` (clean, (T + 1, H, W), frame 0 the initial state) in the observed region,
+    counted in full when the output frame is observed and ``HIDDEN_WEIGHT`` otherwise."""
+    h, w = model.region(*frames.shape[1:])
+    inputs = np.arange(first, last)
+    seen = (inputs + 1) % model.stride == 0
+    total = np.zeros(space.n_free)
+    for mask, weight in ((seen, 1.0), (~seen, HIDDEN_WEIGHT)):
+        if mask.any():
+            histogram = pattern_histogram(frames[inputs[mask], :h, :w])
+            total += weight * space.free_bit_counts(histogram)
+    return total
+
+
+def _shapes(area: int, low: tuple[int, int], high: tuple[int, int]) -> tuple[int, int]:
+    """The most nearly square (height, width) within ``low``..``high`` of at least ``area``
+    cells (or the largest allowed)."""
+    height = min(max(low[0], math.isqrt(max(area, 1))), high[0])
+    width = min(max(low[1], -(-area // height)), high[1])
+    if height * width < area and height < high[0]:
+        height = min(high[0], -(-area // width))
+    return height, width
+
+
+def cheapest_design(
+    space: RuleSpace,
+    model: ObservationModel,
+    demand: np.ndarray,
+    low: tuple[int, int],
+    high: tuple[int, int],
+    rng: np.random.Generator,
+    *,
+    enough: float = 0.97,
+) -> tuple[np.ndarray, float]:
+    """A design (uint8 (h, w)) covering at least ``enough`` of ``demand`` (sightings per free
+    bit, in the observed region of its first step) on the smallest world found between
+    ``low`` and ``high``, and the fraction of the demand it covers. Worlds grow by about
+    12% in area from ``sum(demand)`` cells until a design covers enough (or the largest is
+    reached; the best covered-per-cell design is returned then)."""
+    demand = np.asarray(demand, dtype=np.float64)
+    total = float(demand.sum())
+    if total <= 0:
+        raise ValueError("cheapest_design needs a positive demand")
+    classes = free_classes(space)
+    area = max(int(total), low[0] * low[1])
+    best: tuple[float, np.ndarray, float] | None = None
+    while True:
+        shape = _shapes(area, low, high)
+        region = model.region(*shape)
+        cells = design_cells(classes, demand, shape, rng, region=region)
+        counts = class_counts(cells, classes, space.n_free, region)
+        covered = float(np.minimum(counts, demand).sum()) / total
+        per_cell = covered / (region[0] * region[1])
+        if best is None or per_cell > best[0]:
+            best = (per_cell, cells, covered)
+        if covered >= enough:
+            return cells, covered
+        if shape == high or (shape[0] * shape[1] >= high[0] * high[1]):
+            return best[1], best[2]
+        area = max(area + 1, int(area * 1.12))

@@ -1,0 +1,133 @@
+"""The ``oracle`` reference agent: it reads the hidden rule, and spends as little as it can.
+
+The only agent that may look at the hidden rule (``env.lab.hidden_rule``); it is marked
+``reference = True`` so that tables show it as the yardstick and never rank it. Its mean
+experiment cost is what every other agent's ``cost_vs_oracle`` divides by.
+
+Each step it knows, for every free bit, the log-odds the env's belief holds *towards the
+true value* (``p_one`` and the hidden rule), so it knows how many more sightings each bit
+needs before the belief has the hidden rule as its most probable rule with entropy at most
+``target_entropy`` (``lifegym.agents.evidence.sightings_needed``). It then requests the
+experiment that supplies the most of that demand per observed cell-step:
+
+* with ``design=True``: the smallest designed world whose first step shows the demand
+  (``cheapest_design``), run for the fewest observed steps (``k`` under ``strided(k)``);
+* every menu item (probes included), its sightings counted by running the hidden rule on
+  the item's initial condition (a design's own cells; for soups one drawn from the agent's
+  rng, so an estimate: the env draws its own).
+
+It submits once the env's MAP rule is the hidden rule and the entropy is at most the
+target, or when nothing affordable supplies any demand.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from lifegym.agents.base import Agent
+from lifegym.agents.evidence import (
+    cheapest_design,
+    evidence_counts,
+    sighting_log_odds,
+    sightings_needed,
+    target_log_odds,
+)
+from lifegym.experiments import initial_condition
+from lifegym.sim import simulate
+
+__all__ = ["OracleAgent"]
+
+
+class OracleAgent(Agent):
+    """See the module doc.
+
+    Args:
+        env: the env to act in.
+        target_entropy: submit once the belief entropy (bits) is at most this and the MAP
+            rule is the hidden rule.
+    """
+
+    name = "oracle"
+    #: A reference, not a competitor: reads the hidden rule; never ranked.
+    reference = True
+
+    def __init__(self, env: gym.Env, target_entropy: float = 0.1) -> None:
+        super().__init__(env)
+        if not target_entropy > 0:
+            raise ValueError(f"target_entropy must be > 0, got {target_entropy!r}")
+        self.target_entropy = float(target_entropy)
+        model = self.env.model
+        self._per_sighting = sighting_log_odds(model)
+        self._target = target_log_odds(self.env.space.n_free, self.target_entropy)
+        # The exact engine under noise scores only the step from the known initial condition.
+        self._first_step_only = self.env.inference == "exact" and model.flip_probability > 0
+        self._item_counts: np.ndarray | None = None
+
+    def reset(self, seed: int | None = None) -> None:
+        super().reset(seed)
+        self._item_counts = None
+
+    # -- what the hidden rule shows --------------------------------------------------------
+
+    def _sightings(self, initial: np.ndarray, steps: int) -> np.ndarray:
+        env = self.env
+        last = 1 if self._first_step_only else steps
+        frames = simulate(env.lab.hidden_rule, initial, last)
+        return evidence_counts(frames, env.space, env.model, 0, last)
+
+    def _menu_counts(self) -> np.ndarray:
+        """float (M, n_free): sightings per menu item under the hidden rule."""
+        if self._item_counts is None:
+            env = self.env
+            self._item_counts = np.stack(
+                [
+                    self._sightings(
+                        initial_condition(item, item.shape_in(env.world), self.rng), item.steps
+                    )
+                    for item in env.menu
+                ]
+            )
+        return self._item_counts
+
+    def _demand(self, p_one: np.ndarray) -> np.ndarray:
+        env = self.env
+        truth = env.space.free_values(env.lab.hidden_rule).astype(bool)
+        with np.errstate(divide="ignore"):
+            log_odds = np.log(p_one) - np.log1p(-p_one)
+        toward = np.where(truth, log_odds, -log_odds)
+        return sightings_needed(
+            toward, self._per_sighting, self._target, env.model.flip_probability
+        )
+
+    # -- acting ----------------------------------------------------------------------------
+
+    def act(
+        self, obs: dict[str, np.ndarray], info: dict[str, Any], action_mask: np.ndarray
+    ) -> int | dict[str, Any]:
+        env = self.env
+        hidden = env.lab.hidden_rule
+        settled = info.get("map_rule") == str(hidden) and info["entropy"] <= self.target_entropy
+        if settled and env.trajectories:
+            return env.submit_action
+        demand = self._demand(np.clip(obs["p_one"].astype(np.float64), 1e-300, 1 - 1e-16))
+        if demand.sum() <= 0:  # every bit is there but the joint entropy is not: one more each
+            demand = np.ones_like(demand)
+        best, best_value = env.submit_action, 0.0
+        counts = self._menu_counts()
+        for item in np.flatnonzero(action_mask[: len(env.menu)]):
+            value = np.minimum(counts[item], demand).sum() / env.item_costs[item]
+            if value > best_value:
+                best, best_value = int(item), float(value)
+        if env.design:
+            steps = env.model.stride
+            cells, _ = cheapest_design(
+                env.space, env.model, demand, env.smallest_world, env.world, self.rng
+            )
+            cost = env.model.cost(*cells.shape, steps)
+            supplied = np.minimum(self._sightings(cells, steps), demand).sum()
+            if cost <= env.lab.experiment_left and supplied / cost > best_value:
+                return env.design_action(cells, steps)
+        return best
