@@ -2,11 +2,19 @@
 
 One *job* is one episode: an env id, an agent name, a hidden rule (or ``None``: the env
 draws one from its prior with the episode's seed), a seed and, optionally, the inference
-engine to use instead of the preset's own (``gym.make(id, inference=...)``). Seeds come from
+engine to use instead of the preset's own (``gym.make(id, inference=...)``) and
+``design`` (``gym.make(id, design=True)``: designed experiments in the action space). Seeds come from
 ``numpy.random.SeedSequence([seed, env, rule, episode])`` (indices into the lists given), so a
 job's seed does not depend on which other jobs run, nor on the backend or the number of
 workers. A *row* is the episode's ``info["result"]`` plus ``env``, ``inference`` (the engine
-that ran), ``agent``, ``rule``, ``seed``, ``steps`` and ``wall_s``.
+that ran), ``design``, ``agent``, ``reference`` (the agent reads the hidden rule: the
+``oracle``), ``rule``, ``seed``, ``steps`` and ``wall_s``.
+
+The summary has one entry per env x engine x design x agent. ``cost_vs_oracle`` is the
+agent's mean experiment cost over the episodes it shares (rule and seed) with the
+``oracle`` in the same env, engine and design, divided by the oracle's mean over them
+(NaN without oracle episodes). ``bounds`` gives each env's analytic lower bounds on the
+experiment cost (``lifegym.bounds``).
 
 Rules (``rules_for``): ``"named"`` (the named rules of ``lifegym.rules.NAMED_RULES`` that
 lie in the env's rule space), ``"random:N"`` (N rules from the env's prior, one per episode
@@ -30,13 +38,15 @@ import gymnasium as gym
 import numpy as np
 
 import lifegym  # noqa: F401  (registers the ids)
-from lifegym.agents import check_agent_name, make_agent, run_episode
+from lifegym.agents import check_agent_name, is_reference, make_agent, run_episode
+from lifegym.bounds import capacity_bound, sighting_bound
 from lifegym.registration import check_env_id
 from lifegym.rules import NAMED_RULES, Rule
 
 __all__ = [
     "SUMMARY_FIELDS",
     "Job",
+    "bounds",
     "json_default",
     "make_jobs",
     "markdown_table",
@@ -53,6 +63,7 @@ __all__ = [
 SUMMARY_FIELDS: tuple[tuple[str, str], ...] = (
     ("env", "env"),
     ("inference", "inference"),
+    ("design", "design"),
     ("agent", "agent"),
     ("episodes", "episodes"),
     ("exact", "exact %"),
@@ -60,6 +71,7 @@ SUMMARY_FIELDS: tuple[tuple[str, str], ...] = (
     ("bits_correct", "bits correct %"),
     ("undetermined_bits", "undetermined bits"),
     ("experiment_cost", "experiment cost"),
+    ("cost_vs_oracle", "cost / oracle"),
     ("compute_cost", "compute cost"),
     ("wall_s", "wall s / episode"),
 )
@@ -74,6 +86,7 @@ class Job:
     rule: str | None
     seed: int
     inference: str | None = None
+    design: bool = False
 
 
 def _rules_from_file(path: Path) -> list[str]:
@@ -121,9 +134,11 @@ def make_jobs(
     episodes: int,
     seed: int,
     inference: str | None = None,
+    design: bool = False,
 ) -> list[Job]:
     """Every (env, rule, episode, agent) job; ``rules(env_id)`` lists an env's rules;
-    ``inference`` replaces every preset's engine (``None``: each keeps its own).
+    ``inference`` replaces every preset's engine (``None``: each keeps its own); ``design``
+    makes every env with ``design=True``.
 
     The agents of one (env, rule, episode) share its seed, so they face the same hidden
     rule and the same experiments' initial conditions.
@@ -132,36 +147,58 @@ def make_jobs(
         raise ValueError(f"episodes must be an int >= 1, got {episodes!r}")
     for agent in agents:
         check_agent_name(agent)
-    if inference is not None:
+    if inference is not None or design:
         for env_id in env_ids:
-            _make_env(env_id, inference)  # ValueError naming the engine or the setting
+            check_env_id(env_id)
+            _make_env(env_id, inference, design)  # ValueError naming the engine or setting
     jobs = []
     for e, env_id in enumerate(env_ids):
         check_env_id(env_id)
         for r, rule in enumerate(rules(env_id)):
             for k in range(episodes):
                 state = np.random.SeedSequence([seed, e, r, k]).generate_state(1)[0]
-                jobs.extend(Job(env_id, agent, rule, int(state), inference) for agent in agents)
+                jobs.extend(
+                    Job(env_id, agent, rule, int(state), inference, design) for agent in agents
+                )
     return jobs
 
 
-# Per process: one env per (id, inference), reused across jobs.
-_ENVS: dict[tuple[str, str | None], gym.Env] = {}
+# Per process: one env per (id, inference, design), reused across jobs.
+_ENVS: dict[tuple[str, str | None, bool], gym.Env] = {}
 
 
-def _make_env(env_id: str, inference: str | None) -> gym.Env:
-    key = (env_id, inference)
+def _make_env(env_id: str, inference: str | None, design: bool = False) -> gym.Env:
+    key = (env_id, inference, design)
     if key not in _ENVS:
-        kwargs = {} if inference is None else {"inference": inference}
+        kwargs: dict[str, Any] = {} if inference is None else {"inference": inference}
+        if design:
+            kwargs["design"] = True
         _ENVS[key] = gym.make(env_id, **kwargs)
     return _ENVS[key]
 
 
 def run_job(job: Job) -> dict[str, Any]:
     """Run one job in this process; returns its row."""
-    env = _make_env(job.env_id, job.inference)
+    env = _make_env(job.env_id, job.inference, job.design)
     row = run_episode(env, make_agent(job.agent, env), job.rule, job.seed)
-    return {"env": job.env_id, "inference": env.unwrapped.inference, **row}
+    return {
+        "env": job.env_id,
+        "inference": env.unwrapped.inference,
+        "design": job.design,
+        "reference": is_reference(job.agent),
+        **row,
+    }
+
+
+def bounds(env_id: str, target_entropy: float = 0.1) -> dict[str, int | None]:
+    """Lower bounds on the experiment cost of identifying a rule in ``env_id`` down to
+    ``target_entropy`` bits (``lifegym.bounds``): ``capacity`` (any engine) and
+    ``sightings`` (where the engine counts per-bit evidence from known inputs: ``exact``;
+    None otherwise)."""
+    env = _make_env(env_id, None).unwrapped
+    n_free, flip = env.space.n_free, env.model.flip_probability
+    sightings = sighting_bound(n_free, flip, target_entropy) if env.inference == "exact" else None
+    return {"capacity": capacity_bound(n_free, flip, target_entropy), "sightings": sightings}
 
 
 def run_local(
@@ -232,25 +269,40 @@ def _mean(values: Iterable[float]) -> float:
     return float(np.mean(values)) if values else math.nan
 
 
+def _cost_vs_oracle(group: Sequence[dict[str, Any]], oracle: Sequence[dict[str, Any]]) -> float:
+    """Mean experiment cost of ``group`` / the oracle's, over the (rule, seed) they share."""
+    oracle_cost = {(r["rule"], r["seed"]): r["experiment_cost"] for r in oracle}
+    shared = [r for r in group if (r["rule"], r["seed"]) in oracle_cost]
+    if not shared:
+        return math.nan
+    reference = _mean(oracle_cost[(r["rule"], r["seed"])] for r in shared)
+    return _mean(r["experiment_cost"] for r in shared) / reference if reference else math.nan
+
+
 def summarise(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One summary per (env, inference, agent), in order of first appearance
-    (``SUMMARY_FIELDS``)."""
-    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    """One summary per (env, inference, design, agent), in order of first appearance
+    (``SUMMARY_FIELDS``, plus ``reference``)."""
+    groups: dict[tuple[str, str, bool, str], list[dict[str, Any]]] = {}
     for row in rows:
-        groups.setdefault((row["env"], row["inference"], row["agent"]), []).append(row)
+        key = (row["env"], row["inference"], bool(row.get("design", False)), row["agent"])
+        groups.setdefault(key, []).append(row)
     out = []
-    for (env_id, inference, agent), group in groups.items():
+    for (env_id, inference, design, agent), group in groups.items():
+        oracle = groups.get((env_id, inference, design, "oracle"), [])
         out.append(
             {
                 "env": env_id,
                 "inference": inference,
+                "design": design,
                 "agent": agent,
+                "reference": bool(group[0].get("reference", False)),
                 "episodes": len(group),
                 "exact": 100 * _mean(r["exact"] for r in group),
                 "behavioural": 100 * _mean(r["behavioural_match"] for r in group),
                 "bits_correct": 100 * _mean(r["bits_correct"] for r in group),
                 "undetermined_bits": _mean(r["n_undetermined"] for r in group),
                 "experiment_cost": _mean(r["experiment_cost"] for r in group),
+                "cost_vs_oracle": _cost_vs_oracle(group, oracle),
                 "compute_cost": _mean(r["compute_cost"] for r in group),
                 "wall_s": _mean(r["wall_s"] for r in group),
             }
@@ -259,6 +311,10 @@ def summarise(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _cell(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else ""
+    if isinstance(value, float) and math.isnan(value):
+        return ""
     if isinstance(value, float):
         return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
     return str(value)
@@ -271,7 +327,10 @@ def markdown_table(summary: Sequence[dict[str, Any]]) -> str:
         "|" + "---|" * len(SUMMARY_FIELDS),
     ]
     for entry in summary:
-        lines.append("| " + " | ".join(_cell(entry[key]) for key, _ in SUMMARY_FIELDS) + " |")
+        cells = [_cell(entry[key]) for key, _ in SUMMARY_FIELDS]
+        if entry.get("reference"):
+            cells[[key for key, _ in SUMMARY_FIELDS].index("agent")] += " (reference)"
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -366,7 +366,7 @@ def _add_bench_parser(subparsers: argparse._SubParsersAction) -> None:
         "--env",
         action="append",
         metavar="ID",
-        help="a registered id (repeatable; default lifegym/LifeLike-Noisy-v0)",
+        help="a registered id (repeatable; default lifegym/LifeLike-Noisy-v1)",
     )
     parser.add_argument(
         "--agent", action="append", metavar="NAME", help="an agent (repeatable; default infogain)"
@@ -388,6 +388,11 @@ def _add_bench_parser(subparsers: argparse._SubParsersAction) -> None:
         help="run every env with this inference engine (e.g. emulator) instead of its own",
     )
     parser.add_argument(
+        "--design",
+        action="store_true",
+        help="make every env with design=True (v1 ids): agents may design initial conditions",
+    )
+    parser.add_argument(
         "--backend",
         choices=("local", "ray"),
         default="local",
@@ -406,7 +411,7 @@ def _add_bench_parser(subparsers: argparse._SubParsersAction) -> None:
 def _cmd_bench(args: argparse.Namespace) -> int:
     from lifegym import bench
 
-    env_ids = args.env or ["lifegym/LifeLike-Noisy-v0"]
+    env_ids = args.env or ["lifegym/LifeLike-Noisy-v1"]
     agents = args.agent or ["infogain"]
     outputs = {"--json": args.json, "--markdown": args.markdown, "--plot": args.plot}
     for option, path in outputs.items():
@@ -416,7 +421,13 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     try:
         rules = {env_id: bench.rules_for(args.rules, env_id) for env_id in env_ids}
         jobs = bench.make_jobs(
-            env_ids, agents, lambda e: rules[e][0], args.episodes, args.seed, args.inference
+            env_ids,
+            agents,
+            lambda e: rules[e][0],
+            args.episodes,
+            args.seed,
+            args.inference,
+            args.design,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
@@ -443,6 +454,13 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     summary = bench.summarise(rows)
     table = bench.markdown_table(summary)
     print(table, end="")
+    for env_id in env_ids:
+        bound = bench.bounds(env_id)
+        sightings = "" if bound["sightings"] is None else f", sightings {bound['sightings']}"
+        print(
+            f"{env_id}: lower bounds on the experiment cost (observed cell-steps) to 0.1 bit: "
+            f"capacity {bound['capacity']}{sightings} (docs/environments.md)"
+        )
     print(f"{len(rows)} episodes in {time.perf_counter() - start:.1f} s")
     if args.json:
         bench.write_json(rows, Path(args.json))
@@ -455,7 +473,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------ discover
 
-DEFAULT_DISCOVER_ENV = "lifegym/LifeLike-Noisy-v0"
+DEFAULT_DISCOVER_ENV = "lifegym/LifeLike-Noisy-v1"
 DEFAULT_DISCOVER_GIF = "lifegym-discover.gif"
 
 

@@ -11,6 +11,7 @@ from examples import first_rule
 import lifegym  # noqa: F401  (registers the ids)
 from lifegym.agents import AGENTS, Agent, make_agent, run_episode
 from lifegym.registration import PRESETS
+from lifegym.rules import Rule
 
 RESULT_KEYS = {"true_rule", "submitted_rule", "exact", "bits_correct", "experiment_cost"}
 
@@ -69,10 +70,12 @@ def test_coverage_stops_when_experiments_stop_helping() -> None:
 def test_agent_plays_valid_actions_to_the_end(env_id: str, name: str) -> None:
     env = gym.make(env_id, experiment_budget=3 * 60 * 60 * 16)
     agent = _Checked(make_agent(name, env))
-    rule = first_rule(env.unwrapped.space.family.name)
+    family = env.unwrapped.space.family
+    rule = first_rule(family.name)
     row = run_episode(env, agent, rule=rule, seed=5)
     assert RESULT_KEYS <= set(row)
-    assert row["agent"] == name and row["rule"] == rule and row["seed"] == 5
+    canonical = str(Rule.parse(rule).to(family))
+    assert row["agent"] == name and row["rule"] == canonical and row["seed"] == 5
     assert row["steps"] >= 1 and row["wall_s"] > 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -54,8 +55,8 @@ def test_job_seeds_do_not_depend_on_the_other_jobs() -> None:
     assert same_episode[0] == same_episode[1]  # the agents of an episode share its seed
     assert len({j.seed for j in both}) == len(both) // 2
     assert bench.make_jobs([NOISY], ["coverage"], rules, 2, seed=8) != alone
-    with pytest.raises(ValueError, match="unknown agent 'oracle'"):
-        bench.make_jobs([NOISY], ["oracle"], rules, 1, seed=0)
+    with pytest.raises(ValueError, match="unknown agent 'genius'"):
+        bench.make_jobs([NOISY], ["genius"], rules, 1, seed=0)
     with pytest.raises(ValueError, match="episodes"):
         bench.make_jobs([NOISY], ["coverage"], rules, 0, seed=0)
 
@@ -86,8 +87,9 @@ def test_summary_table_and_plot(tmp_path: Path) -> None:
     coverage = summary[1]
     assert coverage["exact"] == 100.0 and coverage["experiment_cost"] > 0
     table = bench.markdown_table(summary)
-    assert table.splitlines()[0].startswith("| env | inference | agent | episodes | exact % |")
-    assert "| exact | random |" in table
+    header = "| env | inference | design | agent | episodes | exact % |"
+    assert table.splitlines()[0].startswith(header)
+    assert "| exact |  | random |" in table
     assert len(table.splitlines()) == 4
     plot = tmp_path / "plot.svg"
     bench.plot_accuracy_vs_cost(summary, plot)
@@ -127,7 +129,7 @@ def test_command_line_writes_rows_summary_and_plot(tmp_path: Path, capsys) -> No
     )  # fmt: skip
     assert code == 0
     captured = capsys.readouterr()
-    assert "| lifegym/LifeLike-Noisy-v0 | exact | coverage | 2 |" in captured.out
+    assert "| lifegym/LifeLike-Noisy-v0 | exact |  | coverage | 2 |" in captured.out
     assert "left out: B2-a/S12" in captured.err
     rows = json.loads(out["rows.json"].read_text())
     fields = {"env", "inference", "agent", "rule", "seed", "wall_s", "exact"}
@@ -139,7 +141,7 @@ def test_command_line_writes_rows_summary_and_plot(tmp_path: Path, capsys) -> No
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--agent", "oracle"], "unknown agent 'oracle'"),
+        (["--agent", "genius"], "unknown agent 'genius'"),
         (["--env", "lifegym/Nope-v0"], "unknown env"),
         (["--rules", "random:0"], "random:N"),
         (["--episodes", "0"], "episodes"),
@@ -185,3 +187,26 @@ def test_ray_backend_uses_a_running_cluster_and_leaves_it(tmp_path: Path) -> Non
         ray.shutdown()
     rows = json.loads((tmp_path / "rows.json").read_text())
     assert [row["agent"] for row in rows] == ["coverage", "coverage"]
+
+
+def test_design_jobs_the_oracle_reference_and_cost_vs_oracle() -> None:
+    v1 = "lifegym/LifeLike-Noisy-v1"
+    jobs = bench.make_jobs(
+        [v1], ["oracle", "infogain"], lambda _: ["B3/S23", None], 1, seed=1, design=True
+    )
+    assert all(job.design for job in jobs)
+    rows = bench.run_local(jobs)
+    assert [(r["agent"], r["reference"], r["design"]) for r in rows[:2]] == [
+        ("oracle", True, True),
+        ("infogain", False, True),
+    ]
+    oracle, infogain = bench.summarise(rows)
+    assert oracle["reference"] and oracle["cost_vs_oracle"] == 1.0
+    ratio = infogain["experiment_cost"] / oracle["experiment_cost"]
+    assert infogain["cost_vs_oracle"] == pytest.approx(ratio)
+    table = bench.markdown_table([oracle, infogain])
+    assert "| yes | oracle (reference) |" in table and "| yes | infogain |" in table
+    without = bench.summarise([r for r in rows if r["agent"] != "oracle"])
+    assert math.isnan(without[0]["cost_vs_oracle"])
+    assert bench.bounds(v1) == {"capacity": 26, "sightings": 52}
+    assert bench.bounds("lifegym/LifeLike-Stats-v1")["sightings"] is None

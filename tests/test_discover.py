@@ -4,22 +4,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import gymnasium as gym
 import pytest
+from examples import first_rule
 from PIL import Image
 
 from lifegym.cli import main
 from lifegym.registration import PRESETS
+from lifegym.rules import Rule
 
 
 @pytest.mark.parametrize("env_id", sorted(PRESETS))
 def test_discover_runs_on_every_preset(env_id: str, tmp_path: Path, capsys) -> None:
     gif = tmp_path / "episode.gif"
-    assert main(["discover", "--env", env_id, "--rule", "B36/S23", "--gif", str(gif)]) == 0
+    family = gym.make(env_id).unwrapped.space.family
+    rule = first_rule(family.name)
+    assert main(["discover", "--env", env_id, "--rule", rule, "--gif", str(gif)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith(f"{env_id}, agent infogain, seed 0")
     assert out[1].lstrip().startswith("1  request ")
     assert any("submit" in line for line in out)
-    assert "hidden rule B36/S23" in "\n".join(out)
+    assert f"hidden rule {Rule.parse(rule).to(family)}" in "\n".join(out)
     with Image.open(gif) as image:
         assert image.n_frames >= 2
 
@@ -36,7 +41,7 @@ def test_discover_prints_test_evidence(tmp_path: Path, capsys) -> None:
     ("argv", "message"),
     [
         (["--env", "lifegym/Nope-v0"], "unknown env 'lifegym/Nope-v0'"),
-        (["--agent", "oracle"], "unknown agent 'oracle'"),
+        (["--agent", "genius"], "unknown agent 'genius'"),
         (["--rule", "B9/S"], "'B9/S'"),
         (["--env", "lifegym/LifeLike-Noisy-v0", "--rule", "B2-a/S12"], "B2-a/S12"),
         (["--gif", "/no/such/dir/x.gif"], "does not exist"),

@@ -15,7 +15,7 @@ import gymnasium as gym
 
 from lifegym.agents.base import Agent, run_episode
 
-__all__ = ["AGENTS", "Agent", "check_agent_name", "make_agent", "run_episode"]
+__all__ = ["AGENTS", "Agent", "check_agent_name", "is_reference", "make_agent", "run_episode"]
 
 AGENTS: dict[str, str] = {
     "random": "lifegym.agents.random_agent:RandomAgent",
@@ -39,6 +39,14 @@ def check_agent_name(name: str) -> None:
     if name not in AGENTS:
         choices = ", ".join([*AGENTS, "ppo:PATH", "maskable-ppo:PATH"])
         raise ValueError(f"unknown agent {name!r}; choose one of {choices}")
+
+
+def is_reference(name: str) -> bool:
+    """Whether agent ``name`` is a reference (it reads the hidden rule: never ranked)."""
+    if name not in AGENTS:
+        return False
+    module, attribute = AGENTS[name].split(":")
+    return bool(getattr(getattr(importlib.import_module(module), attribute), "reference", False))
 
 
 def make_agent(name: str, env: gym.Env, **kwargs: Any) -> Agent:

@@ -37,6 +37,9 @@ class Agent(ABC):
     """
 
     name: str = ""
+    #: True only for a reference that reads the hidden rule (the ``oracle``): shown as the
+    #: yardstick in every table, never ranked.
+    reference: bool = False
 
     def __init__(self, env: gym.Env) -> None:
         unwrapped = env.unwrapped

@@ -70,7 +70,9 @@ class CoverageAgent(Agent):
     def reset(self, seed: int | None = None) -> None:
         super().reset(seed)
         env = self.env
-        self._initials = [initial_condition(item, env.world, self.rng) for item in env.menu]
+        self._initials = [
+            initial_condition(item, item.shape_in(env.world), self.rng) for item in env.menu
+        ]
         self._exercised = {}
         self._uncertainty_before = None
         self._stalls = 0
@@ -81,7 +83,7 @@ class CoverageAgent(Agent):
         if key not in self._exercised:
             env = self.env
             frames = simulate(rule, self._initials[item], env.menu[item].steps)[:-1]
-            h, w = env.model.region(*env.world)
+            h, w = env.model.region(*frames.shape[1:])
             counts = env.space.free_bit_counts(pattern_histogram(frames[:, :h, :w]))
             self._exercised[key] = counts >= self.min_count
         return self._exercised[key]

@@ -1,0 +1,226 @@
+"""The v1 experiment space: menu sizes and probes, the cost model, designed experiments
+(``design=True``), the oracle reference and what informed agents must reach on it."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from examples import first_rule
+from gymnasium.utils.env_checker import check_env
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+import lifegym  # noqa: F401  (registers the ids)
+from lifegym.agents import make_agent, run_episode
+from lifegym.bounds import sighting_bound
+from lifegym.design import class_counts
+from lifegym.env import RuleDiscoveryEnv
+from lifegym.io import write_rle
+from lifegym.registration import PRESETS
+
+V1_IDS = [env_id for env_id in PRESETS if env_id.endswith("-v1")]
+NOISY = "lifegym/LifeLike-Noisy-v1"
+
+
+def raw(env: gym.Env) -> RuleDiscoveryEnv:
+    unwrapped = env.unwrapped
+    assert isinstance(unwrapped, RuleDiscoveryEnv)
+    return unwrapped
+
+
+def test_every_v0_preset_has_a_v1_twin_and_the_new_presets_exist():
+    v0 = [env_id for env_id in PRESETS if env_id.endswith("-v0")]
+    assert {env_id.replace("-v0", "-v1") for env_id in v0} <= set(V1_IDS)
+    for new in ("Isotropic-Stats", "Free-Noisy", "Hex-Noisy", "VonNeumann-Noisy"):
+        assert f"lifegym/{new}-v1" in V1_IDS
+    for env_id in v0:  # v0 keeps its menu: every item on the whole world
+        assert all(item.world is None for item in raw(gym.make(env_id)).menu)
+
+
+@pytest.mark.parametrize(
+    "env_id",
+    ["lifegym/LifeLike-Noisy-v1", "lifegym/LifeLike-Strided-v1", "lifegym/LifeLike-Window-v1"],
+)
+def test_v1_menu_has_sizes_and_a_probe_per_free_bit(env_id):
+    env = raw(gym.make(env_id))
+    model = env.model
+    shapes = {item.shape_in(env.world) for item in env.menu if item.kind == "soup"}
+    assert len(shapes) >= 3 and env.world in shapes
+    smallest = model.window or (3, 3)
+    assert all(h >= smallest[0] and w >= smallest[1] for h, w in shapes)
+    probes = [item for item in env.menu if item.name.startswith("probe-")]
+    assert [p.name for p in probes] == [f"probe-{name}" for name in env.space.free_names]
+    assert all(p.kind == "design" and p.steps == model.stride for p in probes)
+    for item, cost in zip(env.menu, env.item_costs, strict=True):  # the cost model
+        h, w = model.region(*item.shape_in(env.world))
+        assert cost == h * w * len(range(model.stride, item.steps + 1, model.stride))
+
+
+def test_probe_shows_its_bit_and_costs_its_cells():
+    env = gym.make(NOISY)
+    u = raw(env)
+    env.reset(seed=0, options={"rule": "B3/S23"})
+    index = [item.name for item in u.menu].index("probe-B8")
+    _, _, _, _, info = env.step(index)
+    assert info["experiment_cost"] == 36
+    trajectory = u.trajectories[-1]
+    assert trajectory.world_shape == (6, 6)
+    classes = np.asarray(u.space.family.orbit_of, dtype=np.int64)
+    b8 = u.space.family.bit_names.index("B8")
+    assert class_counts(trajectory.initial, classes, 18)[b8] >= 8
+
+
+# ---------------------------------------------------------------------------- designs
+
+
+def test_design_space_and_both_checkers():
+    env = gym.make(NOISY, design=True)
+    space = env.action_space
+    assert isinstance(space, gym.spaces.Dict)
+    assert set(space) == {"design", "action", "cells", "size", "steps"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_env(env.unwrapped)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sb3_check_env(gym.make(NOISY, design=True), warn=True)
+    # SB3 states that it cannot train on Dict actions (nor on non-zero starts); nothing else.
+    assert all("not supported" in str(w.message) for w in caught), [str(w) for w in caught]
+
+
+def test_design_action_is_in_the_space_and_runs_exactly_those_cells():
+    env = gym.make(NOISY, design=True)
+    u = raw(env)
+    env.reset(seed=1, options={"rule": "B36/S23"})
+    cells = (np.random.default_rng(0).random((7, 11)) < 0.5).astype(np.uint8)
+    action = u.design_action(cells, 3)
+    assert env.action_space.contains(action)
+    _, _, _, _, info = env.step(action)
+    assert info["action"] == "design 7x11 x3"
+    assert info["experiment_cost"] == 7 * 11 * 3
+    trajectory = u.trajectories[-1]
+    np.testing.assert_array_equal(trajectory.initial, cells)
+    assert trajectory.steps == 3 and trajectory.frames.shape == (3, 7, 11)
+    for text in (write_rle(cells), "\n".join("".join(".o"[c] for c in row) for row in cells)):
+        env.step({"design": 1, "cells": text, "steps": 1})
+        np.testing.assert_array_equal(u.trajectories[-1].initial, cells)
+    _, _, _, _, info = env.step(0)  # a plain int is the Discrete face
+    assert info["action"].startswith("request ")
+
+
+def lab_state(env: RuleDiscoveryEnv) -> tuple:
+    lab = env.lab
+    return (lab.experiment_spent, len(lab.trajectories), env.belief.p_one.tolist())
+
+
+@pytest.mark.parametrize(
+    ("cells", "steps", "message"),
+    [
+        (np.zeros((2, 5), dtype=np.uint8), 1, "2x5 is too small: at least 3x3"),
+        (np.zeros((61, 5), dtype=np.uint8), 1, "(61, 5)"),
+        (np.full((4, 4), 2), 1, "found 2"),
+        (np.zeros((4, 4), dtype=np.float64) + 0.5, 1, "0.5"),
+        (np.zeros((4, 4, 1), dtype=np.uint8), 1, "(4, 4, 1)"),
+        (".o.\n.x.\nooo", 1, "'x'"),
+        ("bo$2bo$3q!", 1, "q"),
+        (np.zeros((4, 4), dtype=np.uint8), 0, "1..64, got 0"),
+        (np.zeros((4, 4), dtype=np.uint8), 65, "1..64, got 65"),
+        (np.zeros((4, 4), dtype=np.uint8), 1.0, "got 1.0"),
+    ],
+)
+def test_bad_designs_name_the_value_and_the_limit_and_leave_the_env_usable(
+    cells, steps, message
+):
+    env = gym.make(NOISY, design=True)
+    u = raw(env)
+    env.reset(seed=2)
+    env.step(u.design_action(np.ones((3, 3), dtype=np.uint8), 1))
+    before = lab_state(u)
+    with pytest.raises((ValueError, TypeError), match=re.escape(message)):
+        env.step({"design": 1, "cells": cells, "steps": steps})
+    assert lab_state(u) == before
+    _, _, terminated, _, info = env.step(u.design_action(np.ones((3, 3), dtype=np.uint8), 1))
+    assert not terminated and "rejected" not in info
+
+
+def test_window_preset_designs_must_hold_the_window():
+    env = gym.make("lifegym/LifeLike-Window-v1", design=True)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=r"at least 30x30.*window"):
+        env.step({"design": 1, "cells": np.zeros((20, 40), dtype=np.uint8), "steps": 1})
+    _, _, _, _, info = env.step(raw(env).design_action(np.zeros((31, 40), np.uint8), 2))
+    assert info["experiment_cost"] == 30 * 30 * 2  # only the window is observed
+
+
+def test_strided_design_costs_only_the_observed_frames():
+    env = gym.make("lifegym/LifeLike-Strided-v1", design=True)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="stride 2"):
+        env.step({"design": 1, "cells": np.zeros((5, 5), dtype=np.uint8), "steps": 1})
+    _, _, _, _, info = env.step(raw(env).design_action(np.zeros((5, 5), np.uint8), 5))
+    assert info["experiment_cost"] == 25 * 2  # frames 2 and 4
+
+
+def test_unaffordable_design_is_rejected_not_raised():
+    env = gym.make(NOISY, design=True, experiment_budget=100)
+    env.reset(seed=0)
+    _, reward, terminated, _, info = env.step(raw(env).design_action(np.ones((10, 11)), 1))
+    assert "cannot pay" in info["rejected"] and reward < 0 and not terminated
+    assert raw(env).lab.experiment_spent == 0
+
+
+def test_designed_episodes_are_deterministic():
+    def play(seed: int) -> list:
+        env = gym.make(NOISY, design=True)
+        env.reset(seed=seed)
+        env.action_space.seed(seed)
+        out = []
+        for _ in range(6):
+            obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+            out.append((obs["p_one"].tolist(), reward, info["map_rule"], info["action"]))
+            if terminated or truncated:
+                break
+        return out
+
+    assert play(4) == play(4)
+
+
+# ------------------------------------------------------------------- oracle, agents
+
+
+def test_only_the_oracle_is_a_reference():
+    from lifegym.agents import AGENTS, is_reference
+
+    assert [name for name in AGENTS if is_reference(name)] == ["oracle"]
+
+
+RULES = ["B3/S23", "B36/S23", "B2/S", "B3678/S34678", "B0125/S1478"]
+
+
+def test_oracle_and_infogain_on_designed_noisy_experiments():
+    env = gym.make(NOISY, design=True)
+    oracle, infogain = make_agent("oracle", env), make_agent("infogain", env)
+    rows = {
+        agent.name: [run_episode(env, agent, rule, seed=i) for i, rule in enumerate(RULES)]
+        for agent in (oracle, infogain)
+    }
+    assert all(row["exact"] and row["belief_entropy"] <= 0.1 for row in rows["oracle"])
+    assert all(row["exact"] for row in rows["infogain"])
+    oracle_costs = [row["experiment_cost"] for row in rows["oracle"]]
+    assert np.median(oracle_costs) <= 400
+    assert min(oracle_costs) >= sighting_bound(18, 0.05, 0.1)
+    mean = {name: np.mean([r["experiment_cost"] for r in group]) for name, group in rows.items()}
+    assert mean["infogain"] <= 2 * mean["oracle"]
+
+
+@pytest.mark.parametrize("env_id", ["lifegym/Hex-Noisy-v1", "lifegym/VonNeumann-Noisy-v1"])
+def test_infogain_identifies_hex_and_von_neumann_rules_with_designs(env_id):
+    env = gym.make(env_id, design=True)
+    agent = make_agent("infogain", env)
+    family = raw(env).space.family.name
+    for seed in range(2):
+        row = run_episode(env, agent, first_rule(family) if seed == 0 else None, seed=seed)
+        assert row["exact"], row
