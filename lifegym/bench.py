@@ -3,12 +3,12 @@
 One *job* is one episode: an env id, an agent name, a hidden rule (or ``None``: the env
 draws one from its prior with the episode's seed), a seed and, optionally, the inference
 engine to use instead of the preset's own (``gym.make(id, inference=...)``) and
-``design`` (``gym.make(id, design=True)``: designed experiments in the action space). Seeds come from
-``numpy.random.SeedSequence([seed, env, rule, episode])`` (indices into the lists given), so a
-job's seed does not depend on which other jobs run, nor on the backend or the number of
-workers. A *row* is the episode's ``info["result"]`` plus ``env``, ``inference`` (the engine
-that ran), ``design``, ``agent``, ``reference`` (the agent reads the hidden rule: the
-``oracle``), ``rule``, ``seed``, ``steps`` and ``wall_s``.
+``design`` (``gym.make(id, design=True)``: designed experiments in the action space).
+Seeds come from ``numpy.random.SeedSequence([seed, env, rule, episode])`` (indices into the
+lists given), so a job's seed does not depend on which other jobs run, nor on the backend
+or the number of workers. A *row* is the episode's ``info["result"]`` plus ``env``,
+``inference`` (the engine that ran), ``design``, ``agent``, ``reference`` (the agent reads
+the hidden rule: the ``oracle``), ``rule``, ``seed``, ``steps`` and ``wall_s``.
 
 The summary has one entry per env x engine x design x agent. ``cost_vs_oracle`` is the
 agent's mean experiment cost over the episodes it shares (rule and seed) with the

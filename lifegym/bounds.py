@@ -14,8 +14,9 @@ no more). A policy that always ends at ``target`` bits needs ``E[N] >= (n_free -
 C``.
 
 **Sighting bound** (engines that count per-bit evidence from known inputs, such as
-``exact``; on *every* episode, even the luckiest). An observed cell whose input pattern is known is evidence on one bit only, and
-moves its log-odds by at most ``L = ln((1 - q) / q)``. A bit sighted ``k`` times keeps at
+``exact``; on *every* episode, even the luckiest). An observed cell whose input pattern
+is known is evidence on one bit only, and moves its log-odds by at most
+``L = ln((1 - q) / q)``. A bit sighted ``k`` times keeps at
 least ``h(k) = H2(1 / (1 + e^(k L)))`` bits of entropy (all sightings agreeing, the best
 case), and the belief's entropy is the sum over the (independent) bits. The fewest
 sightings with ``sum_i h(k_i) <= target`` put every ``k_i`` at ``k`` or ``k + 1`` (``h`` is

@@ -224,3 +224,20 @@ def test_infogain_identifies_hex_and_von_neumann_rules_with_designs(env_id):
     for seed in range(2):
         row = run_episode(env, agent, first_rule(family) if seed == 0 else None, seed=seed)
         assert row["exact"], row
+
+
+def test_emulator_loop_starts_small_and_grows_the_world_while_the_rule_moves():
+    env = gym.make(NOISY)
+    agent = make_agent("emulator-loop", env)
+    shapes = []
+
+    def watch(info):
+        if info["action"].startswith("request "):
+            item = next(i for i in raw(env).menu if i.name == info["action"][8:])
+            shapes.append(item.shape_in(raw(env).world))
+
+    row = run_episode(env, agent, rule="B3/S23", seed=0, watch=watch)
+    assert row["exact"]
+    assert shapes[0] == (16, 16)  # the smallest world with 8 cells per free bit
+    assert all(a[0] <= b[0] for a, b in zip(shapes, shapes[1:], strict=False))
+    assert row["experiment_cost"] < 7200  # v0's cheapest whole-world soup

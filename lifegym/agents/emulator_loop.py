@@ -2,13 +2,16 @@
 
 Each cycle:
 
-1. **one more visible trajectory**: a whole-world soup, at the next density of a schedule
-   that sweeps outwards from 0.5 (0.5, 0.2, 0.8, 0.35, 0.65, 0.1, 0.9, then again). The
-   run is the cheapest of that density when every step's frame is seen (stride 1 frames:
-   each step is a transition the engine reads directly), the longest otherwise (strided
-   frames or statistics: the evidence is in how the dynamics unfold). The env's engine
-   refits on it; with ``inference="emulator"`` that is the emulator, newest trajectories
-   weighted most;
+1. **one more visible trajectory**: a soup at the next density of a schedule that sweeps
+   outwards from 0.5 (0.5, 0.2, 0.8, 0.35, 0.65, 0.1, 0.9, then again). The run is the
+   cheapest of that density when every step's frame is seen (stride 1 frames: each step
+   is a transition the engine reads directly), the longest otherwise (strided frames or
+   statistics: the evidence is in how the dynamics unfold). When the menu offers several
+   world sizes (the v1 menus) the loop picks one: it starts on the smallest world with at
+   least ``cells_per_bit`` cells per free bit and moves to the next larger size after every
+   cycle whose MAP rule differs from the previous cycle's (the data do not settle it yet:
+   more per cycle), staying put while the MAP rule holds. The env's engine refits on it;
+   with ``inference="emulator"`` that is the emulator, newest trajectories weighted most;
 2. **test the least confident components**: up to ``tests_per_cycle`` free bits whose
    confidence ``|2P - 1|`` is below ``confident``, least confident first, each tested once
    per set of visible trajectories (with the ``emulator`` engine a test compares the
@@ -65,6 +68,8 @@ class EmulatorLoopAgent(Agent):
         confident: a bit is settled once its confidence ``|2P - 1|`` reaches this.
         patience: cycles with an unchanged MAP rule after which a consistent rule is
             submitted although some bits are not confident.
+        cells_per_bit: with several world sizes, the first soup's world has at least this
+            many (observed) cells per free bit.
     """
 
     name = "emulator-loop"
@@ -75,9 +80,15 @@ class EmulatorLoopAgent(Agent):
         tests_per_cycle: int = 3,
         confident: float = 0.99,
         patience: int = 2,
+        cells_per_bit: int = 8,
     ) -> None:
         super().__init__(env)
-        for name, value in (("tests_per_cycle", tests_per_cycle), ("patience", patience)):
+        checked = (
+            ("tests_per_cycle", tests_per_cycle),
+            ("patience", patience),
+            ("cells_per_bit", cells_per_bit),
+        )
+        for name, value in checked:
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be an int >= 0, got {value!r}")
         if patience < 1:
@@ -87,27 +98,49 @@ class EmulatorLoopAgent(Agent):
         self.tests_per_cycle = tests_per_cycle
         self.confident = float(confident)
         self.patience = patience
+        self.cells_per_bit = cells_per_bit
         self.tests = engine_uses_tests(self.env)
         self._soups = self._soup_per_density()
         if not self._soups:
             raise ValueError("the emulator-loop agent needs whole-world soups in the menu")
         self._reset_state()
 
-    def _soup_per_density(self) -> list[int]:
-        """Menu index of the soup the loop runs at each density, in schedule order."""
+    def _soup_per_density(self) -> list[list[int]]:
+        """Menu indices of the soups the loop runs at each density, in schedule order: one
+        per world size, smallest world first."""
         env = self.env
         soups = [i for i, item in enumerate(env.menu) if item.kind == "soup"]
         every_step_seen = env.model.stride == 1 and env.model.stats_sigma is None
         chosen = []
         for density in density_schedule(np.array([env.menu[i].density for i in soups])):
-            at = [i for i in soups if env.menu[i].density == density]
-            if every_step_seen:
-                chosen.append(min(at, key=lambda i: (env.item_costs[i], i)))
-            else:
-                chosen.append(max(at, key=lambda i: (env.menu[i].steps, -i)))
+            by_shape: dict[tuple[int, int], list[int]] = {}
+            for i in soups:
+                if env.menu[i].density == density:
+                    by_shape.setdefault(env.menu[i].shape_in(env.world), []).append(i)
+            per_size = []
+            for shape in sorted(by_shape, key=lambda s: (s[0] * s[1], s)):
+                at = by_shape[shape]
+                if every_step_seen:
+                    per_size.append(min(at, key=lambda i: (env.item_costs[i], i)))
+                else:
+                    per_size.append(max(at, key=lambda i: (env.menu[i].steps, -i)))
+            chosen.append(per_size)
         return chosen
 
+    def _first_size(self) -> int:
+        """Index (in each density's sizes) of the smallest world with ``cells_per_bit``
+        observed cells per free bit (the largest world when none has)."""
+        env = self.env
+        wanted = self.cells_per_bit * env.space.n_free
+        sizes = self._soups[0]
+        for index, item in enumerate(sizes):
+            h, w = env.model.region(*env.menu[item].shape_in(env.world))
+            if h * w >= wanted:
+                return index
+        return len(sizes) - 1
+
     def _reset_state(self) -> None:
+        self._size = self._first_size()
         self._cycle = 0
         self._phase = "experiment"
         self._queue: list[int] = []
@@ -124,7 +157,8 @@ class EmulatorLoopAgent(Agent):
         """The next soup of the schedule that the budget allows (submit if none does)."""
         n = len(self._soups)
         for offset in range(n):
-            item = self._soups[(self._cycle + offset) % n]
+            sizes = self._soups[(self._cycle + offset) % n]
+            item = sizes[min(self._size, len(sizes) - 1)]
             if action_mask[item]:
                 self._cycle += 1
                 self._phase = "tests"
@@ -174,6 +208,8 @@ class EmulatorLoopAgent(Agent):
         # "check": the MAP test has been answered (or could not be paid for).
         self._phase = "experiment"
         self._map_history.append(str(info.get("map_rule", "")))
+        if len(self._map_history) > 1 and self._map_history[-1] != self._map_history[-2]:
+            self._size += 1  # the data do not settle the rule yet: a larger world next
         test = info.get("test", {})
         consistent = test.get("kind") == "map" and self._consistent(test)
         settled = bool((confidence >= self.confident).all())
