@@ -1,11 +1,18 @@
 """The leaderboard: every preset x every agent on the named rules and on random rules.
 
-For each registered preset (``lifegym.registration.PRESETS``), with the preset's own
-inference engine, every agent of ``lifegym.agents.AGENTS`` plays one episode per hidden
-rule, on two rule sets:
+For each registered preset (``lifegym.registration.PRESETS``, or ``--envs``), with the
+preset's own inference engine, every agent of ``lifegym.agents.AGENTS`` plays one episode
+per hidden rule, on two rule sets:
 
 * ``named``: the named rules of ``lifegym.rules.NAMED_RULES`` in the preset's family;
-* ``random``: ``--random`` rules drawn from the preset's prior (uniform), one per seed.
+* ``random``: ``--random`` rules drawn from the preset's prior (uniform), one per seed
+  (``--random-v1`` for the v1 presets).
+
+Every v1 preset is played twice: on its ``Discrete`` face and with ``design=True``. The
+``oracle`` (it reads the hidden rule) is a reference: its rows are the yardstick of every
+row's ``cost / oracle`` and it is never the "best agent" of a target. On
+``Isotropic-Stats-v1``, whose episodes take seconds to a minute, at most ``SLOW_RULES``
+rules of each set are played.
 
 Plus the trained policy (``--policy``, by default the committed MaskablePPO policy) on the
 preset it was trained for (``--policy-envs``), and ``emulator-loop`` with
@@ -47,8 +54,11 @@ from lifegym.registration import PRESETS
 DEFAULT_POLICY = machine.ROOT / "benchmarks" / "policies" / "noisy-maskable-ppo.zip"
 DEFAULT_POLICY_ENVS = ("lifegym/LifeLike-Noisy-v0",)
 DEFAULT_EMULATOR_ENVS = ("lifegym/LifeLike-Noisy-v0", "lifegym/Isotropic-Noisy-v0")
+#: Presets whose episodes are slow, and the most rules of each set played on them.
+SLOW_PRESETS = ("lifegym/Isotropic-Stats-v1",)
+SLOW_RULES = 10
 
-#: The issue's targets: (env, metric, at least %, what).
+#: The v0 issue's targets: (env, metric, at least %, what); the best non-reference agent.
 TARGETS = (
     ("lifegym/LifeLike-Noisy-v0", "exact", 99.0, "best agent exact"),
     ("lifegym/LifeLike-Strided-v0", "behavioural", 95.0, "best agent behavioural"),
@@ -56,28 +66,65 @@ TARGETS = (
     ("lifegym/Isotropic-Noisy-v0", "exact", 90.0, "best agent exact"),
 )
 
+#: The v1 targets: (env, design, agent or None for the best non-reference agent, metric,
+#: at least %, cost limit: None, a number, or "2x oracle", what).
+V1_TARGETS: tuple[tuple[str, bool, str | None, str, float, Any, str], ...] = (
+    (
+        "lifegym/LifeLike-Noisy-v1",
+        True,
+        "infogain",
+        "exact",
+        99.0,
+        "2x oracle",
+        "infogain exact at mean cost <= 2x the oracle's",
+    ),
+    (
+        "lifegym/LifeLike-Noisy-v1",
+        False,
+        "infogain",
+        "exact",
+        99.0,
+        1800,
+        "infogain exact at mean cost <= 1,800 (Discrete face)",
+    ),
+    ("lifegym/Hex-Noisy-v1", True, "infogain", "exact", 99.0, None, "infogain exact"),
+    ("lifegym/VonNeumann-Noisy-v1", True, "infogain", "exact", 99.0, None, "infogain exact"),
+    ("lifegym/Free-Noisy-v1", True, "infogain", "exact", 90.0, None, "infogain exact"),
+    ("lifegym/Isotropic-Stats-v1", True, None, "behavioural", 80.0, None, "best agent behavioural"),
+)
+
+
+def _is_v1(env_id: str) -> bool:
+    return env_id.endswith("-v1")
+
 
 def build_jobs(args: argparse.Namespace) -> dict[str, list[bench.Job]]:
     """The jobs of each rule set (``named``, ``random``)."""
+    # Every preset keeps its index in the seeds whichever are played (--envs).
     env_ids = list(PRESETS)
-    named = {env_id: bench.rules_for("named", env_id)[0] for env_id in env_ids}
+    played = args.envs or env_ids
+    named = {env_id: bench.rules_for("named", env_id)[0] for env_id in played}
     if args.quick:
         named = {env_id: rules[:1] for env_id, rules in named.items()}
-    random_rules: list[str | None] = [None] * args.random
     sets: dict[str, list[bench.Job]] = {"named": [], "random": []}
-    for env_id in env_ids:
+    for env_id in played:
         agents = list(AGENTS)
         if args.policy and env_id in args.policy_envs:
             make_agent(args.policy, gym.make(env_id))  # ValueError: not a policy for env_id
             agents.append(args.policy)
+        count = args.random_v1 if _is_v1(env_id) else args.random
+        cap = SLOW_RULES if env_id in SLOW_PRESETS else None
+        random_rules: list[str | None] = [None] * count
         for name, rules, seed in (
-            ("named", named[env_id], args.seed),
-            ("random", random_rules, args.seed + 1),
+            ("named", named[env_id][:cap], args.seed),
+            ("random", random_rules[:cap], args.seed + 1),
         ):
-            # All ids are passed so that each env keeps its index in the seeds.
             only_here = functools.partial(_rules_of, {env_id: rules})
-            sets[name] += bench.make_jobs(env_ids, agents, only_here, 1, seed)
-    on_emulator = functools.partial(_rules_of, {e: named[e] for e in args.emulator_envs})
+            for design in (False, True) if _is_v1(env_id) else (False,):
+                sets[name] += bench.make_jobs(env_ids, agents, only_here, 1, seed, None, design)
+    on_emulator = functools.partial(
+        _rules_of, {e: named[e] for e in args.emulator_envs if e in named}
+    )
     sets["named"] += bench.make_jobs(
         env_ids, ["emulator-loop"], on_emulator, 1, args.seed, "emulator"
     )
@@ -97,7 +144,7 @@ def target_lines(summaries: dict[str, list[dict[str, Any]]]) -> list[str]:
     for env_id, metric, threshold, what in TARGETS:
         cells, met = [], True
         for name in ("named", "random"):
-            entries = [e for e in summaries[name] if e["env"] == env_id]
+            entries = [e for e in summaries[name] if e["env"] == env_id and not e.get("reference")]
             if not entries:
                 cells.append("-")
                 continue
@@ -109,6 +156,60 @@ def target_lines(summaries: dict[str, list[dict[str, Any]]]) -> list[str]:
             + " | ".join(cells)
             + f" | {'yes' if met else 'no'} |"
         )
+    return lines
+
+
+def _v1_cell(entries: list[dict[str, Any]], target: tuple) -> tuple[str, bool]:
+    """The text and verdict of one v1 target on one rule set's summary entries."""
+    _, _, agent, metric, threshold, limit, _ = target
+    oracle = next((e for e in entries if e["agent"] == "oracle"), None)
+    ranked = [e for e in entries if not e.get("reference")]
+    if agent is not None:
+        ranked = [e for e in ranked if e["agent"] == agent]
+    if not ranked:
+        return "-", False
+    best = max(ranked, key=lambda e: (e[metric], -e["experiment_cost"]))
+    text = f"{best[metric]:.1f}% ({best['agent']}) at {best['experiment_cost']:,.0f}"
+    met = best[metric] >= threshold
+    if limit == "2x oracle":
+        ratio = best["cost_vs_oracle"]
+        text += f" = {ratio:.2f}x oracle"
+        met = met and ratio <= 2.0
+    elif limit is not None:
+        met = met and best["experiment_cost"] <= limit
+    if oracle is not None:
+        text += f"; oracle median {oracle['experiment_cost_median']:,.0f}"
+    return text, met
+
+
+def v1_target_lines(summaries: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """One Markdown table row per v1 target (``V1_TARGETS``)."""
+    lines = [
+        "| env | face | target | named rules | random rules | met |",
+        "|---|---|---|---|---|---|",
+    ]
+    for target in V1_TARGETS:
+        env_id, design, *_, what = target
+        cells, met = [], True
+        for name in ("named", "random"):
+            entries = [e for e in summaries[name] if e["env"] == env_id and e["design"] == design]
+            text, ok = _v1_cell(entries, target)
+            cells.append(text)
+            met = met and ok
+        lines.append(
+            f"| {env_id.removeprefix('lifegym/')} | {'design' if design else 'Discrete'} | "
+            f"{what} | " + " | ".join(cells) + f" | {'yes' if met else 'no'} |"
+        )
+    return lines
+
+
+def bounds_lines(env_ids: list[str]) -> list[str]:
+    """The analytic lower bounds of each v1 preset (``lifegym.bounds``)."""
+    lines = ["| env | capacity bound | sighting bound |", "|---|---|---|"]
+    for env_id in env_ids:
+        bound = bench.bounds(env_id)
+        sightings = "-" if bound["sightings"] is None else f"{bound['sightings']:,}"
+        lines.append(f"| {env_id.removeprefix('lifegym/')} | {bound['capacity']:,} | {sightings} |")
     return lines
 
 
@@ -168,20 +269,42 @@ def write_markdown(
         "Costs are means per episode: experiment cost in observed cell-steps, compute cost in "
         "simulated cell-steps (bit tests and MAP tests). One episode per rule.",
         "",
-        "## Targets",
+        "`cost / oracle` divides an agent's mean experiment cost by the oracle's on the same "
+        "rules and seeds (same env, engine and face); the oracle reads the hidden rule and is "
+        "a reference, never ranked. `design` marks runs with `design=True`.",
+        "",
+        "## Targets (v0)",
         "",
         *target_lines(summaries),
         *filter(None, (policy_target_line(summaries, e) for e in settings["policy_envs"])),
         "",
+        "## Targets (v1)",
+        "",
+        *v1_target_lines(summaries),
+        "",
+        "## Lower bounds on the experiment cost (observed cell-steps, to 0.1 bit)",
+        "",
+        "See docs/environments.md (capacity: any engine, on the mean; sightings: per-bit "
+        "evidence engines, on every episode).",
+        "",
+        *bounds_lines([e for e in settings["envs"] if _is_v1(e)]),
+        "",
     ]
-    for name, title in (("named", "Named rules"), ("random", "Random rules (uniform prior)")):
-        parts += [f"## {title}", "", bench.markdown_table(summaries[name])]
+    for version in ("v1", "v0"):
+        for name, title in (("named", "named rules"), ("random", "random rules (uniform prior)")):
+            entries = [e for e in summaries[name] if e["env"].endswith(f"-{version}")]
+            if entries:
+                parts += [f"## {version}: {title}", "", bench.markdown_table(entries)]
     path.write_text("\n".join(parts))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--random", type=int, default=100, help="random rules per preset")
+    parser.add_argument("--random", type=int, default=100, help="random rules per v0 preset")
+    parser.add_argument("--random-v1", type=int, default=30, help="random rules per v1 preset")
+    parser.add_argument(
+        "--envs", nargs="*", default=None, help="presets to play (default: every preset)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
@@ -208,9 +331,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.random = min(args.random, 3)
-    if args.random < 1:
-        parser.error(f"--random must be >= 1, got {args.random}")
+        args.random_v1 = min(args.random_v1, 3)
+    for option, value in (("--random", args.random), ("--random-v1", args.random_v1)):
+        if value < 1:
+            parser.error(f"{option} must be >= 1, got {value}")
     for option, env_ids in (
+        ("--envs", args.envs or []),
         ("--policy-envs", args.policy_envs),
         ("--emulator-envs", args.emulator_envs),
     ):
@@ -234,7 +360,9 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.perf_counter() - start
     summaries = {name: bench.summarise(set_rows) for name, set_rows in rows.items()}
     settings = {
+        "envs": args.envs or list(PRESETS),
         "random": args.random,
+        "random_v1": args.random_v1,
         "seed": args.seed,
         "workers": args.workers,
         "policy": args.policy,

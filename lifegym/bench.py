@@ -302,6 +302,7 @@ def summarise(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                 "bits_correct": 100 * _mean(r["bits_correct"] for r in group),
                 "undetermined_bits": _mean(r["n_undetermined"] for r in group),
                 "experiment_cost": _mean(r["experiment_cost"] for r in group),
+                "experiment_cost_median": float(np.median([r["experiment_cost"] for r in group])),
                 "cost_vs_oracle": _cost_vs_oracle(group, oracle),
                 "compute_cost": _mean(r["compute_cost"] for r in group),
                 "wall_s": _mean(r["wall_s"] for r in group),

@@ -14,22 +14,40 @@ from lifegym.registration import PRESETS
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 import leaderboard
 
+ENVS = [
+    "lifegym/LifeLike-Full-v0",
+    "lifegym/LifeLike-Noisy-v0",
+    "lifegym/Isotropic-Noisy-v0",
+    "lifegym/LifeLike-Noisy-v1",
+    "lifegym/Hex-Noisy-v1",
+]
+
 
 def test_quick_leaderboard_writes_rows_tables_targets_and_plot(tmp_path: Path, capsys) -> None:
-    argv = ["--quick", "--random", "1", "--workers", "1", "--policy", "", "--out", str(tmp_path)]
+    argv = ["--quick", "--random", "1", "--random-v1", "1", "--workers", "1", "--policy", ""]
+    argv += ["--out", str(tmp_path), "--envs", *ENVS]
     assert leaderboard.main([*argv, "--emulator-envs", "lifegym/LifeLike-Full-v0"]) == 0
     data = json.loads((tmp_path / "leaderboard_quick.json").read_text())
     rows = data["rows"]
-    per_set = len(PRESETS) * len(AGENTS)
-    assert len(rows) == 2 * per_set + 1  # named, random, and emulator-loop on the emulator
+    # The v1 presets play on both faces; Hex-Noisy-v1 has no named rule.
+    named, random = (3 + 2 * 1) * len(AGENTS), (3 + 2 * 2) * len(AGENTS)
+    assert len(rows) == named + random + 1  # and emulator-loop on the emulator
+    assert {(r["env"], r["design"]) for r in rows if r["env"].endswith("-v1")} == {
+        (env, design) for env in ENVS[3:] for design in (False, True)
+    }
+    assert {r["env"] for r in rows} == set(ENVS) and set(ENVS) <= set(PRESETS)
     assert {row["rule_set"] for row in rows} == {"named", "random"}
     on_emulator = [row for row in rows if row["inference"] == "emulator"]
     assert [(r["env"], r["agent"]) for r in on_emulator] == [
         ("lifegym/LifeLike-Full-v0", "emulator-loop")
     ]
     table = (tmp_path / "leaderboard_quick.md").read_text()
-    assert "## Targets" in table and "| LifeLike-Noisy-v0 | best agent exact >= 99% |" in table
-    assert table.count("| lifegym/Isotropic-Noisy-v0 | exact | infogain | 1 |") == 2
+    assert "## Targets (v0)" in table
+    assert "| LifeLike-Noisy-v0 | best agent exact >= 99% |" in table
+    assert table.count("| lifegym/Isotropic-Noisy-v0 | exact |  | infogain | 1 |") == 2
+    target = "| LifeLike-Noisy-v1 | design | infogain exact at mean cost <= 2x the oracle's |"
+    assert target in table
+    assert "oracle (reference)" in table and "| Hex-Noisy-v1 | 20 | 40 |" in table
     assert (tmp_path / "leaderboard_quick.svg").read_text().startswith("<svg")
     assert "episodes in" in capsys.readouterr().out
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import warnings
 
@@ -239,5 +240,5 @@ def test_emulator_loop_starts_small_and_grows_the_world_while_the_rule_moves():
     row = run_episode(env, agent, rule="B3/S23", seed=0, watch=watch)
     assert row["exact"]
     assert shapes[0] == (16, 16)  # the smallest world with 8 cells per free bit
-    assert all(a[0] <= b[0] for a, b in zip(shapes, shapes[1:], strict=False))
+    assert all(a[0] <= b[0] for a, b in itertools.pairwise(shapes))
     assert row["experiment_cost"] < 7200  # v0's cheapest whole-world soup
