@@ -95,6 +95,23 @@ def index_of(env: RuleDiscoveryEnv, name: str) -> int:
     return [item.name for item in env.menu].index(name)
 
 
+def world_soup(env: RuleDiscoveryEnv, density: float, steps: int = 16) -> int:
+    """The soup at ``density`` run ``steps`` steps on the whole world (v0 and v1 menus)."""
+    return next(
+        i
+        for i, m in enumerate(env.menu)
+        if m.kind == "soup"
+        and m.density == density
+        and m.steps == steps
+        and m.shape_in(env.world) == env.world
+    )
+
+
+def soup_at(env: RuleDiscoveryEnv, density: float) -> int:
+    """The first soup of the menu at ``density`` (v0: the 2-step whole-world soup)."""
+    return next(i for i, m in enumerate(env.menu) if m.kind == "soup" and m.density == density)
+
+
 def cheapest_item(env: RuleDiscoveryEnv) -> int:
     return int(np.argmin(env.item_costs))
 
@@ -407,7 +424,7 @@ def test_invalid_actions_raise_and_change_nothing(env_id):
         with pytest.raises(error):
             env.describe_action(action)
     # the next valid step is exactly the twin's
-    for action in (index_of(env, "soup-0.50x2"), env.test_map_action, len(env.menu) + 3):
+    for action in (soup_at(env, 0.5), env.test_map_action, len(env.menu) + 3):
         assert_same(env.step(action), twin.step(action))
 
 
@@ -596,7 +613,12 @@ def test_budget_end_on_the_last_step_is_a_termination():
 def test_result_keys_and_types(env_id):
     env = make_raw(env_id)
     env.reset(seed=4)
-    first, second = index_of(env, "soup-0.50x16"), index_of(env, "gliderx16")
+    names = [item.name for item in env.menu]
+    if "gliderx16" in names:
+        first, second = index_of(env, "soup-0.50x16"), index_of(env, "gliderx16")
+    else:  # a v1 menu: a 16-step soup on the smallest world, and the first probe
+        first = next(i for i, m in enumerate(env.menu) if m.kind == "soup" and m.steps == 16)
+        second = next(i for i, name in enumerate(names) if name.startswith("probe-"))
     env.step(first)
     env.step(second)
     replay = sum(t.simulation_cost for t in env.trajectories)
@@ -655,7 +677,7 @@ def test_step_info_and_observation(env_id):
     np.testing.assert_array_equal(obs["last_experiment"], 0.0)
     np.testing.assert_array_equal(obs["spent_per_item"], np.zeros(n_menu))
     assert info["entropy"] == pytest.approx(n_free)
-    action = index_of(env, "soup-0.35x16")
+    action = world_soup(env, 0.35)
     obs, reward, _, _, info = env.step(action)
     assert type(info["action"]) is str
     assert type(info["experiment_cost"]) is int
@@ -777,7 +799,7 @@ def test_frame_observation(env_id):
     assert obs["frame"].shape == (h, w, 1)
     assert obs["frame"].dtype == np.uint8
     np.testing.assert_array_equal(obs["frame"], 0)
-    obs, *_ = env.step(index_of(raw, "soup-0.50x16"))
+    obs, *_ = env.step(world_soup(raw, 0.5))
     last = raw.trajectories[-1].frames[-1]
     np.testing.assert_array_equal(obs["frame"][..., 0], last * 255)
     assert set(np.unique(obs["frame"]).tolist()) <= {0, 255}
@@ -794,7 +816,7 @@ def test_terminal_reward_is_one_minus_cost_at_an_exact_submit():
     env = gym.make("lifegym/LifeLike-Full-v0", reward="terminal")
     raw = env.unwrapped
     env.reset(seed=0, options={"rule": "B3/S23"})
-    action = index_of(raw, "soup-0.50x16")
+    action = world_soup(raw, 0.5)
     _, reward, terminated, _, info = env.step(action)
     cost = int(raw.item_costs[action]) / raw.experiment_budget
     assert not terminated
