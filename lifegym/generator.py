@@ -106,7 +106,12 @@ def make_prior(prior: str | Sequence[Rule | str] | Rule | RulePrior, space: Rule
             fitting = [Rule(r.table, space.family) for r in fitting]
             fitting = list(dict.fromkeys(r for r in fitting if space.contains(r)))
             if not fitting:
-                raise ValueError("no named rule lies in this rule space; use prior='uniform'")
+                known = " with its known bits" if space.known_mask.any() else ""
+                raise ValueError(
+                    f"no named rule lies in this rule space (family {space.family.name!r}"
+                    f"{known}; lifegym.rules.NAMED_RULES holds Moore-neighbourhood rules "
+                    "only); use prior='uniform' or a list of rules"
+                )
             return ListPrior(space, fitting)
         raise ValueError(
             f"unknown prior {prior!r}; use 'uniform', 'named', a list of rule strings, "

@@ -31,6 +31,8 @@ orbits and a rule of the family is a table that is constant on every orbit. Each
 ==========  ====  ========  ==========================================================
 family      bits  notation  a rule may depend on (besides the cell's own state)
 ==========  ====  ========  ==========================================================
+vonneumann  10    B/S...V   the number of live cells among N, E, S, W (Golly's ``V``)
+hex         14    B/S...H   the number of live cells among the 6 hexagonal neighbours
 totalistic  18    B/S       the number of live neighbours ("outer-totalistic")
 ring        72    MAP       the 8 outer cells up to cyclic shift (C8 acting on the ring)
 isotropic   102   Hensel    the neighbourhood up to rotation and reflection (D4)
@@ -38,12 +40,30 @@ rotation    140   MAP       the neighbourhood up to 90-degree rotation (C4)
 free        512   MAP       the whole 3x3 pattern
 ==========  ====  ========  ==========================================================
 
-Inclusions: totalistic < ring < rotation < free and totalistic < isotropic < rotation.
+``hex`` and ``vonneumann`` are Golly's outer-totalistic rules on smaller neighbourhoods, embedded
+in the 3x3 block as Golly does. The hexagonal neighbourhood is the Moore one without the NE and
+SW cells (rows grow downwards, so the NE cell of ``(y, x)`` is ``(y - 1, x + 1)``)::
+
+    NW  N  .          .  N  .
+    W   C  E          W  C  E
+    .   S  SE         .  S  .
+    hex (6 cells)     vonneumann (4 cells)
+
+The cells marked ``.`` do not matter: a rule of these families is a 512-entry table like any
+other, constant on each set of patterns with the same centre and the same count.
+
+Inclusions: totalistic < ring < rotation < free, totalistic < isotropic < rotation,
+vonneumann < isotropic and hex < free. A hex table is symmetric under the 180-degree rotation
+and the two diagonal reflections (the ones that swap or fix NE and SW), not under the
+90-degree rotation, so hex lies in neither rotation nor ring; vonneumann is not in ring (a
+ring shift moves N to NE) and neither of hex, vonneumann, totalistic contains another.
 
 Bit order inside each family:
 
 * ``totalistic``: bit ``n`` (0..8) is birth with ``n`` live neighbours (centre dead), bit
   ``9 + n`` survival with ``n``. Bit names ``B0``..``B8``, ``S0``..``S8``.
+* ``hex`` and ``vonneumann`` likewise with counts of their own neighbourhoods: ``B0``..``B6``,
+  ``S0``..``S6`` (14 bits) and ``B0``..``B4``, ``S0``..``S4`` (10 bits).
 * ``isotropic``: Hensel order. The 51 birth classes ``0, 1c, 1e, 2c, 2e, 2k, 2a, 2i, 2n, 3c, 3e,
   3k, 3a, 3i, 3n, 3y, 3q, 3j, 3r, 4c, 4e, 4k, 4a, 4i, 4n, 4y, 4q, 4j, 4r, 4t, 4w, 4z, 5c .. 5r (as
   3), 6c .. 6n (as 2), 7c, 7e, 8``, then the same 51 for survival. Bit names ``B0``, ``B1c``, ...,
@@ -62,22 +82,33 @@ Notations
 * Hensel isotropic: ``B2-a/S12``, ``B3/S2-i34q``: letters after a count select configurations,
   ``-`` negates the letters that follow it, a bare count means all configurations;
 * Golly ``MAP`` + 86 base64 characters (optionally followed by ``==``; as in Golly the prefix
-  is case-insensitive and the four unused bits of the last character are ignored).
+  is case-insensitive and the four unused bits of the last character are ignored);
+* Golly's hexagonal and von Neumann rules: a B/S or MCell S/B string of plain counts followed
+  by the suffix ``H`` (hexagonal, counts 0-6) or ``V`` (von Neumann, counts 0-4):
+  ``B2/S34H``, ``b2s34h``, ``S34/B2H``, ``34/2H``, ``B2/S3V``, ``B/SV``. The suffix ends the
+  string; Hensel letters are not allowed with it (Golly's hexagonal isotropic letters are
+  not supported).
 
 Stricter than Golly: a count digit may appear once per part, ``-`` must be followed by letters
 (Golly reads ``B2-3/S`` as ``B23/S``) and a ``:T64,64`` bounded-grid suffix is rejected.
 
-``str(rule)`` is canonical for the rule's family: ``B36/S23`` for totalistic rules, canonical
-Hensel for isotropic ones (which is plain B/S when the table happens to be totalistic) and
-``MAP...`` for ring, rotation and free rules. Canonical Hensel follows Golly (its help,
+``str(rule)`` is canonical for the rule's family: ``B36/S23`` for totalistic rules, ``B2/S34H``
+and ``B2/S3V`` (``B/SV`` when empty) for hex and von Neumann ones, canonical Hensel for
+isotropic ones (which is plain B/S when the table happens to be totalistic) and ``MAP...``
+for ring, rotation and free rules. Canonical Hensel follows Golly (its help,
 Algorithms/QuickLife, "Non-totalistic rules"): letters in alphabetical order, a count with all
 letters becomes the bare digit, a count with none is omitted, and otherwise the shorter of the
 positive list and ``-`` + the missing letters is used, the positive list on a tie.
 
 Family inference: ``Rule.from_table`` and ``Rule.parse`` without a family pick the first family
 that contains the table in the order totalistic, isotropic, ring, rotation, free. That is the
-smallest family by number of free bits, except that a table in both ring and isotropic gets
-isotropic (so it prints in Hensel notation rather than as a ``MAP`` string).
+smallest of these five by number of free bits, except that a table in both ring and isotropic
+gets isotropic (so it prints in Hensel notation rather than as a ``MAP`` string). ``hex`` and
+``vonneumann`` are never inferred from a table: only a string with the ``H`` or ``V`` suffix
+(or an explicit ``family``) gives them. So ``Rule.parse("B2/S34H").family`` is ``hex``, while
+``Rule.from_table`` of its table gives the first family of the order above that contains it
+(free for most hex tables, isotropic for most von Neumann ones); equality compares tables
+only, so both are the same rule.
 
 The Hensel letters (which configuration each letter names) were transcribed from Golly's source
 (gollybase/liferules.cpp) and checked against the picture table in Golly's help (hensel.png,
@@ -101,9 +132,11 @@ __all__ = [
     "FAMILIES",
     "HENSEL_CLASSES",
     "HENSEL_LETTERS",
+    "HEX_CELLS",
     "NAMED_RULES",
     "OUTER_MASK",
     "RING_CELLS",
+    "VON_NEUMANN_CELLS",
     "Rule",
     "RuleFamily",
     "RuleStringError",
@@ -150,6 +183,10 @@ RING_CELLS: tuple[int, ...] = tuple(
     COMPASS[n] for n in ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
 )
 """Bits of the 8 outer cells, clockwise from north (the cycle the ``ring`` family shifts)."""
+HEX_CELLS: tuple[int, ...] = tuple(COMPASS[n] for n in ("N", "E", "SE", "S", "W", "NW"))
+"""Bits of Golly's 6 hexagonal neighbours, clockwise from north: the outer cells but NE, SW."""
+VON_NEUMANN_CELLS: tuple[int, ...] = tuple(COMPASS[n] for n in ("N", "E", "S", "W"))
+"""Bits of the 4 von Neumann (orthogonal) neighbours, clockwise from north."""
 
 _PATTERNS = np.arange(N_PATTERNS)
 # _PATTERN_CELLS[p, k] = state of cell k = 3*r + c in pattern p.
@@ -373,8 +410,10 @@ class RuleFamily:
 
     name: str
     symmetry: str
-    """Its symmetry group: "C8", "D4", "C4", "C1" (see :func:`symmetry_group`) or "S8" for
-    totalistic (any permutation of the outer cells; not enumerated by symmetry_group)."""
+    """Its symmetry group: "C8", "D4", "C4", "C1" (see :func:`symmetry_group`), or, not
+    enumerated by symmetry_group, "S8" for totalistic (any permutation of the outer cells),
+    "S6" for hex (any permutation of the 6 hex neighbours; the NE and SW cells are ignored)
+    and "S4" for vonneumann (any permutation of N, E, S, W; the corners are ignored)."""
     orbit_of: np.ndarray
     """Read-only ``int16[512]``: free-bit index of each pattern."""
     representatives: np.ndarray
@@ -438,11 +477,13 @@ def _bs_letter(pattern: int) -> str:
     return "S" if pattern & CENTRE else "B"
 
 
-def _build_totalistic() -> RuleFamily:
-    counts = np.array([bin(p & OUTER_MASK).count("1") for p in range(N_PATTERNS)])
+def _build_counting(name: str, symmetry: str, cells: tuple[int, ...]) -> RuleFamily:
+    """Outer-totalistic on ``cells``: bit ``n`` birth with ``n`` of them live, then survival."""
+    mask = sum(cells)
+    counts = np.array([bin(p & mask).count("1") for p in range(N_PATTERNS)])
     centre = (_PATTERNS & CENTRE) > 0
-    names = [f"{bs}{n}" for bs in "BS" for n in range(9)]
-    return _make_family("totalistic", "S8", centre * 9 + counts, names)
+    names = [f"{bs}{n}" for bs in "BS" for n in range(len(cells) + 1)]
+    return _make_family(name, symmetry, centre * (len(cells) + 1) + counts, names)
 
 
 def _build_from_group(name: str, group: str) -> RuleFamily:
@@ -478,19 +519,31 @@ def _build_isotropic() -> RuleFamily:
     return _make_family("isotropic", "D4", orbit_of, names)
 
 
-TOTALISTIC = _build_totalistic()
+VON_NEUMANN = _build_counting("vonneumann", "S4", VON_NEUMANN_CELLS)
+HEX = _build_counting("hex", "S6", HEX_CELLS)
+TOTALISTIC = _build_counting("totalistic", "S8", RING_CELLS)
 RING = _build_from_group("ring", "C8")
 ISOTROPIC = _build_isotropic()
 ROTATION = _build_from_group("rotation", "C4")
 FREE = _build_free()
 
 FAMILIES: Mapping[str, RuleFamily] = MappingProxyType(
-    {f.name: f for f in (TOTALISTIC, RING, ISOTROPIC, ROTATION, FREE)}
+    {f.name: f for f in (VON_NEUMANN, HEX, TOTALISTIC, RING, ISOTROPIC, ROTATION, FREE)}
 )
-"""All families by name, in order of increasing number of free bits."""
+"""All families by name, in order of increasing number of free bits (vonneumann 10, hex 14,
+totalistic 18, ring 72, isotropic 102, rotation 140, free 512), so every family comes after
+all of its subfamilies."""
 
 # Order in which Rule.from_table looks for the family of a table (see module docstring).
 _INFERENCE_ORDER = (TOTALISTIC, ISOTROPIC, RING, ROTATION, FREE)
+
+
+_SYMMETRY_TEXT: Mapping[str, str] = MappingProxyType(
+    {
+        "S6": "S6 on the 6 hexagonal neighbours, the NE and SW cells ignored",
+        "S4": "S4 on N, E, S, W, the corners ignored",
+    }
+)
 
 
 def get_family(family: str | RuleFamily) -> RuleFamily:
@@ -564,8 +617,32 @@ _MAP_CHARS = -(-N_PATTERNS // 6)  # 86
 ACCEPTED_FORMS = (
     "accepted forms: B/S like 'B3/S23', 'B/S', 'S23/B3' or Golly's 'b3s23'; MCell S/B like "
     "'23/3'; Hensel isotropic like 'B2-a/S12' or 'B3/S2-i34q' (counts 0-8, letters after a "
-    "count select configurations, '-' negates them); Golly 'MAP' + 86 base64 characters"
+    "count select configurations, '-' negates them); Golly 'MAP' + 86 base64 characters; "
+    "Golly hexagonal or von Neumann like 'B2/S34H' or 'B2/S3V' (plain counts 0-6 or 0-4, "
+    "the suffix 'H' or 'V' last)"
 )
+
+
+@dataclass(frozen=True)
+class _Neighbourhood:
+    """A neighbourhood suffix of Golly's rule strings and the family it names."""
+
+    suffix: str
+    label: str
+    family: RuleFamily
+
+    @property
+    def max_count(self) -> int:
+        return self.family.n_bits // 2 - 1
+
+
+_SUFFIXES: Mapping[str, _Neighbourhood] = MappingProxyType(
+    {
+        "H": _Neighbourhood("H", "hexagonal", HEX),
+        "V": _Neighbourhood("V", "von Neumann", VON_NEUMANN),
+    }
+)
+"""Rule-string suffix (upper case) -> its neighbourhood."""
 
 
 class RuleStringError(ValueError):
@@ -697,46 +774,99 @@ def _split_bs(s: str, text: str) -> tuple[str, str]:
     return specs["b"], specs["s"]
 
 
-def _parse_table(text: str) -> np.ndarray:
-    """Rule table of any accepted rule string (see module docstring)."""
+def _parse_counts(spec: str, label: str, text: str, hood: _Neighbourhood) -> np.ndarray:
+    """Bool[max_count + 1] of one B or S part of a hexagonal / von Neumann rule string."""
+    n = hood.max_count
+    chosen = np.zeros(n + 1, dtype=bool)
+    where = f"{label} part {spec!r}"
+    for i, ch in enumerate(spec):
+        if ch in "0123456789":
+            count = int(ch)
+            if count > n:
+                raise _error(
+                    text,
+                    f"digit {count} out of range 0-{n} in {where}: the {hood.label} "
+                    f"neighbourhood (suffix {hood.suffix!r}) has {n} neighbours",
+                )
+            if chosen[count]:
+                raise _error(text, f"count {count} repeated in {where}")
+            chosen[count] = True
+        elif ch == "-" or (ch.isascii() and ch.isalpha()):
+            raise _error(
+                text,
+                f"Hensel letters and '-' are not allowed with the {hood.label} suffix "
+                f"{hood.suffix!r}: got {ch!r} in {where} (only counts 0-{n})",
+            )
+        else:
+            raise _error(text, f"unexpected {spec[i:]!r} in {where}: expected a count digit 0-{n}")
+    return chosen
+
+
+def _split_mcell(s: str, text: str, hood: _Neighbourhood | None) -> tuple[str, str]:
+    """The birth and survival specs of an MCell S/B string (digits only)."""
+    parts = s.split("/")
+    if len(parts) > 2:
+        raise _error(text, f"more than one '/': extra part {'/'.join(parts[2:])!r}")
+    for part in parts:
+        bad = [ch for ch in part if ch not in "0123456789"]
+        if bad:
+            hint = "" if hood is not None else " (use B/S notation for Hensel letters)"
+            raise _error(
+                text, f"MCell S/B form takes digits only, got {bad[0]!r} in {part!r}{hint}"
+            )
+    survival, birth = parts
+    return birth, survival
+
+
+def _parse_table(text: str) -> tuple[np.ndarray, RuleFamily | None]:
+    """Rule table of any accepted rule string (see module docstring), and the family its
+    notation names (hex or vonneumann for an 'H' or 'V' suffix, else None)."""
     if not isinstance(text, str):
         raise TypeError(f"a rule string must be str, got {type(text).__name__}")
     s = text.strip()
     if not s:
         raise _error(text, "empty rule string")
     if s[:3].upper() == "MAP":
-        return map_to_table(s)
+        return map_to_table(s), None
     if ":" in s:
         suffix = s[s.index(":") :]
         raise _error(text, f"{suffix!r} (a Golly bounded-grid suffix?) is not part of a rule")
+    hood = _SUFFIXES.get(s[-1].upper())
+    if hood is not None:
+        s = s[:-1]
+        if not s:
+            raise _error(text, f"no birth and survival counts before the suffix {hood.suffix!r}")
+    stray = next((ch for ch in s if ch.upper() in _SUFFIXES), None)
+    if stray is not None:
+        raise _error(
+            text,
+            f"{stray!r}: a neighbourhood suffix ('H' hexagonal, 'V' von Neumann) may only "
+            "end the rule string, as in 'B2/S34H' or 'B2/S3V'",
+        )
     if any(ch in "bBsS" for ch in s):
         birth, survival = _split_bs(s, text)
     elif "/" in s:
-        parts = s.split("/")
-        if len(parts) > 2:
-            raise _error(text, f"more than one '/': extra part {'/'.join(parts[2:])!r}")
-        for part in parts:
-            bad = [ch for ch in part if ch not in "0123456789"]
-            if bad:
-                raise _error(
-                    text,
-                    f"MCell S/B form takes digits only, got {bad[0]!r} in {part!r} "
-                    "(use B/S notation for Hensel letters)",
-                )
-        survival, birth = parts
+        birth, survival = _split_mcell(s, text, hood)
     else:
         raise _error(text, "no 'B', 'S', '/' or 'MAP' found")
+    if hood is not None:
+        bits = np.concatenate(
+            [_parse_counts(birth, "B", text, hood), _parse_counts(survival, "S", text, hood)]
+        )
+        return hood.family.table_from_bits(bits), hood.family
     bits = np.concatenate(
         [_parse_conditions(birth, "B", text), _parse_conditions(survival, "S", text)]
     )
-    return ISOTROPIC.table_from_bits(bits)
+    return ISOTROPIC.table_from_bits(bits), None
 
 
-def _format_totalistic(table: np.ndarray) -> str:
-    bits = TOTALISTIC.bits_from_table(table)
-    birth = "".join(str(n) for n in range(9) if bits[n])
-    survival = "".join(str(n) for n in range(9) if bits[9 + n])
-    return f"B{birth}/S{survival}"
+def _format_counts(table: np.ndarray, family: RuleFamily, suffix: str = "") -> str:
+    """``B<counts>/S<counts><suffix>`` of a rule of an outer-totalistic family."""
+    bits = family.bits_from_table(table)
+    half = family.n_bits // 2
+    birth = "".join(str(n) for n in range(half) if bits[n])
+    survival = "".join(str(n) for n in range(half) if bits[half + n])
+    return f"B{birth}/S{survival}{suffix}"
 
 
 def _format_hensel_part(bits: np.ndarray) -> str:
@@ -766,9 +896,20 @@ def _format_hensel(table: np.ndarray) -> str:
     return f"B{_format_hensel_part(bits[:half])}/S{_format_hensel_part(bits[half:])}"
 
 
+# The outer-totalistic families: name -> (family, rule-string suffix).
+_COUNTING: Mapping[str, tuple[RuleFamily, str]] = MappingProxyType(
+    {
+        "totalistic": (TOTALISTIC, ""),
+        **{hood.family.name: (hood.family, hood.suffix) for hood in _SUFFIXES.values()},
+    }
+)
+
 _FORMATTERS = MappingProxyType(
     {
-        "totalistic": _format_totalistic,
+        **{
+            name: functools.partial(_format_counts, family=fam, suffix=suffix)
+            for name, (fam, suffix) in _COUNTING.items()
+        },
         "isotropic": _format_hensel,
         "ring": table_to_map,
         "rotation": table_to_map,
@@ -826,18 +967,20 @@ class Rule:
     def parse(cls, text: str, family: str | RuleFamily | None = None) -> Rule:
         """Parse a rule string (forms in the module docstring).
 
-        Without ``family`` the family is inferred as in :meth:`from_table`; with it, the
-        result is in that family (ValueError if the rule is not).
+        Without ``family`` the family is the one the notation names (``hex`` for an ``H``
+        suffix, ``vonneumann`` for ``V``), else inferred as in :meth:`from_table`; with it,
+        the result is in that family (ValueError if the rule is not).
         """
-        table = _parse_table(text)
-        if family is not None:
-            fam = get_family(family)
-            if not fam.contains(table):
-                raise ValueError(
-                    f"rule {text.strip()!r} is not in family {fam.name!r}; it is a "
-                    f"{smallest_family(table).name} rule"
-                )
-        return cls(table, family)
+        table, named = _parse_table(text)
+        if family is None:
+            return cls(table, named)
+        fam = get_family(family)
+        if not fam.contains(table):
+            kind = named.name if named is not None else smallest_family(table).name
+            raise ValueError(
+                f"rule {text.strip()!r} is not in family {fam.name!r}; it is a {kind} rule"
+            )
+        return cls(table, fam)
 
     @classmethod
     def from_table(cls, table: Any, family: str | RuleFamily | None = None) -> Rule:
@@ -900,26 +1043,34 @@ class Rule:
         if not fam.contains(self._table):
             raise ValueError(
                 f"cannot convert {self} to family {fam.name!r}: its table is not invariant "
-                f"under that family's symmetry ({fam.symmetry}); it is a "
-                f"{smallest_family(self._table)} rule"
+                f"under that family's symmetry ({_SYMMETRY_TEXT.get(fam.symmetry, fam.symmetry)}"
+                f"); it is a {smallest_family(self._table)} rule"
             )
         return Rule(self._table, fam)
 
-    def _totalistic_counts(self, offset: int) -> tuple[int, ...]:
-        if not TOTALISTIC.contains(self._table):
+    def _counts(self, survival: bool) -> tuple[int, ...]:
+        fam = _COUNTING.get(self._family.name, (TOTALISTIC, ""))[0]
+        if not fam.contains(self._table):
             raise ValueError(f"rule {self} is not totalistic: it has no plain B/S counts")
-        bits = TOTALISTIC.bits_from_table(self._table)
-        return tuple(n for n in range(9) if bits[offset + n])
+        bits = fam.bits_from_table(self._table)
+        half = fam.n_bits // 2
+        return tuple(n for n in range(half) if bits[survival * half + n])
 
     @property
     def birth(self) -> tuple[int, ...]:
-        """Birth counts of a totalistic rule (ValueError for other rules)."""
-        return self._totalistic_counts(0)
+        """Birth counts of a totalistic rule (ValueError for other rules).
+
+        Counts of the rule's own neighbourhood for a hex or vonneumann rule (``B2/S34H``
+        -> ``(2,)``), else Moore counts (also of a table in the totalistic family that was
+        given another family, e.g. ``Rule.parse("B3/S23", "free")``).
+        """
+        return self._counts(False)
 
     @property
     def survival(self) -> tuple[int, ...]:
-        """Survival counts of a totalistic rule (ValueError for other rules)."""
-        return self._totalistic_counts(9)
+        """Survival counts of a totalistic rule (ValueError for other rules; neighbourhood
+        as for :attr:`birth`)."""
+        return self._counts(True)
 
     def to_map(self) -> str:
         """Golly ``MAP`` string of the table, whatever the family."""

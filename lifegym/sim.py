@@ -11,6 +11,9 @@ Two kinds of numba kernel do the work; everything else here is validation and bo
   ("lanes") and vectorise across them.
 * **Table** (every family): one byte per cell; the 9-bit pattern index of a whole row
   is computed in one vectorised pass, then each cell is one lookup in the 512-entry table.
+  Golly's hexagonal and von Neumann rules (families ``hex``, ``vonneumann``) are tables
+  like any other and run here (about 10x slower than bit-packed B/S rules), unless their
+  table happens to be Moore outer-totalistic too.
 
 Threads: a batch is split across threads one grid (or block of grids) each, with all
 steps and frame recording inside one parallel call. A single grid of at least
@@ -531,7 +534,10 @@ def _packed_rule(rule: Rule) -> tuple[np.ndarray, np.ndarray]:
 
 @functools.lru_cache(maxsize=1024)
 def is_outer_totalistic(rule: Rule) -> bool:
-    """Whether ``rule``'s table is outer-totalistic (whatever family it was given)."""
+    """Whether ``rule``'s table is outer-totalistic in the Moore neighbourhood (whatever
+    family it was given). Hex and von Neumann rules are outer-totalistic in their own
+    neighbourhoods, which the bit-packed kernel does not count: not these, unless their
+    table is also a Moore B/S table (e.g. ``B/SH``)."""
     return rule.family is TOTALISTIC or family_contains(TOTALISTIC, rule.table)
 
 

@@ -140,3 +140,87 @@ def totalistic_table(born: frozenset[int], survive: frozenset[int]) -> np.ndarra
         count = bin(p & ~0b000010000).count("1")
         table[p] = (count in survive) if centre else (count in born)
     return table
+
+
+# --------------------------------------------------------------------------------------
+# Golly's hexagonal and von Neumann neighbourhoods: neighbour counts by shifting the grid
+# (np.roll on the torus), no pattern index, no table.
+# --------------------------------------------------------------------------------------
+
+# (dr, dc) of each neighbour of cell (i, j), i.e. the cell (i + dr, j + dc); rows grow
+# downwards, so dr = -1 is the row above and (-1, +1) the top-right (NE) cell.
+MOORE_OFFSETS: tuple[tuple[int, int], ...] = tuple(
+    (dr, dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1) if (dr, dc) != (0, 0)
+)
+# Golly emulates the hexagonal grid with the Moore neighbourhood minus the top-right and
+# bottom-left cells.
+HEX_OFFSETS: tuple[tuple[int, int], ...] = tuple(
+    o for o in MOORE_OFFSETS if o not in ((-1, 1), (1, -1))
+)
+VON_NEUMANN_OFFSETS: tuple[tuple[int, int], ...] = ((-1, 0), (0, 1), (1, 0), (0, -1))
+# Rule-string suffix -> neighbour offsets ("" is the Moore neighbourhood).
+NEIGHBOURHOODS: dict[str, tuple[tuple[int, int], ...]] = {
+    "": MOORE_OFFSETS,
+    "H": HEX_OFFSETS,
+    "V": VON_NEUMANN_OFFSETS,
+}
+
+_BS_SUFFIX_RE = re.compile(r"^[Bb]([0-9]*)/[Ss]([0-9]*)([HhVv]?)$")
+
+
+def parse_bs_suffix(
+    rule: str,
+) -> tuple[frozenset[int], frozenset[int], tuple[tuple[int, int], ...]]:
+    """Parse 'B2/S34H' into ({2}, {3, 4}, HEX_OFFSETS); 'V' gives VON_NEUMANN_OFFSETS and
+    no suffix MOORE_OFFSETS. Only the plain 'B.../S...' form (with an optional suffix)."""
+    m = _BS_SUFFIX_RE.match(rule.strip())
+    if m is None:
+        raise ValueError(f"not a B/S rule string with an optional H/V suffix: {rule!r}")
+    offsets = NEIGHBOURHOODS[m.group(3).upper()]
+    sets = []
+    for digits in (m.group(1), m.group(2)):
+        if len(set(digits)) != len(digits):
+            raise ValueError(f"repeated digit in {rule!r}")
+        if any(int(d) > len(offsets) for d in digits):
+            raise ValueError(f"count above {len(offsets)} in {rule!r}")
+        sets.append(frozenset(int(d) for d in digits))
+    return sets[0], sets[1], offsets
+
+
+def neighbour_count(
+    grid: np.ndarray, offsets: tuple[tuple[int, int], ...], boundary: str = "torus"
+) -> np.ndarray:
+    """Live neighbours of every cell among ``offsets`` (int64, grid's shape; batches too)."""
+    g = np.asarray(grid).astype(np.int64)
+    count = np.zeros(g.shape, dtype=np.int64)
+    for dr, dc in offsets:
+        count += shifted(g, dr, dc, boundary)
+    return count
+
+
+def neighbourhood_step(
+    grid: np.ndarray,
+    born: frozenset[int],
+    survive: frozenset[int],
+    offsets: tuple[tuple[int, int], ...],
+    boundary: str = "torus",
+) -> np.ndarray:
+    """One step of the outer-totalistic rule (born, survive) on the neighbourhood ``offsets``."""
+    g = np.asarray(grid)
+    count = neighbour_count(g, offsets, boundary)
+    births = np.isin(count, sorted(born))
+    survivals = np.isin(count, sorted(survive))
+    return np.where(g == 1, survivals, births).astype(np.uint8)
+
+
+def neighbourhood_run(
+    grid: np.ndarray, rule: str, steps: int, boundary: str = "torus"
+) -> np.ndarray:
+    """All frames 0..steps of a 'B.../S...[H|V]' rule: (steps+1, H, W), or (B, steps+1, H, W)."""
+    born, survive, offsets = parse_bs_suffix(rule)
+    g = np.asarray(grid).astype(np.uint8)
+    frames = [g]
+    for _ in range(steps):
+        g = neighbourhood_step(g, born, survive, offsets, boundary)
+        frames.append(g)
+    return np.stack(frames, axis=-3)

@@ -165,7 +165,15 @@ def test_orbits_match_independent_reference(reference_orbits):
 
 @pytest.mark.parametrize(
     ("name", "n_bits"),
-    [("totalistic", 18), ("ring", 72), ("isotropic", 102), ("rotation", 140), ("free", 512)],
+    [
+        ("vonneumann", 10),
+        ("hex", 14),
+        ("totalistic", 18),
+        ("ring", 72),
+        ("isotropic", 102),
+        ("rotation", 140),
+        ("free", 512),
+    ],
 )
 def test_family_sizes(name, n_bits):
     fam = FAMILIES[name]
@@ -244,7 +252,16 @@ INCLUSIONS = {
     ("isotropic", "rotation"),
     ("isotropic", "free"),
     ("rotation", "free"),
+    ("vonneumann", "isotropic"),
+    ("vonneumann", "rotation"),
+    ("vonneumann", "free"),
+    ("hex", "free"),
 }
+
+
+def test_families_ordered_by_size():
+    sizes = [fam.n_bits for fam in FAMILIES.values()]
+    assert sizes == sorted(sizes)
 
 
 @pytest.mark.parametrize("small", list(FAMILIES))
@@ -646,6 +663,10 @@ def test_from_table_family_inference():
 def test_to_up_and_down():
     life = Rule.parse("B3/S23")
     for name in FAMILIES:
+        if name in ("hex", "vonneumann"):  # Life counts all 8 neighbours
+            with pytest.raises(ValueError, match=name):
+                life.to(name)
+            continue
         up = life.to(name)
         assert up == life and up.family == name and up.bits.shape == (FAMILIES[name].n_bits,)
         assert up.to("totalistic").family == "totalistic"
@@ -777,7 +798,9 @@ def test_round_trip_through_string(case):
     again = Rule.parse(text, family=name)
     assert again == rule and again.family == name and str(again) == text
     inferred = Rule.parse(text)
-    assert inferred == rule and inferred.family == smallest_family(rule.table)
+    # an 'H' or 'V' suffix names its family; other strings infer it from the table
+    named = name if name in ("hex", "vonneumann") else smallest_family(rule.table)
+    assert inferred == rule and inferred.family == named
     assert Rule.parse(rule.to_map()) == rule
     if name == "isotropic":
         assert not text.startswith("MAP")
@@ -792,8 +815,12 @@ def test_from_table_round_trip(case):
     rule = Rule.from_bits(bits, name)
     inferred = Rule.from_table(rule.table)
     assert inferred == rule
-    assert is_subfamily(inferred.family, name) or (
-        inferred.family == "isotropic" and name == "ring"
+    # hex and vonneumann are never inferred: a table of theirs gets a Moore family
+    assert inferred.family not in ("hex", "vonneumann")
+    assert (
+        is_subfamily(inferred.family, name)
+        or (inferred.family == "isotropic" and name == "ring")
+        or (name in ("hex", "vonneumann") and inferred.family == smallest_family(rule.table))
     )
     assert rule.to(inferred.family).to(name).bits.tolist() == bits.tolist()
 

@@ -4,9 +4,10 @@ The research loop of ``../shared/domain.md`` (section 3) as an inference engine:
 
 1. **Learn.** Each visible trajectory adds to the data of an
    :class:`~lifegym.emulator.Emulator` with the symmetry of the family (totalistic ->
-   totalistic, isotropic -> p4m, ring -> ring, rotation -> p4, free -> none), refit after
-   each new trajectory, warm-started from its current weights; older trajectories weigh
-   ``decay ** age`` (newest most).
+   totalistic, isotropic -> p4m, ring -> ring, rotation -> p4, free -> none; a family with
+   no symmetry of its own gets that of its smallest superfamily: vonneumann -> p4m, hex ->
+   none), refit after each new trajectory, warm-started from its current weights; older
+   trajectories weigh ``decay ** age`` (newest most).
 
    * Frames at stride 1 (full, noisy, window): the emulator trains on per-pattern counts of
      the visible transitions, the initial condition (exact) -> frame 1 and each observed
@@ -56,12 +57,26 @@ from lifegym.inference.base import (
 from lifegym.likelihood import compare, statistics_loglik
 from lifegym.observe import ObservationModel
 from lifegym.patterns import count_seen_transitions
-from lifegym.rules import N_PATTERNS, Rule
+from lifegym.rules import FAMILIES, N_PATTERNS, Rule, get_family, is_subfamily
 from lifegym.types import Belief, RuleSpace, VisibleTrajectory
 
 __all__ = ["SYMMETRY_OF_FAMILY", "EmulatorEngine", "climb_components", "pattern_counts"]
 
-SYMMETRY_OF_FAMILY = {family: symmetry for symmetry, family in FAMILY_OF.items()}
+
+def _emulator_symmetry(family: str) -> str:
+    """The symmetry of the emulator for ``family``: its own, else that of its superfamily
+    with the fewest bits (the emulator then learns in a larger family; the engine's belief
+    is over the family's own bits, averaged over its orbits)."""
+    own = {fam: symmetry for symmetry, fam in FAMILY_OF.items()}
+    if family in own:
+        return own[family]
+    above = [fam for fam in own if is_subfamily(family, fam)]
+    return own[min(above, key=lambda fam: get_family(fam).n_bits)]
+
+
+SYMMETRY_OF_FAMILY = {name: _emulator_symmetry(name) for name in FAMILIES}
+"""Family name -> the symmetry of the emulator the engine trains for it."""
+
 _IDENTITY = np.arange(N_PATTERNS)
 _MAX_PASSES = 8  # climbs over all components, at most
 _PAIR_BITS = 18  # two-component moves among this many least confident components
