@@ -213,7 +213,7 @@ class RuleDiscoveryEnv(gym.Env):
     ## Arguments
     | parameter | type | default | description |
     |---|---|---|---|
-    | ``family`` | str | ``"totalistic"`` | rule family: totalistic, isotropic, ring, rotation, free |
+    | ``family`` | str | ``"totalistic"`` | rule family: vonneumann, hex, totalistic, ring, isotropic, rotation, free |
     | ``prior`` | str, list, Rule, RulePrior | ``"uniform"`` | hidden-rule prior: uniform, named, a list of rule strings |
     | ``known`` | dict | None | bits known from the start, ``{bit index or name: 0/1}`` |
     | ``world`` | (int, int) | (60, 60) | torus height, width |

@@ -138,7 +138,7 @@ class Lab:
         initial = initial_condition(experiment, shape, self.rng)
         return self._run(experiment.name, initial, experiment.steps)
 
-    def run_array(self, initial: np.ndarray, steps: int, name: str = "design") -> VisibleTrajectory:
+    def run_array(self, initial: np.ndarray, steps: int, name: str = "custom") -> VisibleTrajectory:
         """Run from an initial condition given cell by cell (uint8/bool (H, W), any shape
         :meth:`check_shape` allows) for ``steps`` steps (:meth:`check_steps`)."""
         cells = as_cells(initial, "initial", {2: "(H, W)"})

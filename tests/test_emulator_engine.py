@@ -7,6 +7,7 @@ import warnings
 import gymnasium as gym
 import numpy as np
 import pytest
+from examples import first_rule
 from gymnasium.utils.env_checker import check_env
 
 import lifegym  # noqa: F401  (registers the ids)
@@ -102,16 +103,23 @@ def test_component_test_compares_statistics() -> None:
 @pytest.mark.parametrize("env_id", sorted(PRESETS))
 def test_every_preset_runs_with_the_emulator_engine(env_id: str) -> None:
     env = gym.make(env_id, inference="emulator")
-    env.reset(seed=1, options={"rule": "B36/S23"})
     unwrapped = env.unwrapped
-    names = [unwrapped.describe_action(a) for a in range(unwrapped.action_space.n)]
-    soup = names.index("request soup-0.50x16")
-    test_bit = next(a for a, name in enumerate(names) if name.startswith("test B6"))
+    family = unwrapped.space.family
+    rule = first_rule(family.name)
+    env.reset(seed=1, options={"rule": rule})
+    names = [unwrapped.describe_action(a) for a in range(unwrapped.n_actions)]
+    soup = next(  # the 16-step soup at density 0.5 on the whole world (v0 and v1 menus)
+        i
+        for i, item in enumerate(unwrapped.menu)
+        if item.kind == "soup" and item.density == 0.5 and item.steps == 16
+        and item.shape_in(unwrapped.world) == unwrapped.world
+    )
+    test_bit = next(a for a, name in enumerate(names) if name.startswith("test B"))
     env.step(soup)
     _, _, _, _, info = env.step(test_bit)
     assert not np.isnan(info["test"]["log_odds"])
     *_, info = env.step(unwrapped.submit_action)
-    assert info["result"]["true_rule"] == "B36/S23"
+    assert info["result"]["true_rule"] == str(Rule.parse(rule).to(family))
 
 
 @pytest.mark.parametrize(

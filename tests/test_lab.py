@@ -211,8 +211,9 @@ def test_run_array_accepts_bool_and_integer_cells(dtype):
 @pytest.mark.parametrize(
     ("initial", "error", "message"),
     [
-        (np.zeros((20, 23), dtype=np.uint8), ValueError, r"\(20, 23\)"),
-        (np.zeros((24, 20), dtype=np.uint8), ValueError, r"\(24, 20\)"),
+        (np.zeros((20, 25), dtype=np.uint8), ValueError, r"20x25 is outside.*3\.\.24"),
+        (np.zeros((24, 20), dtype=np.uint8), ValueError, r"24x20 is outside.*3\.\.20"),
+        (np.zeros((2, 20), dtype=np.uint8), ValueError, r"2x20 is outside.*3\.\.20"),
         (np.zeros((1, 20, 24), dtype=np.uint8), ValueError, "shape"),
         (np.zeros(480, dtype=np.uint8), ValueError, "shape"),
         (np.zeros(WORLD, dtype=np.float64), TypeError, "float64"),
