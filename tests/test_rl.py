@@ -66,9 +66,10 @@ def test_policy_errors_name_the_problem(policy: Path, tmp_path: Path) -> None:
 
 def test_bench_runs_a_saved_policy(policy: Path, capsys) -> None:
     name = f"maskable-ppo:{policy / 'policy.zip'}"
-    assert main(["bench", "--agent", name, "--rules", "random:2"]) == 0
+    noisy = ["--env", "lifegym/LifeLike-Noisy-v0"]  # the env the policy was trained on
+    assert main(["bench", *noisy, "--agent", name, "--rules", "random:2"]) == 0
     assert f"| {name} | 2 |" in capsys.readouterr().out
-    assert main(["bench", "--agent", f"ppo:{policy / 'policy.zip'}"]) == 2
+    assert main(["bench", *noisy, "--agent", f"ppo:{policy / 'policy.zip'}"]) == 2
     assert "as a ppo policy" in capsys.readouterr().err
 
 
