@@ -2,7 +2,8 @@
 
 1. **Env steps/s**: each registered preset driven by uniformly random *valid* actions
    (``action_masks()``), single process, resetting when an episode ends; the mean time of
-   each kind of action (request, test a bit, test the MAP, submit) is reported too.
+   each kind of action (request, test a bit, test the MAP, submit) is reported too, and
+   each v1 preset's rate over its v0 twin's, measured in the same run.
 2. **Exhaustive B/S posterior**: the time of one ``exhaustive`` update over all 262,144
    B/S rules for one 64x64 soup (density 0.5, 16 steps) observed through strided(2) +
    noisy(0.01), next to a naive baseline timed in the same run: scoring rules one at a
@@ -42,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "env_speed.json"
 QUICK_OUT = ROOT / "benchmarks" / "results" / "env_speed_quick.json"
 STEPS_TARGET = 2000.0  # env steps/s on LifeLike-Noisy-v0 (issue 3)
+V1_TARGET = 1500.0  # env steps/s on the v1 presets with exact-counting engines (issue 11)
 EXHAUSTIVE_TARGET_S = 0.5
 
 
@@ -86,6 +88,16 @@ def env_steps(env_id: str, n_steps: int, repeats: int, seed: int = 0) -> dict[st
         "steps_per_s_all": rates,
         "mean_us": {kind: 1e6 * float(np.mean(t)) for kind, t in times.items()},
         "count": {kind: len(t) for kind, t in times.items()},
+    }
+
+
+def v1_against_v0(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """Steps/s of each v1 twin / its v0 preset's, both measured in this run (best of runs)."""
+    rate = {row["env"]: row["steps_per_s"] for row in rows}
+    return {
+        env_id: rate[env_id] / rate[env_id.replace("-v1", "-v0")]
+        for env_id in rate
+        if env_id.endswith("-v1") and env_id.replace("-v1", "-v0") in rate
     }
 
 
@@ -138,8 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     print(f"{'env':32s} {'best':>8s} {'median':>8s}  steps/s   (mean time per action kind)")
     for env_id in lifegym.PRESETS:
-        # The exhaustive presets take 10-100 ms per experiment: fewer steps, one run.
-        exhaustive_preset = gym.spec(env_id).kwargs.get("inference") == "exhaustive"
+        # The exhaustive and search presets take 10-100 ms per experiment: fewer steps, one run.
+        inference = gym.spec(env_id).kwargs.get("inference")
+        exhaustive_preset = inference in ("exhaustive", "search")
         steps = max(100, n_steps // 10) if exhaustive_preset else n_steps
         rows.append(env_steps(env_id, steps, 1 if exhaustive_preset else repeats))
         row = rows[-1]
@@ -147,6 +160,13 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{env_id:32s} {row['steps_per_s']:8.0f} {row['steps_per_s_median']:8.0f}  ({kinds})",
             flush=True,
+        )
+    v1_ratios = v1_against_v0(rows)
+    for env_id, ratio in v1_ratios.items():
+        v1 = next(r for r in rows if r["env"] == env_id)
+        print(
+            f"{env_id}: {v1['steps_per_s']:.0f} steps/s = {ratio:.2f}x its v0 twin in this run "
+            f"(target >= {V1_TARGET:.0f} steps/s on the exact-counting presets)"
         )
     noisy = next(r for r in rows if r["env"] == "lifegym/LifeLike-Noisy-v0")
     print(
@@ -170,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
                 "machine": platform.processor() or platform.machine(),
                 "python": platform.python_version(),
                 "envs": rows,
+                "v1_over_v0": v1_ratios,
                 "exhaustive": result,
             },
             indent=2,

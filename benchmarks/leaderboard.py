@@ -56,7 +56,7 @@ DEFAULT_POLICY_ENVS = ("lifegym/LifeLike-Noisy-v0",)
 DEFAULT_EMULATOR_ENVS = ("lifegym/LifeLike-Noisy-v0", "lifegym/Isotropic-Noisy-v0")
 #: Presets whose episodes are slow, and the most rules of each set played on them.
 SLOW_PRESETS = ("lifegym/Isotropic-Stats-v1",)
-SLOW_RULES = 10
+SLOW_RULES = 4
 
 #: The v0 issue's targets: (env, metric, at least %, what); the best non-reference agent.
 TARGETS = (
