@@ -242,3 +242,19 @@ def test_emulator_loop_starts_small_and_grows_the_world_while_the_rule_moves():
     assert shapes[0] == (16, 16)  # the smallest world with 8 cells per free bit
     assert all(a[0] <= b[0] for a, b in itertools.pairwise(shapes))
     assert row["experiment_cost"] < 7200  # v0's cheapest whole-world soup
+
+
+@pytest.mark.parametrize("env_id", V1_IDS)
+def test_every_v1_id_with_designs_passes_the_gymnasium_checker(env_id):
+    kwargs = {"world": (20, 20), "design": True, "max_experiment_steps": 8}
+    if "window" in PRESETS[env_id][0]:
+        kwargs["window"] = (12, 12)
+    env = gym.make(env_id, **kwargs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_env(env.unwrapped)
+    env.reset(seed=0)
+    action = raw(env).design_action(np.eye(12, dtype=np.uint8), raw(env).model.stride)
+    assert env.action_space.contains(action)
+    _, _, _, _, info = env.step(action)
+    assert info["experiment_cost"] > 0
