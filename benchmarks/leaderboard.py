@@ -6,13 +6,14 @@ per hidden rule, on two rule sets:
 
 * ``named``: the named rules of ``lifegym.rules.NAMED_RULES`` in the preset's family;
 * ``random``: ``--random`` rules drawn from the preset's prior (uniform), one per seed
-  (``--random-v1`` for the v1 presets).
+  (``--random-v1`` for the v1 presets; ``--named-v1`` caps their named rules).
 
 Every v1 preset is played twice: on its ``Discrete`` face and with ``design=True``. The
 ``oracle`` (it reads the hidden rule) is a reference: its rows are the yardstick of every
-row's ``cost / oracle`` and it is never the "best agent" of a target. On
-``Isotropic-Stats-v1``, whose episodes take seconds to a minute, at most ``SLOW_RULES``
-rules of each set are played.
+row's ``cost / oracle`` and it is never the "best agent" of a target. On the presets of
+``SLOW_RULES`` (``Isotropic-Stats-v1``, ``Free-Noisy-v1``), whose episodes take seconds to
+a minute, at most that many rules of each set are played. ``--name`` sets the files' stem
+(e.g. ``leaderboard_v1`` for a run of the v1 presets alone).
 
 Plus the trained policy (``--policy``, by default the committed MaskablePPO policy) on the
 preset it was trained for (``--policy-envs``), and ``emulator-loop`` with
@@ -54,9 +55,9 @@ from lifegym.registration import PRESETS
 DEFAULT_POLICY = machine.ROOT / "benchmarks" / "policies" / "noisy-maskable-ppo.zip"
 DEFAULT_POLICY_ENVS = ("lifegym/LifeLike-Noisy-v0",)
 DEFAULT_EMULATOR_ENVS = ("lifegym/LifeLike-Noisy-v0", "lifegym/Isotropic-Noisy-v0")
-#: Presets whose episodes are slow, and the most rules of each set played on them.
-SLOW_PRESETS = ("lifegym/Isotropic-Stats-v1",)
-SLOW_RULES = 4
+#: Presets whose episodes are slow (seconds to a minute), and the most rules of each set
+#: played on them.
+SLOW_RULES = {"lifegym/Isotropic-Stats-v1": 4, "lifegym/Free-Noisy-v1": 6}
 
 #: The v0 issue's targets: (env, metric, at least %, what); the best non-reference agent.
 TARGETS = (
@@ -113,10 +114,11 @@ def build_jobs(args: argparse.Namespace) -> dict[str, list[bench.Job]]:
             make_agent(args.policy, gym.make(env_id))  # ValueError: not a policy for env_id
             agents.append(args.policy)
         count = args.random_v1 if _is_v1(env_id) else args.random
-        cap = SLOW_RULES if env_id in SLOW_PRESETS else None
+        cap = SLOW_RULES.get(env_id)
+        named_cap = min(cap or args.named_v1, args.named_v1) if _is_v1(env_id) else cap
         random_rules: list[str | None] = [None] * count
         for name, rules, seed in (
-            ("named", named[env_id][:cap], args.seed),
+            ("named", named[env_id][:named_cap], args.seed),
             ("random", random_rules[:cap], args.seed + 1),
         ):
             only_here = functools.partial(_rules_of, {env_id: rules})
@@ -273,11 +275,16 @@ def write_markdown(
         "rules and seeds (same env, engine and face); the oracle reads the hidden rule and is "
         "a reference, never ranked. `design` marks runs with `design=True`.",
         "",
-        "## Targets (v0)",
-        "",
-        *target_lines(summaries),
-        *filter(None, (policy_target_line(summaries, e) for e in settings["policy_envs"])),
-        "",
+    ]
+    if any(not _is_v1(e) for e in settings["envs"]):
+        parts += [
+            "## Targets (v0)",
+            "",
+            *target_lines(summaries),
+            *filter(None, (policy_target_line(summaries, e) for e in settings["policy_envs"])),
+            "",
+        ]
+    parts += [
         "## Targets (v1)",
         "",
         *v1_target_lines(summaries),
@@ -302,6 +309,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--random", type=int, default=100, help="random rules per v0 preset")
     parser.add_argument("--random-v1", type=int, default=30, help="random rules per v1 preset")
+    parser.add_argument(
+        "--named-v1", type=int, default=1000, help="at most this many named rules per v1 preset"
+    )
+    parser.add_argument("--name", default=None, help="stem of the output files")
     parser.add_argument(
         "--envs", nargs="*", default=None, help="presets to play (default: every preset)"
     )
@@ -345,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"{option}: not presets: {unknown}; choose from {list(PRESETS)}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    stem = "leaderboard_quick" if args.quick else "leaderboard"
+    stem = args.name or ("leaderboard_quick" if args.quick else "leaderboard")
     try:
         sets = build_jobs(args)
     except ValueError as exc:
@@ -363,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
         "envs": args.envs or list(PRESETS),
         "random": args.random,
         "random_v1": args.random_v1,
+        "named_v1": args.named_v1,
         "seed": args.seed,
         "workers": args.workers,
         "policy": args.policy,
