@@ -258,3 +258,25 @@ def test_every_v1_id_with_designs_passes_the_gymnasium_checker(env_id):
     assert env.action_space.contains(action)
     _, _, _, _, info = env.step(action)
     assert info["experiment_cost"] > 0
+
+
+def test_v0_ids_reproduce_the_committed_leaderboard():
+    """v1 changed nothing of v0: committed v0 episodes replay to the same results."""
+    import json
+    from pathlib import Path
+
+    from lifegym import bench
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "leaderboard.json"
+    rows = json.loads(path.read_text())["rows"]
+    picked = {}
+    for row in rows:  # the first coverage and infogain episode of each v0 env
+        key = (row["env"], row["agent"])
+        if row["agent"] in ("coverage", "infogain") and row["inference"] != "emulator":
+            picked.setdefault(key, row)
+    assert len(picked) >= 10
+    keys = ["true_rule", "submitted_rule", "exact", "experiment_cost", "compute_cost", "steps"]
+    for row in picked.values():
+        rule = row["rule"] if row["rule_set"] == "named" else None
+        new = bench.run_job(bench.Job(row["env"], row["agent"], rule, row["seed"]))
+        assert {k: new[k] for k in keys} == {k: row[k] for k in keys}, row["env"]
