@@ -78,16 +78,13 @@ _NEW_IN_V1: dict[str, tuple[dict[str, Any], str]] = {
 
 
 def _v1_presets() -> dict[str, tuple[dict[str, Any], str]]:
-    """Every v0 preset again as -v1 with the v1 menu (sized soups and probes), then the
-    presets new in v1."""
-    twins = {
-        env_id.replace("-v0", "-v1"): ({**kwargs, "menu": "v1"}, about)
-        for env_id, (kwargs, about) in _V0.items()
+    """Every v0 preset again as -v1, then the presets new in v1, all with the v1 menu
+    (sized soups and probes)."""
+    twins = {env_id.replace("-v0", "-v1"): preset for env_id, preset in _V0.items()}
+    return {
+        env_id: ({**kwargs, "menu": "v1"}, about)
+        for env_id, (kwargs, about) in {**twins, **_NEW_IN_V1}.items()
     }
-    new = {
-        env_id: ({**kwargs, "menu": "v1"}, about) for env_id, (kwargs, about) in _NEW_IN_V1.items()
-    }
-    return {**twins, **new}
 
 
 #: id -> (keyword arguments, what the preset measures): every v0 id with its behaviour

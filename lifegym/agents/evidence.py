@@ -29,7 +29,9 @@ __all__ = [
     "HIDDEN_WEIGHT",
     "cheapest_design",
     "evidence_counts",
+    "first_step_only",
     "free_classes",
+    "log_odds",
     "sighting_log_odds",
     "sightings_needed",
     "target_log_odds",
@@ -51,6 +53,18 @@ def sighting_log_odds(model: ObservationModel) -> float:
     if flip <= 0.0:
         return _NOISELESS_LOG_ODDS
     return min(_NOISELESS_LOG_ODDS, math.log((1.0 - flip) / flip))
+
+
+def first_step_only(inference: str, model: ObservationModel) -> bool:
+    """Whether the engine scores only the step from the known initial condition (the
+    ``exact`` engine under noise): then what an experiment shows does not depend on the rule."""
+    return inference == "exact" and model.flip_probability > 0
+
+
+def log_odds(p_one: np.ndarray) -> np.ndarray:
+    """Natural-log odds of ``P(bit = 1)`` (+-inf at 1 and 0)."""
+    with np.errstate(divide="ignore"):
+        return np.log(p_one) - np.log1p(-p_one)
 
 
 def target_log_odds(n_free: int, target_entropy: float) -> float:

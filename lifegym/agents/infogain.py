@@ -65,6 +65,8 @@ from lifegym.agents.base import Agent, engine_uses_tests
 from lifegym.agents.evidence import (
     cheapest_design,
     evidence_counts,
+    first_step_only,
+    log_odds,
     sighting_log_odds,
     sightings_needed,
     target_log_odds,
@@ -134,7 +136,7 @@ class InfoGainAgent(Agent):
         self.target_entropy = float(target_entropy)
         self.min_gain = float(min_gain)
         model = self.env.model
-        self._first_step_only = self.env.inference == "exact" and model.flip_probability > 0
+        self._first_step_only = first_step_only(self.env.inference, model)
         self._strength = occurrence_strength(model.flip_probability, model.stats_sigma is not None)
         self.tests = bool(tests) and engine_uses_tests(self.env)
         self._test_from = int(getattr(self.env.engine_factory, "test_from_time", 1))
@@ -272,10 +274,11 @@ class InfoGainAgent(Agent):
         ``|log-odds|``) on the smallest world that shows them in one observed frame; returns
         the action, the chance it decides each bit (as for menu items) and its cost."""
         env = self.env
-        with np.errstate(divide="ignore"):
-            log_odds = np.abs(np.log(p_one) - np.log1p(-p_one))
         demand = sightings_needed(
-            log_odds, self._per_sighting, self._target_log_odds, env.model.flip_probability
+            np.abs(log_odds(p_one)),
+            self._per_sighting,
+            self._target_log_odds,
+            env.model.flip_probability,
         )
         demand[binary_entropy_bits(p_one) < 1e-3] = 0.0
         if demand.sum() <= 0:

@@ -31,6 +31,8 @@ from lifegym.agents.base import Agent
 from lifegym.agents.evidence import (
     cheapest_design,
     evidence_counts,
+    first_step_only,
+    log_odds,
     sighting_log_odds,
     sightings_needed,
     target_log_odds,
@@ -63,7 +65,7 @@ class OracleAgent(Agent):
         self._per_sighting = sighting_log_odds(model)
         self._target = target_log_odds(self.env.space.n_free, self.target_entropy)
         # The exact engine under noise scores only the step from the known initial condition.
-        self._first_step_only = self.env.inference == "exact" and model.flip_probability > 0
+        self._first_step_only = first_step_only(self.env.inference, model)
         self._item_counts: np.ndarray | None = None
 
     def reset(self, seed: int | None = None) -> None:
@@ -95,9 +97,8 @@ class OracleAgent(Agent):
     def _demand(self, p_one: np.ndarray) -> np.ndarray:
         env = self.env
         truth = env.space.free_values(env.lab.hidden_rule).astype(bool)
-        with np.errstate(divide="ignore"):
-            log_odds = np.log(p_one) - np.log1p(-p_one)
-        toward = np.where(truth, log_odds, -log_odds)
+        odds = log_odds(p_one)
+        toward = np.where(truth, odds, -odds)
         return sightings_needed(
             toward, self._per_sighting, self._target, env.model.flip_probability
         )
