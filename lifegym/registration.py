@@ -59,7 +59,7 @@ _V0: dict[str, tuple[dict[str, Any], str]] = {
 #: The presets that v1 adds (besides a -v1 twin of every v0 preset).
 _NEW_IN_V1: dict[str, tuple[dict[str, Any], str]] = {
     "lifegym/Isotropic-Stats-v1": (
-        {"family": "isotropic", "sigma": 0.3, "inference": "search"},
+        {"family": "isotropic", "sigma": 0.3, "inference": "search-pairs"},
         "102 Hensel bits from statistics only (density, activity, block entropy), cells at 0.3",
     ),
     "lifegym/Free-Noisy-v1": (

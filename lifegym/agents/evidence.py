@@ -5,6 +5,20 @@ A *sighting* of a free bit is a cell whose 3x3 input pattern lies in the bit's o
 whose output the inference engine will see evidence of. Shared by the agents that plan
 experiments (``infogain``, ``oracle``).
 
+Statistics only. Under ``stats(sigma)`` a cell is not seen, so a sighting means little; what
+the first observed step shows instead is linear in the rule: a cell whose pattern lies in
+free bit ``b``'s orbit is live after one step exactly when ``x_b = 1``, so the frame's
+density moves by ``s_b = c_b (1 - 2q) / N`` when ``x_b`` flips (``c_b`` such cells of ``N``
+observed, ``q`` the perturbation's flip probability) and its activity (cells changed from
+the known initial condition) by ``+s_b`` for a birth bit, ``-s_b`` for a survival bit.
+:class:`StatsLedger` keeps the linear-Gaussian posterior of the bits under these two
+measurements per experiment, with the variances the engine's likelihood gives them
+(:func:`lifegym.likelihood.stats_scale`): a bit is *isolated* when its posterior variance
+``v_b`` is small, whatever the other bits are, so two bits only ever seen together in the
+same proportion stay uncertain there even when the engine's local marginals look certain.
+``v_b`` reads as log-odds ``1 / (2 v_b)`` (two Gaussians 1 apart). The block entropy and
+later frames (non-linear in the rule) are left out: the ledger is conservative.
+
 Sightings needed. Under cell noise ``q`` one sighting moves a bit's log-odds by
 ``L = ln((1 - q) / q)`` towards the value it shows. A belief with every bit's log-odds at
 least ``lambda*`` towards its value has entropy at most ``n_free * H(1 / (1 + e^lambda*))``;
@@ -15,15 +29,19 @@ log-odds ``s`` towards its value then needs ``ceil((lambda* - s) / L)`` more net
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
 from lifegym.design import class_counts, design_cells
 from lifegym.inference.base import binary_entropy_bits
+from lifegym.likelihood import stats_scale
 from lifegym.observe import ObservationModel
 from lifegym.patterns import pattern_histogram
-from lifegym.types import RuleSpace
+from lifegym.rules import get_family
+from lifegym.types import RuleSpace, VisibleTrajectory
 
 __all__ = [
     "HIDDEN_WEIGHT",
@@ -34,7 +52,12 @@ __all__ = [
     "log_odds",
     "sighting_log_odds",
     "sightings_needed",
+    "StatsLedger",
+    "stats_design",
+    "stats_shifts",
+    "stats_variances",
     "target_log_odds",
+    "variance_entropy",
 ]
 
 #: Weight of an occurrence whose output frame a stride hides (seen only through later frames).
@@ -118,6 +141,123 @@ def evidence_counts(
             histogram = pattern_histogram(frames[inputs[mask], :h, :w])
             total += weight * space.free_bit_counts(histogram)
     return total
+
+
+def stats_shifts(initial: np.ndarray, space: RuleSpace, model: ObservationModel) -> np.ndarray:
+    """float (n_free, 2): how far the density and the activity of the step from ``initial``
+    (H, W) move when each free bit flips, under a ``stats`` model at stride 1."""
+    h, w = model.region(*initial.shape)
+    counts = class_counts(initial, free_classes(space), space.n_free, (h, w))
+    density = counts * (1.0 - 2.0 * model.flip_probability) / (h * w)
+    return np.stack([density, density * _activity_sign(space)], axis=-1)
+
+
+@functools.lru_cache(maxsize=64)
+def _signs(space_key: tuple[str, bytes]) -> np.ndarray:
+    family_name, free = space_key
+    family = get_family(family_name)
+    orbit_of = np.asarray(family.orbit_of)
+    centre = (np.arange(len(orbit_of)) >> 4) & 1
+    bits = np.frombuffer(free, dtype=np.int64)
+    return np.array([1.0 - 2.0 * centre[orbit_of == bit][0] for bit in bits])
+
+
+def _activity_sign(space: RuleSpace) -> np.ndarray:
+    """+1 for a free bit whose patterns have a dead centre (a birth: live after = changed),
+    -1 for a live centre (a survival: live after = unchanged)."""
+    free = np.ascontiguousarray(space.free_bits, dtype=np.int64)
+    return _signs((space.family.name, free.tobytes()))
+
+
+def stats_variances(
+    initial: np.ndarray, following: np.ndarray, model: ObservationModel
+) -> np.ndarray:
+    """float (2,): the variances the engine's likelihood gives the density and the activity
+    of the step from ``initial`` to its clean next state ``following`` (both (H, W))."""
+    h, w = model.region(*initial.shape)
+    q = model.flip_probability
+    seen, before = following[:h, :w], initial[:h, :w]
+    clean = np.array([seen.mean(), np.count_nonzero(seen != before) / (h * w)])
+    expected = clean * (1.0 - q) + (1.0 - clean) * q
+    return stats_scale(np.array([*expected, 0.5]), h * w)[:2] ** 2
+
+
+class StatsLedger:
+    """The linear-Gaussian posterior of the free bits from the first observed step of each
+    experiment under statistics (see the module doc), for planning with.
+
+    Args:
+        space: the rule space.
+        model: a ``stats`` observation model at stride 1.
+        prior_variance: each bit's variance before any data (vague: 4).
+    """
+
+    def __init__(
+        self, space: RuleSpace, model: ObservationModel, prior_variance: float = 4.0
+    ) -> None:
+        self.space = space
+        self.model = model
+        self.precision = np.eye(space.n_free) / prior_variance
+        self.covariance = np.eye(space.n_free) * prior_variance
+        self._folded = 0
+
+    def update(self, trajectories: Sequence[VisibleTrajectory]) -> None:
+        """Fold in the trajectories not yet seen (``trajectories`` only grows): each one's
+        first observed statistics, with the variances the engine gives them."""
+        for trajectory in trajectories[self._folded :]:
+            if trajectory.stats is not None and len(trajectory.stats):
+                h, w = self.model.region(*trajectory.initial.shape)
+                variances = stats_scale(trajectory.stats[0], h * w)[:2] ** 2
+                shifts = stats_shifts(trajectory.initial, self.space, self.model)
+                self.precision += (shifts / variances) @ shifts.T
+        if len(trajectories) > self._folded:
+            self.covariance = np.linalg.inv(self.precision)
+        self._folded = len(trajectories)
+
+    def entropy(self) -> np.ndarray:
+        """float (n_free,): the binary entropy each bit keeps in the ledger."""
+        return variance_entropy(np.diag(self.covariance))
+
+    def shares(self, shifts: np.ndarray, variances: np.ndarray, entropy: np.ndarray) -> np.ndarray:
+        """float (K, n_free): the share of each bit's ``entropy`` (the entropy planned with,
+        at least the ledger's) each of K candidate experiments is expected to remove
+        (``stats_shifts`` (K, n_free, 2), ``stats_variances`` (K, 2))."""
+        spread = np.einsum("nm,kmi->kni", self.covariance, shifts)
+        inner = np.einsum("kni,knj->kij", shifts, spread)
+        inner[:, [0, 1], [0, 1]] += variances
+        solved = np.linalg.solve(inner, np.swapaxes(spread, 1, 2))
+        after = np.diag(self.covariance)[None] - np.einsum("kni,kin->kn", spread, solved)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.where(entropy > 0, 1.0 - variance_entropy(after) / entropy, 0.0)
+        return np.clip(share, 0.0, 1.0)
+
+
+def variance_entropy(variance: np.ndarray) -> np.ndarray:
+    """Binary entropy (bits) of a bit whose ledger variance is ``variance``: the chance of
+    the wrong value at log-odds ``1 / (2 variance)``."""
+    odds = 0.5 / np.maximum(variance, 1e-12)
+    return binary_entropy_bits(1.0 / (1.0 + np.exp(np.minimum(odds, 700.0))))
+
+
+def stats_design(
+    space: RuleSpace,
+    model: ObservationModel,
+    bit: int,
+    uncertainty: np.ndarray,
+    shape: tuple[int, int],
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """A probe of free bit ``bit`` for statistics (uint8 ``shape``): as many cells of its
+    orbit as annealing finds, the other cells' patterns kept away from bits by their
+    ``uncertainty`` (float (n_free,), e.g. their entropy), whose unknown outputs would blur
+    the statistics."""
+    cells = shape[0] * shape[1]
+    weight = -np.asarray(uncertainty, dtype=np.float64)
+    weight[bit] = 1.0 + float(np.abs(weight).max())
+    demand = np.full(space.n_free, float(cells))
+    return design_cells(
+        free_classes(space), demand, shape, rng, weight=weight, region=model.region(*shape)
+    )
 
 
 def _shapes(area: int, low: tuple[int, int], high: tuple[int, int]) -> tuple[int, int]:

@@ -24,6 +24,17 @@ that, ``r_i`` is divided by 4 (bits the model over-rates, e.g. through outputs a
 hides, stop attracting the budget). The value of an item is
 ``gain / (cost / experiment_budget)``.
 
+Statistics only, at stride 1, with designed experiments on offer (probes in the menu, or
+``design=True``): an occurrence is not a sighting. The agent plans with the entropy per bit
+that is the larger of the engine's and that of a ``StatsLedger``
+(``lifegym.agents.evidence``: the linear-Gaussian posterior of the bits under the first
+observed step's density and activity of every visible experiment, which sees bits that are
+only ever seen together); an item's chance of deciding bit ``i`` is the share of its
+entropy the item is expected to remove from the ledger, computed for the MAP rule (the
+rule sets only the variances). With ``design=True`` the agent's own design is a probe of
+the most uncertain bit whose other cells avoid uncertain bits (``stats_design``) on a 6x6
+world.
+
 Expected gain of a bit test (only when the engine folds tests into its belief, i.e. it
 overrides ``absorb_test``): the env scores the MAP rule with the bit set and cleared on the
 steps ``>= test_from_time`` of every visible trajectory, so the agent replays the MAP rule
@@ -69,9 +80,13 @@ from lifegym.agents.evidence import (
     log_odds,
     sighting_log_odds,
     sightings_needed,
+    StatsLedger,
+    stats_design,
+    stats_shifts,
+    stats_variances,
     target_log_odds,
 )
-from lifegym.experiments import initial_condition
+from lifegym.experiments import PROBE_SIDE, initial_condition
 from lifegym.inference.base import binary_entropy_bits
 from lifegym.rules import Rule
 from lifegym.sim import simulate
@@ -138,6 +153,10 @@ class InfoGainAgent(Agent):
         model = self.env.model
         self._first_step_only = first_step_only(self.env.inference, model)
         self._strength = occurrence_strength(model.flip_probability, model.stats_sigma is not None)
+        # Statistics of the first step are linear in the rule (see the module doc); planned
+        # with when small designed experiments are on offer (v0 menus keep the weak rho).
+        designed = self.env.design or any(item.kind == "design" for item in self.env.menu)
+        self._stats_first = model.stats_sigma is not None and model.stride == 1 and designed
         self.tests = bool(tests) and engine_uses_tests(self.env)
         self._test_from = int(getattr(self.env.engine_factory, "test_from_time", 1))
         self._steps = np.array([item.steps for item in self.env.menu], dtype=np.int64)
@@ -152,6 +171,9 @@ class InfoGainAgent(Agent):
         n_free = self.env.space.n_free
         self._initials: list[np.ndarray] = []
         self._item_counts: dict[Rule | None, np.ndarray] = {}
+        self._item_shifts: np.ndarray | None = None
+        self._item_variances: dict[Rule, np.ndarray] = {}
+        self._ledger = StatsLedger(self.env.space, self.env.model)
         self._test_counts: dict[tuple[int, Rule], np.ndarray] = {}
         self._differences: dict[tuple[Rule, Rule], np.ndarray] = {}
         self._tested_with = np.full(n_free, -1, dtype=np.int64)
@@ -205,6 +227,32 @@ class InfoGainAgent(Agent):
             self._item_counts[rule] = counts
         return self._item_counts[rule]
 
+    def _stats_parts_for(self, rule: Rule) -> tuple[np.ndarray, np.ndarray]:
+        """``stats_shifts`` (M, n_free, 2) and ``stats_variances`` (M, 2) of every menu item's
+        first step if ``rule`` is the hidden rule."""
+        env = self.env
+        if self._item_shifts is None:
+            self._item_shifts = np.stack(
+                [stats_shifts(initial, env.space, env.model) for initial in self._initials]
+            )
+        if rule not in self._item_variances:
+            runs = self._runs(rule, self._initials, 1)
+            self._item_variances[rule] = np.stack(
+                [stats_variances(run[0], run[1], env.model) for run in runs]
+            )
+        return self._item_shifts, self._item_variances[rule]
+
+    def _stats_entropy(self, p_one: np.ndarray) -> np.ndarray:
+        """Statistics only: the entropy to plan with per bit.
+
+        The engine's marginals are local (each bit given the others at their MAP values),
+        so two bits seen only together, in the same proportion, can both look certain and
+        both be wrong. The agent also keeps a ``StatsLedger`` of every visible experiment's
+        first step and plans with the larger of the two uncertainties per bit.
+        """
+        self._ledger.update(self.env.trajectories)
+        return np.maximum(binary_entropy_bits(p_one), self._ledger.entropy())
+
     def _test_counts_for(self, index: int, rule: Rule) -> np.ndarray:
         """Occurrences per free bit in visible trajectory ``index`` replayed with ``rule``
         at the steps a bit test scores."""
@@ -250,13 +298,21 @@ class InfoGainAgent(Agent):
     def _sample_rules(self, p_one: np.ndarray, map_rule: Rule) -> list[Rule | None]:
         if self._first_step_only:
             return [None]
+        if self._stats_first:  # the rule only sets the variances: the MAP rule's will do
+            return [map_rule]
         draws = self.rng.random((self.n_rules - 1, len(p_one))) < p_one
         space = self.env.space
         return [map_rule, *(space.rule(values.astype(np.uint8)) for values in draws)]
 
-    def _item_decided(self, rules: list[Rule | None]) -> np.ndarray:
-        """float (M, n_free): mean over ``rules`` of the chance each item decides each bit."""
-        stack = np.stack([decided(self._counts_for(rule), self._strength) for rule in rules])
+    def _item_decided(self, rules: list[Rule | None], entropy: np.ndarray) -> np.ndarray:
+        """float (M, n_free): mean over ``rules`` of the chance each item decides each bit
+        (under statistics, the share of ``entropy`` it removes)."""
+        if self._stats_first:
+            stack = np.stack(
+                [self._ledger.shares(*self._stats_parts_for(rule), entropy) for rule in rules]
+            )
+        else:
+            stack = np.stack([decided(self._counts_for(rule), self._strength) for rule in rules])
         return stack.mean(axis=0) * self._reliable_item
 
     def _test_decided(self, map_rule: Rule) -> np.ndarray:
@@ -297,6 +353,23 @@ class InfoGainAgent(Agent):
         chance = np.mean(chances, axis=0) * self._reliable_item
         return env.design_action(cells, steps), chance, env.model.cost(*cells.shape, steps)
 
+    def _stats_design(self, entropy: np.ndarray, map_rule: Rule) -> tuple[dict, np.ndarray, int]:
+        """A designed experiment under statistics: a probe of the most uncertain (and
+        reliable) bit, its other cells kept off uncertain bits, on a 6x6 world; returns the
+        action, the chance it decides each bit and its cost."""
+        env = self.env
+        bit = int(np.argmax(entropy * self._reliable_item))
+        if entropy[bit] <= 0:
+            return {}, np.zeros(len(entropy)), 0
+        low, high = env.smallest_world, env.world
+        shape = tuple(min(max(PROBE_SIDE, a), b) for a, b in zip(low, high, strict=True))
+        cells = stats_design(env.space, env.model, bit, entropy, shape, self.rng)
+        shifts = stats_shifts(cells, env.space, env.model)
+        variances = stats_variances(cells, simulate(map_rule, cells, 1)[1], env.model)
+        chance = self._ledger.shares(shifts[None], variances[None], entropy)[0]
+        action = env.design_action(cells, 1)
+        return action, chance * self._reliable_item, env.model.cost(*cells.shape, 1)
+
     # -- learning from what actually happened --------------------------------------------
 
     def _learn(self, entropy: np.ndarray, joint: float) -> None:
@@ -329,6 +402,9 @@ class InfoGainAgent(Agent):
         entropy = binary_entropy_bits(p_one)
         # The joint entropy caps every gain (the marginals may overlap).
         joint = float(info.get("entropy", entropy.sum()))
+        if self._stats_first:
+            entropy = self._stats_entropy(p_one)
+            joint = max(joint, float(entropy.sum()))
         self._learn(entropy, joint)
         done = joint <= self.target_entropy or self._stalls >= self.patience
         if done and env.trajectories:
@@ -341,7 +417,7 @@ class InfoGainAgent(Agent):
         items = np.flatnonzero(action_mask[:menu_size])
         rules = self._sample_rules(p_one, map_rule)
         if len(items):
-            chances = self._item_decided(rules)
+            chances = self._item_decided(rules, entropy)
             split = self._rival_split(p_one, map_rule, joint)
             for item in items:
                 gain = min(float(entropy @ chances[item]), joint) * split[item]
@@ -349,7 +425,10 @@ class InfoGainAgent(Agent):
                 if gain >= self.min_gain and value > best_value:
                     best, best_value, plan = int(item), value, ("item", chances[item], gain)
         if env.design and env.cheapest_design <= env.lab.experiment_left:
-            action, chance, cost = self._design(p_one, rules)
+            if self._stats_first:
+                action, chance, cost = self._stats_design(entropy, map_rule)
+            else:
+                action, chance, cost = self._design(p_one, rules)
             if action and cost <= env.lab.experiment_left:
                 gain = min(float(entropy @ chance), joint)
                 value = gain * env.experiment_budget / cost

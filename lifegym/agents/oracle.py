@@ -16,6 +16,13 @@ experiment that supplies the most of that demand per observed cell-step:
   the item's initial condition (a design's own cells; for soups one drawn from the agent's
   rng, so an estimate: the env draws its own).
 
+Under statistics only (stride 1) a sighting means little; the oracle plans instead with the
+linear-Gaussian ``StatsLedger`` of ``lifegym.agents.evidence`` (what the first observed
+step's density and activity isolate per bit), as ``infogain`` does, but with the truth: a
+bit the env's MAP has wrong counts a full bit of entropy. It takes the experiment (menu
+item, or with ``design=True`` a probe of the bit most in need, ``stats_design``) expected
+to remove the most of that entropy per observed cell-step.
+
 It submits once the env's MAP rule is the hidden rule and the entropy is at most the
 target, or when nothing affordable supplies any demand.
 """
@@ -29,15 +36,20 @@ import numpy as np
 
 from lifegym.agents.base import Agent
 from lifegym.agents.evidence import (
+    StatsLedger,
     cheapest_design,
     evidence_counts,
     first_step_only,
     log_odds,
     sighting_log_odds,
     sightings_needed,
+    stats_design,
+    stats_shifts,
+    stats_variances,
     target_log_odds,
 )
-from lifegym.experiments import initial_condition
+from lifegym.experiments import PROBE_SIDE, initial_condition
+from lifegym.inference.base import binary_entropy_bits
 from lifegym.sim import simulate
 
 __all__ = ["OracleAgent"]
@@ -66,11 +78,16 @@ class OracleAgent(Agent):
         self._target = target_log_odds(self.env.space.n_free, self.target_entropy)
         # The exact engine under noise scores only the step from the known initial condition.
         self._first_step_only = first_step_only(self.env.inference, model)
+        self._stats_first = model.stats_sigma is not None and model.stride == 1
         self._item_counts: np.ndarray | None = None
+        self._item_stats: tuple[np.ndarray, np.ndarray] | None = None
+        self._ledger = StatsLedger(self.env.space, model)
 
     def reset(self, seed: int | None = None) -> None:
         super().reset(seed)
         self._item_counts = None
+        self._item_stats = None
+        self._ledger = StatsLedger(self.env.space, self.env.model)
 
     # -- what the hidden rule shows --------------------------------------------------------
 
@@ -94,6 +111,57 @@ class OracleAgent(Agent):
             )
         return self._item_counts
 
+    def _stats_parts(self, initial: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``stats_shifts`` and ``stats_variances`` (under the hidden rule) of ``initial``."""
+        env = self.env
+        following = simulate(env.lab.hidden_rule, initial, 1)[1]
+        return stats_shifts(initial, env.space, env.model), stats_variances(
+            initial, following, env.model
+        )
+
+    def _menu_stats(self) -> tuple[np.ndarray, np.ndarray]:
+        """``_stats_parts`` of every menu item: float (M, n_free, 2) and (M, 2)."""
+        if self._item_stats is None:
+            env = self.env
+            parts = [
+                self._stats_parts(initial_condition(item, item.shape_in(env.world), self.rng))
+                for item in env.menu
+            ]
+            self._item_stats = (
+                np.stack([shifts for shifts, _ in parts]),
+                np.stack([variances for _, variances in parts]),
+            )
+        return self._item_stats
+
+    def _stats_act(self, p_one: np.ndarray, action_mask: np.ndarray) -> int | dict[str, Any]:
+        """The experiment that removes the most planned entropy per cell-step (module doc)."""
+        env = self.env
+        self._ledger.update(env.trajectories)
+        truth = env.space.free_values(env.lab.hidden_rule).astype(bool)
+        wrong = (p_one > 0.5) != truth
+        entropy = np.maximum(
+            np.where(wrong, 1.0, binary_entropy_bits(p_one)), self._ledger.entropy()
+        )
+        best, best_value = env.submit_action, 0.0
+        items = np.flatnonzero(action_mask[: len(env.menu)])
+        if len(items):
+            shifts, variances = self._menu_stats()
+            gains = self._ledger.shares(shifts[items], variances[items], entropy) @ entropy
+            values = gains / env.item_costs[items]
+            if values.max() > 0:
+                best, best_value = int(items[np.argmax(values)]), float(values.max())
+        bit = int(np.argmax(entropy))
+        if env.design and entropy[bit] > 0:
+            low, high = env.smallest_world, env.world
+            shape = tuple(min(max(PROBE_SIDE, a), b) for a, b in zip(low, high, strict=True))
+            cells = stats_design(env.space, env.model, bit, entropy, shape, self.rng)
+            shifts, variances = self._stats_parts(cells)
+            gain = float(self._ledger.shares(shifts[None], variances[None], entropy)[0] @ entropy)
+            cost = env.model.cost(*cells.shape, 1)
+            if cost <= env.lab.experiment_left and gain / cost > best_value:
+                return env.design_action(cells, 1)
+        return best
+
     def _demand(self, p_one: np.ndarray) -> np.ndarray:
         env = self.env
         truth = env.space.free_values(env.lab.hidden_rule).astype(bool)
@@ -113,6 +181,8 @@ class OracleAgent(Agent):
         settled = info.get("map_rule") == str(hidden) and info["entropy"] <= self.target_entropy
         if settled and env.trajectories:
             return env.submit_action
+        if self._stats_first:
+            return self._stats_act(obs["p_one"].astype(np.float64), action_mask)
         demand = self._demand(np.clip(obs["p_one"].astype(np.float64), 1e-300, 1 - 1e-16))
         if demand.sum() <= 0:  # every bit is there but the joint entropy is not: one more each
             demand = np.ones_like(demand)

@@ -19,6 +19,7 @@ ENGINES: dict[str, str] = {
     "exact": "lifegym.inference.exact:ExactEngine",
     "exhaustive": "lifegym.inference.exhaustive:ExhaustiveEngine",
     "search": "lifegym.inference.search:SearchEngine",
+    "search-pairs": "lifegym.inference.search:PairSearchEngine",
     "emulator": "lifegym.inference.emulator:EmulatorEngine",
 }
 

@@ -64,6 +64,14 @@ the refit moves them all together. This is what makes strided data solvable (hid
 are a function of the rule, not observed). Compound moves are tried at a horizon only if
 every shorter horizon fits.
 
+Pair moves (``pair_log_odds`` > 0, the ``search-pairs`` engine): statistics add up what
+many cells show, so two bits seen together in the same proportions can both be wrong and
+still explain the data, and no single flip improves. After the final climb the engine
+scores every pair of *weakly held* bits (``|log-odds|`` below ``pair_log_odds``) that
+occur together in some initial condition, applies the improving pairs as the climb applies
+single flips, climbs again, and repeats (at most ``_PAIR_ROUNDS`` rounds) while pairs
+improve.
+
 ``restarts`` random restarts (optional, default none): flip ``restart_flips`` random
 occurring bits of the MAP, climb, keep the result if it is better. Their randomness comes
 from a numpy Generator seeded with ``seed``; everything else is deterministic.
@@ -109,7 +117,7 @@ from lifegym.observe import ObservationModel
 from lifegym.rules import Rule
 from lifegym.types import Belief, RuleSpace, VisibleTrajectory
 
-__all__ = ["SearchEngine"]
+__all__ = ["PairSearchEngine", "SearchEngine"]
 
 #: Flip probability the search uses in place of ``p = 0`` (ranks rules by mismatches).
 SURROGATE_P = 1e-6
@@ -117,6 +125,8 @@ _N_COUNTS = len(COUNT_FIELDS)
 _NEVER = np.iinfo(np.int64).max
 # Rounds of compound moves at one horizon (each round tries every kick once at most).
 _KICK_ROUNDS = 8
+# Rounds of pair moves after the final climb (each scores every weak co-occurring pair).
+_PAIR_ROUNDS = 4
 # Weight of one noise-free exact observation in the start point's scores.
 _NOISE_FREE_WEIGHT = 50.0
 # An improvement must beat this (relative to |loglik|) to count: rounding is not progress.
@@ -487,6 +497,8 @@ class SearchEngine(InferenceEngine):
         max_sweeps: cap on the sweeps of one climb (one stage of the horizon).
         kicks: how many of the bits most frequent in the initial conditions the compound
             moves flip (0: no compound moves).
+        pair_log_odds: bits held with log-odds below this are tried in pairs after the
+            final climb (0: no pair moves; see the module doc).
 
     Attributes:
         simulated_cell_steps: cell updates simulated by the engine so far (for reports).
@@ -504,8 +516,12 @@ class SearchEngine(InferenceEngine):
         restart_flips: int = 3,
         max_sweeps: int = 60,
         kicks: int = 8,
+        pair_log_odds: float = 0.0,
     ) -> None:
         super().__init__(space, model)
+        if not pair_log_odds >= 0:
+            raise ValueError(f"pair_log_odds must be >= 0, got {pair_log_odds!r}")
+        self.pair_log_odds = float(pair_log_odds)
         self.seed = int(seed)
         self.restarts = int(restarts)
         self.restart_flips = int(restart_flips)
@@ -908,9 +924,33 @@ class SearchEngine(InferenceEngine):
         if self.kicks and fitting and not self._fits(None):
             self._kick_climb(None)
             result = self._climb(None)
+        if self.pair_log_odds > 0:
+            result = self._pair_climb(result)
         for _ in range(self.restarts):
             result = self._restart(result)
         self._store_belief(*result)
+
+    def _weak_pairs(self, result: tuple[np.ndarray, ...]) -> np.ndarray:
+        """int (P, 2): pairs of free bits held with ``|log-odds| < pair_log_odds`` by the
+        sweep ``result`` that occur together in the initial condition of some trajectory."""
+        candidates = self._candidates()
+        gain, _, occurs = result
+        weak = candidates[occurs & (np.abs(gain) < self.pair_log_odds)]
+        if weak.size < 2:
+            return np.empty((0, 2), dtype=np.int64)
+        present = np.stack([t.initial_counts[self._free[weak]] > 0 for t in self._tracks])
+        together = present.T.astype(np.int64) @ present.astype(np.int64) > 0
+        first, second = np.nonzero(np.triu(together, k=1))
+        return np.stack([weak[first], weak[second]], axis=1)
+
+    def _pair_climb(self, result: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+        """Pair moves after the final climb (see the module doc); returns the last sweep."""
+        for _ in range(_PAIR_ROUNDS):
+            pairs = self._weak_pairs(result)
+            if not pairs.size or not self._apply_best(pairs, self._sweep(None, pairs)[0], None):
+                return result
+            result = self._climb(None)
+        return result
 
     def _restart(self, result: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
         """Flip ``restart_flips`` random occurring bits, climb, keep the better."""
@@ -947,3 +987,14 @@ class SearchEngine(InferenceEngine):
         for track in self._tracks:
             occurred |= track.first[fam] < track.t_last
         self.occurred = occurred
+
+
+class PairSearchEngine(SearchEngine):
+    """``search`` with pair moves (``pair_log_odds=12``): the engine of the v1 presets that
+    see statistics of rules too large to enumerate (``lifegym/Isotropic-Stats-v1``)."""
+
+    name = "search-pairs"
+
+    def __init__(self, space: RuleSpace, model: ObservationModel, **options: object) -> None:
+        options.setdefault("pair_log_odds", 12.0)
+        super().__init__(space, model, **options)
