@@ -45,6 +45,7 @@ from lifegym.types import RuleSpace, VisibleTrajectory
 
 __all__ = [
     "HIDDEN_WEIGHT",
+    "StatsLedger",
     "cheapest_design",
     "evidence_counts",
     "first_step_only",
@@ -52,7 +53,6 @@ __all__ = [
     "log_odds",
     "sighting_log_odds",
     "sightings_needed",
-    "StatsLedger",
     "stats_design",
     "stats_shifts",
     "stats_variances",

@@ -74,13 +74,13 @@ import numpy as np
 
 from lifegym.agents.base import Agent, engine_uses_tests
 from lifegym.agents.evidence import (
+    StatsLedger,
     cheapest_design,
     evidence_counts,
     first_step_only,
     log_odds,
     sighting_log_odds,
     sightings_needed,
-    StatsLedger,
     stats_design,
     stats_shifts,
     stats_variances,
