@@ -123,7 +123,8 @@ class InfoGainAgent(Agent):
         min_gain: an action expected to remove fewer bits than this is not taken.
         tests: whether bit tests may be chosen (when the engine uses them at all).
         patience: submit after this many actions in a row that each removed less than a
-            quarter of the entropy they were expected to.
+            quarter of the entropy they were expected to (default: 2, or one per 64 free bits
+            where that is more: 8 for the 512-bit family).
     """
 
     name = "infogain"
@@ -135,7 +136,7 @@ class InfoGainAgent(Agent):
         target_entropy: float = 0.1,
         min_gain: float = 0.05,
         tests: bool = True,
-        patience: int = 2,
+        patience: int | None = None,
     ) -> None:
         super().__init__(env)
         if isinstance(n_rules, bool) or not isinstance(n_rules, int) or n_rules < 1:
@@ -144,6 +145,10 @@ class InfoGainAgent(Agent):
             raise ValueError(f"target_entropy must be >= 0, got {target_entropy!r}")
         if not min_gain > 0:
             raise ValueError(f"min_gain must be > 0, got {min_gain!r}")
+        if patience is None:
+            # One stall in a row more per 64 free bits: with many bits, noise alone makes
+            # single actions fall short of their expected gain more often.
+            patience = max(2, env.unwrapped.space.n_free // 64)
         if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
             raise ValueError(f"patience must be an int >= 1, got {patience!r}")
         self.patience = patience
