@@ -67,10 +67,11 @@ every shorter horizon fits.
 Pair moves (``pair_log_odds`` > 0, the ``search-pairs`` engine): statistics add up what
 many cells show, so two bits seen together in the same proportions can both be wrong and
 still explain the data, and no single flip improves. After the final climb the engine
-scores every pair of *weakly held* bits (``|log-odds|`` below ``pair_log_odds``) that
-occur together in some initial condition, applies the improving pairs as the climb applies
-single flips, climbs again, and repeats (at most ``_PAIR_ROUNDS`` rounds) while pairs
-improve.
+scores every pair of *weakly held* bits (``|log-odds|`` below ``pair_log_odds``; the
+``_PAIR_BITS`` weakest) that occur together in some initial condition, applies the
+improving pairs as the climb applies single flips, climbs again, and repeats (at most
+``_PAIR_ROUNDS`` rounds) while pairs improve (at most 120 pairs a round: a sweep about as
+costly as one of single flips).
 
 ``restarts`` random restarts (optional, default none): flip ``restart_flips`` random
 occurring bits of the MAP, climb, keep the result if it is better. Their randomness comes
@@ -127,6 +128,8 @@ _NEVER = np.iinfo(np.int64).max
 _KICK_ROUNDS = 8
 # Rounds of pair moves after the final climb (each scores every weak co-occurring pair).
 _PAIR_ROUNDS = 4
+# Pair moves pair at most this many of the weakest bits (a sweep of at most 120 pairs).
+_PAIR_BITS = 16
 # Weight of one noise-free exact observation in the start point's scores.
 _NOISE_FREE_WEIGHT = 50.0
 # An improvement must beat this (relative to |loglik|) to count: rounding is not progress.
@@ -931,11 +934,14 @@ class SearchEngine(InferenceEngine):
         self._store_belief(*result)
 
     def _weak_pairs(self, result: tuple[np.ndarray, ...]) -> np.ndarray:
-        """int (P, 2): pairs of free bits held with ``|log-odds| < pair_log_odds`` by the
-        sweep ``result`` that occur together in the initial condition of some trajectory."""
+        """int (P, 2): pairs of the ``_PAIR_BITS`` free bits held most weakly (``|log-odds|
+        < pair_log_odds``) by the sweep ``result`` that occur together in the initial
+        condition of some trajectory."""
         candidates = self._candidates()
         gain, _, occurs = result
-        weak = candidates[occurs & (np.abs(gain) < self.pair_log_odds)]
+        held = np.abs(gain)
+        weak = np.flatnonzero(occurs & (held < self.pair_log_odds))
+        weak = candidates[weak[np.argsort(held[weak], kind="stable")][:_PAIR_BITS]]
         if weak.size < 2:
             return np.empty((0, 2), dtype=np.int64)
         present = np.stack([t.initial_counts[self._free[weak]] > 0 for t in self._tracks])
