@@ -45,6 +45,7 @@ from lifegym.types import RuleSpace, VisibleTrajectory
 
 __all__ = [
     "HIDDEN_WEIGHT",
+    "STATS_DESIGN_SIDES",
     "StatsLedger",
     "cheapest_design",
     "evidence_counts",
@@ -54,6 +55,7 @@ __all__ = [
     "sighting_log_odds",
     "sightings_needed",
     "stats_design",
+    "stats_designs",
     "stats_shifts",
     "stats_variances",
     "target_log_odds",
@@ -237,6 +239,29 @@ def variance_entropy(variance: np.ndarray) -> np.ndarray:
     the wrong value at log-odds ``1 / (2 variance)``."""
     odds = 0.5 / np.maximum(variance, 1e-12)
     return binary_entropy_bits(1.0 / (1.0 + np.exp(np.minimum(odds, 700.0))))
+
+
+#: Sides of the square worlds :func:`stats_designs` tries (clipped to the env's limits).
+STATS_DESIGN_SIDES = (4, 6, 9, 12)
+
+
+def stats_designs(
+    space: RuleSpace,
+    model: ObservationModel,
+    bit: int,
+    uncertainty: np.ndarray,
+    low: tuple[int, int],
+    high: tuple[int, int],
+    rng: np.random.Generator,
+) -> list[np.ndarray]:
+    """:func:`stats_design` of ``bit`` on each of ``STATS_DESIGN_SIDES`` (square worlds
+    clipped to ``low``..``high``, each size once): small worlds are cheap, larger ones can
+    set a bit's patterns among settled bits where a small torus cannot."""
+    shapes = dict.fromkeys(
+        tuple(min(max(side, a), b) for a, b in zip(low, high, strict=True))
+        for side in STATS_DESIGN_SIDES
+    )
+    return [stats_design(space, model, bit, uncertainty, shape, rng) for shape in shapes]
 
 
 def stats_design(

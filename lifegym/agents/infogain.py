@@ -32,8 +32,8 @@ observed step's density and activity of every visible experiment, which sees bit
 only ever seen together); an item's chance of deciding bit ``i`` is the share of its
 entropy the item is expected to remove from the ledger, computed for the MAP rule (the
 rule sets only the variances). With ``design=True`` the agent's own design is a probe of
-the most uncertain bit whose other cells avoid uncertain bits (``stats_design``) on a 6x6
-world.
+the most uncertain bit whose other cells avoid uncertain bits, on the world size that
+promises most per cell-step (``stats_designs``: sides 4, 6, 9, 12).
 
 Expected gain of a bit test (only when the engine folds tests into its belief, i.e. it
 overrides ``absorb_test``): the env scores the MAP rule with the bit set and cleared on the
@@ -81,12 +81,12 @@ from lifegym.agents.evidence import (
     log_odds,
     sighting_log_odds,
     sightings_needed,
-    stats_design,
+    stats_designs,
     stats_shifts,
     stats_variances,
     target_log_odds,
 )
-from lifegym.experiments import PROBE_SIDE, initial_condition
+from lifegym.experiments import initial_condition
 from lifegym.inference.base import binary_entropy_bits
 from lifegym.rules import Rule
 from lifegym.sim import simulate
@@ -360,20 +360,26 @@ class InfoGainAgent(Agent):
 
     def _stats_design(self, entropy: np.ndarray, map_rule: Rule) -> tuple[dict, np.ndarray, int]:
         """A designed experiment under statistics: a probe of the most uncertain (and
-        reliable) bit, its other cells kept off uncertain bits, on a 6x6 world; returns the
+        reliable) bit, its other cells kept off uncertain bits, on the world size
+        (``stats_designs``) expected to remove the most entropy per cell-step; returns the
         action, the chance it decides each bit and its cost."""
         env = self.env
         bit = int(np.argmax(entropy * self._reliable_item))
+        best: tuple[float, dict, np.ndarray, int] = (0.0, {}, np.zeros(len(entropy)), 0)
         if entropy[bit] <= 0:
-            return {}, np.zeros(len(entropy)), 0
-        low, high = env.smallest_world, env.world
-        shape = tuple(min(max(PROBE_SIDE, a), b) for a, b in zip(low, high, strict=True))
-        cells = stats_design(env.space, env.model, bit, entropy, shape, self.rng)
-        shifts = stats_shifts(cells, env.space, env.model)
-        variances = stats_variances(cells, simulate(map_rule, cells, 1)[1], env.model)
-        chance = self._ledger.shares(shifts[None], variances[None], entropy)[0]
-        action = env.design_action(cells, 1)
-        return action, chance * self._reliable_item, env.model.cost(*cells.shape, 1)
+            return best[1:]
+        for cells in stats_designs(
+            env.space, env.model, bit, entropy, env.smallest_world, env.world, self.rng
+        ):
+            shifts = stats_shifts(cells, env.space, env.model)
+            variances = stats_variances(cells, simulate(map_rule, cells, 1)[1], env.model)
+            chance = self._ledger.shares(shifts[None], variances[None], entropy)[0]
+            chance = chance * self._reliable_item
+            cost = env.model.cost(*cells.shape, 1)
+            value = float(entropy @ chance) / cost
+            if value > best[0]:
+                best = (value, env.design_action(cells, 1), chance, cost)
+        return best[1:]
 
     # -- learning from what actually happened --------------------------------------------
 
@@ -407,9 +413,12 @@ class InfoGainAgent(Agent):
         entropy = binary_entropy_bits(p_one)
         # The joint entropy caps every gain (the marginals may overlap).
         joint = float(info.get("entropy", entropy.sum()))
+        testable = entropy  # what a bit test can remove: the engine's entropy
         if self._stats_first:
             entropy = self._stats_entropy(p_one)
             joint = max(joint, float(entropy.sum()))
+            # a test moves the engine's log-odds, never the ledger
+            testable = np.maximum(testable - self._ledger.entropy(), 0.0)
         self._learn(entropy, joint)
         done = joint <= self.target_entropy or self._stalls >= self.patience
         if done and env.trajectories:
@@ -443,7 +452,7 @@ class InfoGainAgent(Agent):
         if self.tests and len(bits):
             chance = self._test_decided(map_rule)
             cost = 2 * env.lab.replay_cost() / max(env.compute_budget, 1)
-            gains = np.minimum(entropy * chance, joint)
+            gains = np.minimum(testable * chance, joint)
             for bit in bits:
                 value = gains[bit] / cost
                 if gains[bit] >= self.min_gain and value > best_value:

@@ -20,7 +20,8 @@ Under statistics only (stride 1) a sighting means little; the oracle plans inste
 linear-Gaussian ``StatsLedger`` of ``lifegym.agents.evidence`` (what the first observed
 step's density and activity isolate per bit), as ``infogain`` does, but with the truth: a
 bit the env's MAP has wrong counts a full bit of entropy. It takes the experiment (menu
-item, or with ``design=True`` a probe of the bit most in need, ``stats_design``) expected
+item, or with ``design=True`` a probe of the bit most in need on a few world sizes,
+``stats_designs``) expected
 to remove the most of that entropy per observed cell-step.
 
 It submits once the env's MAP rule is the hidden rule and the entropy is at most the
@@ -43,12 +44,12 @@ from lifegym.agents.evidence import (
     log_odds,
     sighting_log_odds,
     sightings_needed,
-    stats_design,
+    stats_designs,
     stats_shifts,
     stats_variances,
     target_log_odds,
 )
-from lifegym.experiments import PROBE_SIDE, initial_condition
+from lifegym.experiments import initial_condition
 from lifegym.inference.base import binary_entropy_bits
 from lifegym.sim import simulate
 
@@ -152,14 +153,15 @@ class OracleAgent(Agent):
                 best, best_value = int(items[np.argmax(values)]), float(values.max())
         bit = int(np.argmax(entropy))
         if env.design and entropy[bit] > 0:
-            low, high = env.smallest_world, env.world
-            shape = tuple(min(max(PROBE_SIDE, a), b) for a, b in zip(low, high, strict=True))
-            cells = stats_design(env.space, env.model, bit, entropy, shape, self.rng)
-            shifts, variances = self._stats_parts(cells)
-            gain = float(self._ledger.shares(shifts[None], variances[None], entropy)[0] @ entropy)
-            cost = env.model.cost(*cells.shape, 1)
-            if cost <= env.lab.experiment_left and gain / cost > best_value:
-                return env.design_action(cells, 1)
+            for cells in stats_designs(
+                env.space, env.model, bit, entropy, env.smallest_world, env.world, self.rng
+            ):
+                shifts, variances = self._stats_parts(cells)
+                shares = self._ledger.shares(shifts[None], variances[None], entropy)[0]
+                cost = env.model.cost(*cells.shape, 1)
+                value = float(shares @ entropy) / cost
+                if cost <= env.lab.experiment_left and value > best_value:
+                    best, best_value = env.design_action(cells, 1), value
         return best
 
     def _demand(self, p_one: np.ndarray) -> np.ndarray:

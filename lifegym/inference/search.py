@@ -64,6 +64,17 @@ the refit moves them all together. This is what makes strided data solvable (hid
 are a function of the rule, not observed). Compound moves are tried at a horizon only if
 every shorter horizon fits.
 
+A linear start (``linear_start``, the ``search-pairs`` engine): under statistics at stride
+1 the first observed frame's density and activity are linear in the bits (a cell whose
+pattern lies in bit ``b``'s orbit is live after one step exactly when ``x_b = 1``; activity
+counts a birth bit with ``+``, a survival bit with ``-``). The engine keeps the weighted
+least-squares normal equations of these two measurements of every such trajectory (the
+variances of the likelihood; a weak prior at 0.5) and, after each new trajectory, tries the
+point that takes every bit the system determines (posterior standard deviation below 0.25)
+from the rounded solution and the others from the MAP; it is kept if its likelihood, as
+it is or after a climb from it, is higher. Many compensating errors at once (which no pair
+move undoes) end there.
+
 Pair moves (``pair_log_odds`` > 0, the ``search-pairs`` engine): statistics add up what
 many cells show, so two bits seen together in the same proportions can both be wrong and
 still explain the data, and no single flip improves. After the final climb the engine
@@ -113,7 +124,7 @@ from lifegym.inference.base import (
     binary_entropy_bits,
     probabilities_from_log_odds,
 )
-from lifegym.likelihood import COUNT_FIELDS, frame_loglik, stats_loglik
+from lifegym.likelihood import COUNT_FIELDS, frame_loglik, stats_loglik, stats_scale
 from lifegym.observe import ObservationModel
 from lifegym.rules import Rule
 from lifegym.types import Belief, RuleSpace, VisibleTrajectory
@@ -130,6 +141,10 @@ _KICK_ROUNDS = 8
 _PAIR_ROUNDS = 4
 # Pair moves pair at most this many of the weakest bits (a sweep of at most 120 pairs).
 _PAIR_BITS = 16
+# The linear start: prior precision of each bit (around 0.5), and the posterior standard
+# deviation under which a bit counts as determined by the linear system.
+_LINEAR_PRIOR = 0.25
+_LINEAR_SD = 0.25
 # Weight of one noise-free exact observation in the start point's scores.
 _NOISE_FREE_WEIGHT = 50.0
 # An improvement must beat this (relative to |loglik|) to count: rounding is not progress.
@@ -502,6 +517,7 @@ class SearchEngine(InferenceEngine):
             moves flip (0: no compound moves).
         pair_log_odds: bits held with log-odds below this are tried in pairs after the
             final climb (0: no pair moves; see the module doc).
+        linear_start: try the linear start of statistics (see the module doc).
 
     Attributes:
         simulated_cell_steps: cell updates simulated by the engine so far (for reports).
@@ -520,8 +536,10 @@ class SearchEngine(InferenceEngine):
         max_sweeps: int = 60,
         kicks: int = 8,
         pair_log_odds: float = 0.0,
+        linear_start: bool = False,
     ) -> None:
         super().__init__(space, model)
+        self.linear_start = bool(linear_start)
         if not pair_log_odds >= 0:
             raise ValueError(f"pair_log_odds must be >= 0, got {pair_log_odds!r}")
         self.pair_log_odds = float(pair_log_odds)
@@ -544,6 +562,15 @@ class SearchEngine(InferenceEngine):
         self._log_odds = np.zeros(space.n_free)
         self.occurred = np.zeros(space.n_free, dtype=bool)
         self._tests: dict[int, float] = {}
+        # The linear start: normal equations over the free bits, and each family bit's
+        # activity sign (+1 birth, -1 survival) and known value.
+        n_free = space.n_free
+        self._normal = np.eye(n_free) * _LINEAR_PRIOR
+        self._rhs = np.full(n_free, 0.5 * _LINEAR_PRIOR)
+        centre = np.zeros(self._n_bits)
+        centre[self._orbit_of] = (np.arange(len(self._orbit_of)) >> 4) & 1
+        self._sign = 1.0 - 2.0 * centre
+        self._known = np.where(space.known_mask, space.known_values, 0).astype(np.float64)
 
     # ------------------------------------------------------------------ public interface
 
@@ -558,12 +585,18 @@ class SearchEngine(InferenceEngine):
         track.initial_counts = counts.sum(axis=1)
         self._tracks.append(track)
         self._run(track, self._x)
-        start = self._evidence_start()
-        if np.any(start != self._x):
-            current = self._current_objective()
-            value, saved = self._trial(start)
-            if not value > current:
-                self._restore(saved)
+        starts = [(self._evidence_start(), False)]
+        if self.linear_start and self._add_linear(track):
+            starts.append((self._linear_point(), True))
+        for start, climb in starts:
+            if np.any(start != self._x):
+                current = self._current_objective()
+                value, saved = self._trial(start)
+                if not value > current and climb:
+                    self._climb(None)
+                    value = self._current_objective()
+                if not value > current:
+                    self._restore(saved)
         self._search()
 
     def absorb_test(self, free_index: int, log_odds: float) -> None:
@@ -646,6 +679,37 @@ class SearchEngine(InferenceEngine):
         x[vote < 0] = 0
         x[exact > 0] = 1
         x[exact < 0] = 0
+        return x
+
+    def _add_linear(self, track: _Track) -> bool:
+        """Add ``track``'s first-frame density and activity to the normal equations of the
+        linear start (statistics of the whole world at step 1 only); whether it was added."""
+        if track.mode != 1 or track.times[0] != 1 or track.cells != track.init.size:
+            return False
+        q, cells = track.p, track.cells
+        counts = track.initial_counts.astype(np.float64)
+        scale = cells / (1.0 - 2.0 * q)  # statistic -> live (or changed) cells
+        live, changed = (track.stats[0, :2] - q) * scale
+        variances = stats_scale(track.stats[0], cells)[:2] ** 2 * scale**2
+        known = counts * self._known
+        survivals = counts[self._sign < 0].sum()
+        free = self._free
+        for row, target, variance in (
+            (counts[free], live - known.sum(), variances[0]),
+            ((counts * self._sign)[free], changed - survivals - (known * self._sign).sum(),
+             variances[1]),
+        ):  # fmt: skip
+            self._normal += np.outer(row, row) / variance
+            self._rhs += row * target / variance
+        return True
+
+    def _linear_point(self) -> np.ndarray:
+        """The MAP with every bit the linear system determines set from its solution."""
+        covariance = np.linalg.inv(self._normal)
+        solution = covariance @ self._rhs
+        determined = np.diag(covariance) < _LINEAR_SD**2
+        x = self._x.copy()
+        x[determined] = solution[determined] > 0.5
         return x
 
     # ------------------------------------------------------------------ objective
@@ -996,11 +1060,13 @@ class SearchEngine(InferenceEngine):
 
 
 class PairSearchEngine(SearchEngine):
-    """``search`` with pair moves (``pair_log_odds=12``): the engine of the v1 presets that
-    see statistics of rules too large to enumerate (``lifegym/Isotropic-Stats-v1``)."""
+    """``search`` with pair moves (``pair_log_odds=12``) and the linear start: the engine
+    of the v1 presets that see statistics of rules too large to enumerate
+    (``lifegym/Isotropic-Stats-v1``)."""
 
     name = "search-pairs"
 
     def __init__(self, space: RuleSpace, model: ObservationModel, **options: object) -> None:
         options.setdefault("pair_log_odds", 12.0)
+        options.setdefault("linear_start", True)
         super().__init__(space, model, **options)
