@@ -426,6 +426,12 @@ class RuleFamily:
         """Number of free bits (orbits)."""
         return len(self.bit_names)
 
+    @property
+    def centres(self) -> np.ndarray:
+        """``uint8[n_bits]``: the centre cell's state in each orbit's patterns (0: a birth
+        bit, 1: a survival bit); every symmetry keeps the centre."""
+        return ((np.asarray(self.representatives) & CENTRE) > 0).astype(np.uint8)
+
     def table_from_bits(self, bits: Any) -> np.ndarray:
         """The rule table (``uint8[512]``) of a bit vector; no validation (see Rule.from_bits)."""
         return np.asarray(bits, dtype=np.uint8)[self.orbit_of]

@@ -29,7 +29,6 @@ log-odds ``s`` towards its value then needs ``ceil((lambda* - s) / L)`` more net
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Sequence
 
@@ -40,7 +39,6 @@ from lifegym.inference.base import binary_entropy_bits
 from lifegym.likelihood import stats_scale
 from lifegym.observe import ObservationModel
 from lifegym.patterns import pattern_histogram
-from lifegym.rules import get_family
 from lifegym.types import RuleSpace, VisibleTrajectory
 
 __all__ = [
@@ -154,21 +152,10 @@ def stats_shifts(initial: np.ndarray, space: RuleSpace, model: ObservationModel)
     return np.stack([density, density * _activity_sign(space)], axis=-1)
 
 
-@functools.lru_cache(maxsize=64)
-def _signs(space_key: tuple[str, bytes]) -> np.ndarray:
-    family_name, free = space_key
-    family = get_family(family_name)
-    orbit_of = np.asarray(family.orbit_of)
-    centre = (np.arange(len(orbit_of)) >> 4) & 1
-    bits = np.frombuffer(free, dtype=np.int64)
-    return np.array([1.0 - 2.0 * centre[orbit_of == bit][0] for bit in bits])
-
-
 def _activity_sign(space: RuleSpace) -> np.ndarray:
     """+1 for a free bit whose patterns have a dead centre (a birth: live after = changed),
     -1 for a live centre (a survival: live after = unchanged)."""
-    free = np.ascontiguousarray(space.free_bits, dtype=np.int64)
-    return _signs((space.family.name, free.tobytes()))
+    return 1.0 - 2.0 * space.family.centres[space.free_bits]
 
 
 def stats_variances(

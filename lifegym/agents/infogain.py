@@ -247,16 +247,16 @@ class InfoGainAgent(Agent):
             )
         return self._item_shifts, self._item_variances[rule]
 
-    def _stats_entropy(self, p_one: np.ndarray) -> np.ndarray:
-        """Statistics only: the entropy to plan with per bit.
+    def _ledger_entropy(self) -> np.ndarray:
+        """Statistics only: the entropy each bit keeps in the agent's ``StatsLedger`` of
+        every visible experiment's first step.
 
         The engine's marginals are local (each bit given the others at their MAP values),
         so two bits seen only together, in the same proportion, can both look certain and
-        both be wrong. The agent also keeps a ``StatsLedger`` of every visible experiment's
-        first step and plans with the larger of the two uncertainties per bit.
+        both be wrong; the agent plans with the larger of the two uncertainties per bit.
         """
         self._ledger.update(self.env.trajectories)
-        return np.maximum(binary_entropy_bits(p_one), self._ledger.entropy())
+        return self._ledger.entropy()
 
     def _test_counts_for(self, index: int, rule: Rule) -> np.ndarray:
         """Occurrences per free bit in visible trajectory ``index`` replayed with ``rule``
@@ -415,10 +415,11 @@ class InfoGainAgent(Agent):
         joint = float(info.get("entropy", entropy.sum()))
         testable = entropy  # what a bit test can remove: the engine's entropy
         if self._stats_first:
-            entropy = self._stats_entropy(p_one)
-            joint = max(joint, float(entropy.sum()))
+            isolated = self._ledger_entropy()
             # a test moves the engine's log-odds, never the ledger
-            testable = np.maximum(testable - self._ledger.entropy(), 0.0)
+            testable = np.maximum(entropy - isolated, 0.0)
+            entropy = np.maximum(entropy, isolated)
+            joint = max(joint, float(entropy.sum()))
         self._learn(entropy, joint)
         done = joint <= self.target_entropy or self._stalls >= self.patience
         if done and env.trajectories:

@@ -567,9 +567,7 @@ class SearchEngine(InferenceEngine):
         n_free = space.n_free
         self._normal = np.eye(n_free) * _LINEAR_PRIOR
         self._rhs = np.full(n_free, 0.5 * _LINEAR_PRIOR)
-        centre = np.zeros(self._n_bits)
-        centre[self._orbit_of] = (np.arange(len(self._orbit_of)) >> 4) & 1
-        self._sign = 1.0 - 2.0 * centre
+        self._sign = 1.0 - 2.0 * family.centres
         self._known = np.where(space.known_mask, space.known_values, 0).astype(np.float64)
 
     # ------------------------------------------------------------------ public interface
