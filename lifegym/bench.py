@@ -7,8 +7,9 @@ engine to use instead of the preset's own (``gym.make(id, inference=...)``) and
 Seeds come from ``numpy.random.SeedSequence([seed, env, rule, episode])`` (indices into the
 lists given), so a job's seed does not depend on which other jobs run, nor on the backend
 or the number of workers. A *row* is the episode's ``info["result"]`` plus ``env``,
-``inference`` (the engine that ran), ``design``, ``agent``, ``reference`` (the agent reads
-the hidden rule: the ``oracle``), ``rule``, ``seed``, ``steps`` and ``wall_s``.
+``inference`` (the engine that ran), ``design``, ``agent``, ``reference`` (the agent is
+told the hidden rule: the ``oracle``), ``rule``, ``seed``, ``agent_seed`` (the agent's own
+stream, ``lifegym.agents.agent_seed_for``), ``steps`` and ``wall_s``.
 
 The summary has one entry per env x engine x design x agent. ``cost_vs_oracle`` is the
 agent's mean experiment cost over the episodes it shares (rule and seed) with the
@@ -40,10 +41,12 @@ import numpy as np
 import lifegym  # noqa: F401  (registers the ids)
 from lifegym.agents import check_agent_name, is_reference, make_agent, run_episode
 from lifegym.bounds import capacity_bound, sighting_bound
+from lifegym.intervals import bootstrap_interval, wilson_interval
 from lifegym.registration import check_env_id
 from lifegym.rules import NAMED_RULES, Rule
 
 __all__ = [
+    "PLOT_SUFFIXES",
     "SUMMARY_FIELDS",
     "Job",
     "bounds",
@@ -57,6 +60,7 @@ __all__ = [
     "run_ray",
     "summarise",
     "write_json",
+    "write_summary_json",
 ]
 
 #: (key, heading) of each column of a summary, in order.
@@ -66,6 +70,7 @@ SUMMARY_FIELDS: tuple[tuple[str, str], ...] = (
     ("design", "design"),
     ("agent", "agent"),
     ("episodes", "episodes"),
+    ("identified", "identified %"),
     ("exact", "exact %"),
     ("behavioural", "behavioural %"),
     ("bits_correct", "bits correct %"),
@@ -87,6 +92,9 @@ class Job:
     seed: int
     inference: str | None = None
     design: bool = False
+    #: The agent's seed; None: derived from ``seed`` (``lifegym.agents.agent_seed_for``).
+    #: Set only to replay rows written before agents had a stream of their own.
+    agent_seed: int | None = None
 
 
 def _rules_from_file(path: Path) -> list[str]:
@@ -180,7 +188,7 @@ def _make_env(env_id: str, inference: str | None, design: bool = False) -> gym.E
 def run_job(job: Job) -> dict[str, Any]:
     """Run one job in this process; returns its row."""
     env = _make_env(job.env_id, job.inference, job.design)
-    row = run_episode(env, make_agent(job.agent, env), job.rule, job.seed)
+    row = run_episode(env, make_agent(job.agent, env), job.rule, job.seed, None, job.agent_seed)
     return {
         "env": job.env_id,
         "inference": env.unwrapped.inference,
@@ -279,9 +287,43 @@ def _cost_vs_oracle(group: Sequence[dict[str, Any]], oracle: Sequence[dict[str, 
     return _mean(r["experiment_cost"] for r in shared) / reference if reference else math.nan
 
 
+#: The 0/1 outcomes whose rates get a Wilson interval.
+RATES = ("identified", "exact", "behavioural_match")
+#: The costs whose means get a bootstrap interval.
+MEANS = ("experiment_cost", "compute_cost")
+#: Markdown column -> the interval shown beside it, and the scale of both.
+_SHOWN_INTERVALS = {
+    "identified": ("identified_ci", 100),
+    "exact": ("exact_ci", 100),
+    "behavioural": ("behavioural_match_ci", 100),
+    "experiment_cost": ("experiment_cost_ci", 1),
+    "compute_cost": ("compute_cost_ci", 1),
+}
+
+
+def _rate_fields(group: Sequence[dict[str, Any]], key: str) -> dict[str, Any]:
+    """``<key>_rate`` and ``<key>_ci`` (95% Wilson) of a 0/1 field; NaN where some row
+    lacks it (rows written before the field existed)."""
+    if any(key not in row for row in group):
+        return {f"{key}_rate": math.nan, f"{key}_ci": [math.nan, math.nan]}
+    successes = sum(bool(row[key]) for row in group)
+    return {
+        f"{key}_rate": successes / len(group),
+        f"{key}_ci": list(wilson_interval(successes, len(group))),
+    }
+
+
+def _mean_fields(group: Sequence[dict[str, Any]], key: str) -> dict[str, Any]:
+    """``<key>_mean`` and ``<key>_ci`` (95% percentile bootstrap) of a cost."""
+    values = [float(row[key]) for row in group]
+    return {f"{key}_mean": _mean(values), f"{key}_ci": list(bootstrap_interval(values))}
+
+
 def summarise(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One summary per (env, inference, design, agent), in order of first appearance
-    (``SUMMARY_FIELDS``, plus ``reference``)."""
+    """One summary per (env, inference, design, agent), in order of first appearance:
+    ``SUMMARY_FIELDS`` (rates in %), ``reference``, and for ``RATES`` ``<m>_rate`` and
+    ``<m>_ci`` (fractions, 95% Wilson interval), for ``MEANS`` ``<m>_mean`` and ``<m>_ci``
+    (95% bootstrap interval of the mean)."""
     groups: dict[tuple[str, str, bool, str], list[dict[str, Any]]] = {}
     for row in rows:
         key = (row["env"], row["inference"], bool(row.get("design", False)), row["agent"])
@@ -289,26 +331,49 @@ def summarise(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for (env_id, inference, design, agent), group in groups.items():
         oracle = groups.get((env_id, inference, design, "oracle"), [])
-        out.append(
+        entry: dict[str, Any] = {
+            "env": env_id,
+            "inference": inference,
+            "design": design,
+            "agent": agent,
+            "reference": bool(group[0].get("reference", False)),
+            "episodes": len(group),
+        }
+        for key in RATES:
+            entry.update(_rate_fields(group, key))
+        for key in MEANS:
+            entry.update(_mean_fields(group, key))
+        entry.update(
             {
-                "env": env_id,
-                "inference": inference,
-                "design": design,
-                "agent": agent,
-                "reference": bool(group[0].get("reference", False)),
-                "episodes": len(group),
-                "exact": 100 * _mean(r["exact"] for r in group),
-                "behavioural": 100 * _mean(r["behavioural_match"] for r in group),
+                "identified": 100 * entry["identified_rate"],
+                "exact": 100 * entry["exact_rate"],
+                "behavioural": 100 * entry["behavioural_match_rate"],
                 "bits_correct": 100 * _mean(r["bits_correct"] for r in group),
                 "undetermined_bits": _mean(r["n_undetermined"] for r in group),
-                "experiment_cost": _mean(r["experiment_cost"] for r in group),
+                "experiment_cost": entry["experiment_cost_mean"],
                 "experiment_cost_median": float(np.median([r["experiment_cost"] for r in group])),
                 "cost_vs_oracle": _cost_vs_oracle(group, oracle),
-                "compute_cost": _mean(r["compute_cost"] for r in group),
+                "compute_cost": entry["compute_cost_mean"],
                 "wall_s": _mean(r["wall_s"] for r in group),
             }
         )
+        out.append(entry)
     return out
+
+
+def write_summary_json(summary: Sequence[dict[str, Any]], path: Path) -> None:
+    """The summary (one object per env x engine x design x agent) as a JSON list; NaN is
+    written as null."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, float) and math.isnan(value):
+            return None
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+
+    entries = [{key: clean(value) for key, value in entry.items()} for entry in summary]
+    path.write_text(json.dumps(entries, indent=1, default=json_default) + "\n")
 
 
 def _cell(value: Any) -> str:
@@ -322,31 +387,46 @@ def _cell(value: Any) -> str:
 
 
 def markdown_table(summary: Sequence[dict[str, Any]]) -> str:
-    """The summary as a Markdown table (one line per env x inference engine x agent)."""
+    """The summary as a Markdown table (one line per env x inference engine x agent); rates
+    and mean costs carry their 95% interval in brackets."""
     lines = [
         "| " + " | ".join(heading for _, heading in SUMMARY_FIELDS) + " |",
         "|" + "---|" * len(SUMMARY_FIELDS),
     ]
     for entry in summary:
         cells = [_cell(entry[key]) for key, _ in SUMMARY_FIELDS]
+        for column, (interval, scale) in _SHOWN_INTERVALS.items():
+            low, high = entry.get(interval, (math.nan, math.nan))
+            if not (math.isnan(low) or math.isnan(high)):
+                at = [key for key, _ in SUMMARY_FIELDS].index(column)
+                cells[at] += f" [{_cell(scale * low)}, {_cell(scale * high)}]"
         if entry.get("reference"):
             cells[[key for key, _ in SUMMARY_FIELDS].index("agent")] += " (reference)"
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
-_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#17becf")
-_PANEL = (320, 240)  # width, height of one env's panel, in SVG user units
-_MARGIN = (56, 28, 16, 44)  # left, top, right, bottom
+#: File types :func:`plot_accuracy_vs_cost` writes (by the path's suffix).
+PLOT_SUFFIXES = (".svg", ".png", ".pdf")
 
 
 def plot_accuracy_vs_cost(summary: Sequence[dict[str, Any]], path: Path) -> None:
-    """An SVG plot: exact % against mean experiment cost (log scale), one panel per env, one
-    colour per agent (an agent run with another engine than most of its env's runs is a
-    series of its own, named "agent (engine)"). Written by hand: a scatter plot needs no
-    plotting library."""
-    if path.suffix.lower() != ".svg":
-        raise ValueError(f"plot path must end in .svg, got {str(path)!r}")
+    """Identified % (95% Wilson interval as an error bar) against mean experiment cost (log
+    scale), one panel per env, one colour per agent; a reference agent is a hollow marker.
+    An agent run with another engine than most of its env's runs is a series of its own,
+    named "agent (engine)". Written with matplotlib (``pip install 'lifegym[plot]'``); the
+    suffix of ``path`` (``PLOT_SUFFIXES``) picks the format."""
+    if path.suffix.lower() not in PLOT_SUFFIXES:
+        raise ValueError(
+            f"plot path must end in one of {', '.join(PLOT_SUFFIXES)}, got {str(path)!r}"
+        )
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise ValueError("plots need matplotlib: pip install 'lifegym[plot]'") from exc
     envs = list(dict.fromkeys(entry["env"] for entry in summary))
     engines: dict[str, list[str]] = {}
     for entry in summary:
@@ -354,70 +434,47 @@ def plot_accuracy_vs_cost(summary: Sequence[dict[str, Any]], path: Path) -> None
     usual = {env: Counter(names).most_common(1)[0][0] for env, names in engines.items()}
 
     def series(entry: dict[str, Any]) -> str:
-        agent = entry["agent"]
-        return (
-            agent
-            if entry["inference"] == usual[entry["env"]]
-            else f"{agent} ({entry['inference']})"
-        )
+        agent = entry["agent"] + (" (reference)" if entry.get("reference") else "")
+        same = entry["inference"] == usual[entry["env"]]
+        return agent if same else f"{agent} ({entry['inference']})"
 
-    agents = list(dict.fromkeys(series(entry) for entry in summary))
-    costs = [e["experiment_cost"] for e in summary if e["experiment_cost"] > 0]
-    low = math.floor(math.log10(min(costs))) if costs else 0
-    high = max(math.ceil(math.log10(max(costs))), low + 1) if costs else 1
-    width, height = _PANEL[0] * len(envs), _PANEL[1] + 20 * len(agents)
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'font-family="sans-serif" font-size="11">',
-        f'<rect width="{width}" height="{height}" fill="white"/>',
-    ]
-    left, top, right, bottom = _MARGIN
-    plot_w, plot_h = _PANEL[0] - left - right, _PANEL[1] - top - bottom
-    for i, env_id in enumerate(envs):
-        x0 = i * _PANEL[0] + left
-
-        def x_of(cost: float, x0: float = x0) -> float:
-            return x0 + plot_w * (math.log10(max(cost, 10.0**low)) - low) / (high - low)
-
-        def y_of(exact: float) -> float:
-            return top + plot_h * (1 - exact / 100)
-
-        parts.append(
-            f'<rect x="{x0}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" '
-            'stroke="#888"/>'
-        )
-        parts.append(f'<text x="{x0}" y="{top - 10}">{env_id.removeprefix("lifegym/")}</text>')
-        for exponent in range(low, high + 1):
-            x = x_of(10.0**exponent)
-            parts.append(
-                f'<text x="{x:.1f}" y="{top + plot_h + 16}" text-anchor="middle">1e{exponent}'
-                "</text>"
-            )
-        for exact in (0, 50, 100):
-            parts.append(
-                f'<text x="{x0 - 6}" y="{y_of(exact) + 4:.1f}" text-anchor="end">{exact}</text>'
-            )
-        parts.append(
-            f'<text x="{x0 + plot_w / 2}" y="{top + plot_h + 32}" text-anchor="middle">'
-            "mean experiment cost (observed cell-steps)</text>"
-        )
-        for entry in (e for e in summary if e["env"] == env_id):
-            colour = _COLOURS[agents.index(series(entry)) % len(_COLOURS)]
-            parts.append(
-                f'<circle cx="{x_of(entry["experiment_cost"]):.1f}" '
-                f'cy="{y_of(entry["exact"]):.1f}" r="5" fill="{colour}"/>'
-            )
-    parts.append(
-        f'<text x="8" y="{top + plot_h / 2}" transform="rotate(-90 8 {top + plot_h / 2})"'
-        ' text-anchor="middle">exact %</text>'
+    names = list(dict.fromkeys(series(entry) for entry in summary))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    figure, axes = plt.subplots(
+        1, max(1, len(envs)), figsize=(3.6 * max(1, len(envs)), 3.4), squeeze=False
     )
-    for j, agent in enumerate(agents):
-        y = _PANEL[1] + 14 + 20 * j
-        colour = _COLOURS[j % len(_COLOURS)]
-        parts.append(f'<circle cx="{left + 5}" cy="{y - 4}" r="5" fill="{colour}"/>')
-        parts.append(f'<text x="{left + 16}" y="{y}">{agent}</text>')
-    parts.append("</svg>")
-    path.write_text("\n".join(parts) + "\n")
+    for ax, env_id in zip(axes[0], envs, strict=False):
+        for entry in (e for e in summary if e["env"] == env_id):
+            rate = entry.get("identified_rate", math.nan)
+            low, high = entry.get("identified_ci", (math.nan, math.nan))
+            name = series(entry)
+            colour = colours[names.index(name) % len(colours)]
+            ax.errorbar(
+                [max(entry["experiment_cost"], 1.0)],
+                [100 * rate],
+                yerr=[[100 * max(rate - low, 0.0)], [100 * max(high - rate, 0.0)]],
+                fmt="o",
+                color=colour,
+                markerfacecolor="none" if entry.get("reference") else colour,
+                capsize=3,
+                label=name,
+            )
+        ax.set_xscale("log")
+        ax.set_ylim(-5, 105)
+        ax.set_title(env_id.removeprefix("lifegym/"), fontsize=9)
+        ax.set_xlabel("mean experiment cost (observed cell-steps)", fontsize=8)
+        ax.grid(True, alpha=0.3)
+    axes[0][0].set_ylabel("identified % (95% CI)")
+    handles = {}
+    for ax in axes[0]:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    figure.legend(
+        list(handles.values()), list(handles), loc="lower center", ncol=min(4, len(handles) or 1)
+    )
+    figure.tight_layout(rect=(0, 0.08 + 0.05 * (len(handles) // 4), 1, 1))
+    figure.savefig(path)
+    plt.close(figure)
 
 
 def write_json(rows: Sequence[dict[str, Any]], path: Path) -> None:

@@ -97,51 +97,21 @@ def _int_arg(minimum: int, what: str) -> Callable[[str], int]:
 # ------------------------------------------------------------------ progress bar
 
 
-class _ProgressBar:
-    """``[#####.....] 52% 260/500 steps`` redrawn in place on ``stream``.
+def _progress_bar(total: int, stream: TextIO, unit: str = "steps", patience: float = 2.0):
+    """A ``tqdm`` bar on ``stream`` that shows up once a run has lasted ``patience`` seconds
+    (short runs print nothing), then redraws at most every 0.1 s on a terminal and every
+    2 s into files and pipes, so logs stay short. ``bar.update(k)`` adds ``k`` done."""
+    from tqdm import tqdm
 
-    Drawn when ``stream`` is a terminal, or once a run has lasted ``patience`` seconds (then at
-    most every 2 s, so logs stay short). Writes nothing for short runs into files or pipes.
-    """
-
-    def __init__(
-        self,
-        total: int,
-        stream: TextIO,
-        *,
-        width: int = 30,
-        patience: float = 2.0,
-        unit: str = "steps",
-    ):
-        self.total = total
-        self.unit = unit
-        self.stream = stream
-        self.width = width
-        self.patience = patience
-        self.is_tty = bool(getattr(stream, "isatty", lambda: False)())
-        self.interval = 0.1 if self.is_tty else 2.0
-        self.start = time.perf_counter()
-        self.last_draw = -math.inf
-        self.drawn = False
-
-    def update(self, done: int) -> None:
-        now = time.perf_counter()
-        if not self.is_tty and now - self.start < self.patience:
-            return
-        if now - self.last_draw < self.interval and done < self.total:
-            return
-        self.last_draw = now
-        fraction = done / self.total if self.total else 1.0
-        filled = round(fraction * self.width)
-        bar = "#" * filled + "." * (self.width - filled)
-        self.stream.write(f"\r[{bar}] {fraction:4.0%} {done}/{self.total} {self.unit}")
-        self.stream.flush()
-        self.drawn = True
-
-    def close(self) -> None:
-        if self.drawn:
-            self.stream.write("\n")
-            self.stream.flush()
+    tty = bool(getattr(stream, "isatty", lambda: False)())
+    return tqdm(
+        total=total,
+        file=stream,
+        unit=f" {unit}",
+        delay=patience,
+        mininterval=0.1 if tty else 2.0,
+        dynamic_ncols=tty,
+    )
 
 
 # ------------------------------------------------------------------ simulate
@@ -286,7 +256,7 @@ def _run_in_chunks(
     from lifegym.sim import simulate  # imports numba: only when a run needs it
 
     simulate(rule, grid, min(steps, 1), boundary=boundary, record="last")  # JIT warm-up
-    progress = _ProgressBar(steps, stream)  # after the warm-up: compiling is not progress
+    progress = _progress_bar(steps, stream)  # after the warm-up: compiling is not progress
     step_k = every or 1
     chunk = step_k * max(1, math.ceil(math.ceil(steps / PROGRESS_CHUNKS) / step_k))
     frames = [grid[np.newaxis]] if every else []
@@ -302,7 +272,7 @@ def _run_in_chunks(
             frames.append(out[1:])  # out[0] is the previous chunk's last frame
         state = out[-1]
         done += length
-        progress.update(done)
+        progress.update(length)
     progress.close()
     if not every:
         frames = [state[np.newaxis]]
@@ -358,9 +328,10 @@ def _add_bench_parser(subparsers: argparse._SubParsersAction) -> None:
         "bench",
         help="measure agents on envs and hidden rules",
         description="Run every agent on every env for every rule and episode; print a summary "
-        "per env x engine x agent (exact %%, behavioural %%, bits correct, undetermined bits, mean "
-        "experiment and compute cost, wall time) and optionally write the episode rows (JSON), "
-        "the summary (Markdown) and a plot of accuracy against experiment cost.",
+        "per env x engine x agent (identified %%, exact %%, behavioural %%, each with a 95%% "
+        "Wilson interval; bits correct, undetermined bits; mean experiment and compute cost "
+        "with 95%% bootstrap intervals; wall time) and optionally write the episode rows "
+        "(JSON), the summary (JSON, Markdown) and a plot of accuracy against experiment cost.",
     )
     parser.add_argument(
         "--env",
@@ -403,8 +374,20 @@ def _add_bench_parser(subparsers: argparse._SubParsersAction) -> None:
         "--workers", type=_int_arg(1, "workers"), default=None, help="processes or Ray CPUs"
     )
     parser.add_argument("--json", metavar="PATH", help="write the episode rows here")
+    parser.add_argument(
+        "--summary-json",
+        metavar="PATH",
+        help="write the summary here: one object per env x engine x agent with episodes, "
+        "<m>_rate and <m>_ci for identified, exact, behavioural_match, <m>_mean and <m>_ci "
+        "for experiment_cost, compute_cost",
+    )
     parser.add_argument("--markdown", metavar="PATH", help="write the summary table here")
-    parser.add_argument("--plot", metavar="PATH", help="write accuracy vs cost here (.svg)")
+    parser.add_argument(
+        "--plot",
+        metavar="PATH",
+        help="write identified %% against experiment cost here (.svg, .png or .pdf; "
+        "needs lifegym[plot])",
+    )
     parser.set_defaults(func=_cmd_bench)
 
 
@@ -413,11 +396,18 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
     env_ids = args.env or ["lifegym/LifeLike-Noisy-v1"]
     agents = args.agent or ["infogain"]
-    outputs = {"--json": args.json, "--markdown": args.markdown, "--plot": args.plot}
+    outputs = {
+        "--json": args.json,
+        "--summary-json": args.summary_json,
+        "--markdown": args.markdown,
+        "--plot": args.plot,
+    }
     for option, path in outputs.items():
         _check_output(path, option)
-    if args.plot and not args.plot.lower().endswith(".svg"):
-        raise UsageError(f"argument --plot: {args.plot!r} must end in .svg")
+    if args.plot and Path(args.plot).suffix.lower() not in bench.PLOT_SUFFIXES:
+        raise UsageError(
+            f"argument --plot: {args.plot!r} must end in one of {', '.join(bench.PLOT_SUFFIXES)}"
+        )
     try:
         rules = {env_id: bench.rules_for(args.rules, env_id) for env_id in env_ids}
         jobs = bench.make_jobs(
@@ -440,13 +430,17 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             )
         if not kept:
             raise UsageError(f"no rule of {args.rules!r} lies in the rule space of {env_id}")
-    bar = _ProgressBar(len(jobs), sys.stderr, unit="episodes")
+    bar = _progress_bar(len(jobs), sys.stderr, unit="episodes")
+
+    def finished(done: int) -> None:  # the backends report how many jobs are done
+        bar.update(done - bar.n)
+
     start = time.perf_counter()
     try:
         if args.backend == "ray":
-            rows = bench.run_ray(jobs, args.workers, bar.update)
+            rows = bench.run_ray(jobs, args.workers, finished)
         else:
-            rows = bench.run_local(jobs, args.workers or 1, bar.update)
+            rows = bench.run_local(jobs, args.workers or 1, finished)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     finally:
@@ -464,6 +458,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     print(f"{len(rows)} episodes in {time.perf_counter() - start:.1f} s")
     if args.json:
         bench.write_json(rows, Path(args.json))
+    if args.summary_json:
+        bench.write_summary_json(summary, Path(args.summary_json))
     if args.markdown:
         Path(args.markdown).write_text(table)
     if args.plot:

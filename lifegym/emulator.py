@@ -96,6 +96,7 @@ from torch.nn import functional as F
 
 from lifegym.observe import frame_statistics
 from lifegym.rules import Rule, RuleFamily, get_family, pattern_orbits, symmetry_group
+from lifegym.unroll import FIT_TOL, unrolled_table
 
 __all__ = [
     "FAMILY_OF",
@@ -545,9 +546,17 @@ class Emulator:
         if stride == 1:
             self._fit_counts(trajs, w, int(epochs), lr, tol, noise, bool(noisy_initial))
         elif strided == "search":
-            from lifegym.unroll import fit_unrolled  # deferred: it imports this module
-
-            fit_unrolled(self, trajs, w, stride=int(stride), noise=noise, epochs=int(epochs), lr=lr)
+            target = unrolled_table(
+                trajs,
+                w,
+                stride=int(stride),
+                noise=noise,
+                family=FAMILY_OF[self.symmetry],
+                labels=orbit_labels(self.symmetry),
+                warm_start=(self.probabilities() > 0.5).astype(np.uint8),
+                generator=self.generator,
+            )
+            self.fit_counts(np.ones(N_PATTERNS), target, int(epochs), lr, tol=FIT_TOL)
         else:
             opt = torch.optim.Adam(self.net.parameters(), lr=lr)
             self._fit_unrolled(trajs, w, int(epochs), opt, int(stride))

@@ -23,13 +23,22 @@ from lifegym.io import parse_cells
 from lifegym.lab import Lab
 from lifegym.likelihood import compare
 from lifegym.observe import N_STATS, ObservationModel, frame_statistics
+from lifegym.public import EnvView, design_dict
 from lifegym.reward import RewardFunction, StepOutcome, make_reward
 from lifegym.rules import Rule, RuleFamily, get_family
-from lifegym.scoring import EpisodeResult, battery
+from lifegym.scoring import EpisodeResult
+from lifegym.scoring import battery as scoring_battery
+from lifegym.seeding import BATTERY_STREAM, stream
 from lifegym.types import Belief, RuleSpace, VisibleTrajectory
 from lifegym.viewer import render_ansi, render_rgb
 
-__all__ = ["DEFAULT_MAX_EXPERIMENT_STEPS", "MENUS", "SUMMARY_FRAMES", "RuleDiscoveryEnv"]
+__all__ = [
+    "BATTERIES",
+    "DEFAULT_MAX_EXPERIMENT_STEPS",
+    "MENUS",
+    "SUMMARY_FRAMES",
+    "RuleDiscoveryEnv",
+]
 
 #: Frames in the fixed-length statistics curve of the last experiment.
 SUMMARY_FRAMES = 16
@@ -41,6 +50,8 @@ _DEFAULT_REPLAYS = 256
 DEFAULT_MAX_EXPERIMENT_STEPS = 64
 #: The menus ``menu=`` names.
 MENUS = ("v0", "v1")
+#: The scoring batteries ``battery=`` names.
+BATTERIES = ("fixed", "episode")
 
 EngineFactory = Callable[[RuleSpace, ObservationModel], InferenceEngine]
 
@@ -166,7 +177,9 @@ class RuleDiscoveryEnv(gym.Env):
     limit and leaves the env as it was; one the budget cannot pay for is rejected.
 
     ``action_masks()`` (the sb3-contrib convention) is False for what the budgets cannot
-    pay for and for tests before any experiment. A masked action (or an unaffordable
+    pay for and for tests before any experiment; with ``repeat_tests=False`` (the v1
+    presets) also for a test that cannot change anything: a bit already tested on the same
+    visible data, or the MAP test of the same MAP rule on the same data. A masked action (or an unaffordable
     design) does nothing, costs ``rejected_penalty`` and reports ``info["rejected"]``.
 
     ## Observation Space
@@ -200,8 +213,12 @@ class RuleDiscoveryEnv(gym.Env):
       submitted automatically).
     * Truncation: ``max_steps`` steps (the MAP rule is scored as if submitted).
     At the end ``info["result"]`` holds ``true_rule``, ``submitted_rule`` (canonical
-    strings), ``exact``, ``bits_correct``, ``behavioural_match`` (identical frames from a
-    fixed battery of fresh initial conditions, 32 steps), ``undetermined_bits`` (names of
+    strings), ``exact``, ``identified`` (exact, no undetermined bit, and the belief settled
+    on one rule: ``n_consistent == 1`` where the engine counts, else entropy <= 0.1 bit; the
+    luck-free score), ``bits_correct``, ``behavioural_match`` (identical frames from a
+    battery of fresh initial conditions, 32 steps: ``battery="episode"`` draws it per
+    episode from a stream of the env's seed that no agent sees; ``"fixed"`` is one constant
+    battery), ``undetermined_bits`` (names of
     free bits whose flip changes nothing seen) and ``n_undetermined``, ``experiment_cost``,
     ``compute_cost``, ``n_experiments``, ``n_tests``, ``submitted_by`` (``"agent"``,
     ``"budget"`` or ``"truncation"``), and the belief at submission: ``belief_entropy``
@@ -231,6 +248,8 @@ class RuleDiscoveryEnv(gym.Env):
     | ``reward`` | str or RewardFunction | ``"info_gain"`` | info_gain or terminal |
     | ``frame_observation`` | bool | False | add the last observed frame to the observation |
     | ``max_steps`` | int | 256 | truncate after this many steps |
+    | ``repeat_tests`` | bool | True (v1 presets: False) | whether a test that cannot change anything (same bit, or same MAP rule, on the same data) stays allowed |
+    | ``battery`` | str | ``"fixed"`` (v1 presets: ``"episode"``) | the behavioural-match battery: fixed, or drawn per episode from the env's seed |
     | ``render_mode`` | str | None | ``"rgb_array"`` or ``"ansi"`` |
 
     ``gym.make("lifegym/RuleDiscovery-v0", family="isotropic", noise=0.05)``;
@@ -244,7 +263,9 @@ class RuleDiscoveryEnv(gym.Env):
     ## Version History
     * v1: experiments priced by what they reveal: the ``v1`` menu (soups on several world
       sizes, a probe per free bit), ``design=True`` for initial conditions given cell by
-      cell; new presets (Isotropic-Stats, Free-Noisy, Hex-Noisy, VonNeumann-Noisy).
+      cell; new presets (Isotropic-Stats, Free-Noisy, Hex-Noisy, VonNeumann-Noisy); tests
+      that cannot change anything are masked (``repeat_tests=False``), the scoring battery
+      is drawn per episode (``battery="episode"``).
     * v0: initial version (every menu item on the whole world; kept unchanged).
     """
 
@@ -270,6 +291,8 @@ class RuleDiscoveryEnv(gym.Env):
         reward: str | RewardFunction = "info_gain",
         frame_observation: bool = False,
         max_steps: int = 256,
+        repeat_tests: bool = True,
+        battery: str = "fixed",
         render_mode: str | None = None,
     ) -> None:
         self.space = RuleSpace.of(get_family(family), known)
@@ -316,6 +339,12 @@ class RuleDiscoveryEnv(gym.Env):
         if not _is_int(max_steps) or max_steps < 1:
             raise ValueError(f"max_steps must be an int >= 1, got {max_steps!r}")
         self.max_steps = int(max_steps)
+        if not isinstance(repeat_tests, bool):
+            raise ValueError(f"repeat_tests must be True or False, got {repeat_tests!r}")
+        self.repeat_tests = repeat_tests
+        if battery not in BATTERIES:
+            raise ValueError(f"battery must be one of {', '.join(BATTERIES)}, got {battery!r}")
+        self.battery = battery
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(
                 f"render_mode must be None or one of {self.metadata['render_modes']}, "
@@ -362,8 +391,12 @@ class RuleDiscoveryEnv(gym.Env):
         if self.frame_observation:
             observation_spaces["frame"] = spaces.Box(0, 255, (h, w, 1), np.uint8)
         self.observation_space = spaces.Dict(observation_spaces)
-        self._battery = battery(self.world)
+        self._battery = scoring_battery(self.world)
+        self._battery_seeds = np.random.SeedSequence()
         self._lab: Lab | None = None
+        #: What agents see (``lifegym.public``): settings copied now, state pushed after
+        #: every reset and step; it holds nothing that leads back here.
+        self.agent_view = EnvView.of(self)
 
     # -- action layout -------------------------------------------------------------------
 
@@ -378,9 +411,7 @@ class RuleDiscoveryEnv(gym.Env):
                 "design": spaces.Discrete(2),
                 "action": discrete,
                 "cells": spaces.MultiBinary((height, width)),
-                "size": spaces.MultiDiscrete(
-                    [height - h0 + 1, width - w0 + 1], start=[h0, w0]
-                ),
+                "size": spaces.MultiDiscrete([height - h0 + 1, width - w0 + 1], start=[h0, w0]),
                 "steps": spaces.Discrete(self.max_experiment_steps - stride + 1, start=stride),
             }
         )
@@ -392,15 +423,7 @@ class RuleDiscoveryEnv(gym.Env):
         if not self.design:
             raise ValueError("designed experiments need gym.make(..., design=True)")
         grid = self._check_design(cells, steps)
-        padded = np.zeros(self.world, dtype=np.int8)
-        padded[: grid.shape[0], : grid.shape[1]] = grid
-        return {
-            "design": 1,
-            "action": np.int64(self.submit_action),
-            "cells": padded,
-            "size": np.array(grid.shape, dtype=np.int64),
-            "steps": np.int64(steps),
-        }
+        return design_dict(grid, steps, self.world, self.submit_action)
 
     def _check_design(self, cells: object, steps: object) -> np.ndarray:
         """The initial condition of a design as uint8 (h, w), or ValueError naming the bad
@@ -528,6 +551,13 @@ class RuleDiscoveryEnv(gym.Env):
         if lab.trajectories:
             mask[len(self.menu) : self.test_map_action] = 2 * replay <= lab.compute_left
             mask[self.test_map_action] = replay <= lab.compute_left
+            if not self.repeat_tests:  # the same test on the same data changes nothing
+                data = len(lab.trajectories)
+                mask[len(self.menu) : self.test_map_action] &= self._bit_tested_with != data
+                mask[self.test_map_action] &= self._map_tested_with != (
+                    data,
+                    self._belief.map_rule,
+                )
         mask[self.submit_action] = True
         return mask
 
@@ -538,6 +568,11 @@ class RuleDiscoveryEnv(gym.Env):
     ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         hidden = self._rule_from_options(options)  # validate before touching any state
         super().reset(seed=seed)
+        if seed is not None:
+            self._battery_seeds = stream(seed, BATTERY_STREAM)
+        if self.battery == "episode":  # a new battery per episode, from the env's own stream
+            child = self._battery_seeds.spawn(1)[0]
+            self._battery = scoring_battery(self.world, np.random.default_rng(child))
         if hidden is None:
             hidden = self.prior.sample(self.np_random)
         self._lab = Lab(
@@ -553,10 +588,13 @@ class RuleDiscoveryEnv(gym.Env):
         self._belief = self._engine.belief()
         self._steps = 0
         self._n_tests = 0
+        self._bit_tested_with = np.full(self.space.n_free, -1, dtype=np.int64)
+        self._map_tested_with: tuple[int, Rule] | None = None
         self._done = False
         self._spent_per_item = np.zeros(len(self.menu))
         self._last_summary = np.zeros(N_STATS * SUMMARY_FRAMES, dtype=np.float32)
         self._mask = self._compute_masks()
+        self.agent_view._start(self._belief, self._lab.experiment_left, self._lab.compute_left)
         self._last_info: dict[str, Any] = {}
         info = self._info("reset", 0, 0)
         self._last_info = info
@@ -642,6 +680,7 @@ class RuleDiscoveryEnv(gym.Env):
         )
         reward = float(self.reward_function(outcome))
         terminated = bool(submitted_by) and not truncated
+        self.agent_view._update(self._belief, lab.experiment_left, lab.compute_left, self._steps)
         self._last_info = info
         return self._observation(), reward, terminated, bool(truncated), info
 
@@ -649,13 +688,16 @@ class RuleDiscoveryEnv(gym.Env):
         if self.render_mode == "rgb_array":
             return render_rgb(self._frame_to_show(), self._belief.p_one)
         if self.render_mode == "ansi":
-            return render_ansi(self)
+            if self._lab is None:
+                raise RuntimeError("call reset() before render()")
+            return render_ansi(self.agent_view, self._last_info.get("result"))
         return None
 
     # -- actions -------------------------------------------------------------------------
 
     def _absorb(self, trajectory: VisibleTrajectory) -> None:
         self._last_summary = self._summary(trajectory)
+        self.agent_view._add(trajectory)
         self._engine.update(trajectory)
         self._belief = self._engine.belief()
 
@@ -669,6 +711,7 @@ class RuleDiscoveryEnv(gym.Env):
             rules.append(self.space.rule(values))
         log_odds = self._engine.component_log_odds(*rules)
         self._engine.absorb_test(free_index, log_odds)
+        self._bit_tested_with[free_index] = len(lab.trajectories)
         self._n_tests += 1
         return {"kind": "bit", "bit": self.space.free_names[free_index], "log_odds": log_odds}
 
@@ -676,6 +719,7 @@ class RuleDiscoveryEnv(gym.Env):
         lab = self.lab
         lab.charge_compute(lab.replay_cost())
         comparison = compare(self._belief.map_rule, lab.trajectories)
+        self._map_tested_with = (len(lab.trajectories), self._belief.map_rule)
         self._n_tests += 1
         return {"kind": "map", **dataclasses.asdict(comparison)}
 

@@ -79,10 +79,10 @@ _NEW_IN_V1: dict[str, tuple[dict[str, Any], str]] = {
 
 def _v1_presets() -> dict[str, tuple[dict[str, Any], str]]:
     """Every v0 preset again as -v1, then the presets new in v1, all with the v1 menu
-    (sized soups and probes)."""
+    (sized soups and probes), no repeated tests and a battery per episode."""
     twins = {env_id.replace("-v0", "-v1"): preset for env_id, preset in _V0.items()}
     return {
-        env_id: ({**kwargs, "menu": "v1"}, about)
+        env_id: ({**kwargs, "menu": "v1", "repeat_tests": False, "battery": "episode"}, about)
         for env_id, (kwargs, about) in {**twins, **_NEW_IN_V1}.items()
     }
 

@@ -2,7 +2,10 @@
 
 * exact match and the fraction of free bits correct;
 * **behavioural match**: the submitted rule reproduces the hidden rule's trajectories,
-  every frame, on a fixed battery of fresh initial conditions (:func:`battery`);
+  every frame, on a battery of fresh initial conditions (:func:`battery`), drawn per
+  episode from a stream no agent sees (or fixed, on the v0 presets);
+* **identified**: exact, no undetermined bit, and the belief settled on one rule
+  (:func:`is_identified`): the luck-free score;
 * **undetermined bits**: free bits the visible data could not determine: flipping the bit
   in the submitted rule changes nothing the experimenter saw (the clean observed frames,
   or clean statistics counts, of every visible trajectory). They are reported, not hidden
@@ -25,25 +28,28 @@ from lifegym.types import RuleSpace, VisibleTrajectory
 __all__ = [
     "BATTERY_SEED",
     "BATTERY_STEPS",
+    "IDENTIFIED_ENTROPY",
     "EpisodeResult",
     "battery",
     "behavioural_match",
+    "is_identified",
     "undetermined_bits",
 ]
 
-#: The battery is the same for every episode: drawn once from this seed, not the env's rng.
+#: The fixed battery (``battery="fixed"``, the v0 presets) is drawn from this seed.
 BATTERY_SEED = 20261122
 BATTERY_STEPS = 32
 _BATTERY_DENSITIES = (0.1, 0.25, 0.4, 0.5, 0.6, 0.75, 0.9)
 
 
-def battery(world: tuple[int, int]) -> np.ndarray:
-    """The fixed battery of initial conditions for a world: uint8 (B, H, W).
+def battery(world: tuple[int, int], rng: np.random.Generator | None = None) -> np.ndarray:
+    """The battery of initial conditions for a world: uint8 (B, H, W).
 
     Whole-world soups at several densities, a small soup patch and two single-cell seeds,
-    drawn from ``BATTERY_SEED`` (fresh: the agent never saw them).
+    drawn from ``rng``: the env's battery stream, per episode, which no agent sees (v1
+    presets); or, without ``rng``, the fixed ``BATTERY_SEED`` (v0 presets).
     """
-    rng = np.random.default_rng(BATTERY_SEED)
+    rng = np.random.default_rng(BATTERY_SEED) if rng is None else rng
     height, width = world
     grids = [(rng.random(world) < d).astype(np.uint8) for d in _BATTERY_DENSITIES]
     patch = np.zeros(world, dtype=np.uint8)
@@ -148,6 +154,23 @@ def _same_replay(other: Rule, trajectory: VisibleTrajectory, base: Replay) -> bo
     return np.array_equal(_observed_view(base, trajectory), _observed_view(replay, trajectory))
 
 
+#: Belief entropy (bits) under which an engine that cannot count consistent rules counts
+#: as settled on one.
+IDENTIFIED_ENTROPY = 0.1
+
+
+def is_identified(exact: bool, n_undetermined: int, n_consistent: int, entropy: float) -> bool:
+    """The luck-free score: the submitted rule is the hidden rule, no free bit is left
+    undetermined by the data, and the belief is settled on one rule (``n_consistent == 1``
+    where the engine counts, i.e. ``n_consistent >= 0``; else entropy <= ``IDENTIFIED_ENTROPY``).
+    A rule whose undetermined bits merely match the tie-break is exact, not identified."""
+    if not exact or n_undetermined:
+        return False
+    if n_consistent >= 0:
+        return n_consistent == 1
+    return entropy <= IDENTIFIED_ENTROPY
+
+
 @dataclass(frozen=True)
 class EpisodeResult:
     """What ``info["result"]`` holds at the end of an episode (as a dict of plain values)."""
@@ -155,6 +178,7 @@ class EpisodeResult:
     true_rule: str
     submitted_rule: str
     exact: bool
+    identified: bool
     bits_correct: float
     behavioural_match: bool
     undetermined_bits: list[str]
@@ -182,10 +206,14 @@ class EpisodeResult:
         guess = space.free_values(submitted)
         names = space.free_names
         unknown = undetermined_bits(submitted, space, trajectories)
+        exact = bool(true_rule == submitted)
         return cls(
             true_rule=str(true_rule),
             submitted_rule=str(submitted),
-            exact=bool(true_rule == submitted),
+            exact=exact,
+            identified=is_identified(
+                exact, len(unknown), int(costs["n_consistent"]), float(costs["belief_entropy"])
+            ),
             bits_correct=float(np.mean(truth == guess)) if len(truth) else 1.0,
             behavioural_match=behavioural_match(true_rule, submitted, battery_grids),
             undetermined_bits=[names[i] for i in unknown],

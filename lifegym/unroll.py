@@ -71,7 +71,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -79,16 +78,13 @@ import torch
 from lifegym.rules import Rule
 from lifegym.sim import simulate
 
-if TYPE_CHECKING:
-    from lifegym.emulator import Emulator
-
-__all__ = ["fit_unrolled"]
+__all__ = ["FIT_TOL", "unrolled_table"]
 
 _MAX_RESTARTS = 48  # local searches from random tables, at most
 _WORK_BUDGET = 1.5e9  # cell updates the search may spend
 _NOISE_SIGMAS = 4.0  # certification: mismatches within this many sigmas of the noise
 _WEAK_TARGET = 0.1  # undetermined orbits are taught probability 1/2 +- this
-_FIT_TOL = 0.1  # write-back stops once every probability is this close to its target
+FIT_TOL = 0.1  # write-back stops once every probability is this close to its target
 
 
 @dataclass(frozen=True)
@@ -243,45 +239,45 @@ def _prefer_prior(
     return bits
 
 
-def fit_unrolled(
-    emulator: Emulator,
+def unrolled_table(
     trajectories: list[np.ndarray],
     weights: np.ndarray,
     *,
     stride: int,
-    noise: float = 0.0,
-    epochs: int = 400,
-    lr: float = 0.02,
-) -> None:
-    """Fit ``emulator`` in place to frames observed every ``stride`` steps.
+    noise: float,
+    family: str,
+    labels: np.ndarray,
+    warm_start: np.ndarray,
+    generator: torch.Generator,
+) -> np.ndarray:
+    """The table (float (512,), targets in [0, 1]) that frames observed every ``stride``
+    steps point to; :meth:`Emulator.fit` with ``stride > 1`` teaches it to the emulator.
 
     Args:
-        emulator: an :class:`~lifegym.emulator.Emulator`; its current rule is the warm
-            start and the default of orbits the data do not determine.
         trajectories: uint8 arrays (n+1, H, W) of 0/1 cells on the torus; frame 0 is the
             exact initial state, frame ``j`` the state at step ``j * stride``.
         weights: one per trajectory (normalised to sum 1), weighting its mean cell loss.
         stride: steps between consecutive frames (>= 1).
         noise: probability in [0, 0.5) that each cell of frames 1.. was flipped when
             observed.
-        epochs: the most Adam steps for teaching the emulator the table found.
-        lr: Adam learning rate.
+        family: the rule family whose rules are the tables of the emulator's symmetry.
+        labels: int (512,): an orbit label per pattern under that symmetry.
+        warm_start: 0/1 (512,): the emulator's current rule: the warm start, and the
+            default of orbits the data do not determine (a weak target there).
+        generator: the emulator's torch generator (one draw seeds the search).
 
-    See the module docstring for the method (a search over binary tables, then the
-    emulator is trained to the best one) and its measured recovery rates. Called by
-    :meth:`Emulator.fit` with ``stride > 1``, which checks the arguments.
+    See the module docstring for the method (a search over binary tables) and its
+    measured recovery rates.
     """
-    from lifegym.emulator import FAMILY_OF, orbit_labels  # deferred: emulator imports us
-
     w = np.asarray(weights, dtype=np.float64)
-    data = _Data.build(trajectories, w / w.sum(), stride, noise, FAMILY_OF[emulator.symmetry])
-    orbits = _Orbits(orbit_labels(emulator.symmetry))
-    seed = int(torch.randint(0, 2**62, (1,), generator=emulator.generator))
+    data = _Data.build(trajectories, w / w.sum(), stride, noise, family)
+    orbits = _Orbits(labels)
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator))
     rng = np.random.default_rng(seed)
-    prior = orbits.bits((emulator.probabilities() > 0.5).astype(np.uint8))
+    prior = orbits.bits(np.asarray(warm_start, dtype=np.uint8))
     bits = _search(data, orbits, prior, rng)
     bits, _, _ = _descend(data.rollout_loss, bits, orbits, lambda: np.arange(orbits.count))
     free = _undetermined(data, orbits, bits)
     bits = _prefer_prior(data, orbits, bits, prior, free)
     target = np.where(free, 0.5 + _WEAK_TARGET * (2.0 * bits - 1.0), bits)
-    emulator.fit_counts(np.ones(512), orbits.table(target), epochs, lr, tol=_FIT_TOL)
+    return orbits.table(target)

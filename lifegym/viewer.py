@@ -7,14 +7,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
+from lifegym.public import EnvView
 from lifegym.render import auto_scale, frame_to_rgb
-
-if TYPE_CHECKING:
-    from lifegym.env import RuleDiscoveryEnv
 
 __all__ = ["render_ansi", "render_rgb"]
 
@@ -56,21 +54,22 @@ def render_rgb(frame: np.ndarray, p_one: np.ndarray) -> np.ndarray:
     return canvas
 
 
-def render_ansi(env: RuleDiscoveryEnv) -> str:
-    """A text summary of ``env``'s current episode."""
-    lab = env.lab
-    belief = env.belief
+def render_ansi(view: EnvView, result: dict[str, Any] | None = None) -> str:
+    """A text summary of an episode from the env's public view (and its result, once
+    there is one)."""
+    belief = view.belief
+    if belief is None:
+        raise RuntimeError("call reset() before rendering")
     lines = [
-        f"family {env.space.family.name}, {env.space.n_free} free bits, observation "
-        f"{env.model.describe()}, world {env.world[0]}x{env.world[1]}",
-        f"experiments {len(lab.trajectories)}, budget left: experiment "
-        f"{lab.experiment_left}/{env.experiment_budget}, compute "
-        f"{lab.compute_left}/{env.compute_budget}",
+        f"family {view.space.family.name}, {view.space.n_free} free bits, observation "
+        f"{view.model.describe()}, world {view.world[0]}x{view.world[1]}",
+        f"experiments {len(view.trajectories)}, budget left: experiment "
+        f"{view.experiment_left}/{view.experiment_budget}, compute "
+        f"{view.compute_left}/{view.compute_budget}",
         f"belief entropy {belief.entropy:.2f} bits, MAP {belief.map_rule}",
     ]
-    cells = [f"{name}:{p:.2f}" for name, p in zip(env.space.free_names, belief.p_one, strict=True)]
+    cells = [f"{name}:{p:.2f}" for name, p in zip(view.space.free_names, belief.p_one, strict=True)]
     lines += [" ".join(cells[i : i + 9]) for i in range(0, len(cells), 9)]
-    result = env._last_info.get("result")
     if result:
         verdict = "exact" if result["exact"] else f"{result['bits_correct']:.0%} bits"
         lines.append(

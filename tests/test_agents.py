@@ -20,9 +20,13 @@ class _Checked(Agent):
     """Wraps an agent and asserts that each action it picks is allowed by the mask."""
 
     def __init__(self, inner: Agent) -> None:
-        super().__init__(inner.env)
+        super().__init__(inner.view)
         self.inner = inner
         self.name = inner.name
+        self.reference = inner.reference
+
+    def reveal(self, hidden_rule) -> None:
+        self.inner.reveal(hidden_rule)
 
     def reset(self, seed: int | None = None) -> None:
         self.inner.reset(seed)

@@ -87,16 +87,19 @@ def test_summary_table_and_plot(tmp_path: Path) -> None:
     coverage = summary[1]
     assert coverage["exact"] == 100.0 and coverage["experiment_cost"] > 0
     table = bench.markdown_table(summary)
-    header = "| env | inference | design | agent | episodes | exact % |"
+    header = "| env | inference | design | agent | episodes | identified % | exact % |"
     assert table.splitlines()[0].startswith(header)
     assert "| exact |  | random |" in table
+    assert "100 [" in table  # rates carry their interval
     assert len(table.splitlines()) == 4
     plot = tmp_path / "plot.svg"
     bench.plot_accuracy_vs_cost(summary, plot)
     svg = ET.parse(plot).getroot()
-    assert svg.tag.endswith("svg") and len(svg.findall("{*}circle")) == 2 + 2  # points, legend
-    with pytest.raises(ValueError, match=r"\.svg"):
-        bench.plot_accuracy_vs_cost(summary, tmp_path / "plot.png")
+    assert svg.tag.endswith("svg") and "random" in plot.read_text()
+    bench.plot_accuracy_vs_cost(summary, tmp_path / "plot.png")
+    assert (tmp_path / "plot.png").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match=r"\.svg, \.png, \.pdf"):
+        bench.plot_accuracy_vs_cost(summary, tmp_path / "plot.gif")
 
 
 def test_inference_replaces_the_presets_engine(tmp_path: Path) -> None:
@@ -121,11 +124,13 @@ def test_inference_replaces_the_presets_engine(tmp_path: Path) -> None:
 def test_command_line_writes_rows_summary_and_plot(tmp_path: Path, capsys) -> None:
     rules = tmp_path / "rules.txt"
     rules.write_text("B3/S23\nB2-a/S12\n")
-    out = {name: tmp_path / name for name in ("rows.json", "summary.md", "plot.svg")}
+    names = ("rows.json", "summary.json", "summary.md", "plot.svg")
+    out = {name: tmp_path / name for name in names}
     code = main(
         ["bench", "--env", NOISY, "--agent", "coverage", "--agent", "random", "--rules",
          str(rules), "--episodes", "2", "--seed", "4", "--json", str(out["rows.json"]),
-         "--markdown", str(out["summary.md"]), "--plot", str(out["plot.svg"])]
+         "--summary-json", str(out["summary.json"]), "--markdown", str(out["summary.md"]),
+         "--plot", str(out["plot.svg"])]
     )  # fmt: skip
     assert code == 0
     captured = capsys.readouterr()
@@ -135,7 +140,10 @@ def test_command_line_writes_rows_summary_and_plot(tmp_path: Path, capsys) -> No
     fields = {"env", "inference", "agent", "rule", "seed", "wall_s", "exact"}
     assert len(rows) == 4 and fields <= set(rows[0])
     assert out["summary.md"].read_text() in captured.out
-    assert out["plot.svg"].read_text().startswith("<svg")
+    summary = json.loads(out["summary.json"].read_text())
+    assert [(s["agent"], s["episodes"]) for s in summary] == [("coverage", 2), ("random", 2)]
+    assert {"identified_rate", "identified_ci", "experiment_cost_ci"} <= set(summary[0])
+    assert "<svg" in out["plot.svg"].read_text()
 
 
 @pytest.mark.parametrize(
@@ -145,7 +153,7 @@ def test_command_line_writes_rows_summary_and_plot(tmp_path: Path, capsys) -> No
         (["--env", "lifegym/Nope-v0"], "unknown env"),
         (["--rules", "random:0"], "random:N"),
         (["--episodes", "0"], "episodes"),
-        (["--plot", "x.png"], ".svg"),
+        (["--plot", "x.gif"], ".svg, .png, .pdf"),
         (["--inference", "oracle"], "unknown inference 'oracle'"),
         (["--env", "lifegym/Isotropic-Noisy-v0", "--inference", "exhaustive"], "exhaustive"),
     ],
@@ -210,3 +218,25 @@ def test_design_jobs_the_oracle_reference_and_cost_vs_oracle() -> None:
     assert math.isnan(without[0]["cost_vs_oracle"])
     assert bench.bounds(v1) == {"capacity": 26, "sightings": 52}
     assert bench.bounds("lifegym/LifeLike-Stats-v1")["sightings"] is None
+
+
+def test_summary_json_carries_rates_means_and_intervals(tmp_path: Path) -> None:
+    jobs = bench.make_jobs([NOISY], ["random"], lambda _: ["B3/S23", "B36/S23"], 2, seed=1)
+    rows = bench.run_local(jobs)
+    summary = bench.summarise(rows)
+    path = tmp_path / "summary.json"
+    bench.write_summary_json(summary, path)
+    (entry,) = json.loads(path.read_text())
+    assert entry["episodes"] == 4
+    for metric in ("identified", "exact", "behavioural_match"):
+        successes = sum(bool(row[metric]) for row in rows)
+        assert entry[f"{metric}_rate"] == successes / 4
+        low, high = entry[f"{metric}_ci"]
+        assert 0 <= low <= entry[f"{metric}_rate"] <= high <= 1
+    for metric in ("experiment_cost", "compute_cost"):
+        mean = sum(row[metric] for row in rows) / 4
+        assert entry[f"{metric}_mean"] == pytest.approx(mean)
+        low, high = entry[f"{metric}_ci"]
+        assert min(row[metric] for row in rows) <= low <= mean <= high
+    old = [{k: v for k, v in row.items() if k != "identified"} for row in rows]
+    assert math.isnan(bench.summarise(old)[0]["identified_rate"])  # rows from before: no rate

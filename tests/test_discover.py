@@ -31,7 +31,7 @@ def test_discover_runs_on_every_preset(env_id: str, tmp_path: Path, capsys) -> N
 
 def test_discover_prints_test_evidence(tmp_path: Path, capsys) -> None:
     gif = tmp_path / "episode.gif"
-    assert main(["discover", "--agent", "random", "--seed", "3", "--gif", str(gif)]) == 0
+    assert main(["discover", "--agent", "random", "--seed", "4", "--gif", str(gif)]) == 0
     out = capsys.readouterr().out
     assert "log-odds" in out  # the random agent tests bits before it submits
     assert "(expected" in out or out.count("log-odds") > 1

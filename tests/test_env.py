@@ -31,6 +31,7 @@ RESULT_TYPES: dict[str, type] = {
     "true_rule": str,
     "submitted_rule": str,
     "exact": bool,
+    "identified": bool,
     "bits_correct": float,
     "behavioural_match": bool,
     "undetermined_bits": list,

@@ -48,7 +48,7 @@ def test_quick_leaderboard_writes_rows_tables_targets_and_plot(tmp_path: Path, c
     target = "| LifeLike-Noisy-v1 | design | infogain exact at mean cost <= 2x the oracle's |"
     assert target in table
     assert "oracle (reference)" in table and "| Hex-Noisy-v1 | 20 | 40 |" in table
-    assert (tmp_path / "leaderboard_quick.svg").read_text().startswith("<svg")
+    assert "<svg" in (tmp_path / "leaderboard_quick.svg").read_text()
     assert "episodes in" in capsys.readouterr().out
 
 

@@ -261,7 +261,8 @@ def test_every_v1_id_with_designs_passes_the_gymnasium_checker(env_id):
 
 
 def test_v0_ids_reproduce_the_committed_leaderboard():
-    """v1 changed nothing of v0: committed v0 episodes replay to the same results."""
+    """v1 changed nothing of v0: committed v0 episodes replay to the same results (rows
+    written before agents had a stream of their own seeded the agent with the env's seed)."""
     import json
     from pathlib import Path
 
@@ -278,5 +279,7 @@ def test_v0_ids_reproduce_the_committed_leaderboard():
     keys = ["true_rule", "submitted_rule", "exact", "experiment_cost", "compute_cost", "steps"]
     for row in picked.values():
         rule = row["rule"] if row["rule_set"] == "named" else None
-        new = bench.run_job(bench.Job(row["env"], row["agent"], rule, row["seed"]))
+        agent_seed = row.get("agent_seed", row["seed"])
+        job = bench.Job(row["env"], row["agent"], rule, row["seed"], agent_seed=agent_seed)
+        new = bench.run_job(job)
         assert {k: new[k] for k in keys} == {k: row[k] for k in keys}, row["env"]

@@ -13,9 +13,18 @@ from typing import Any
 
 import gymnasium as gym
 
-from lifegym.agents.base import Agent, run_episode
+from lifegym.agents.base import Agent, agent_seed_for, run_episode, view_of
 
-__all__ = ["AGENTS", "Agent", "check_agent_name", "is_reference", "make_agent", "run_episode"]
+__all__ = [
+    "AGENTS",
+    "Agent",
+    "agent_seed_for",
+    "check_agent_name",
+    "is_reference",
+    "make_agent",
+    "run_episode",
+    "view_of",
+]
 
 AGENTS: dict[str, str] = {
     "random": "lifegym.agents.random_agent:RandomAgent",
@@ -50,12 +59,14 @@ def is_reference(name: str) -> bool:
 
 
 def make_agent(name: str, env: gym.Env, **kwargs: Any) -> Agent:
-    """A fresh agent ``name`` for ``env``; ValueError listing the names otherwise."""
+    """A fresh agent ``name`` for ``env``; ValueError listing the names otherwise. The agent
+    is given only the env's public view (:func:`~lifegym.agents.base.view_of`), never the env."""
     check_agent_name(name)
+    view = view_of(env)
     prefix, _, path = name.partition(":")
     if path:
         from lifegym.agents.rl import PolicyAgent
 
-        return PolicyAgent(env, prefix, path, **kwargs)
+        return PolicyAgent(view, prefix, path, **kwargs)
     module, attribute = AGENTS[name].split(":")
-    return getattr(importlib.import_module(module), attribute)(env, **kwargs)
+    return getattr(importlib.import_module(module), attribute)(view, **kwargs)

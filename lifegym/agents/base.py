@@ -1,8 +1,15 @@
 """The interface every query policy implements, and one episode run with it.
 
-An agent is built for one env (it may read what the env states publicly: the menu of
-experiments and their costs, the rule space, the world) and then acts only through the
-env's action space: ``act(obs, info, action_mask)`` returns one action index.
+An agent is built for one env but never holds it: it holds the env's
+:class:`~lifegym.public.EnvView` (``self.view``), a read-only copy of what the env states
+publicly (menu and costs, rule space, world limits, budgets, visible trajectories, the
+engine's belief) that the env keeps current. It acts only through the env's action space:
+``act(obs, info, action_mask)`` returns one action.
+
+Randomness: :func:`run_episode` seeds the env with ``seed`` and the agent with
+:func:`agent_seed_for` ``(seed)``, a stream spawned from ``numpy.random.SeedSequence(seed)``
+that is independent of the env's (the env's generator is ``SeedSequence(seed)`` itself);
+the agent is never given the env's seed.
 """
 
 from __future__ import annotations
@@ -16,43 +23,62 @@ import gymnasium as gym
 import numpy as np
 
 from lifegym.env import RuleDiscoveryEnv
-from lifegym.inference.base import InferenceEngine
+from lifegym.public import EnvView
+from lifegym.rules import Rule
+from lifegym.seeding import AGENT_STREAM, stream
 
-__all__ = ["Agent", "engine_uses_tests", "run_episode"]
+__all__ = ["Agent", "agent_seed_for", "run_episode", "view_of"]
 
 
-def engine_uses_tests(env: RuleDiscoveryEnv) -> bool:
-    """Whether the env's inference engine folds bit tests into its belief (it overrides
-    :meth:`~lifegym.inference.base.InferenceEngine.absorb_test`); with any other engine a
-    test only reports its log-odds and spends compute."""
-    absorb = getattr(env.engine_factory, "absorb_test", None)
-    return absorb is not None and absorb is not InferenceEngine.absorb_test
+def agent_seed_for(seed: int | None) -> int | None:
+    """The seed ``run_episode`` gives the agent for an episode the env plays with ``seed``:
+    128 bits drawn from the child ``AGENT_STREAM`` of ``numpy.random.SeedSequence(seed)``
+    (``lifegym.seeding``), independent of the env's stream (``None`` stays ``None``)."""
+    if seed is None:
+        return None
+    child = stream(seed, AGENT_STREAM)
+    return int.from_bytes(child.generate_state(4, np.uint32).tobytes(), "little")
+
+
+def view_of(env: gym.Env | EnvView) -> EnvView:
+    """The :class:`~lifegym.public.EnvView` of ``env`` (a lifegym env, any wrapper of one,
+    or a view already); ValueError for anything else."""
+    if isinstance(env, EnvView):
+        return env
+    unwrapped = getattr(env, "unwrapped", None)
+    if not isinstance(unwrapped, RuleDiscoveryEnv):
+        raise ValueError(
+            f"agents act in lifegym's RuleDiscoveryEnv, got {type(unwrapped or env).__name__}"
+        )
+    return unwrapped.agent_view
 
 
 class Agent(ABC):
     """A query policy for :class:`~lifegym.env.RuleDiscoveryEnv`.
 
     Args:
-        env: the env (or a wrapper of it) the agent will act in.
+        env: the env's :class:`~lifegym.public.EnvView` (what ``make_agent`` passes), or the
+            env itself (or a wrapper), of which only the view is kept.
     """
 
     name: str = ""
-    #: True only for a reference that reads the hidden rule (the ``oracle``): shown as the
-    #: yardstick in every table, never ranked.
+    #: True only for a reference that is told the hidden rule (the ``oracle``): shown as the
+    #: yardstick in every table, never ranked. ``run_episode`` calls :meth:`reveal` on it.
     reference: bool = False
 
-    def __init__(self, env: gym.Env) -> None:
-        unwrapped = env.unwrapped
-        if not isinstance(unwrapped, RuleDiscoveryEnv):
-            raise ValueError(
-                f"agents act in lifegym's RuleDiscoveryEnv, got {type(unwrapped).__name__}"
-            )
-        self.env: RuleDiscoveryEnv = unwrapped
+    def __init__(self, env: gym.Env | EnvView) -> None:
+        self.view: EnvView = view_of(env)
         self.rng = np.random.default_rng()
 
     def reset(self, seed: int | None = None) -> None:
-        """Start a new episode; ``seed`` fixes every random choice the agent makes."""
+        """Start a new episode; ``seed`` fixes every random choice the agent makes
+        (``run_episode`` passes :func:`agent_seed_for` of the env's seed)."""
         self.rng = np.random.default_rng(seed)
+
+    def reveal(self, hidden_rule: Rule) -> None:
+        """Reference agents only: the hidden rule of the episode just reset (``run_episode``
+        calls this only when ``reference`` is True). Others ignore it."""
+        return None
 
     @abstractmethod
     def act(self, obs: dict[str, np.ndarray], info: dict[str, Any], action_mask: np.ndarray) -> int:
@@ -66,14 +92,24 @@ def run_episode(
     rule: str | None = None,
     seed: int | None = None,
     watch: Callable[[dict[str, Any]], None] | None = None,
+    agent_seed: int | None = None,
 ) -> dict[str, Any]:
     """Play one episode to its end; returns ``info["result"]`` plus ``rule``, ``seed``,
     ``agent``, ``steps`` and ``wall_s`` (seconds, agent and env together). ``watch``, when
-    given, is called with the ``info`` of the reset and of every step (its time counts)."""
+    given, is called with the ``info`` of the reset and of every step (its time counts).
+
+    The env is reset with ``seed``, the agent with ``agent_seed`` (default
+    :func:`agent_seed_for` ``(seed)``, a stream independent of the env's; the row records
+    it as ``agent_seed``); a ``reference`` agent is then told the hidden rule
+    (:meth:`Agent.reveal`)."""
     start = time.perf_counter()
     options = None if rule is None else {"rule": rule}
     obs, info = env.reset(seed=seed, options=options)
-    agent.reset(seed)
+    if agent_seed is None:
+        agent_seed = agent_seed_for(seed)
+    agent.reset(agent_seed)
+    if agent.reference:
+        agent.reveal(env.unwrapped.lab.hidden_rule)
     if watch is not None:
         watch(info)
     unwrapped = env.unwrapped
@@ -91,6 +127,7 @@ def run_episode(
         "agent": agent.name,
         "rule": info["result"]["true_rule"],
         "seed": seed,
+        "agent_seed": agent_seed,
         "steps": steps,
         "wall_s": time.perf_counter() - start,
     }

@@ -69,9 +69,9 @@ class CoverageAgent(Agent):
 
     def reset(self, seed: int | None = None) -> None:
         super().reset(seed)
-        env = self.env
+        view = self.view
         self._initials = [
-            initial_condition(item, item.shape_in(env.world), self.rng) for item in env.menu
+            initial_condition(item, item.shape_in(view.world), self.rng) for item in view.menu
         ]
         self._exercised = {}
         self._uncertainty_before = None
@@ -81,28 +81,28 @@ class CoverageAgent(Agent):
         """bool (n_free,): the free bits a run of ``rule`` on menu item ``item`` exercises."""
         key = (item, rule)
         if key not in self._exercised:
-            env = self.env
-            frames = simulate(rule, self._initials[item], env.menu[item].steps)[:-1]
-            h, w = env.model.region(*frames.shape[1:])
-            counts = env.space.free_bit_counts(pattern_histogram(frames[:, :h, :w]))
+            view = self.view
+            frames = simulate(rule, self._initials[item], view.menu[item].steps)[:-1]
+            h, w = view.model.region(*frames.shape[1:])
+            counts = view.space.free_bit_counts(pattern_histogram(frames[:, :h, :w]))
             self._exercised[key] = counts >= self.min_count
         return self._exercised[key]
 
     def act(self, obs: dict[str, np.ndarray], info: dict[str, Any], action_mask: np.ndarray) -> int:
-        env = self.env
-        submit = env.submit_action
+        view = self.view
+        submit = view.submit_action
         uncertainty = 1.0 - obs["confidence"].astype(np.float64)
         if self._uncertainty_before is not None:  # the last action was an experiment
             progress = self._uncertainty_before - uncertainty.sum()
             self._stalls = 0 if progress >= self.min_gain else self._stalls + 1
             self._uncertainty_before = None
         done = uncertainty.max() <= 1.0 - self.confident or self._stalls >= self.patience
-        if done and env.trajectories:
+        if done and view.trajectories:
             return submit
-        rule = env.space.rule((obs["p_one"] > 0.5).astype(np.uint8))
+        rule = view.space.rule((obs["p_one"] > 0.5).astype(np.uint8))
         best, best_value = submit, 0.0
-        for item in np.flatnonzero(action_mask[: len(env.menu)]):
-            value = uncertainty[self.exercised(int(item), rule)].sum() / env.item_costs[item]
+        for item in np.flatnonzero(action_mask[: len(view.menu)]):
+            value = uncertainty[self.exercised(int(item), rule)].sum() / view.item_costs[item]
             if value > best_value:
                 best, best_value = int(item), value
         if best != submit:

@@ -34,7 +34,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from lifegym.agents.base import Agent, engine_uses_tests
+from lifegym.agents.base import Agent
 
 __all__ = ["EmulatorLoopAgent", "density_schedule"]
 
@@ -99,7 +99,7 @@ class EmulatorLoopAgent(Agent):
         self.confident = float(confident)
         self.patience = patience
         self.cells_per_bit = cells_per_bit
-        self.tests = engine_uses_tests(self.env)
+        self.tests = self.view.engine_uses_tests
         self._soups = self._soup_per_density()
         if not self._soups:
             raise ValueError("the emulator-loop agent needs whole-world soups in the menu")
@@ -108,33 +108,33 @@ class EmulatorLoopAgent(Agent):
     def _soup_per_density(self) -> list[list[int]]:
         """Menu indices of the soups the loop runs at each density, in schedule order: one
         per world size, smallest world first."""
-        env = self.env
-        soups = [i for i, item in enumerate(env.menu) if item.kind == "soup"]
-        every_step_seen = env.model.stride == 1 and env.model.stats_sigma is None
+        view = self.view
+        soups = [i for i, item in enumerate(view.menu) if item.kind == "soup"]
+        every_step_seen = view.model.stride == 1 and view.model.stats_sigma is None
         chosen = []
-        for density in density_schedule(np.array([env.menu[i].density for i in soups])):
+        for density in density_schedule(np.array([view.menu[i].density for i in soups])):
             by_shape: dict[tuple[int, int], list[int]] = {}
             for i in soups:
-                if env.menu[i].density == density:
-                    by_shape.setdefault(env.menu[i].shape_in(env.world), []).append(i)
+                if view.menu[i].density == density:
+                    by_shape.setdefault(view.menu[i].shape_in(view.world), []).append(i)
             per_size = []
             for shape in sorted(by_shape, key=lambda s: (s[0] * s[1], s)):
                 at = by_shape[shape]
                 if every_step_seen:
-                    per_size.append(min(at, key=lambda i: (env.item_costs[i], i)))
+                    per_size.append(min(at, key=lambda i: (view.item_costs[i], i)))
                 else:
-                    per_size.append(max(at, key=lambda i: (env.menu[i].steps, -i)))
+                    per_size.append(max(at, key=lambda i: (view.menu[i].steps, -i)))
             chosen.append(per_size)
         return chosen
 
     def _first_size(self) -> int:
         """Index (in each density's sizes) of the smallest world with ``cells_per_bit``
         observed cells per free bit (the largest world when none has)."""
-        env = self.env
-        wanted = self.cells_per_bit * env.space.n_free
+        view = self.view
+        wanted = self.cells_per_bit * view.space.n_free
         sizes = self._soups[0]
         for index, item in enumerate(sizes):
-            h, w = env.model.region(*env.menu[item].shape_in(env.world))
+            h, w = view.model.region(*view.menu[item].shape_in(view.world))
             if h * w >= wanted:
                 return index
         return len(sizes) - 1
@@ -144,7 +144,7 @@ class EmulatorLoopAgent(Agent):
         self._cycle = 0
         self._phase = "experiment"
         self._queue: list[int] = []
-        self._tested_with = np.full(self.env.space.n_free, -1, dtype=np.int64)
+        self._tested_with = np.full(self.view.space.n_free, -1, dtype=np.int64)
         self._map_history: list[str] = []
 
     def reset(self, seed: int | None = None) -> None:
@@ -164,21 +164,21 @@ class EmulatorLoopAgent(Agent):
                 self._phase = "tests"
                 self._queue = []
                 return item
-        return self.env.submit_action
+        return self.view.submit_action
 
     def _plan_tests(self, confidence: np.ndarray) -> list[int]:
         """The least confident untested bits (for the current trajectories), at most
         ``tests_per_cycle`` of them."""
         if not self.tests:
             return []
-        n_visible = len(self.env.trajectories)
+        n_visible = len(self.view.trajectories)
         open_bits = np.flatnonzero((confidence < self.confident) & (self._tested_with != n_visible))
         ordered = open_bits[np.argsort(confidence[open_bits], kind="stable")]
         return [int(b) for b in ordered[: self.tests_per_cycle]]
 
     def _consistent(self, test: dict[str, Any]) -> bool:
         """Whether a MAP test's discrepancy is within three standard errors of the noise."""
-        trajectories = self.env.trajectories
+        trajectories = self.view.trajectories
         expected = float(test["expected_discrepancy"])
         if trajectories[0].frames is not None:
             cells = sum(t.frames.size for t in trajectories if t.frames is not None)
@@ -189,22 +189,22 @@ class EmulatorLoopAgent(Agent):
         return float(test["discrepancy"]) <= expected + 3.0 * spread + 1e-12
 
     def act(self, obs: dict[str, np.ndarray], info: dict[str, Any], action_mask: np.ndarray) -> int:
-        env = self.env
+        view = self.view
         confidence = obs["confidence"].astype(np.float64)
-        if self._phase == "experiment" or not env.trajectories:
+        if self._phase == "experiment" or not view.trajectories:
             return self._experiment(action_mask)
         if self._phase == "tests":
             self._queue = self._plan_tests(confidence)
             self._phase = "testing"
         while self._queue:
             bit = self._queue.pop(0)
-            if action_mask[len(env.menu) + bit]:
-                self._tested_with[bit] = len(env.trajectories)
-                return len(env.menu) + bit
+            if action_mask[len(view.menu) + bit]:
+                self._tested_with[bit] = len(view.trajectories)
+                return len(view.menu) + bit
         if self._phase == "testing":
             self._phase = "check"
-            if action_mask[env.test_map_action]:
-                return env.test_map_action
+            if action_mask[view.test_map_action]:
+                return view.test_map_action
         # "check": the MAP test has been answered (or could not be paid for).
         self._phase = "experiment"
         self._map_history.append(str(info.get("map_rule", "")))
@@ -216,5 +216,5 @@ class EmulatorLoopAgent(Agent):
         recent = self._map_history[-self.patience - 1 :]
         stable = len(recent) > self.patience and len(set(recent)) == 1
         if consistent and (settled or stable):
-            return env.submit_action
+            return view.submit_action
         return self._experiment(action_mask)

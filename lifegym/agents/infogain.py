@@ -72,7 +72,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from lifegym.agents.base import Agent, engine_uses_tests
+from lifegym.agents.base import Agent
 from lifegym.agents.evidence import (
     StatsLedger,
     cheapest_design,
@@ -148,37 +148,37 @@ class InfoGainAgent(Agent):
         if patience is None:
             # One stall in a row more per 64 free bits: with many bits, noise alone makes
             # single actions fall short of their expected gain more often.
-            patience = max(2, env.unwrapped.space.n_free // 64)
+            patience = max(2, self.view.space.n_free // 64)
         if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
             raise ValueError(f"patience must be an int >= 1, got {patience!r}")
         self.patience = patience
         self.n_rules = n_rules
         self.target_entropy = float(target_entropy)
         self.min_gain = float(min_gain)
-        model = self.env.model
-        self._first_step_only = first_step_only(self.env.inference, model)
+        model = self.view.model
+        self._first_step_only = first_step_only(self.view.inference, model)
         self._strength = occurrence_strength(model.flip_probability, model.stats_sigma is not None)
         # Statistics of the first step are linear in the rule (see the module doc); planned
         # with when small designed experiments are on offer (v0 menus keep the weak rho).
-        designed = self.env.design or any(item.kind == "design" for item in self.env.menu)
+        designed = self.view.design or any(item.kind == "design" for item in self.view.menu)
         self._stats_first = model.stats_sigma is not None and model.stride == 1 and designed
-        self.tests = bool(tests) and engine_uses_tests(self.env)
-        self._test_from = int(getattr(self.env.engine_factory, "test_from_time", 1))
-        self._steps = np.array([item.steps for item in self.env.menu], dtype=np.int64)
-        self._shapes = [item.shape_in(self.env.world) for item in self.env.menu]
+        self.tests = bool(tests) and self.view.engine_uses_tests
+        self._test_from = self.view.test_from_time
+        self._steps = np.array([item.steps for item in self.view.menu], dtype=np.int64)
+        self._shapes = [item.shape_in(self.view.world) for item in self.view.menu]
         self._per_sighting = sighting_log_odds(model)
-        self._target_log_odds = target_log_odds(self.env.space.n_free, self.target_entropy)
+        self._target_log_odds = target_log_odds(self.view.space.n_free, self.target_entropy)
         self._reset_state()
 
     # -- episode state -------------------------------------------------------------------
 
     def _reset_state(self) -> None:
-        n_free = self.env.space.n_free
+        n_free = self.view.space.n_free
         self._initials: list[np.ndarray] = []
         self._item_counts: dict[Rule | None, np.ndarray] = {}
         self._item_shifts: np.ndarray | None = None
         self._item_variances: dict[Rule, np.ndarray] = {}
-        self._ledger = StatsLedger(self.env.space, self.env.model)
+        self._ledger = StatsLedger(self.view.space, self.view.model)
         self._test_counts: dict[tuple[int, Rule], np.ndarray] = {}
         self._differences: dict[tuple[Rule, Rule], np.ndarray] = {}
         self._tested_with = np.full(n_free, -1, dtype=np.int64)
@@ -190,10 +190,10 @@ class InfoGainAgent(Agent):
     def reset(self, seed: int | None = None) -> None:
         super().reset(seed)
         self._reset_state()
-        env = self.env
+        view = self.view
         self._initials = [
             initial_condition(item, shape, self.rng)
-            for item, shape in zip(env.menu, self._shapes, strict=True)
+            for item, shape in zip(view.menu, self._shapes, strict=True)
         ]
 
     # -- evidence counting ---------------------------------------------------------------
@@ -201,7 +201,7 @@ class InfoGainAgent(Agent):
     def _weighted_counts(self, frames: np.ndarray, first: int, last: int) -> np.ndarray:
         """Occurrences per free bit as inputs of steps ``first .. last - 1`` of ``frames``
         (``lifegym.agents.evidence.evidence_counts``)."""
-        return evidence_counts(frames, self.env.space, self.env.model, first, last)
+        return evidence_counts(frames, self.view.space, self.view.model, first, last)
 
     def _runs(self, rule: Rule, initials: list[np.ndarray], steps: int) -> list[np.ndarray]:
         """``rule`` run ``steps`` steps from each of ``initials`` (clean frames), one batch
@@ -220,12 +220,12 @@ class InfoGainAgent(Agent):
         """float (M, n_free): evidence occurrences per menu item if ``rule`` is the hidden
         rule (``None``: the first step only, which does not depend on the rule)."""
         if rule not in self._item_counts:
-            menu_size = len(self.env.menu)
+            menu_size = len(self.view.menu)
             if rule is None:
                 runs = [initial[None] for initial in self._initials]
             else:
                 runs = self._runs(rule, self._initials, int(self._steps.max()))
-            counts = np.zeros((menu_size, self.env.space.n_free))
+            counts = np.zeros((menu_size, self.view.space.n_free))
             for item in range(menu_size):
                 last = 1 if rule is None else int(self._steps[item])
                 counts[item] = self._weighted_counts(runs[item], 0, last)
@@ -235,15 +235,15 @@ class InfoGainAgent(Agent):
     def _stats_parts_for(self, rule: Rule) -> tuple[np.ndarray, np.ndarray]:
         """``stats_shifts`` (M, n_free, 2) and ``stats_variances`` (M, 2) of every menu item's
         first step if ``rule`` is the hidden rule."""
-        env = self.env
+        view = self.view
         if self._item_shifts is None:
             self._item_shifts = np.stack(
-                [stats_shifts(initial, env.space, env.model) for initial in self._initials]
+                [stats_shifts(initial, view.space, view.model) for initial in self._initials]
             )
         if rule not in self._item_variances:
             runs = self._runs(rule, self._initials, 1)
             self._item_variances[rule] = np.stack(
-                [stats_variances(run[0], run[1], env.model) for run in runs]
+                [stats_variances(run[0], run[1], view.model) for run in runs]
             )
         return self._item_shifts, self._item_variances[rule]
 
@@ -255,7 +255,7 @@ class InfoGainAgent(Agent):
         so two bits seen only together, in the same proportion, can both look certain and
         both be wrong; the agent plans with the larger of the two uncertainties per bit.
         """
-        self._ledger.update(self.env.trajectories)
+        self._ledger.update(self.view.trajectories)
         return self._ledger.entropy()
 
     def _test_counts_for(self, index: int, rule: Rule) -> np.ndarray:
@@ -263,7 +263,7 @@ class InfoGainAgent(Agent):
         at the steps a bit test scores."""
         key = (index, rule)
         if key not in self._test_counts:
-            trajectory = self.env.trajectories[index]
+            trajectory = self.view.trajectories[index]
             frames = simulate(rule, trajectory.initial, trajectory.steps)
             first = max(self._test_from - 1, 0)
             self._test_counts[key] = self._weighted_counts(frames, first, trajectory.steps)
@@ -274,13 +274,13 @@ class InfoGainAgent(Agent):
         differ on the agent's initial condition of each menu item."""
         key = (a, b)
         if key not in self._differences:
-            env = self.env
+            view = self.view
             steps = int(self._steps.max())
             runs = [self._runs(rule, self._initials, steps) for rule in key]
-            out = np.zeros(len(env.menu))
+            out = np.zeros(len(view.menu))
             for item, item_steps in enumerate(self._steps):
-                h, w = env.model.region(*self._shapes[item])
-                times = env.model.observed_times(int(item_steps))
+                h, w = view.model.region(*self._shapes[item])
+                times = view.model.observed_times(int(item_steps))
                 a, b = runs[0][item][times, :h, :w], runs[1][item][times, :h, :w]
                 out[item] = (a != b).sum()
             self._differences[key] = out
@@ -293,8 +293,8 @@ class InfoGainAgent(Agent):
         its complement under a stride); 1 otherwise."""
         uncertain = (p_one > 0.05) & (p_one < 0.95)
         if not uncertain.any() or binary_entropy_bits(p_one).sum() <= 2.0 * joint:
-            return np.ones(len(self.env.menu))
-        space = self.env.space
+            return np.ones(len(self.view.menu))
+        space = self.view.space
         rival = space.rule(space.free_values(map_rule) ^ uncertain.astype(np.uint8))
         return decided(self._observed_differences(map_rule, rival), self._strength)
 
@@ -306,7 +306,7 @@ class InfoGainAgent(Agent):
         if self._stats_first:  # the rule only sets the variances: the MAP rule's will do
             return [map_rule]
         draws = self.rng.random((self.n_rules - 1, len(p_one))) < p_one
-        space = self.env.space
+        space = self.view.space
         return [map_rule, *(space.rule(values.astype(np.uint8)) for values in draws)]
 
     def _item_decided(self, rules: list[Rule | None], entropy: np.ndarray) -> np.ndarray:
@@ -323,7 +323,7 @@ class InfoGainAgent(Agent):
     def _test_decided(self, map_rule: Rule) -> np.ndarray:
         """float (n_free,): the chance a test of each bit decides it (0 if already tested
         on the same trajectories)."""
-        n = len(self.env.trajectories)
+        n = len(self.view.trajectories)
         counts = sum(self._test_counts_for(index, map_rule) for index in range(n))
         chance = decided(np.asarray(counts), self._strength) * self._reliable_test
         chance[self._tested_with == n] = 0.0
@@ -334,21 +334,21 @@ class InfoGainAgent(Agent):
         sightings each needs if the MAP value is right (``sightings_needed`` from
         ``|log-odds|``) on the smallest world that shows them in one observed frame; returns
         the action, the chance it decides each bit (as for menu items) and its cost."""
-        env = self.env
+        view = self.view
         demand = sightings_needed(
             np.abs(log_odds(p_one)),
             self._per_sighting,
             self._target_log_odds,
-            env.model.flip_probability,
+            view.model.flip_probability,
         )
         demand[binary_entropy_bits(p_one) < 1e-3] = 0.0
         if demand.sum() <= 0:
             demand = (binary_entropy_bits(p_one) > 0).astype(np.float64)
         if demand.sum() <= 0:
             return {}, np.zeros(len(p_one)), 0
-        steps = env.model.stride
+        steps = view.model.stride
         cells, _ = cheapest_design(
-            env.space, env.model, demand, env.smallest_world, env.world, self.rng
+            view.space, view.model, demand, view.smallest_world, view.world, self.rng
         )
         chances = []
         for rule in rules:
@@ -356,29 +356,29 @@ class InfoGainAgent(Agent):
             counts = self._weighted_counts(frames, 0, 1 if rule is None else steps)
             chances.append(decided(counts, self._strength))
         chance = np.mean(chances, axis=0) * self._reliable_item
-        return env.design_action(cells, steps), chance, env.model.cost(*cells.shape, steps)
+        return view.design_action(cells, steps), chance, view.model.cost(*cells.shape, steps)
 
     def _stats_design(self, entropy: np.ndarray, map_rule: Rule) -> tuple[dict, np.ndarray, int]:
         """A designed experiment under statistics: a probe of the most uncertain (and
         reliable) bit, its other cells kept off uncertain bits, on the world size
         (``stats_designs``) expected to remove the most entropy per cell-step; returns the
         action, the chance it decides each bit and its cost."""
-        env = self.env
+        view = self.view
         bit = int(np.argmax(entropy * self._reliable_item))
         best: tuple[float, dict, np.ndarray, int] = (0.0, {}, np.zeros(len(entropy)), 0)
         if entropy[bit] <= 0:
             return best[1:]
         for cells in stats_designs(
-            env.space, env.model, bit, entropy, env.smallest_world, env.world, self.rng
+            view.space, view.model, bit, entropy, view.smallest_world, view.world, self.rng
         ):
-            shifts = stats_shifts(cells, env.space, env.model)
-            variances = stats_variances(cells, simulate(map_rule, cells, 1)[1], env.model)
+            shifts = stats_shifts(cells, view.space, view.model)
+            variances = stats_variances(cells, simulate(map_rule, cells, 1)[1], view.model)
             chance = self._ledger.shares(shifts[None], variances[None], entropy)[0]
             chance = chance * self._reliable_item
-            cost = env.model.cost(*cells.shape, 1)
+            cost = view.model.cost(*cells.shape, 1)
             value = float(entropy @ chance) / cost
             if value > best[0]:
-                best = (value, env.design_action(cells, 1), chance, cost)
+                best = (value, view.design_action(cells, 1), chance, cost)
         return best[1:]
 
     # -- learning from what actually happened --------------------------------------------
@@ -400,7 +400,7 @@ class InfoGainAgent(Agent):
 
     def _map_rule(self, p_one: np.ndarray, info: dict[str, Any]) -> Rule:
         """The env's MAP rule (``info["map_rule"]``), else the most probable bit by bit."""
-        space = self.env.space
+        space = self.view.space
         if "map_rule" in info:
             return Rule.parse(info["map_rule"], space.family)
         return space.rule((p_one > 0.5).astype(np.uint8))
@@ -408,7 +408,7 @@ class InfoGainAgent(Agent):
     def act(
         self, obs: dict[str, np.ndarray], info: dict[str, Any], action_mask: np.ndarray
     ) -> int | dict[str, Any]:
-        env = self.env
+        view = self.view
         p_one = obs["p_one"].astype(np.float64)
         entropy = binary_entropy_bits(p_one)
         # The joint entropy caps every gain (the marginals may overlap).
@@ -422,11 +422,11 @@ class InfoGainAgent(Agent):
             joint = max(joint, float(entropy.sum()))
         self._learn(entropy, joint)
         done = joint <= self.target_entropy or self._stalls >= self.patience
-        if done and env.trajectories:
-            return env.submit_action
+        if done and view.trajectories:
+            return view.submit_action
         map_rule = self._map_rule(p_one, info)
-        menu_size = len(env.menu)
-        best: int | dict[str, Any] = env.submit_action
+        menu_size = len(view.menu)
+        best: int | dict[str, Any] = view.submit_action
         best_value = 0.0
         plan: tuple[str, np.ndarray, float] | None = None
         items = np.flatnonzero(action_mask[:menu_size])
@@ -436,23 +436,23 @@ class InfoGainAgent(Agent):
             split = self._rival_split(p_one, map_rule, joint)
             for item in items:
                 gain = min(float(entropy @ chances[item]), joint) * split[item]
-                value = gain * env.experiment_budget / env.item_costs[item]
+                value = gain * view.experiment_budget / view.item_costs[item]
                 if gain >= self.min_gain and value > best_value:
                     best, best_value, plan = int(item), value, ("item", chances[item], gain)
-        if env.design and env.cheapest_design <= env.lab.experiment_left:
+        if view.design and view.cheapest_design <= view.experiment_left:
             if self._stats_first:
                 action, chance, cost = self._stats_design(entropy, map_rule)
             else:
                 action, chance, cost = self._design(p_one, rules)
-            if action and cost <= env.lab.experiment_left:
+            if action and cost <= view.experiment_left:
                 gain = min(float(entropy @ chance), joint)
-                value = gain * env.experiment_budget / cost
+                value = gain * view.experiment_budget / cost
                 if gain >= self.min_gain and value > best_value:
                     best, best_value, plan = action, value, ("item", chance, gain)
-        bits = np.flatnonzero(action_mask[menu_size : env.test_map_action])
+        bits = np.flatnonzero(action_mask[menu_size : view.test_map_action])
         if self.tests and len(bits):
             chance = self._test_decided(map_rule)
-            cost = 2 * env.lab.replay_cost() / max(env.compute_budget, 1)
+            cost = 2 * view.replay_cost / max(view.compute_budget, 1)
             gains = np.minimum(testable * chance, joint)
             for bit in bits:
                 value = gains[bit] / cost
@@ -463,5 +463,5 @@ class InfoGainAgent(Agent):
         if plan is not None:
             self._pending = (plan[0], plan[1], entropy, plan[2], joint)
             if plan[0] == "test":
-                self._tested_with[int(best) - menu_size] = len(env.trajectories)
+                self._tested_with[int(best) - menu_size] = len(view.trajectories)
         return best

@@ -1,7 +1,9 @@
 """The ``oracle`` reference agent: it reads the hidden rule, and spends as little as it can.
 
-The only agent that may look at the hidden rule (``env.lab.hidden_rule``); it is marked
-``reference = True`` so that tables show it as the yardstick and never rank it. Its mean
+The only agent told the hidden rule: it is marked ``reference = True``, so
+:func:`~lifegym.agents.base.run_episode` hands it the hidden rule after each reset
+(:meth:`~lifegym.agents.base.Agent.reveal`) and tables show it as the yardstick, never
+ranked. Like every agent it holds only the env's public view, never the env. Its mean
 experiment cost is what every other agent's ``cost_vs_oracle`` divides by.
 
 Each step it knows, for every free bit, the log-odds the env's belief holds *towards the
@@ -51,6 +53,7 @@ from lifegym.agents.evidence import (
 )
 from lifegym.experiments import initial_condition
 from lifegym.inference.base import binary_entropy_bits
+from lifegym.rules import Rule
 from lifegym.sim import simulate
 
 __all__ = ["OracleAgent"]
@@ -74,59 +77,73 @@ class OracleAgent(Agent):
         if not target_entropy > 0:
             raise ValueError(f"target_entropy must be > 0, got {target_entropy!r}")
         self.target_entropy = float(target_entropy)
-        model = self.env.model
+        model = self.view.model
         self._per_sighting = sighting_log_odds(model)
-        self._target = target_log_odds(self.env.space.n_free, self.target_entropy)
+        self._target = target_log_odds(self.view.space.n_free, self.target_entropy)
         # The exact engine under noise scores only the step from the known initial condition.
-        self._first_step_only = first_step_only(self.env.inference, model)
+        self._first_step_only = first_step_only(self.view.inference, model)
         self._stats_first = model.stats_sigma is not None and model.stride == 1
         self._item_counts: np.ndarray | None = None
         self._item_stats: tuple[np.ndarray, np.ndarray] | None = None
-        self._ledger = StatsLedger(self.env.space, model)
+        self._ledger = StatsLedger(self.view.space, model)
+        self._hidden_rule: Rule | None = None
+
+    def reveal(self, hidden_rule: Rule) -> None:
+        self._hidden_rule = hidden_rule
+
+    @property
+    def _hidden(self) -> Rule:
+        if self._hidden_rule is None:
+            raise RuntimeError(
+                "the oracle has not been told the hidden rule: play it with run_episode "
+                "(which calls reveal() after the reset)"
+            )
+        return self._hidden_rule
 
     def reset(self, seed: int | None = None) -> None:
         super().reset(seed)
+        self._hidden_rule = None
         self._item_counts = None
         self._item_stats = None
-        self._ledger = StatsLedger(self.env.space, self.env.model)
+        self._ledger = StatsLedger(self.view.space, self.view.model)
 
     # -- what the hidden rule shows --------------------------------------------------------
 
     def _sightings(self, initial: np.ndarray, steps: int) -> np.ndarray:
-        env = self.env
+        view = self.view
         last = 1 if self._first_step_only else steps
-        frames = simulate(env.lab.hidden_rule, initial, last)
-        return evidence_counts(frames, env.space, env.model, 0, last)
+        frames = simulate(self._hidden, initial, last)
+        return evidence_counts(frames, view.space, view.model, 0, last)
 
     def _menu_counts(self) -> np.ndarray:
         """float (M, n_free): sightings per menu item under the hidden rule."""
         if self._item_counts is None:
-            env = self.env
+            view = self.view
             self._item_counts = np.stack(
                 [
                     self._sightings(
-                        initial_condition(item, item.shape_in(env.world), self.rng), item.steps
+                        initial_condition(item, item.shape_in(view.world), self.rng), item.steps
                     )
-                    for item in env.menu
+                    for item in view.menu
                 ]
             )
         return self._item_counts
 
     def _stats_parts(self, initial: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``stats_shifts`` and ``stats_variances`` (under the hidden rule) of ``initial``."""
-        env = self.env
-        following = simulate(env.lab.hidden_rule, initial, 1)[1]
-        return stats_shifts(initial, env.space, env.model), stats_variances(
-            initial, following, env.model
+        view = self.view
+        following = simulate(self._hidden, initial, 1)[1]
+        return stats_shifts(initial, view.space, view.model), stats_variances(
+            initial, following, view.model
         )
 
     def _menu_stats(self) -> tuple[np.ndarray, np.ndarray]:
         """``_stats_parts`` of every menu item: float (M, n_free, 2) and (M, 2)."""
         if self._item_stats is None:
-            env = self.env
+            view = self.view
             parts = [
-                self._stats_parts(initial_condition(item, item.shape_in(env.world), self.rng))
-                for item in env.menu
+                self._stats_parts(initial_condition(item, item.shape_in(view.world), self.rng))
+                for item in view.menu
             ]
             self._item_stats = (
                 np.stack([shifts for shifts, _ in parts]),
@@ -136,41 +153,41 @@ class OracleAgent(Agent):
 
     def _stats_act(self, p_one: np.ndarray, action_mask: np.ndarray) -> int | dict[str, Any]:
         """The experiment that removes the most planned entropy per cell-step (module doc)."""
-        env = self.env
-        self._ledger.update(env.trajectories)
-        truth = env.space.free_values(env.lab.hidden_rule).astype(bool)
+        view = self.view
+        self._ledger.update(view.trajectories)
+        truth = view.space.free_values(self._hidden).astype(bool)
         wrong = (p_one > 0.5) != truth
         entropy = np.maximum(
             np.where(wrong, 1.0, binary_entropy_bits(p_one)), self._ledger.entropy()
         )
-        best, best_value = env.submit_action, 0.0
-        items = np.flatnonzero(action_mask[: len(env.menu)])
+        best, best_value = view.submit_action, 0.0
+        items = np.flatnonzero(action_mask[: len(view.menu)])
         if len(items):
             shifts, variances = self._menu_stats()
             gains = self._ledger.shares(shifts[items], variances[items], entropy) @ entropy
-            values = gains / env.item_costs[items]
+            values = gains / view.item_costs[items]
             if values.max() > 0:
                 best, best_value = int(items[np.argmax(values)]), float(values.max())
         bit = int(np.argmax(entropy))
-        if env.design and entropy[bit] > 0:
+        if view.design and entropy[bit] > 0:
             for cells in stats_designs(
-                env.space, env.model, bit, entropy, env.smallest_world, env.world, self.rng
+                view.space, view.model, bit, entropy, view.smallest_world, view.world, self.rng
             ):
                 shifts, variances = self._stats_parts(cells)
                 shares = self._ledger.shares(shifts[None], variances[None], entropy)[0]
-                cost = env.model.cost(*cells.shape, 1)
+                cost = view.model.cost(*cells.shape, 1)
                 value = float(shares @ entropy) / cost
-                if cost <= env.lab.experiment_left and value > best_value:
-                    best, best_value = env.design_action(cells, 1), value
+                if cost <= view.experiment_left and value > best_value:
+                    best, best_value = view.design_action(cells, 1), value
         return best
 
     def _demand(self, p_one: np.ndarray) -> np.ndarray:
-        env = self.env
-        truth = env.space.free_values(env.lab.hidden_rule).astype(bool)
+        view = self.view
+        truth = view.space.free_values(self._hidden).astype(bool)
         odds = log_odds(p_one)
         toward = np.where(truth, odds, -odds)
         return sightings_needed(
-            toward, self._per_sighting, self._target, env.model.flip_probability
+            toward, self._per_sighting, self._target, view.model.flip_probability
         )
 
     # -- acting ----------------------------------------------------------------------------
@@ -178,29 +195,29 @@ class OracleAgent(Agent):
     def act(
         self, obs: dict[str, np.ndarray], info: dict[str, Any], action_mask: np.ndarray
     ) -> int | dict[str, Any]:
-        env = self.env
-        hidden = env.lab.hidden_rule
+        view = self.view
+        hidden = self._hidden
         settled = info.get("map_rule") == str(hidden) and info["entropy"] <= self.target_entropy
-        if settled and env.trajectories:
-            return env.submit_action
+        if settled and view.trajectories:
+            return view.submit_action
         if self._stats_first:
             return self._stats_act(obs["p_one"].astype(np.float64), action_mask)
         demand = self._demand(np.clip(obs["p_one"].astype(np.float64), 1e-300, 1 - 1e-16))
         if demand.sum() <= 0:  # every bit is there but the joint entropy is not: one more each
             demand = np.ones_like(demand)
-        best, best_value = env.submit_action, 0.0
+        best, best_value = view.submit_action, 0.0
         counts = self._menu_counts()
-        for item in np.flatnonzero(action_mask[: len(env.menu)]):
-            value = np.minimum(counts[item], demand).sum() / env.item_costs[item]
+        for item in np.flatnonzero(action_mask[: len(view.menu)]):
+            value = np.minimum(counts[item], demand).sum() / view.item_costs[item]
             if value > best_value:
                 best, best_value = int(item), float(value)
-        if env.design:
-            steps = env.model.stride
+        if view.design:
+            steps = view.model.stride
             cells, _ = cheapest_design(
-                env.space, env.model, demand, env.smallest_world, env.world, self.rng
+                view.space, view.model, demand, view.smallest_world, view.world, self.rng
             )
-            cost = env.model.cost(*cells.shape, steps)
+            cost = view.model.cost(*cells.shape, steps)
             supplied = np.minimum(self._sightings(cells, steps), demand).sum()
-            if cost <= env.lab.experiment_left and supplied / cost > best_value:
-                return env.design_action(cells, steps)
+            if cost <= view.experiment_left and supplied / cost > best_value:
+                return view.design_action(cells, steps)
         return best

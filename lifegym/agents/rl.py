@@ -53,12 +53,12 @@ class PolicyAgent(Agent):
         super().__init__(env)
         self.model = load_policy(algorithm, path)
         self.name = f"{algorithm}:{path}"
-        if self.model.action_space != self.env.action_space:
+        if self.model.action_space != self.view.action_space:
             raise ValueError(
                 f"policy {str(path)!r} was trained for action space {self.model.action_space}, "
-                f"the env has {self.env.action_space}"
+                f"the env has {self.view.action_space}"
             )
-        if self.model.observation_space != self.env.observation_space:
+        if self.model.observation_space != self.view.observation_space:
             raise ValueError(
                 f"policy {str(path)!r} was trained for another observation space than the env's"
             )
