@@ -1,8 +1,8 @@
 """The leaderboard: every preset x every agent on the named rules and on random rules.
 
 For each registered preset (``lifegym.registration.PRESETS``, or ``--envs``), with the
-preset's own inference engine, every agent of ``lifegym.agents.AGENTS`` plays one episode
-per hidden rule, on two rule sets:
+preset's own inference engine, every agent of ``lifegym.agents.AGENTS`` plays ``--seeds``
+episodes (3 by default, each with its own seed) per hidden rule, on two rule sets:
 
 * ``named``: the named rules of ``lifegym.rules.NAMED_RULES`` in the preset's family;
 * ``random``: ``--random`` rules drawn from the preset's prior (uniform), one per seed
@@ -15,8 +15,10 @@ row's ``cost / oracle`` and it is never the "best agent" of a target. On the pre
 a minute, at most that many rules of each set are played. ``--name`` sets the files' stem
 (e.g. ``leaderboard_v1`` for a run of the v1 presets alone).
 
-Plus the trained policy (``--policy``, by default the committed MaskablePPO policy) on the
-preset it was trained for (``--policy-envs``), and ``emulator-loop`` with
+Plus each trained policy (``--policy ENV=AGENT``, by default the committed MaskablePPO
+policies: ``noisy-maskable-ppo.zip`` on LifeLike-Noisy-v0, ``noisy-v1-maskable-ppo.zip``
+on LifeLike-Noisy-v1's Discrete face) on the preset it was trained for, and
+``emulator-loop`` with
 ``inference="emulator"`` (the research loop as designed: the learned emulator is the model)
 on the named rules of ``--emulator-envs``.
 
@@ -24,10 +26,14 @@ Seeds come from ``lifegym.bench.make_jobs`` (``--seed`` for the named set, ``--s
 for the random set), so every agent faces the same hidden rules and the same initial
 conditions, and a row does not depend on the worker count.
 
+Targets and the "best agent" use ``identified`` (exact, no undetermined bit, the belief
+settled on one rule), not ``exact``, which a tie-break can make true by luck. Rates carry
+95% Wilson intervals and mean costs 95% bootstrap intervals (``lifegym.intervals``).
+
 Writes ``OUT/leaderboard.json`` (machine info, settings, every episode row),
-``OUT/leaderboard.md`` (the summary per rule set x env x engine x agent, and the issue's
-targets with the best agent's value) and ``OUT/leaderboard.svg`` (exact % against mean
-experiment cost, all rules)::
+``OUT/leaderboard.md`` (the summary per rule set x env x engine x agent, and the issues'
+targets with the best agent's value) and ``OUT/leaderboard.svg`` (identified % against
+mean experiment cost, all rules)::
 
     python benchmarks/leaderboard.py                  # about 10 min on 2 cores
     python benchmarks/leaderboard.py --quick          # smoke run: 3 random rules, 1 named
@@ -52,8 +58,12 @@ from lifegym import bench
 from lifegym.agents import AGENTS, make_agent
 from lifegym.registration import PRESETS
 
-DEFAULT_POLICY = machine.ROOT / "benchmarks" / "policies" / "noisy-maskable-ppo.zip"
-DEFAULT_POLICY_ENVS = ("lifegym/LifeLike-Noisy-v0",)
+POLICIES = machine.ROOT / "benchmarks" / "policies"
+#: The committed policies and the preset each was trained for (used when the file exists).
+DEFAULT_POLICIES = {
+    "lifegym/LifeLike-Noisy-v0": POLICIES / "noisy-maskable-ppo.zip",
+    "lifegym/LifeLike-Noisy-v1": POLICIES / "noisy-v1-maskable-ppo.zip",
+}
 DEFAULT_EMULATOR_ENVS = ("lifegym/LifeLike-Noisy-v0", "lifegym/Isotropic-Noisy-v0")
 #: Presets whose episodes are slow (seconds to a minute), and the most rules of each set
 #: played on them.
@@ -61,10 +71,10 @@ SLOW_RULES = {"lifegym/Isotropic-Stats-v1": 4, "lifegym/Free-Noisy-v1": 6}
 
 #: The v0 issue's targets: (env, metric, at least %, what); the best non-reference agent.
 TARGETS = (
-    ("lifegym/LifeLike-Noisy-v0", "exact", 99.0, "best agent exact"),
+    ("lifegym/LifeLike-Noisy-v0", "identified", 99.0, "best agent identified"),
     ("lifegym/LifeLike-Strided-v0", "behavioural", 95.0, "best agent behavioural"),
     ("lifegym/LifeLike-Stats-v0", "behavioural", 90.0, "best agent behavioural"),
-    ("lifegym/Isotropic-Noisy-v0", "exact", 90.0, "best agent exact"),
+    ("lifegym/Isotropic-Noisy-v0", "identified", 90.0, "best agent identified"),
 )
 
 #: The v1 targets: (env, design, agent or None for the best non-reference agent, metric,
@@ -74,23 +84,31 @@ V1_TARGETS: tuple[tuple[str, bool, str | None, str, float, Any, str], ...] = (
         "lifegym/LifeLike-Noisy-v1",
         True,
         "infogain",
-        "exact",
+        "identified",
         99.0,
         "2x oracle",
-        "infogain exact at mean cost <= 2x the oracle's",
+        "infogain identified at mean cost <= 2x the oracle's",
     ),
     (
         "lifegym/LifeLike-Noisy-v1",
         False,
         "infogain",
-        "exact",
+        "identified",
         99.0,
         1800,
-        "infogain exact at mean cost <= 1,800 (Discrete face)",
+        "infogain identified at mean cost <= 1,800 (Discrete face)",
     ),
-    ("lifegym/Hex-Noisy-v1", True, "infogain", "exact", 99.0, None, "infogain exact"),
-    ("lifegym/VonNeumann-Noisy-v1", True, "infogain", "exact", 99.0, None, "infogain exact"),
-    ("lifegym/Free-Noisy-v1", True, "infogain", "exact", 90.0, None, "infogain exact"),
+    ("lifegym/Hex-Noisy-v1", True, "infogain", "identified", 99.0, None, "infogain identified"),
+    (
+        "lifegym/VonNeumann-Noisy-v1",
+        True,
+        "infogain",
+        "identified",
+        99.0,
+        None,
+        "infogain identified",
+    ),
+    ("lifegym/Free-Noisy-v1", True, "infogain", "identified", 90.0, None, "infogain identified"),
     ("lifegym/Isotropic-Stats-v1", True, None, "behavioural", 80.0, None, "best agent behavioural"),
 )
 
@@ -110,9 +128,10 @@ def build_jobs(args: argparse.Namespace) -> dict[str, list[bench.Job]]:
     sets: dict[str, list[bench.Job]] = {"named": [], "random": []}
     for env_id in played:
         agents = list(AGENTS)
-        if args.policy and env_id in args.policy_envs:
-            make_agent(args.policy, gym.make(env_id))  # ValueError: not a policy for env_id
-            agents.append(args.policy)
+        policy = args.policies.get(env_id)
+        if policy:
+            make_agent(policy, gym.make(env_id))  # ValueError: not a policy for env_id
+            agents.append(policy)
         count = args.random_v1 if _is_v1(env_id) else args.random
         cap = SLOW_RULES.get(env_id)
         named_cap = min(cap or args.named_v1, args.named_v1) if _is_v1(env_id) else cap
@@ -123,18 +142,36 @@ def build_jobs(args: argparse.Namespace) -> dict[str, list[bench.Job]]:
         ):
             only_here = functools.partial(_rules_of, {env_id: rules})
             for design in (False, True) if _is_v1(env_id) else (False,):
-                sets[name] += bench.make_jobs(env_ids, agents, only_here, 1, seed, None, design)
+                # A policy plays the Discrete face it was trained on.
+                players = [a for a in agents if not (design and _is_policy(a))]
+                sets[name] += bench.make_jobs(
+                    env_ids, players, only_here, args.seeds, seed, None, design
+                )
     on_emulator = functools.partial(
         _rules_of, {e: named[e] for e in args.emulator_envs if e in named}
     )
     sets["named"] += bench.make_jobs(
-        env_ids, ["emulator-loop"], on_emulator, 1, args.seed, "emulator"
+        env_ids, ["emulator-loop"], on_emulator, args.seeds, args.seed, "emulator"
     )
     return sets
 
 
 def _rules_of(rules: dict[str, list[str | None]], env_id: str) -> list[str | None]:
     return rules.get(env_id, [])
+
+
+#: Summary column -> its interval key (fractions).
+_INTERVAL_OF = {
+    "identified": "identified_ci",
+    "exact": "exact_ci",
+    "behavioural": "behavioural_match_ci",
+}
+
+
+def _interval(entry: dict[str, Any], metric: str) -> str:
+    """``[low, high]`` in % of a rate's 95% Wilson interval."""
+    low, high = entry[_INTERVAL_OF[metric]]
+    return f"[{100 * low:.0f}, {100 * high:.0f}]"
 
 
 def target_lines(summaries: dict[str, list[dict[str, Any]]]) -> list[str]:
@@ -151,7 +188,10 @@ def target_lines(summaries: dict[str, list[dict[str, Any]]]) -> list[str]:
                 cells.append("-")
                 continue
             best = max(entries, key=lambda e: (e[metric], -e["experiment_cost"]))
-            cells.append(f"{best[metric]:.1f}% ({best['agent']}, {best['inference']})")
+            cells.append(
+                f"{best[metric]:.1f}% {_interval(best, metric)} ({best['agent']}, "
+                f"{best['inference']})"
+            )
             met = met and best[metric] >= threshold
         lines.append(
             f"| {env_id.removeprefix('lifegym/')} | {what} >= {threshold:g}% | "
@@ -171,7 +211,10 @@ def _v1_cell(entries: list[dict[str, Any]], target: tuple) -> tuple[str, bool]:
     if not ranked:
         return "-", False
     best = max(ranked, key=lambda e: (e[metric], -e["experiment_cost"]))
-    text = f"{best[metric]:.1f}% ({best['agent']}) at {best['experiment_cost']:,.0f}"
+    text = (
+        f"{best[metric]:.1f}% {_interval(best, metric)} ({best['agent']}) at "
+        f"{best['experiment_cost']:,.0f}"
+    )
     met = best[metric] >= threshold
     if limit == "2x oracle":
         ratio = best["cost_vs_oracle"]
@@ -222,10 +265,10 @@ def _is_policy(agent: str) -> bool:
 
 
 def policy_target_line(summaries: dict[str, list[dict[str, Any]]], env_id: str) -> str | None:
-    """The RL target as a Markdown table row: the policy's exact rate at least the best
-    heuristic's (the most exact, then the cheapest, of the agents other than ``random`` and
-    policies) at no more than its mean experiment cost, and at most half of ``random``'s
-    cost. None when no policy ran on ``env_id``."""
+    """The v0 RL target as a Markdown table row: the policy's identified rate at least the
+    best heuristic's (the most identified, then the cheapest, of the agents other than
+    ``random`` and policies) at no more than its mean experiment cost, and at most half of
+    ``random``'s cost. None when no policy ran on ``env_id``."""
     cells, met = [], True
     for name in ("named", "random"):
         entries = [e for e in summaries[name] if e["env"] == env_id]
@@ -235,22 +278,59 @@ def policy_target_line(summaries: dict[str, list[dict[str, Any]]], env_id: str) 
         if not (policies and heuristics and randomly):
             return None
         policy, random = policies[0], randomly[0]
-        best = max(heuristics, key=lambda e: (e["exact"], -e["experiment_cost"]))
+        best = max(heuristics, key=lambda e: (e["identified"], -e["experiment_cost"]))
         cells.append(
-            f"policy {policy['exact']:.1f}% at {policy['experiment_cost']:,.0f}; "
-            f"{best['agent']} {best['exact']:.1f}% at {best['experiment_cost']:,.0f}; "
+            f"policy {policy['identified']:.1f}% at {policy['experiment_cost']:,.0f}; "
+            f"{best['agent']} {best['identified']:.1f}% at {best['experiment_cost']:,.0f}; "
             f"random at {random['experiment_cost']:,.0f}"
         )
         met = met and (
-            policy["exact"] >= best["exact"]
+            policy["identified"] >= best["identified"]
             and policy["experiment_cost"] <= best["experiment_cost"]
             and 2 * policy["experiment_cost"] <= random["experiment_cost"]
         )
     return (
-        f"| {env_id.removeprefix('lifegym/')} | trained policy: best heuristic's exact % at <= "
-        f"its experiment cost, <= half of random's | "
+        f"| {env_id.removeprefix('lifegym/')} | trained policy: best heuristic's identified % "
+        "at <= its experiment cost, <= half of random's | "
         + " | ".join(cells)
         + f" | {'yes' if met else 'no'} |"
+    )
+
+
+def v1_policy_target_line(summaries: dict[str, list[dict[str, Any]]], env_id: str) -> str | None:
+    """The v1 RL target (issue 12) as a Markdown table row, on ``env_id``'s Discrete face:
+    the policy's identified rate at least ``infogain``'s, its mean experiment cost <= 1.5x
+    infogain's, its mean compute cost <= 2x infogain's experiment + compute cost, and no
+    episode ended by truncation. None when no policy ran there."""
+    cells, met = [], True
+    for name in ("named", "random"):
+        entries = [e for e in summaries[name] if e["env"] == env_id and not e["design"]]
+        policies = [e for e in entries if _is_policy(e["agent"])]
+        infogain = [e for e in entries if e["agent"] == "infogain"]
+        if not infogain:
+            continue
+        if not policies:
+            return None
+        policy, reference = policies[0], infogain[0]
+        budget = reference["experiment_cost"] + reference["compute_cost"]
+        cells.append(
+            f"policy {policy['identified']:.1f}% {_interval(policy, 'identified')} at "
+            f"{policy['experiment_cost']:,.0f} + compute {policy['compute_cost']:,.0f}, "
+            f"{policy['truncated']} truncated; infogain {reference['identified']:.1f}% at "
+            f"{reference['experiment_cost']:,.0f} + compute {reference['compute_cost']:,.0f}"
+        )
+        met = met and (
+            policy["identified"] >= reference["identified"]
+            and policy["experiment_cost"] <= 1.5 * reference["experiment_cost"]
+            and policy["compute_cost"] <= 2 * budget
+            and policy["truncated"] == 0
+        )
+    if not cells:
+        return None
+    return (
+        f"| {env_id.removeprefix('lifegym/')} | Discrete | trained policy: identified >= "
+        "infogain's, experiment cost <= 1.5x, compute <= 2x infogain's experiment + compute, "
+        "no truncation | " + " | ".join(cells) + f" | {'yes' if met else 'no'} |"
     )
 
 
@@ -271,7 +351,10 @@ def write_markdown(
         f"Settings: {json.dumps(settings)}.",
         "",
         "Costs are means per episode: experiment cost in observed cell-steps, compute cost in "
-        "simulated cell-steps (bit tests and MAP tests). One episode per rule.",
+        "simulated cell-steps (bit tests and MAP tests). "
+        f"{settings['seeds']} episodes (seeds) per rule. `identified %` is the luck-free "
+        "score (exact, no undetermined bit, the belief settled on one rule); brackets hold "
+        "95% intervals (Wilson for rates, bootstrap for mean costs).",
         "",
         "`cost / oracle` divides an agent's mean experiment cost by the oracle's on the same "
         "rules and seeds (same env, engine and face); the oracle reads the hidden rule and is "
@@ -283,13 +366,20 @@ def write_markdown(
             "## Targets (v0)",
             "",
             *target_lines(summaries),
-            *filter(None, (policy_target_line(summaries, e) for e in settings["policy_envs"])),
+            *filter(
+                None,
+                (policy_target_line(summaries, e) for e in settings["policies"] if not _is_v1(e)),
+            ),
             "",
         ]
     parts += [
         "## Targets (v1)",
         "",
         *v1_target_lines(summaries),
+        *filter(
+            None,
+            (v1_policy_target_line(summaries, e) for e in settings["policies"] if _is_v1(e)),
+        ),
         "",
         "## Lower bounds on the experiment cost (observed cell-steps, to 0.1 bit)",
         "",
@@ -307,6 +397,28 @@ def write_markdown(
     path.write_text("\n".join(parts))
 
 
+def _policies(given: list[str] | None) -> dict[str, str]:
+    """env id -> policy agent name, from ``--policy ENV=AGENT`` options (default: the
+    committed policies that exist; ``none``: no policy)."""
+    if given is None:
+        return {
+            env_id: f"maskable-ppo:{os.path.relpath(path)}"
+            for env_id, path in DEFAULT_POLICIES.items()
+            if path.is_file()
+        }
+    policies = {}
+    for text in given:
+        if text == "none":
+            continue
+        env_id, sep, agent = text.partition("=")
+        if not sep or not _is_policy(agent):
+            raise ValueError(
+                f"--policy {text!r}: expected ENV=maskable-ppo:PATH or ENV=ppo:PATH, or none"
+            )
+        policies[env_id] = agent
+    return policies
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--random", type=int, default=100, help="random rules per v0 preset")
@@ -321,17 +433,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
-        "--policy",
-        default=f"maskable-ppo:{os.path.relpath(DEFAULT_POLICY)}"
-        if DEFAULT_POLICY.is_file()
-        else None,
-        help="a trained policy as an agent name (maskable-ppo:PATH); default: the committed one",
+        "--seeds", type=int, default=3, help="episodes (each with its own seed) per rule"
     )
     parser.add_argument(
-        "--policy-envs",
-        nargs="*",
-        default=list(DEFAULT_POLICY_ENVS),
-        help="presets the policy plays (its spaces must match theirs)",
+        "--policy",
+        action="append",
+        metavar="ENV=AGENT",
+        help="a trained policy as an agent on the preset it was trained for, e.g. "
+        "lifegym/LifeLike-Noisy-v1=maskable-ppo:PATH (repeatable; default: the committed "
+        "policies; 'none': no policy)",
     )
     parser.add_argument(
         "--emulator-envs",
@@ -345,12 +455,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.random = min(args.random, 3)
         args.random_v1 = min(args.random_v1, 3)
-    for option, value in (("--random", args.random), ("--random-v1", args.random_v1)):
+    for option, value in (
+        ("--random", args.random),
+        ("--random-v1", args.random_v1),
+        ("--seeds", args.seeds),
+    ):
         if value < 1:
             parser.error(f"{option} must be >= 1, got {value}")
+    try:
+        args.policies = _policies(args.policy)
+    except ValueError as exc:
+        parser.error(str(exc))
     for option, env_ids in (
         ("--envs", args.envs or []),
-        ("--policy-envs", args.policy_envs),
+        ("--policy", list(args.policies)),
         ("--emulator-envs", args.emulator_envs),
     ):
         unknown = [e for e in env_ids if e not in PRESETS]
@@ -377,10 +495,10 @@ def main(argv: list[str] | None = None) -> int:
         "random": args.random,
         "random_v1": args.random_v1,
         "named_v1": args.named_v1,
+        "seeds": args.seeds,
         "seed": args.seed,
         "workers": args.workers,
-        "policy": args.policy,
-        "policy_envs": args.policy_envs,
+        "policies": args.policies,
         "emulator_envs": args.emulator_envs,
         "wall_s": round(wall, 1),
     }

@@ -323,7 +323,8 @@ def summarise(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """One summary per (env, inference, design, agent), in order of first appearance:
     ``SUMMARY_FIELDS`` (rates in %), ``reference``, and for ``RATES`` ``<m>_rate`` and
     ``<m>_ci`` (fractions, 95% Wilson interval), for ``MEANS`` ``<m>_mean`` and ``<m>_ci``
-    (95% bootstrap interval of the mean)."""
+    (95% bootstrap interval of the mean), and ``truncated`` (episodes that ended at
+    ``max_steps``)."""
     groups: dict[tuple[str, str, bool, str], list[dict[str, Any]]] = {}
     for row in rows:
         key = (row["env"], row["inference"], bool(row.get("design", False)), row["agent"])
@@ -354,6 +355,7 @@ def summarise(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                 "experiment_cost_median": float(np.median([r["experiment_cost"] for r in group])),
                 "cost_vs_oracle": _cost_vs_oracle(group, oracle),
                 "compute_cost": entry["compute_cost_mean"],
+                "truncated": sum(r.get("submitted_by") == "truncation" for r in group),
                 "wall_s": _mean(r["wall_s"] for r in group),
             }
         )

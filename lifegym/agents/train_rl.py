@@ -68,6 +68,7 @@ def train(
     reward: str = "info_gain",
     experiment_weight: float = 1.0,
     compute_weight: float = 1.0,
+    normalize_reward: bool = False,
     command: str | None = None,
 ) -> Path:
     """Train a policy; returns the path of the saved ``policy.zip`` (see the module doc).
@@ -81,7 +82,7 @@ def train(
     from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.logger import configure
-    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize
 
     from lifegym.agents.rl import ALGORITHMS
 
@@ -116,6 +117,8 @@ def train(
         env_kwargs={**(env_kwargs or {}), "reward": reward_function},
         vec_env_cls=DummyVecEnv if n_envs == 1 else SubprocVecEnv,
     )
+    if normalize_reward:
+        venv = VecNormalize(venv, norm_obs=False, norm_reward=True)
     if algorithm == "ppo":
         from stable_baselines3 import PPO as model_class
     else:
@@ -159,6 +162,7 @@ def train(
         "reward": reward,
         "experiment_weight": experiment_weight,
         "compute_weight": compute_weight,
+        "normalize_reward": normalize_reward,
         "wall_s": time.perf_counter() - start,
         "command": command,
     }
@@ -193,6 +197,11 @@ def main(argv: list[str] | None = None) -> int:
         default=1.0,
         help="reward lost by spending the whole compute budget",
     )
+    parser.add_argument(
+        "--normalize-reward",
+        action="store_true",
+        help="scale rewards by a running return std (VecNormalize; for large cost weights)",
+    )
     args = parser.parse_args(argv)
     given = sys.argv[1:] if argv is None else argv
     try:
@@ -210,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
             reward=args.reward,
             experiment_weight=args.experiment_weight,
             compute_weight=args.compute_weight,
+            normalize_reward=args.normalize_reward,
             command=shlex.join(["python", "-m", "lifegym.agents.train_rl", *given]),
         )
     except ValueError as exc:
