@@ -29,6 +29,7 @@ import json
 import math
 import multiprocessing
 import os
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -48,7 +49,9 @@ from lifegym.rules import NAMED_RULES, Rule
 __all__ = [
     "PLOT_SUFFIXES",
     "SUMMARY_FIELDS",
+    "BenchResult",
     "Job",
+    "benchmark",
     "bounds",
     "json_default",
     "make_jobs",
@@ -95,13 +98,18 @@ class Job:
     #: The agent's seed; None: derived from ``seed`` (``lifegym.agents.agent_seed_for``).
     #: Set only to replay rows written before agents had a stream of their own.
     agent_seed: int | None = None
+    #: More keyword arguments of ``gym.make`` (canonical JSON, ``"{}"``: none).
+    env_kwargs: str = "{}"
 
 
 def _rules_from_file(path: Path) -> list[str]:
     try:
         lines = path.read_text().splitlines()
     except OSError as exc:
-        raise ValueError(f"cannot read rules file {str(path)!r}: {exc.strerror}") from exc
+        raise ValueError(
+            f"cannot read rules file {str(path)!r}: {exc.strerror} (rules are named, "
+            "random:N or a file with one rule per line)"
+        ) from exc
     rules = []
     for number, line in enumerate(lines, start=1):
         text = line.split("#", 1)[0].strip()
@@ -143,10 +151,12 @@ def make_jobs(
     seed: int,
     inference: str | None = None,
     design: bool = False,
+    env_kwargs: dict[str, Any] | None = None,
 ) -> list[Job]:
     """Every (env, rule, episode, agent) job; ``rules(env_id)`` lists an env's rules;
     ``inference`` replaces every preset's engine (``None``: each keeps its own); ``design``
-    makes every env with ``design=True``.
+    makes every env with ``design=True``; ``env_kwargs`` are more keyword arguments of
+    ``gym.make`` (any setting of a preset, e.g. ``{"noise": 0.1}``; JSON values).
 
     The agents of one (env, rule, episode) share its seed, so they face the same hidden
     rule and the same experiments' initial conditions.
@@ -155,10 +165,11 @@ def make_jobs(
         raise ValueError(f"episodes must be an int >= 1, got {episodes!r}")
     for agent in agents:
         check_agent_name(agent)
-    if inference is not None or design:
+    extra = _canonical_kwargs(env_kwargs)
+    if inference is not None or design or extra != "{}":
         for env_id in env_ids:
             check_env_id(env_id)
-            _make_env(env_id, inference, design)  # ValueError naming the engine or setting
+            _make_env(env_id, inference, design, extra)  # ValueError naming the setting
     jobs = []
     for e, env_id in enumerate(env_ids):
         check_env_id(env_id)
@@ -166,35 +177,60 @@ def make_jobs(
             for k in range(episodes):
                 state = np.random.SeedSequence([seed, e, r, k]).generate_state(1)[0]
                 jobs.extend(
-                    Job(env_id, agent, rule, int(state), inference, design) for agent in agents
+                    Job(env_id, agent, rule, int(state), inference, design, env_kwargs=extra)
+                    for agent in agents
                 )
     return jobs
 
 
-# Per process: one env per (id, inference, design), reused across jobs.
-_ENVS: dict[tuple[str, str | None, bool], gym.Env] = {}
+def _canonical_kwargs(env_kwargs: dict[str, Any] | None) -> str:
+    """``env_kwargs`` as canonical JSON (sorted keys); ValueError for anything else."""
+    if env_kwargs is None:
+        return "{}"
+    if not isinstance(env_kwargs, dict) or not all(isinstance(k, str) for k in env_kwargs):
+        raise ValueError(f"env_kwargs must be a dict of keyword arguments, got {env_kwargs!r}")
+    reserved = sorted({"inference", "design", "render_mode"} & set(env_kwargs))
+    if reserved:
+        raise ValueError(f"env_kwargs may not set {reserved}: use inference=/design= instead")
+    try:
+        return json.dumps(env_kwargs, sort_keys=True)
+    except TypeError as exc:
+        raise ValueError(f"env_kwargs must hold JSON values, got {env_kwargs!r}") from exc
 
 
-def _make_env(env_id: str, inference: str | None, design: bool = False) -> gym.Env:
-    key = (env_id, inference, design)
+# Per process: one env per (id, inference, design, env_kwargs), reused across jobs.
+_ENVS: dict[tuple[str, str | None, bool, str], gym.Env] = {}
+
+
+def _make_env(
+    env_id: str, inference: str | None, design: bool = False, env_kwargs: str = "{}"
+) -> gym.Env:
+    key = (env_id, inference, design, env_kwargs)
     if key not in _ENVS:
-        kwargs: dict[str, Any] = {} if inference is None else {"inference": inference}
+        kwargs: dict[str, Any] = json.loads(env_kwargs)
+        if inference is not None:
+            kwargs["inference"] = inference
         if design:
             kwargs["design"] = True
-        _ENVS[key] = gym.make(env_id, **kwargs)
+        # JSON has no tuples: (height, width) settings arrive as lists.
+        kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in kwargs.items()}
+        try:
+            _ENVS[key] = gym.make(env_id, **kwargs)
+        except TypeError as exc:  # an unknown keyword
+            raise ValueError(f"{env_id} does not take these settings: {exc}") from exc
     return _ENVS[key]
 
 
 def run_job(job: Job) -> dict[str, Any]:
     """Run one job in this process; returns its row."""
-    env = _make_env(job.env_id, job.inference, job.design)
+    env = _make_env(job.env_id, job.inference, job.design, job.env_kwargs)
     row = run_episode(env, make_agent(job.agent, env), job.rule, job.seed, None, job.agent_seed)
     return {
-        "env": job.env_id,
-        "inference": env.unwrapped.inference,
-        "design": job.design,
-        "reference": is_reference(job.agent),
         **row,
+        "env": job.env_id,
+        "env_kwargs": json.loads(job.env_kwargs),
+        "reference": is_reference(job.agent),
+        "agent": job.agent,  # the name it was asked for (a class's own name may be empty)
     }
 
 
@@ -249,11 +285,15 @@ def run_ray(
     address = os.environ.get("RAY_ADDRESS") or None
     started = not ray.is_initialized()
     if started:
+        # A local cluster's workers import what this process can: agents named
+        # module.path:Class resolve there too. (A remote cluster needs them installed.)
+        runtime_env = None if address else {"env_vars": {"PYTHONPATH": os.pathsep.join(sys.path)}}
         ray.init(
             address=address,
             num_cpus=None if address else workers,
             include_dashboard=False,
             log_to_driver=False,
+            runtime_env=runtime_env,
         )
     try:
         task = ray.remote(num_cpus=1)(run_job)
@@ -270,6 +310,78 @@ def run_ray(
         if started:
             ray.shutdown()
     return rows  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    """What :func:`benchmark` returns.
+
+    Attributes:
+        rows: one dict per episode (the module doc), in job order.
+        summary: :func:`summarise` of the rows.
+        left_out: env id -> the rules of the spec outside its rule space (not played).
+    """
+
+    rows: list[dict[str, Any]]
+    summary: list[dict[str, Any]]
+    left_out: dict[str, list[str]]
+
+
+def benchmark(
+    env_ids: Sequence[str],
+    agents: Sequence[str],
+    rules: str = "named",
+    episodes: int = 1,
+    seed: int = 0,
+    *,
+    inference: str | None = None,
+    design: bool = False,
+    env_kwargs: dict[str, Any] | None = None,
+    backend: str = "local",
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> BenchResult:
+    """``lifegym bench`` from Python: every agent on every env for every rule of ``rules``
+    (``named``, ``random:N`` or a file, see :func:`rules_for`) and episode.
+
+    ``agents`` are names for :func:`lifegym.agents.make_agent` (registered names, policies,
+    ``module.path:Class`` or ``file.py:Class``); ``env_kwargs`` adds keyword arguments of
+    ``gym.make`` to every env; ``backend`` is ``"local"`` (``workers`` processes) or
+    ``"ray"``; ``progress(done, total)`` is called as episodes finish. ValueError names
+    any bad argument before an episode runs, and an env none of whose rules lies in its
+    rule space::
+
+        result = benchmark(["lifegym/LifeLike-Noisy-v1"], ["infogain", "mypkg.agents:Mine"],
+                           rules="random:10", env_kwargs={"noise": 0.1})
+        print(markdown_table(result.summary))
+    """
+    if backend not in ("local", "ray"):
+        raise ValueError(f"backend must be 'local' or 'ray', got {backend!r}")
+    found = {env_id: rules_for(rules, env_id) for env_id in env_ids}
+    for env_id, (kept, _) in found.items():
+        if not kept:
+            raise ValueError(f"no rule of {rules!r} lies in the rule space of {env_id}")
+    jobs = make_jobs(
+        env_ids,
+        agents,
+        lambda env_id: found[env_id][0],
+        episodes,
+        seed,
+        inference,
+        design,
+        env_kwargs,
+    )
+
+    def done(count: int) -> None:
+        if progress is not None:
+            progress(count, len(jobs))
+
+    if backend == "ray":
+        rows = run_ray(jobs, workers, done)
+    else:
+        rows = run_local(jobs, workers or 1, done)
+    left_out = {env_id: lost for env_id, (_, lost) in found.items() if lost}
+    return BenchResult(rows, summarise(rows), left_out)
 
 
 def _mean(values: Iterable[float]) -> float:
@@ -319,6 +431,12 @@ def _mean_fields(group: Sequence[dict[str, Any]], key: str) -> dict[str, Any]:
     return {f"{key}_mean": _mean(values), f"{key}_ci": list(bootstrap_interval(values))}
 
 
+def _env_label(row: dict[str, Any]) -> str:
+    """The env of a row: its id, followed by its extra settings when there are any."""
+    extra = row.get("env_kwargs") or {}
+    return row["env"] + (" " + json.dumps(extra, sort_keys=True) if extra else "")
+
+
 def summarise(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """One summary per (env, inference, design, agent), in order of first appearance:
     ``SUMMARY_FIELDS`` (rates in %), ``reference``, and for ``RATES`` ``<m>_rate`` and
@@ -327,13 +445,13 @@ def summarise(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     ``max_steps``)."""
     groups: dict[tuple[str, str, bool, str], list[dict[str, Any]]] = {}
     for row in rows:
-        key = (row["env"], row["inference"], bool(row.get("design", False)), row["agent"])
+        key = (_env_label(row), row["inference"], bool(row.get("design", False)), row["agent"])
         groups.setdefault(key, []).append(row)
     out = []
-    for (env_id, inference, design, agent), group in groups.items():
-        oracle = groups.get((env_id, inference, design, "oracle"), [])
+    for (env_label, inference, design, agent), group in groups.items():
+        oracle = groups.get((env_label, inference, design, "oracle"), [])
         entry: dict[str, Any] = {
-            "env": env_id,
+            "env": env_label,
             "inference": inference,
             "design": design,
             "agent": agent,

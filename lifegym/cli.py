@@ -8,6 +8,7 @@ exit with code 2.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import re
 import sys
@@ -340,7 +341,17 @@ def _add_bench_parser(subparsers: argparse._SubParsersAction) -> None:
         help="a registered id (repeatable; default lifegym/LifeLike-Noisy-v1)",
     )
     parser.add_argument(
-        "--agent", action="append", metavar="NAME", help="an agent (repeatable; default infogain)"
+        "--agent",
+        action="append",
+        metavar="NAME",
+        help="an agent (repeatable; default infogain): random, coverage, infogain, "
+        "emulator-loop, oracle (the reference), ppo:PATH or maskable-ppo:PATH (a trained "
+        "policy), module.path:Class or path/to/file.py:Class (your own Agent subclass)",
+    )
+    parser.add_argument(
+        "--env-kwargs",
+        metavar="JSON",
+        help='more gym.make keyword arguments for every env, e.g. \'{"noise": 0.1}\'',
     )
     parser.add_argument(
         "--rules",
@@ -408,46 +419,49 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         raise UsageError(
             f"argument --plot: {args.plot!r} must end in one of {', '.join(bench.PLOT_SUFFIXES)}"
         )
-    try:
-        rules = {env_id: bench.rules_for(args.rules, env_id) for env_id in env_ids}
-        jobs = bench.make_jobs(
-            env_ids,
-            agents,
-            lambda e: rules[e][0],
-            args.episodes,
-            args.seed,
-            args.inference,
-            args.design,
-        )
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
-    for env_id, (kept, left_out) in rules.items():
-        if left_out:
-            print(
-                f"{env_id}: {len(left_out)} rule(s) not in its rule space, left out: "
-                + ", ".join(left_out),
-                file=sys.stderr,
-            )
-        if not kept:
-            raise UsageError(f"no rule of {args.rules!r} lies in the rule space of {env_id}")
-    bar = _progress_bar(len(jobs), sys.stderr, unit="episodes")
+    env_kwargs = None
+    if args.env_kwargs is not None:
+        try:
+            env_kwargs = json.loads(args.env_kwargs)
+        except json.JSONDecodeError as exc:
+            message = f"argument --env-kwargs: not JSON ({exc}): {args.env_kwargs!r}"
+            raise UsageError(message) from exc
+    bar = None
 
-    def finished(done: int) -> None:  # the backends report how many jobs are done
+    def finished(done: int, total: int) -> None:  # the backends report the jobs done
+        nonlocal bar
+        if bar is None:
+            bar = _progress_bar(total, sys.stderr, unit="episodes")
         bar.update(done - bar.n)
 
     start = time.perf_counter()
     try:
-        if args.backend == "ray":
-            rows = bench.run_ray(jobs, args.workers, finished)
-        else:
-            rows = bench.run_local(jobs, args.workers or 1, finished)
+        result = bench.benchmark(
+            env_ids,
+            agents,
+            args.rules,
+            args.episodes,
+            args.seed,
+            inference=args.inference,
+            design=args.design,
+            env_kwargs=env_kwargs,
+            backend=args.backend,
+            workers=args.workers,
+            progress=finished,
+        )
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     finally:
-        bar.close()
-    summary = bench.summarise(rows)
+        if bar is not None:
+            bar.close()
+    rows, summary = result.rows, result.summary
     table = bench.markdown_table(summary)
     print(table, end="")
+    for env_id, left_out in result.left_out.items():
+        print(
+            f"{env_id}: {len(left_out)} rule(s) of {args.rules!r} lie outside its rule space "
+            f"and were not played: {', '.join(left_out)}"
+        )
     for env_id in env_ids:
         bound = bench.bounds(env_id)
         sightings = "" if bound["sightings"] is None else f", sightings {bound['sightings']}"

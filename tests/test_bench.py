@@ -135,7 +135,7 @@ def test_command_line_writes_rows_summary_and_plot(tmp_path: Path, capsys) -> No
     assert code == 0
     captured = capsys.readouterr()
     assert "| lifegym/LifeLike-Noisy-v0 | exact |  | coverage | 2 |" in captured.out
-    assert "left out: B2-a/S12" in captured.err
+    assert "lie outside its rule space and were not played: B2-a/S12" in captured.out
     rows = json.loads(out["rows.json"].read_text())
     fields = {"env", "inference", "agent", "rule", "seed", "wall_s", "exact"}
     assert len(rows) == 4 and fields <= set(rows[0])

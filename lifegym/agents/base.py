@@ -94,8 +94,10 @@ def run_episode(
     watch: Callable[[dict[str, Any]], None] | None = None,
     agent_seed: int | None = None,
 ) -> dict[str, Any]:
-    """Play one episode to its end; returns ``info["result"]`` plus ``rule``, ``seed``,
-    ``agent``, ``steps`` and ``wall_s`` (seconds, agent and env together). ``watch``, when
+    """Play one episode to its end; returns ``info["result"]`` plus ``env`` (the id),
+    ``inference`` (the engine), ``design``, ``agent``, ``rule``, ``seed``, ``agent_seed``,
+    ``steps`` and ``wall_s`` (seconds, agent and env together): a row that
+    ``lifegym.bench.summarise`` takes as it is. ``watch``, when
     given, is called with the ``info`` of the reset and of every step (its time counts).
 
     The env is reset with ``seed``, the agent with ``agent_seed`` (default
@@ -123,8 +125,11 @@ def run_episode(
         if terminated or truncated:
             break
     return {
+        "env": env.spec.id if env.spec is not None else type(unwrapped).__name__,
+        "inference": unwrapped.inference,
+        "design": unwrapped.design,
         **info["result"],
-        "agent": agent.name,
+        "agent": agent.name or type(agent).__name__,
         "rule": info["result"]["true_rule"],
         "seed": seed,
         "agent_seed": agent_seed,
