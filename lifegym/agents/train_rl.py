@@ -16,16 +16,22 @@ a ``DummyVecEnv`` (``--envs 1``) or ``SubprocVecEnv``, each wrapped in ``Monitor
 from __future__ import annotations
 
 import argparse
+import collections
 import functools
 import json
+import multiprocessing
+import os
 import shlex
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import gymnasium as gym
 
+from lifegym.registration import check_env_id
 from lifegym.reward import REWARDS
 
 __all__ = ["main", "train"]
@@ -33,21 +39,76 @@ __all__ = ["main", "train"]
 
 def make_env(env_id: str, **kwargs: Any) -> gym.Env:
     """``gym.make(env_id, **kwargs)`` after registering lifegym's ids (a picklable env factory
-    for subprocess envs, whose fresh interpreters have not imported lifegym)."""
+    for subprocess envs, whose fresh interpreters have not imported lifegym). In a
+    subprocess it also ignores Ctrl-C: the trainer handles it and closes the workers."""
     import lifegym  # noqa: F401
 
+    if multiprocessing.current_process().name != "MainProcess":
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     return gym.make(env_id, **kwargs)
 
 
+def _flag_callback(flag: threading.Event) -> Any:
+    """An SB3 callback that stops training at the next env step once ``flag`` is set."""
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class StopOnFlag(BaseCallback):
+        def _on_step(self) -> bool:
+            return not flag.is_set()
+
+    return StopOnFlag()
+
+
 def _wall_clock_callback(deadline: float) -> Any:
-    """An SB3 callback that stops training once ``time.perf_counter()`` passes ``deadline``."""
+    """An SB3 callback that stops training once ``time.perf_counter()`` passes ``deadline``
+    (and says so in ``stopped``)."""
     from stable_baselines3.common.callbacks import BaseCallback
 
     class WallClock(BaseCallback):
+        stopped = False
+
         def _on_step(self) -> bool:
-            return time.perf_counter() < deadline
+            self.stopped = time.perf_counter() >= deadline
+            return not self.stopped
 
     return WallClock()
+
+
+def _progress_callback(total: int, stream: TextIO, window: int = 100) -> Any:
+    """An SB3 callback drawing a ``tqdm`` bar of env steps with the fps, and the mean
+    reward and identified / exact rates of the last ``window`` episodes."""
+    from stable_baselines3.common.callbacks import BaseCallback
+    from tqdm import tqdm
+
+    class Progress(BaseCallback):
+        def _on_training_start(self) -> None:
+            self.bar = tqdm(total=total, file=stream, unit=" steps", mininterval=1.0)
+            self.rewards: collections.deque[float] = collections.deque(maxlen=window)
+            self.identified: collections.deque[bool] = collections.deque(maxlen=window)
+            self.exact: collections.deque[bool] = collections.deque(maxlen=window)
+
+        def _on_step(self) -> bool:
+            for info in self.locals.get("infos", ()):
+                if "episode" in info:  # Monitor's summary of a finished episode
+                    self.rewards.append(float(info["episode"]["r"]))
+                result = info.get("result")
+                if result is not None:
+                    self.identified.append(bool(result.get("identified", False)))
+                    self.exact.append(bool(result["exact"]))
+            self.bar.update(self.model.num_timesteps - self.bar.n)
+            if self.rewards and self.n_calls % 64 == 0:
+                self.bar.set_postfix(
+                    reward=f"{sum(self.rewards) / len(self.rewards):.2f}",
+                    identified=f"{sum(self.identified) / max(len(self.identified), 1):.0%}",
+                    exact=f"{sum(self.exact) / max(len(self.exact), 1):.0%}",
+                    refresh=False,
+                )
+            return True
+
+        def _on_training_end(self) -> None:
+            self.bar.close()
+
+    return Progress()
 
 
 def train(
@@ -56,7 +117,7 @@ def train(
     *,
     algorithm: str = "maskable-ppo",
     steps: int = 100_000,
-    n_envs: int = 4,
+    n_envs: int | None = None,
     seed: int = 0,
     checkpoint_every: int = 50_000,
     tensorboard: bool = False,
@@ -70,11 +131,17 @@ def train(
     compute_weight: float = 1.0,
     normalize_reward: bool = False,
     command: str | None = None,
+    progress: TextIO | None = None,
 ) -> Path:
     """Train a policy; returns the path of the saved ``policy.zip`` (see the module doc).
 
-    Training stops after ``steps`` env steps or, when given, ``max_minutes`` of wall time
-    (checked after every env step), whichever comes first; ``train.json`` records both.
+    Training stops after ``steps`` env steps, after ``max_minutes`` of wall time (checked
+    after every env step) or on Ctrl-C, whichever comes first; each way the policy and
+    ``train.json`` are saved, with ``steps_done`` and ``stopped_by`` (``"steps"``,
+    ``"minutes"`` or ``"interrupt"``). ``n_envs`` defaults to the number of cores. Every
+    argument, the env id and ``env_kwargs`` are checked (ValueError) before a worker
+    starts. ``progress``, when given, gets a progress bar (steps, fps, recent reward,
+    identified and exact rates).
     The envs are trained with the reward ``reward`` (a key of ``lifegym.reward.REWARDS``)
     at these cost weights; the trained policy is measured on the env's results, whatever
     reward shaped it. ``command`` is recorded in ``train.json`` (the command line passes
@@ -88,6 +155,8 @@ def train(
 
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {ALGORITHMS}")
+    if n_envs is None:
+        n_envs = os.cpu_count() or 1
     for name, value in (("steps", steps), ("n_envs", n_envs), ("n_steps", n_steps)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be an int >= 1, got {value!r}")
@@ -100,6 +169,11 @@ def train(
     reward_function = REWARDS[reward](
         experiment_weight=experiment_weight, compute_weight=compute_weight
     )  # ValueError naming a bad weight
+    check_env_id(env_id)
+    try:
+        make_env(env_id, **(env_kwargs or {})).close()  # a bad setting fails here, not in workers
+    except TypeError as exc:
+        raise ValueError(f"{env_id} does not take these env_kwargs: {exc}") from exc
     formats = ["csv"]
     if tensorboard:
         try:
@@ -140,12 +214,36 @@ def train(
     )
     start = time.perf_counter()
     callbacks = [checkpoints]
+    wall_clock = None
     if max_minutes is not None:
-        callbacks.append(_wall_clock_callback(start + 60.0 * max_minutes))
+        wall_clock = _wall_clock_callback(start + 60.0 * max_minutes)
+        callbacks.append(wall_clock)
+    if progress is not None:
+        callbacks.append(_progress_callback(steps, progress))
+    # Ctrl-C stops training at the next env step (the workers ignore it), so the policy
+    # and train.json are saved; a second Ctrl-C interrupts at once.
+    interrupted = threading.Event()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+
+        def on_sigint(signum: int, frame: Any) -> None:
+            if interrupted.is_set():
+                raise KeyboardInterrupt
+            interrupted.set()
+
+        previous = signal.signal(signal.SIGINT, on_sigint)
+    callbacks.append(_flag_callback(interrupted))
     try:
         model.learn(total_timesteps=steps, callback=CallbackList(callbacks))
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
         venv.close()
+    stopped_by = "steps"
+    if interrupted.is_set():
+        stopped_by = "interrupt"
+    elif wall_clock is not None and wall_clock.stopped:
+        stopped_by = "minutes"
     path = out / "policy.zip"
     model.save(path)
     settings = {
@@ -153,6 +251,7 @@ def train(
         "algorithm": algorithm,
         "steps": steps,
         "steps_done": int(model.num_timesteps),
+        "stopped_by": stopped_by,
         "max_minutes": max_minutes,
         "n_envs": n_envs,
         "seed": seed,
@@ -171,11 +270,17 @@ def train(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m lifegym.agents.train_rl",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     parser.add_argument("--env", default="lifegym/LifeLike-Noisy-v0", help="a registered id")
     parser.add_argument("--algo", default="maskable-ppo", choices=("ppo", "maskable-ppo"))
     parser.add_argument("--steps", type=int, default=100_000, help="environment steps")
-    parser.add_argument("--envs", type=int, default=4, help="parallel envs")
+    parser.add_argument(
+        "--envs", type=int, default=os.cpu_count() or 1, help="parallel envs (default: cores)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--checkpoint-every", type=int, default=50_000, help="steps")
@@ -220,11 +325,19 @@ def main(argv: list[str] | None = None) -> int:
             experiment_weight=args.experiment_weight,
             compute_weight=args.compute_weight,
             normalize_reward=args.normalize_reward,
+            progress=sys.stderr,
             command=shlex.join(["python", "-m", "lifegym.agents.train_rl", *given]),
         )
-    except ValueError as exc:
-        parser.error(str(exc))
-    print(f"saved {path}")
+    except ValueError as exc:  # short: the full usage would bury the one line that matters
+        print(f"{parser.prog}: error: {exc}\n(see {parser.prog} --help)", file=sys.stderr)
+        return 2
+    record = json.loads((path.parent / "train.json").read_text())
+    why = {
+        "steps": "reached --steps",
+        "minutes": f"stopped by --minutes {args.minutes}",
+        "interrupt": "interrupted (Ctrl-C)",
+    }[record["stopped_by"]]
+    print(f"saved {path} after {record['steps_done']:,} of {args.steps:,} steps: {why}")
     return 0
 
 
