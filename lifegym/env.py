@@ -30,7 +30,7 @@ from lifegym.scoring import EpisodeResult
 from lifegym.scoring import battery as scoring_battery
 from lifegym.seeding import BATTERY_STREAM, stream
 from lifegym.types import Belief, RuleSpace, VisibleTrajectory
-from lifegym.viewer import render_ansi, render_rgb
+from lifegym.viewer import caption, render_ansi, render_rgb
 
 __all__ = [
     "BATTERIES",
@@ -206,6 +206,32 @@ class RuleDiscoveryEnv(gym.Env):
     ## Starting State
     A hidden rule from the prior (or ``options={"rule": ...}``), no experiments, the
     belief of the engine with no data (every free bit 0.5), full budgets.
+
+    ## Info
+    Every ``reset`` and ``step`` returns ``info`` with:
+
+    | key | type | meaning |
+    |---|---|---|
+    | ``action`` | str | what the step did (``"reset"``, ``"request soup-0.50x1@8x8"``, ``"test B3"``, ``"test MAP"``, ``"design 6x6 x1"``, ``"submit"``) |
+    | ``experiment_cost`` | int | observed cell-steps this step cost (0 for tests) |
+    | ``compute_cost`` | int | simulated cell-steps this step cost (0 for experiments) |
+    | ``experiment_spent``, ``compute_spent`` | int | totals so far in the episode |
+    | ``entropy`` | float | the belief's entropy (bits) after the step |
+    | ``n_consistent`` | int | rules the engine still finds consistent (-1: cannot count) |
+    | ``map_rule`` | str | the most probable rule, the one a submit would score |
+    | ``action_mask`` | bool array | ``action_masks()`` after the step |
+    | ``rejected`` | str | only for a masked action: why it did nothing |
+    | ``test`` | dict | only after a test, see below |
+    | ``result`` | dict | only at the episode's end, see Episode End |
+
+    ``info["test"]`` of a bit test: ``kind`` ``"bit"``, ``bit`` (its name), ``log_odds``
+    (log-likelihood of the observations with the bit set minus with it cleared, the MAP's
+    other bits fixed, over observed steps >= the engine's ``test_from_time``; > 0 favours
+    1). Of a MAP test: ``kind`` ``"map"``, ``loglik`` (of every observation under the MAP
+    rule), ``discrepancy`` (mean per scored unit: flipped cells per cell for frames, a
+    z-score for statistics), ``expected_discrepancy`` (what noise alone would give if the
+    rule were right: the flip probability, or sqrt(2/pi) for statistics), ``cost``
+    (simulated cell-steps of one replay).
 
     ## Episode End
     * Termination: the agent submits; or the experiment budget cannot pay for any menu
@@ -685,13 +711,16 @@ class RuleDiscoveryEnv(gym.Env):
         return self._observation(), reward, terminated, bool(truncated), info
 
     def render(self) -> np.ndarray | str | None:
+        if self.render_mode is None:
+            return None
+        if self._lab is None:
+            raise RuntimeError("call reset() before render()")
+        text = caption(self._last_info, self._steps)
         if self.render_mode == "rgb_array":
-            return render_rgb(self._frame_to_show(), self._belief.p_one)
-        if self.render_mode == "ansi":
-            if self._lab is None:
-                raise RuntimeError("call reset() before render()")
-            return render_ansi(self.agent_view, self._last_info.get("result"))
-        return None
+            frame = self._last_frame()  # at its own size: render_rgb scales it to the box
+            box = max(256, *self.model.region(*self.world))
+            return render_rgb(frame, self._belief.p_one, self.space.free_names, text, box)
+        return render_ansi(self.agent_view, self._last_info.get("result"), text)
 
     # -- actions -------------------------------------------------------------------------
 
@@ -745,11 +774,13 @@ class RuleDiscoveryEnv(gym.Env):
         )
 
     def _info(self, action: str, experiment_cost: int, compute_cost: int) -> dict[str, Any]:
-        belief = self._belief
+        belief, lab = self._belief, self.lab
         return {
             "action": action,
             "experiment_cost": int(experiment_cost),
             "compute_cost": int(compute_cost),
+            "experiment_spent": int(lab.experiment_spent),
+            "compute_spent": int(lab.compute_spent),
             "entropy": float(belief.entropy),
             "n_consistent": -1 if belief.n_consistent is None else int(belief.n_consistent),
             "map_rule": str(belief.map_rule),
@@ -771,16 +802,22 @@ class RuleDiscoveryEnv(gym.Env):
             summary[:] = np.clip(curve[picks], 0.0, 1.0)
         return summary.ravel()
 
-    def _frame_to_show(self) -> np.ndarray:
-        h, w = self.model.region(*self.world)
+    def _last_frame(self) -> np.ndarray:
+        """The last observed frame at its own size (the initial condition when only
+        statistics are seen; zeros of the observed region before any experiment)."""
         trajectories = self.lab.trajectories if self._lab is not None else []
         if not trajectories:
-            return np.zeros((h, w), dtype=np.uint8)
+            return np.zeros(self.model.region(*self.world), dtype=np.uint8)
         last = trajectories[-1]
         if last.frames is not None and len(last.frames):
-            shown = last.frames[-1]
-        else:
-            shown = last.initial[:h, :w]
+            return last.frames[-1]
+        h, w = self.model.region(*last.world_shape)
+        return last.initial[:h, :w]
+
+    def _frame_to_show(self) -> np.ndarray:
+        """The last observed frame padded (top-left) to the observed region of the world."""
+        h, w = self.model.region(*self.world)
+        shown = self._last_frame()
         if shown.shape == (h, w):
             return shown
         padded = np.zeros((h, w), dtype=np.uint8)  # a smaller world, top-left

@@ -879,3 +879,44 @@ def test_observation_model_and_its_parts_together_are_refused():
         RuleDiscoveryEnv(observation=noisy(0.05), stride=2)
     env = RuleDiscoveryEnv(observation=noisy(0.05))
     assert env.model.noise == 0.05
+
+
+@pytest.mark.parametrize("env_id", ["lifegym/LifeLike-Noisy-v1", "lifegym/Isotropic-Noisy-v1"])
+def test_info_keeps_step_costs_and_totals_apart(env_id):
+    env = make_raw(env_id)
+    _, info = env.reset(seed=0)
+    assert (info["experiment_spent"], info["compute_spent"]) == (0, 0)
+    spent = 0
+    for item in (0, 1):
+        _, _, _, _, info = env.step(item)
+        spent += int(env.item_costs[item])
+        assert info["experiment_cost"] == int(env.item_costs[item])
+        assert info["experiment_spent"] == spent
+    _, _, _, _, info = env.step(env.test_map_action)
+    assert info["experiment_cost"] == 0 and info["experiment_spent"] == spent
+    assert info["compute_spent"] == info["compute_cost"] > 0
+
+
+def test_pictures_say_what_they_show():
+    from lifegym.viewer import caption
+
+    env = make_raw("lifegym/LifeLike-Noisy-v1", render_mode="ansi")
+    _, info = env.reset(seed=0)
+    assert caption(info, 0).startswith("step 0 (reset)")
+    _, _, _, _, info = env.step(0)
+    text = caption(info, 1)
+    assert text.startswith(f"step 1: {info['action']} (+{info['experiment_cost']:,} observed")
+    assert env.render().startswith(text)  # ansi: the caption first
+    assert "B3:" in env.render()
+    rgb = make_raw("lifegym/LifeLike-Noisy-v1", render_mode="rgb_array")
+    rgb.reset(seed=0)
+    before = rgb.render()
+    rgb.step(0)
+    after = rgb.render()
+    assert after.shape[0] >= 200 and not np.array_equal(before, after)
+    # the key's three colours are drawn at the bottom
+    from lifegym.viewer import KEY
+
+    bottom = after[-20:].reshape(-1, 3)
+    for colour, _ in KEY:
+        assert (bottom == colour).all(axis=1).any(), colour

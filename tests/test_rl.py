@@ -120,3 +120,11 @@ def test_reward_goes_through_its_own_arguments(tmp_path: Path) -> None:
 
     with pytest.raises(ValueError, match="reward="):
         train("lifegym/LifeLike-Noisy-v0", tmp_path, steps=8, env_kwargs={"reward": "terminal"})
+
+
+def test_a_policy_named_with_the_wrong_algorithm_says_which_it_is() -> None:
+    from lifegym.agents.rl import load_policy
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks/policies/noisy-maskable-ppo.zip"
+    with pytest.raises(ValueError, match="is a maskable-ppo policy, not ppo: name it maskable"):
+        load_policy("ppo", path)

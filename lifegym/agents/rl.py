@@ -30,14 +30,27 @@ def load_policy(algorithm: str, path: str | Path, device: str = "cpu") -> Any:
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"no saved policy at {str(path)!r}")
-    if algorithm == "ppo":
-        from stable_baselines3 import PPO as model_class
-    else:
-        from sb3_contrib import MaskablePPO as model_class
     try:
-        return model_class.load(path, device=device)
+        return _model_class(algorithm).load(path, device=device)
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        raise ValueError(f"cannot load {str(path)!r} as a {algorithm} policy: {exc}") from exc
+        other = ALGORITHMS[1 - ALGORITHMS.index(algorithm)]
+        try:  # a policy of the other algorithm: say which, not a loader's internals
+            _model_class(other).load(path, device=device)
+        except (KeyError, TypeError, ValueError, RuntimeError):
+            raise ValueError(f"cannot load {str(path)!r} as a {algorithm} policy: {exc}") from exc
+        raise ValueError(
+            f"{str(path)!r} is a {other} policy, not {algorithm}: name it {other}:{path}"
+        ) from exc
+
+
+def _model_class(algorithm: str) -> Any:
+    if algorithm == "ppo":
+        from stable_baselines3 import PPO
+
+        return PPO
+    from sb3_contrib import MaskablePPO
+
+    return MaskablePPO
 
 
 class PolicyAgent(Agent):
