@@ -754,11 +754,39 @@ class RuleDiscoveryEnv(gym.Env):
 
     # -- outputs -------------------------------------------------------------------------
 
-    def _result(self, submitted_by: str) -> EpisodeResult:
+    # -- for harnesses whose agent submits its own rule (``lifegym.protocol``) -----------
+
+    def run_cells(self, cells: object, steps: int) -> VisibleTrajectory:
+        """Run an initial condition (0/1 array, RLE or plaintext; checked as a design is,
+        with or without ``design=True``) for ``steps`` steps outside ``step()``: charged,
+        recorded and folded into the belief like any experiment. ValueError naming the
+        value and the limit, or :class:`~lifegym.lab.BudgetError`, leave the env as it was."""
+        grid = self._check_design(cells, steps)
+        trajectory = self.lab.run_array(grid, int(steps), name="design")
+        self._absorb(trajectory)
+        return trajectory
+
+    def run_item(self, item: int) -> VisibleTrajectory:
+        """Run menu item ``item`` outside ``step()`` (as :meth:`run_cells`)."""
+        trajectory = self.lab.run(self.menu[item])
+        self._spent_per_item[item] += trajectory.cost
+        self._absorb(trajectory)
+        return trajectory
+
+    def charge_test(self, cell_steps: int) -> None:
+        """Charge a harness's own test to the compute budget (BudgetError if it cannot pay)."""
+        self.lab.charge_compute(cell_steps)
+        self._n_tests += 1
+
+    def score(self, rule: Rule, submitted_by: str = "agent") -> EpisodeResult:
+        """The end-of-episode result had ``rule`` been submitted now (see Episode End)."""
+        return self._result(submitted_by, rule)
+
+    def _result(self, submitted_by: str, submitted: Rule | None = None) -> EpisodeResult:
         lab = self.lab
         return EpisodeResult.score(
             lab.hidden_rule,
-            self._belief.map_rule,
+            self._belief.map_rule if submitted is None else submitted,
             self.space,
             lab.trajectories,
             self._battery,

@@ -13,7 +13,7 @@ from typing import Any
 
 import gymnasium as gym
 
-__all__ = ["PRESETS", "check_env_id", "register_envs"]
+__all__ = ["PRESETS", "TEXT_PRESETS", "check_env_id", "register_envs"]
 
 _ENTRY_POINT = "lifegym.env:RuleDiscoveryEnv"
 
@@ -95,19 +95,41 @@ PRESETS: MappingProxyType[str, tuple[dict[str, Any], str]] = MappingProxyType(
 )
 
 
+#: id of each Text env (``lifegym.text_env``) -> the v1 preset it speaks for.
+TEXT_PRESETS: MappingProxyType[str, str] = MappingProxyType(
+    {
+        env_id.replace("lifegym/", "lifegym/Text-"): env_id
+        for env_id in PRESETS
+        if env_id.endswith("-v1")
+    }
+)
+
+
 def register_envs() -> None:
-    """Register every id of ``PRESETS`` (ids already registered are left as they are)."""
+    """Register every id of ``PRESETS`` and ``TEXT_PRESETS`` (ids already registered are
+    left as they are)."""
     for env_id, (kwargs, _) in PRESETS.items():
         if env_id not in gym.registry:
             gym.register(id=env_id, entry_point=_ENTRY_POINT, kwargs=dict(kwargs))
+    for env_id, preset in TEXT_PRESETS.items():
+        if env_id not in gym.registry:
+            gym.register(
+                id=env_id,
+                entry_point="lifegym.text_env:TextRuleDiscoveryEnv",
+                kwargs={"preset": preset},
+            )
 
 
 def check_env_id(env_id: str) -> None:
-    """ValueError naming ``env_id`` and the lifegym ids unless it is one of them."""
-    if (
-        not isinstance(env_id, str)
-        or not env_id.startswith("lifegym/")
-        or env_id not in gym.registry
-    ):
-        known = ", ".join(sorted(k for k in gym.registry if k.startswith("lifegym/")))
-        raise ValueError(f"unknown env {env_id!r}; choose one of {known}")
+    """ValueError naming ``env_id`` and the numeric lifegym ids unless it is one of them
+    (the Text envs take JSON actions: numeric agents, ``bench`` and ``train_rl`` cannot
+    drive them)."""
+    numeric = sorted(
+        k
+        for k, spec in gym.registry.items()
+        if k.startswith("lifegym/") and spec.entry_point == _ENTRY_POINT
+    )
+    if not isinstance(env_id, str) or env_id not in numeric:
+        text = " (a Text env: it takes JSON tool calls, see lifegym.text_env)"
+        hint = text if env_id in TEXT_PRESETS else ""
+        raise ValueError(f"unknown env {env_id!r}{hint}; choose one of {', '.join(numeric)}")

@@ -1,0 +1,173 @@
+"""``TextRuleDiscoveryEnv``: the rule-discovery task through text alone, for language models.
+
+Registered as ``lifegym/Text-<name>-v1`` for every v1 preset ``lifegym/<name>-v1``. It
+speaks the protocol of :mod:`lifegym.protocol` (the same tools as the MCP server).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import string
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from lifegym.protocol import Episode, ToolError, Transcript
+
+__all__ = ["ERROR_PENALTY", "MAX_ACTION_LENGTH", "MAX_OBSERVATION_LENGTH", "TextRuleDiscoveryEnv"]
+
+#: Reward of an action that is not a valid tool call (the episode goes on).
+ERROR_PENALTY = 0.01
+#: Longest observation (characters): a 64-step experiment on a 60x60 world fits.
+MAX_OBSERVATION_LENGTH = 1_000_000
+#: Longest action (characters): a designed pattern on a 90x90 world fits.
+MAX_ACTION_LENGTH = 100_000
+_CHARSET = frozenset(string.printable)
+
+
+class TextRuleDiscoveryEnv(gym.Env):
+    """Find the hidden rule of a Life-like cellular automaton, speaking JSON text.
+
+    ## Description
+    The numeric env's task (``lifegym.env.RuleDiscoveryEnv``) on the preset ``preset``, but
+    the agent, not an inference engine, decides the rule that is scored: it reads the
+    observed frames (rows of ``.``/``o``) or statistics and submits a rule string.
+
+    ## Action Space
+    ``Text(MAX_ACTION_LENGTH, charset=string.printable)``: the JSON text of one tool call,
+    ``{"tool": NAME, ...arguments}``. The tools (``lifegym.protocol.TOOLS``):
+
+    * ``{"tool": "run_experiment", "steps": 1, "pattern": ".o.\\n.o.\\n.o."}``; or
+      ``"item": "probe-B3"`` (a menu item), or ``"density": 0.4, "height": 8, "width": 8``;
+    * ``{"tool": "test_rule", "rule": "B3/S23"}``;
+    * ``{"tool": "submit_rule", "rule": "B3/S23"}`` (ends the episode).
+
+    ## Observation Space
+    ``Text(MAX_OBSERVATION_LENGTH, charset=string.printable)``: JSON text. At reset the task
+    description (``Episode.task``: family and notation, observation and cost model,
+    budgets, limits, menu, tools); after a call the tool's reply; after a bad call
+    ``{"error": "what was wrong"}``.
+
+    ## Rewards
+    1.0 when the submitted rule is exactly the hidden rule, 0.0 for any other submission;
+    ``-error_penalty`` (0.01) for an action that is not a valid tool call; 0 otherwise.
+    Costs are not in the reward: they are in every reply and in the result.
+
+    ## Episode End
+    * Termination: ``submit_rule``; ``info["result"]`` is the numeric env's result (exact,
+      identified, behavioural match, bits correct, costs, the true rule).
+    * Truncation: ``max_steps`` actions; ``info["result"]`` then scores the all-zero rule
+      of the family (nothing was submitted) with ``submitted_by`` ``"truncation"``.
+
+    ## Arguments
+    | parameter | type | default | description |
+    |---|---|---|---|
+    | ``preset`` | str | | a v1 preset id, e.g. ``"lifegym/LifeLike-Noisy-v1"`` |
+    | ``max_steps`` | int | 256 | truncate after this many actions |
+    | ``error_penalty`` | float | 0.01 | reward lost by an invalid action |
+    | ``transcript`` | str or None | None | append each episode as JSON lines to this file |
+    | ``render_mode`` | str | None | ``"ansi"``: the last observation |
+
+    ``reset(seed=s, options={"rule": "B36/S23"})`` fixes the hidden rule as in the numeric
+    env.
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 1}
+
+    def __init__(
+        self,
+        preset: str,
+        max_steps: int = 256,
+        error_penalty: float = ERROR_PENALTY,
+        transcript: str | None = None,
+        render_mode: str | None = None,
+    ) -> None:
+        Episode(preset, seed=0)  # ValueError (ToolError) for an id that is not served
+        self.preset = preset
+        if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
+            raise ValueError(f"max_steps must be an int >= 1, got {max_steps!r}")
+        self.max_steps = max_steps
+        if not error_penalty >= 0:
+            raise ValueError(f"error_penalty must be >= 0, got {error_penalty!r}")
+        self.error_penalty = float(error_penalty)
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
+        self.render_mode = render_mode
+        self._transcript = None if transcript is None else Transcript.to_file(transcript)
+        self.action_space = spaces.Text(MAX_ACTION_LENGTH, charset=_CHARSET)
+        self.observation_space = spaces.Text(MAX_OBSERVATION_LENGTH, charset=_CHARSET)
+        self._episode: Episode | None = None
+        self._last = ""
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        super().reset(seed=seed)
+        unknown = set(options or {}) - {"rule"}
+        if unknown:
+            raise ValueError(f"unknown reset options {sorted(unknown)}; accepted: 'rule'")
+        rule = (options or {}).get("rule")
+        # The episode's own seed comes from the env's generator: reproducible from ``seed``.
+        episode_seed = int(self.np_random.integers(2**63))
+        try:
+            self._episode = Episode(self.preset, seed=episode_seed, rule=rule)
+        except ToolError as exc:
+            raise ValueError(str(exc)) from exc
+        self._steps = 0
+        task = self._episode.task()
+        if self._transcript is not None:
+            self._transcript.write("start", env=self.preset, seed=seed, task=task)
+        return self._say(task), {}
+
+    def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        if self._episode is None or self._episode.result is not None:
+            raise RuntimeError("the episode has ended (or not started): call reset()")
+        self._steps += 1
+        reward, info = 0.0, {}
+        try:
+            tool, arguments = _parse_call(action)
+            reply = self._episode.call(tool, arguments)
+        except ToolError as exc:
+            reply = {"error": str(exc)}
+            reward = -self.error_penalty
+            tool, arguments = None, {}
+        terminated = self._episode.result is not None
+        truncated = not terminated and self._steps >= self.max_steps
+        if terminated:
+            info["result"] = dict(self._episode.result)  # type: ignore[arg-type]
+            reward = 1.0 if self._episode.result["exact"] else 0.0  # type: ignore[index]
+        elif truncated:
+            space = self._episode.env.space
+            nothing = space.rule(np.zeros(space.n_free, dtype=np.uint8))
+            info["result"] = dataclasses.asdict(self._episode.env.score(nothing, "truncation"))
+        if self._transcript is not None:
+            self._transcript.write(
+                "call", tool=tool, arguments=arguments, reply=reply, reward=reward
+            )
+            if "result" in info:
+                self._transcript.write("end", env=self.preset, result=info["result"])
+        return self._say(reply), float(reward), terminated, truncated, info
+
+    def render(self) -> str | None:
+        return self._last if self.render_mode == "ansi" else None
+
+    def _say(self, reply: dict[str, Any]) -> str:
+        self._last = json.dumps(reply)
+        return self._last
+
+
+def _parse_call(action: object) -> tuple[str, dict[str, Any]]:
+    """(tool, arguments) of a JSON action; ToolError naming what is wrong."""
+    if not isinstance(action, str):
+        raise ToolError(f"an action is the JSON text of a tool call, got {type(action).__name__}")
+    try:
+        call = json.loads(action)
+    except json.JSONDecodeError as exc:
+        raise ToolError(f"the action is not JSON ({exc.msg} at character {exc.pos})") from exc
+    if not isinstance(call, dict) or "tool" not in call:
+        raise ToolError('an action is a JSON object with a "tool" key and its arguments')
+    arguments = {key: value for key, value in call.items() if key != "tool"}
+    return call["tool"], arguments
