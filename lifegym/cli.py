@@ -572,6 +572,48 @@ def _cmd_discover(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------ mcp
+
+
+def _add_mcp_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "mcp",
+        help="serve the text protocol to language-model agents over MCP",
+        description="An MCP server (official mcp SDK; pip install 'lifegym[mcp]') with the "
+        "tools list_envs, start_episode, run_experiment, test_rule and submit_rule, on stdio "
+        "(the default: an MCP client starts it) or streamable HTTP on 127.0.0.1.",
+    )
+    parser.add_argument(
+        "--transport", choices=("stdio", "http"), default="stdio", help="default: stdio"
+    )
+    parser.add_argument(
+        "--port", type=_int_arg(1, "port"), default=8765, help="HTTP port (default 8765)"
+    )
+    parser.add_argument(
+        "--max-episodes",
+        type=_int_arg(1, "max-episodes"),
+        default=64,
+        help="episodes held at once (default 64)",
+    )
+    parser.add_argument("--transcript", metavar="PATH", help="append every call as JSON lines")
+    parser.set_defaults(func=_cmd_mcp)
+
+
+def _cmd_mcp(args: argparse.Namespace) -> int:
+    from lifegym.mcp_server import build_server
+
+    _check_output(args.transcript, "--transcript")
+    try:
+        server = build_server(args.max_episodes, args.transcript and Path(args.transcript))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    if args.transport == "stdio":
+        server.run("stdio")
+    else:
+        server.run("streamable-http", host="127.0.0.1", port=args.port)
+    return 0
+
+
 # ------------------------------------------------------------------ entry point
 
 
@@ -586,6 +628,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_simulate_parser(subparsers)
     _add_bench_parser(subparsers)
     _add_discover_parser(subparsers)
+    _add_mcp_parser(subparsers)
     return parser
 
 
