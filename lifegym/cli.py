@@ -614,6 +614,48 @@ def _cmd_mcp(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------ transcripts
+
+
+def _add_transcripts_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "transcripts",
+        help="summarise transcripts of text or MCP episodes like bench does",
+        description="Read transcripts (JSON lines written by a Text env's transcript= or by "
+        "lifegym mcp --transcript; a folder means every *.jsonl in it) and print the same "
+        "summary table as lifegym bench, one agent per file (named by the file's stem).",
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="transcript files or folders")
+    parser.add_argument("--summary-json", metavar="PATH", help="write the summary here")
+    parser.set_defaults(func=_cmd_transcripts)
+
+
+def _cmd_transcripts(args: argparse.Namespace) -> int:
+    from lifegym import bench
+    from lifegym.protocol import transcript_rows
+
+    files: list[Path] = []
+    for given in map(Path, args.paths):
+        if given.is_dir():
+            files += sorted(given.glob("*.jsonl"))
+        elif given.is_file():
+            files.append(given)
+        else:
+            raise UsageError(f"no transcript file or folder at {str(given)!r}")
+    try:
+        rows = [row for path in files for row in transcript_rows(path)]
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    if not rows:
+        raise UsageError(f"no finished episode in {', '.join(map(str, files)) or 'those folders'}")
+    summary = bench.summarise(rows)
+    print(bench.markdown_table(summary), end="")
+    print(f"{len(rows)} episodes from {len(files)} file(s)")
+    if args.summary_json:
+        bench.write_summary_json(summary, Path(args.summary_json))
+    return 0
+
+
 # ------------------------------------------------------------------ entry point
 
 
@@ -629,6 +671,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_bench_parser(subparsers)
     _add_discover_parser(subparsers)
     _add_mcp_parser(subparsers)
+    _add_transcripts_parser(subparsers)
     return parser
 
 

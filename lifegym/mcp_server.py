@@ -94,7 +94,7 @@ def build_server(max_episodes: int = DEFAULT_MAX_EPISODES, transcript: Path | No
             raise ToolError(str(exc)) from exc
         table.log("call", episode_id=episode_id, tool=tool, arguments=arguments, reply=reply)
         if tool == "submit_rule":
-            table.log("end", episode_id=episode_id, result=reply)
+            table.log("end", episode_id=episode_id, env=table.get(episode_id).env_id, result=reply)
         return reply
 
     @server.tool()

@@ -39,7 +39,7 @@ from lifegym.observe import STAT_NAMES
 from lifegym.registration import PRESETS, check_env_id
 from lifegym.rules import Rule
 
-__all__ = ["TOOLS", "Episode", "ToolError", "Transcript", "v1_presets"]
+__all__ = ["TOOLS", "Episode", "ToolError", "Transcript", "transcript_rows", "v1_presets"]
 
 #: The tools an agent calls during an episode, with their arguments and what they do.
 TOOLS: dict[str, str] = {
@@ -341,6 +341,44 @@ class Transcript:
     def write(self, kind: str, **fields: Any) -> None:
         self.stream.write(json.dumps({"kind": kind, **fields}, default=_plain) + "\n")
         self.stream.flush()
+
+
+def transcript_rows(path: str | Path, agent: str | None = None) -> list[dict[str, Any]]:
+    """One row per finished episode of a transcript file (JSON lines of a Text env or of
+    ``lifegym mcp``), shaped like ``lifegym.bench`` rows (``env``, ``inference`` =
+    ``"agent"``: the agent inferred the rule itself, ``agent``: ``agent`` or the file's
+    stem, then the result), so ``lifegym.bench.summarise`` tables them."""
+    path = Path(path)
+    name = agent or path.stem
+    starts: dict[Any, dict[str, Any]] = {}
+    rows = []
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}:{number}: not JSON ({exc.msg})") from exc
+        key = record.get("episode_id")  # MCP transcripts interleave episodes by id
+        if record.get("kind") == "start":
+            starts[key] = record
+        elif record.get("kind") == "end":
+            start = starts.pop(key, None)
+            if start is None:
+                raise ValueError(f"{path}:{number}: an episode ends that never started")
+            rows.append(
+                {
+                    "env": start["env"],
+                    "inference": "agent",
+                    "design": True,
+                    "agent": name,
+                    "seed": start.get("seed"),
+                    **record["result"],
+                    "rule": record["result"]["true_rule"],
+                    "wall_s": math.nan,
+                }
+            )
+    return rows
 
 
 def _plain(value: Any) -> Any:

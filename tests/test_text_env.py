@@ -115,3 +115,20 @@ def test_truncation_scores_nothing_submitted_and_transcripts_are_json_lines(tmp_
     lines = [json.loads(line) for line in log.read_text().splitlines()]
     assert [line["kind"] for line in lines] == ["start", "call", "call", "end"]
     assert lines[-1]["result"]["experiment_cost"] == 36
+
+
+def test_transcripts_summarise_like_bench(tmp_path: Path, capsys) -> None:
+    from lifegym.cli import main
+
+    log = tmp_path / "counting.jsonl"
+    env = gym.make(NOISY, transcript=str(log))
+    for seed, rule in ((0, "B3/S23"), (1, "B36/S23")):
+        env.reset(seed=seed, options={"rule": rule})
+        call(env, "run_experiment", steps=1, density=0.5, height=6, width=6)
+        call(env, "submit_rule", rule="B3/S23")
+    assert main(["transcripts", str(tmp_path), "--summary-json", str(tmp_path / "s.json")]) == 0
+    out = capsys.readouterr().out
+    assert "| lifegym/LifeLike-Noisy-v1 | agent |" in out and "| counting | 2 |" in out
+    (entry,) = json.loads((tmp_path / "s.json").read_text())
+    assert entry["exact_rate"] == 0.5 and entry["experiment_cost_mean"] == 36
+    assert main(["transcripts", str(tmp_path / "nowhere")]) == 2
