@@ -119,3 +119,40 @@ def test_streamable_http_server(tmp_path: Path) -> None:
     assert result == _expected_result(5, "B3/S23")
     kinds = [json.loads(line)["kind"] for line in log.read_text().splitlines()]
     assert kinds[0] == "start" and kinds[-1] == "call" and "end" in kinds
+
+
+def test_an_mcp_client_infers_held_out_rules_from_the_frames_it_gets() -> None:
+    """The counting agent of agents/ as an MCP client: its own inference, honest scores."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "agents"))
+    from counting_text_agent import CountingTextAgent
+
+    params = StdioServerParameters(command=sys.executable, args=["-m", "lifegym", "mcp"])
+
+    async def main() -> list[dict]:
+        results = []
+        async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
+            for seed in (101, 102, 103):
+                start = await session.call_tool("start_episode", {"env_id": NOISY, "seed": seed})
+                episode, task = (
+                    start.structured_content["episode_id"],
+                    start.structured_content["task"],
+                )
+                agent = CountingTextAgent()
+                agent.reset(task)
+                while True:
+                    call = agent.act()
+                    tool = call.pop("tool")
+                    reply = await session.call_tool(tool, {"episode_id": episode, **call})
+                    assert not reply.is_error, reply.content
+                    if tool == "submit_rule":
+                        results.append(reply.structured_content)
+                        break
+                    agent.observe(reply.structured_content)
+        return results
+
+    results = anyio.run(main)
+    assert all(r["exact"] for r in results), [
+        (r["true_rule"], r["submitted_rule"]) for r in results
+    ]
+    assert len({r["true_rule"] for r in results}) == 3  # held-out rules drawn from the seeds
