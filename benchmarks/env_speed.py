@@ -42,8 +42,8 @@ from lifegym.types import RuleSpace, VisibleTrajectory
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "env_speed.json"
 QUICK_OUT = ROOT / "benchmarks" / "results" / "env_speed_quick.json"
-STEPS_TARGET = 2000.0  # env steps/s on LifeLike-Noisy-v0 (issue 3)
-V1_TARGET = 1500.0  # env steps/s on the v1 presets with exact-counting engines (issue 11)
+STEPS_TARGET = 2000.0  # env steps/s on LifeLike-Noisy-v0
+V1_TARGET = 1500.0  # env steps/s on the v1 presets with exact-counting engines
 EXHAUSTIVE_TARGET_S = 0.5
 
 

@@ -298,7 +298,7 @@ def policy_target_line(summaries: dict[str, list[dict[str, Any]]], env_id: str) 
 
 
 def v1_policy_target_line(summaries: dict[str, list[dict[str, Any]]], env_id: str) -> str | None:
-    """The v1 RL target (issue 12) as a Markdown table row, on ``env_id``'s Discrete face:
+    """The v1 RL target as a Markdown table row, on ``env_id``'s Discrete face:
     the policy's identified rate at least ``infogain``'s, its mean experiment cost <= 1.5x
     infogain's, its mean compute cost <= 2x infogain's experiment + compute cost, and no
     episode ended by truncation. None when no policy ran there."""

@@ -63,7 +63,7 @@ def test_design_reports_what_its_grid_shows(height, width, seed):
 
 
 def test_a_14x14_design_shows_every_bs_class_seven_times():
-    """shared/domain.md section 6: 196 cells can show each of the 18 classes 7 times."""
+    """196 cells can show each of the 18 classes 7 times (docs/background.md)."""
     family = get_family("totalistic")
     classes = np.asarray(family.orbit_of, dtype=np.int64)
     demand = np.full(family.n_bits, 7.0)

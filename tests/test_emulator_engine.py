@@ -1,4 +1,4 @@
-"""The ``emulator`` inference engine inside the env (first part of issue 4)."""
+"""The ``emulator`` inference engine inside the env."""
 
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ from reference import (
 from lifegym.rules import Rule
 from lifegym.sim import simulate
 
-# The 26 named rules of domain.md section 2, copied from there (not from lifegym).
+# 26 named rules as LifeWiki gives them, written out here (not taken from lifegym).
 DOMAIN_RULES: dict[str, str] = {
     "Life": "B3/S23",
     "HighLife": "B36/S23",

@@ -1,4 +1,4 @@
-"""The ``emulator-loop`` agent: the research loop of ``shared/domain.md`` as a query policy.
+"""The ``emulator-loop`` agent: the research loop (``docs/background.md``) as a query policy.
 
 Each cycle:
 

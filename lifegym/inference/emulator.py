@@ -1,6 +1,6 @@
 """The ``emulator`` engine: the belief is what a symmetric torch emulator has learned.
 
-The research loop of ``../shared/domain.md`` (section 3) as an inference engine:
+The research loop of ``docs/background.md`` as an inference engine:
 
 1. **Learn.** Each visible trajectory adds to the data of an
    :class:`~lifegym.emulator.Emulator` with the symmetry of the family (totalistic ->
