@@ -115,6 +115,23 @@ def _progress_bar(total: int, stream: TextIO, unit: str = "steps", patience: flo
     )
 
 
+#: What ``--agent`` takes (bench, discover).
+_AGENT_FORMS = (
+    "random, coverage, infogain, emulator-loop, oracle (the reference), ppo:PATH or "
+    "maskable-ppo:PATH (a trained policy), module.path:Class or path/to/file.py:Class "
+    "(your own Agent subclass)"
+)
+
+
+class _ShowDefaults(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, except the ones that mean "not given" (None, False)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
 # ------------------------------------------------------------------ simulate
 
 
@@ -329,24 +346,23 @@ def _add_bench_parser(subparsers: argparse._SubParsersAction) -> None:
         "bench",
         help="measure agents on envs and hidden rules",
         description="Run every agent on every env for every rule and episode; print a summary "
-        "per env x engine x agent (identified %%, exact %%, behavioural %%, each with a 95%% "
+        "per env x engine x agent (identified %, exact %, behavioural %, each with a 95% "
         "Wilson interval; bits correct, undetermined bits; mean experiment and compute cost "
-        "with 95%% bootstrap intervals; wall time) and optionally write the episode rows "
+        "with 95% bootstrap intervals; wall time) and optionally write the episode rows "
         "(JSON), the summary (JSON, Markdown) and a plot of accuracy against experiment cost.",
+        formatter_class=_ShowDefaults,
     )
     parser.add_argument(
         "--env",
         action="append",
         metavar="ID",
-        help="a registered id (repeatable; default lifegym/LifeLike-Noisy-v1)",
+        help="a registered id (repeatable; none given: lifegym/LifeLike-Noisy-v1)",
     )
     parser.add_argument(
         "--agent",
         action="append",
         metavar="NAME",
-        help="an agent (repeatable; default infogain): random, coverage, infogain, "
-        "emulator-loop, oracle (the reference), ppo:PATH or maskable-ppo:PATH (a trained "
-        "policy), module.path:Class or path/to/file.py:Class (your own Agent subclass)",
+        help="an agent (repeatable; none given: infogain): " + _AGENT_FORMS,
     )
     parser.add_argument(
         "--env-kwargs",
@@ -358,7 +374,7 @@ def _add_bench_parser(subparsers: argparse._SubParsersAction) -> None:
         default="named",
         metavar="SPEC",
         help="named (the named rules in each env's family), random:N (N rules from the "
-        "env's prior), or a file with one rule string per line (default named)",
+        "env's prior), or a file with one rule string per line",
     )
     parser.add_argument(
         "--episodes", type=_int_arg(1, "episodes"), default=1, help="episodes per rule"
@@ -494,9 +510,10 @@ def _add_discover_parser(subparsers: argparse._SubParsersAction) -> None:
         description="One episode of an agent in an env: each action and what it revealed "
         "(cost, belief entropy, most probable rule, test evidence), the result, and a GIF of "
         "the observed frames with the belief (one bar per rule bit) after each step.",
+        formatter_class=_ShowDefaults,
     )
     parser.add_argument("--env", default=DEFAULT_DISCOVER_ENV, metavar="ID", help="a registered id")
-    parser.add_argument("--agent", default="infogain", metavar="NAME", help="the agent")
+    parser.add_argument("--agent", default="infogain", metavar="NAME", help=_AGENT_FORMS)
     parser.add_argument(
         "--rule", metavar="RULE", help="the hidden rule (default: drawn from the env's prior)"
     )
@@ -582,18 +599,14 @@ def _add_mcp_parser(subparsers: argparse._SubParsersAction) -> None:
         description="An MCP server (official mcp SDK; pip install 'lifegym[mcp]') with the "
         "tools list_envs, start_episode, run_experiment, test_rule and submit_rule, on stdio "
         "(the default: an MCP client starts it) or streamable HTTP on 127.0.0.1.",
+        formatter_class=_ShowDefaults,
     )
     parser.add_argument(
-        "--transport", choices=("stdio", "http"), default="stdio", help="default: stdio"
+        "--transport", choices=("stdio", "http"), default="stdio", help="how clients connect"
     )
+    parser.add_argument("--port", type=_int_arg(1, "port"), default=8765, help="HTTP port")
     parser.add_argument(
-        "--port", type=_int_arg(1, "port"), default=8765, help="HTTP port (default 8765)"
-    )
-    parser.add_argument(
-        "--max-episodes",
-        type=_int_arg(1, "max-episodes"),
-        default=64,
-        help="episodes held at once (default 64)",
+        "--max-episodes", type=_int_arg(1, "max-episodes"), default=64, help="episodes held at once"
     )
     parser.add_argument("--transcript", metavar="PATH", help="append every call as JSON lines")
     parser.set_defaults(func=_cmd_mcp)
