@@ -372,23 +372,24 @@ def write_markdown(
             ),
             "",
         ]
-    parts += [
-        "## Targets (v1)",
-        "",
-        *v1_target_lines(summaries),
-        *filter(
-            None,
-            (v1_policy_target_line(summaries, e) for e in settings["policies"] if _is_v1(e)),
-        ),
-        "",
-        "## Lower bounds on the experiment cost (observed cell-steps, to 0.1 bit)",
-        "",
-        "See docs/environments.md (capacity: any engine, on the mean; sightings: per-bit "
-        "evidence engines, on every episode).",
-        "",
-        *bounds_lines([e for e in settings["envs"] if _is_v1(e)]),
-        "",
-    ]
+    if any(_is_v1(e) for e in settings["envs"]):
+        parts += [
+            "## Targets (v1)",
+            "",
+            *v1_target_lines(summaries),
+            *filter(
+                None,
+                (v1_policy_target_line(summaries, e) for e in settings["policies"] if _is_v1(e)),
+            ),
+            "",
+            "## Lower bounds on the experiment cost (observed cell-steps, to 0.1 bit)",
+            "",
+            "See docs/environments.md (capacity: any engine, on the mean; sightings: per-bit "
+            "evidence engines, on every episode).",
+            "",
+            *bounds_lines([e for e in settings["envs"] if _is_v1(e)]),
+            "",
+        ]
     for version in ("v1", "v0"):
         for name, title in (("named", "named rules"), ("random", "random rules (uniform prior)")):
             entries = [e for e in summaries[name] if e["env"].endswith(f"-{version}")]

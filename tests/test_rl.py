@@ -58,7 +58,7 @@ def test_policy_errors_name_the_problem(policy: Path, tmp_path: Path) -> None:
     path = policy / "policy.zip"
     with pytest.raises(ValueError, match="no saved policy"):
         make_agent(f"ppo:{tmp_path / 'missing.zip'}", env)
-    with pytest.raises(ValueError, match="as a ppo policy"):
+    with pytest.raises(ValueError, match="is a maskable-ppo policy, not ppo"):
         make_agent(f"ppo:{path}", env)
     with pytest.raises(ValueError, match="action space"):
         make_agent(f"maskable-ppo:{path}", gym.make("lifegym/Isotropic-Noisy-v0"))
@@ -70,7 +70,7 @@ def test_bench_runs_a_saved_policy(policy: Path, capsys) -> None:
     assert main(["bench", *noisy, "--agent", name, "--rules", "random:2"]) == 0
     assert f"| {name} | 2 |" in capsys.readouterr().out
     assert main(["bench", *noisy, "--agent", f"ppo:{policy / 'policy.zip'}"]) == 2
-    assert "as a ppo policy" in capsys.readouterr().err
+    assert "is a maskable-ppo policy, not ppo" in capsys.readouterr().err
 
 
 def test_wall_clock_stops_training_early(tmp_path: Path) -> None:
