@@ -273,7 +273,11 @@ def policy_target_line(summaries: dict[str, list[dict[str, Any]]], env_id: str) 
     for name in ("named", "random"):
         entries = [e for e in summaries[name] if e["env"] == env_id]
         policies = [e for e in entries if _is_policy(e["agent"])]
-        heuristics = [e for e in entries if e["agent"] != "random" and not _is_policy(e["agent"])]
+        heuristics = [
+            e
+            for e in entries
+            if e["agent"] != "random" and not _is_policy(e["agent"]) and not e.get("reference")
+        ]
         randomly = [e for e in entries if e["agent"] == "random"]
         if not (policies and heuristics and randomly):
             return None
