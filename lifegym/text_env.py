@@ -15,7 +15,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from lifegym.protocol import Episode, ToolError, Transcript
+from lifegym.protocol import Episode, ToolError, Transcript, v1_presets
 
 __all__ = ["ERROR_PENALTY", "MAX_ACTION_LENGTH", "MAX_OBSERVATION_LENGTH", "TextRuleDiscoveryEnv"]
 
@@ -85,7 +85,8 @@ class TextRuleDiscoveryEnv(gym.Env):
         transcript: str | None = None,
         render_mode: str | None = None,
     ) -> None:
-        Episode(preset, seed=0)  # ValueError (ToolError) for an id that is not served
+        if preset not in v1_presets():
+            raise ValueError(f"preset {preset!r} is not served; choose one of {v1_presets()}")
         self.preset = preset
         if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
             raise ValueError(f"max_steps must be an int >= 1, got {max_steps!r}")
