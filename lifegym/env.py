@@ -38,6 +38,7 @@ __all__ = [
     "MENUS",
     "SUMMARY_FRAMES",
     "RuleDiscoveryEnv",
+    "experiment_summary",
 ]
 
 #: Frames in the fixed-length statistics curve of the last experiment.
@@ -118,6 +119,23 @@ def _check_budget(value: object, name: str) -> int:
     if not _is_int(value) or value < 0:  # type: ignore[operator]
         raise ValueError(f"{name} must be an int >= 0 (cell-steps), got {value!r}")
     return int(value)  # type: ignore[arg-type]
+
+
+def experiment_summary(last: VisibleTrajectory) -> np.ndarray:
+    """The fixed-length statistics curve of ``last``: float32 (N_STATS * SUMMARY_FRAMES,),
+    the observation's ``last_experiment``."""
+    summary = np.zeros((SUMMARY_FRAMES, N_STATS), dtype=np.float32)
+    if last.stats is not None:
+        curve = last.stats
+    else:
+        h, w = last.frames.shape[1:]
+        curve = frame_statistics(
+            last.initial[:h, :w], last.frames, last.model.wraps(*last.world_shape)
+        )
+    if len(curve):
+        picks = np.round(np.linspace(0, len(curve) - 1, SUMMARY_FRAMES)).astype(int)
+        summary[:] = np.clip(curve[picks], 0.0, 1.0)
+    return summary.ravel()
 
 
 class RuleDiscoveryEnv(gym.Env):
@@ -725,7 +743,7 @@ class RuleDiscoveryEnv(gym.Env):
     # -- actions -------------------------------------------------------------------------
 
     def _absorb(self, trajectory: VisibleTrajectory) -> None:
-        self._last_summary = self._summary(trajectory)
+        self._last_summary = experiment_summary(trajectory)
         self.agent_view._add(trajectory)
         self._engine.update(trajectory)
         self._belief = self._engine.belief()
@@ -814,21 +832,6 @@ class RuleDiscoveryEnv(gym.Env):
             "map_rule": str(belief.map_rule),
             "action_mask": self.action_masks(),
         }
-
-    def _summary(self, last: VisibleTrajectory) -> np.ndarray:
-        """The fixed-length statistics curve of ``last`` (float32 (N_STATS * SUMMARY_FRAMES,))."""
-        summary = np.zeros((SUMMARY_FRAMES, N_STATS), dtype=np.float32)
-        if last.stats is not None:
-            curve = last.stats
-        else:
-            h, w = last.frames.shape[1:]
-            curve = frame_statistics(
-                last.initial[:h, :w], last.frames, self.model.wraps(*last.world_shape)
-            )
-        if len(curve):
-            picks = np.round(np.linspace(0, len(curve) - 1, SUMMARY_FRAMES)).astype(int)
-            summary[:] = np.clip(curve[picks], 0.0, 1.0)
-        return summary.ravel()
 
     def _last_frame(self) -> np.ndarray:
         """The last observed frame at its own size (the initial condition when only

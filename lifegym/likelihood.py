@@ -49,6 +49,7 @@ __all__ = [
     "expected_statistics",
     "frame_loglik",
     "packed_observation",
+    "packed_region",
     "replays",
     "scores",
     "statistics_loglik",
@@ -241,7 +242,7 @@ def _suffix_sums(rows: np.ndarray) -> list[list[float]]:
 
 
 @functools.lru_cache(maxsize=64)
-def _packed_region(h: int, w: int, world: tuple[int, int]) -> np.ndarray:
+def packed_region(h: int, w: int, world: tuple[int, int]) -> np.ndarray:
     """The observed top-left h x w region of a world, bit-packed (read-only)."""
     mask = pack_frames(np.ones((1, h, w), dtype=np.uint8), world)[0]
     mask.setflags(write=False)
@@ -258,15 +259,16 @@ def packed_observation(trajectory: VisibleTrajectory) -> tuple[np.ndarray, ...]:
         found = (
             pack_frames(trajectory.initial[None], world)[0],
             pack_frames(trajectory.frames, world),
-            _packed_region(h, w, world),
+            packed_region(h, w, world),
         )
         _PACKED.put(trajectory, found)
     return found
 
 
 def _packed_group(trajectories: tuple[VisibleTrajectory, ...]) -> tuple[np.ndarray, ...]:
-    """Stacked packed initial conditions and observations of a group (cached: tests score
-    the same group for rule after rule)."""
+    """Stacked packed initial conditions and observations of trajectories that share their
+    world, observed steps and model, and their region mask (cached: tests score the same
+    group for rule after rule)."""
     found = _GROUPS.get(trajectories)
     if found is None:
         packed = [packed_observation(t) for t in trajectories]

@@ -37,7 +37,9 @@ __all__ = [
     "N_STATS",
     "STAT_NAMES",
     "ObservationModel",
+    "bernoulli_chunk",
     "bernoulli_positions",
+    "bernoulli_rate",
     "block_histograms",
     "compose",
     "frame_counts",
@@ -372,6 +374,16 @@ def observe(
     return times, seen, None
 
 
+def bernoulli_chunk(n: int, p: float) -> int:
+    """Exponential draws :func:`bernoulli_positions` makes at a time for ``n`` cells at ``p``."""
+    return int(n * p + 6 * np.sqrt(n * p) + 16)
+
+
+def bernoulli_rate(p: float) -> float:
+    """The rate that turns a standard exponential draw into a geometric(p) gap."""
+    return -math.log1p(-p)
+
+
 def bernoulli_positions(n: int, p: float, rng: np.random.Generator) -> np.ndarray:
     """Indices in ``range(n)`` each included independently with probability ``p``.
 
@@ -382,9 +394,8 @@ def bernoulli_positions(n: int, p: float, rng: np.random.Generator) -> np.ndarra
         return np.zeros(0, dtype=np.int64)
     if p >= 0.5:  # dense: direct draws are as cheap
         return np.flatnonzero(rng.random(n) < p)
-    chunk = int(n * p + 6 * np.sqrt(n * p) + 16)
-
-    rate = -math.log1p(-p)
+    chunk = bernoulli_chunk(n, p)
+    rate = bernoulli_rate(p)
 
     def gaps() -> np.ndarray:
         # floor(E / rate) + 1 with E ~ Exp(1) is geometric(p) (and faster to draw than

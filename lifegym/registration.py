@@ -16,6 +16,8 @@ import gymnasium as gym
 __all__ = ["PRESETS", "TEXT_PRESETS", "check_env_id", "register_envs"]
 
 _ENTRY_POINT = "lifegym.env:RuleDiscoveryEnv"
+#: ``gym.make_vec`` of a v1 id: the native batched env (``lifegym.vector``).
+_VECTOR_ENTRY_POINT = "lifegym.vector.env:make_vector_env"
 
 #: The v0 presets (every menu item on the whole world); their behaviour never changes.
 _V0: dict[str, tuple[dict[str, Any], str]] = {
@@ -107,10 +109,16 @@ TEXT_PRESETS: MappingProxyType[str, str] = MappingProxyType(
 
 def register_envs() -> None:
     """Register every id of ``PRESETS`` and ``TEXT_PRESETS`` (ids already registered are
-    left as they are)."""
+    left as they are). The v1 ids also get a ``vector_entry_point``: ``gym.make_vec(id,
+    num_envs)`` builds the native batched env (``lifegym.vector``)."""
     for env_id, (kwargs, _) in PRESETS.items():
         if env_id not in gym.registry:
-            gym.register(id=env_id, entry_point=_ENTRY_POINT, kwargs=dict(kwargs))
+            gym.register(
+                id=env_id,
+                entry_point=_ENTRY_POINT,
+                vector_entry_point=_VECTOR_ENTRY_POINT if env_id.endswith("-v1") else None,
+                kwargs=dict(kwargs),
+            )
     for env_id, preset in TEXT_PRESETS.items():
         if env_id not in gym.registry:
             gym.register(

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lifegym.likelihood import Replay, clean_counts, packed_observation, replays
+from lifegym.likelihood import Replay, clean_counts, packed_region, replays
 from lifegym.patterns import pattern_histogram
 from lifegym.rules import Rule
-from lifegym.sim import same_observations, same_trajectories, simulate
+from lifegym.sim import pack_frames, same_observations, same_trajectories, simulate
 from lifegym.types import RuleSpace, VisibleTrajectory
 
 __all__ = [
@@ -123,10 +123,14 @@ def undetermined_bits(
     # Flipping a bit keeps a rule outer-totalistic only in the totalistic family.
     packed = space.family == "totalistic" and all(t.frames is not None for t in trajectories)
     if packed:
+        groups = _packed_groups(trajectories)
         return [
             index
             for index, other in enumerate(flipped_rules)
-            if all(_same_packed(rule, other, t) for t in trajectories)
+            if all(
+                same_observations(rule, other, initials, width, times, mask)
+                for initials, width, times, mask in groups
+            )
         ]
     base = replays(rule, trajectories)
     occurring = _occurring_bits(rule, trajectories, base, space.family.orbit_of)
@@ -141,12 +145,23 @@ def undetermined_bits(
     ]
 
 
-def _same_packed(rule: Rule, other: Rule, trajectory: VisibleTrajectory) -> bool:
-    if not len(trajectory.times):
-        return True
-    initial, _, mask = packed_observation(trajectory)
-    width = trajectory.world_shape[1]
-    return same_observations(rule, other, initial[None], width, trajectory.times, mask)
+def _packed_groups(
+    trajectories: Sequence[VisibleTrajectory],
+) -> list[tuple[np.ndarray, int, np.ndarray, np.ndarray]]:
+    """The frame trajectories as groups sharing world and observed steps, one
+    ``same_observations`` call each: (packed initials, width, times, region mask)."""
+    groups: dict[tuple, list[VisibleTrajectory]] = {}
+    for t in trajectories:
+        if len(t.times):
+            groups.setdefault((t.world_shape, t.times.tobytes(), t.model), []).append(t)
+    found = []
+    for members in groups.values():
+        first = members[0]
+        world = first.world_shape
+        initials = pack_frames(np.stack([t.initial for t in members]), world)
+        mask = packed_region(*first.frames.shape[1:], world)
+        found.append((initials, world[1], first.times, mask))
+    return found
 
 
 def _same_replay(other: Rule, trajectory: VisibleTrajectory, base: Replay) -> bool:

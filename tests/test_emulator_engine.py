@@ -111,7 +111,9 @@ def test_every_preset_runs_with_the_emulator_engine(env_id: str) -> None:
     soup = next(  # the 16-step soup at density 0.5 on the whole world (v0 and v1 menus)
         i
         for i, item in enumerate(unwrapped.menu)
-        if item.kind == "soup" and item.density == 0.5 and item.steps == 16
+        if item.kind == "soup"
+        and item.density == 0.5
+        and item.steps == 16
         and item.shape_in(unwrapped.world) == unwrapped.world
     )
     test_bit = next(a for a, name in enumerate(names) if name.startswith("test B"))

@@ -684,9 +684,7 @@ def test_simulate_is_exported_from_package() -> None:
 
 @pytest.mark.parametrize("boundary", BOUNDARIES)
 @pytest.mark.parametrize("rule", ["B3/S23", "B0/S8", "B2-a/S12", "B36/S125"])
-def test_row_split_path_agrees(
-    rule: str, boundary: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_row_split_path_agrees(rule: str, boundary: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """One grid split over threads (bands of rows for the bit-packed kernel, rows for the
     table kernel), normally only from 2^20 cells: forced on small odd grids by lowering the
     thresholds and the band halo; runs longer than a halo and every record mode."""

@@ -103,8 +103,12 @@ def test_linear_start_solves_a_round_of_probes():
     """After one probe of every bit, the engine's linear system determines the bits it
     claims to, with the hidden values (signs of births and survivals, known bits)."""
     env = gym.make(
-        "lifegym/RuleDiscovery-v1", family="totalistic", sigma=0.3, inference="search-pairs",
-        design=True, known={"B0": 0},
+        "lifegym/RuleDiscovery-v1",
+        family="totalistic",
+        sigma=0.3,
+        inference="search-pairs",
+        design=True,
+        known={"B0": 0},
     ).unwrapped
     env.reset(seed=2, options={"rule": "B36/S23"})
     space = env.space

@@ -132,9 +132,7 @@ def lab_state(env: RuleDiscoveryEnv) -> tuple:
         (np.zeros((4, 4), dtype=np.uint8), 1.0, "got 1.0"),
     ],
 )
-def test_bad_designs_name_the_value_and_the_limit_and_leave_the_env_usable(
-    cells, steps, message
-):
+def test_bad_designs_name_the_value_and_the_limit_and_leave_the_env_usable(cells, steps, message):
     env = gym.make(NOISY, design=True)
     u = raw(env)
     env.reset(seed=2)

@@ -171,7 +171,12 @@ def test_maskable_ppo_runs_on_a_dummy_vec_env(env_id):
     assert is_masking_supported(venv)
     steps = ppo_steps(env_id)
     model = MaskablePPO(
-        "MultiInputPolicy", venv, n_steps=steps // 2, batch_size=64, seed=0, device="cpu",
+        "MultiInputPolicy",
+        venv,
+        n_steps=steps // 2,
+        batch_size=64,
+        seed=0,
+        device="cpu",
         verbose=0,
     )
     model.learn(total_timesteps=steps)

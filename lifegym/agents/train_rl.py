@@ -9,8 +9,11 @@ writes ``OUT/policy.zip`` (load it as ``maskable-ppo:OUT/policy.zip``), checkpoi
 ``OUT/checkpoints/``, the learning curve (SB3's logger: episode reward and length, losses)
 in ``OUT/progress.csv`` and, with ``--tensorboard``, TensorBoard event files in ``OUT/``
 (``pip install 'lifegym[tensorboard]'``), and ``OUT/train.json`` with the settings and the
-wall time. The policy is SB3's ``MultiInputPolicy`` on the env's Dict observation; the envs run in
-a ``DummyVecEnv`` (``--envs 1``) or ``SubprocVecEnv``, each wrapped in ``Monitor``.
+wall time. The policy is SB3's ``MultiInputPolicy`` on the env's Dict observation. The envs
+run (``--vectorize``) in the native vector env where the id has one (the v1 presets:
+``gym.make_vec``, all episodes batched in this process, through ``lifegym.vector.sb3``'s
+adapter and ``VecMonitor``; 32 envs by default), else in a ``DummyVecEnv`` (``--envs 1``) or
+``SubprocVecEnv`` of ``Monitor``-wrapped envs (one per core by default).
 """
 
 from __future__ import annotations
@@ -34,7 +37,12 @@ import gymnasium as gym
 from lifegym.registration import check_env_id
 from lifegym.reward import REWARDS
 
-__all__ = ["main", "train"]
+__all__ = ["VECTORIZE", "main", "train"]
+
+#: ``--vectorize`` choices: ``auto`` = native where the id has a vector entry point.
+VECTORIZE = ("auto", "native", "subproc")
+#: Default number of envs of the native vector env.
+NATIVE_ENVS = 32
 
 
 def make_env(env_id: str, **kwargs: Any) -> gym.Env:
@@ -130,6 +138,7 @@ def train(
     experiment_weight: float = 1.0,
     compute_weight: float = 1.0,
     normalize_reward: bool = False,
+    vectorize: str = "auto",
     command: str | None = None,
     progress: TextIO | None = None,
 ) -> Path:
@@ -138,7 +147,9 @@ def train(
     Training stops after ``steps`` env steps, after ``max_minutes`` of wall time (checked
     after every env step) or on Ctrl-C, whichever comes first; each way the policy and
     ``train.json`` are saved, with ``steps_done`` and ``stopped_by`` (``"steps"``,
-    ``"minutes"`` or ``"interrupt"``). ``n_envs`` defaults to the number of cores. Every
+    ``"minutes"`` or ``"interrupt"``). ``vectorize`` (``VECTORIZE``) picks the native vector
+    env or subprocess envs (module doc); ``n_envs`` defaults to 32 native envs, or one
+    subprocess env per core. Every
     argument, the env id and ``env_kwargs`` are checked (ValueError) before a worker
     starts. ``progress``, when given, gets a progress bar (steps, fps, recent reward,
     identified and exact rates).
@@ -149,14 +160,26 @@ def train(
     from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.logger import configure
-    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize
+    from stable_baselines3.common.vec_env import (
+        DummyVecEnv,
+        SubprocVecEnv,
+        VecMonitor,
+        VecNormalize,
+    )
 
     from lifegym.agents.rl import ALGORITHMS
 
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {ALGORITHMS}")
+    if vectorize not in VECTORIZE:
+        raise ValueError(f"vectorize must be one of {', '.join(VECTORIZE)}, got {vectorize!r}")
+    check_env_id(env_id)
+    has_native = gym.spec(env_id).vector_entry_point is not None
+    if vectorize == "native" and not has_native:
+        raise ValueError(f"{env_id} has no native vector env (the v1 presets have one)")
+    native = has_native and vectorize != "subproc"
     if n_envs is None:
-        n_envs = os.cpu_count() or 1
+        n_envs = NATIVE_ENVS if native else os.cpu_count() or 1
     for name, value in (("steps", steps), ("n_envs", n_envs), ("n_steps", n_steps)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be an int >= 1, got {value!r}")
@@ -169,7 +192,6 @@ def train(
     reward_function = REWARDS[reward](
         experiment_weight=experiment_weight, compute_weight=compute_weight
     )  # ValueError naming a bad weight
-    check_env_id(env_id)
     try:
         make_env(env_id, **(env_kwargs or {})).close()  # a bad setting fails here, not in workers
     except TypeError as exc:
@@ -184,13 +206,26 @@ def train(
         formats.append("tensorboard")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    venv = make_vec_env(
-        functools.partial(make_env, env_id),
-        n_envs=n_envs,
-        seed=seed,
-        env_kwargs={**(env_kwargs or {}), "reward": reward_function},
-        vec_env_cls=DummyVecEnv if n_envs == 1 else SubprocVecEnv,
-    )
+    if native:
+        from lifegym.vector.sb3 import SB3VecEnv
+
+        vector_env = gym.make_vec(
+            env_id,
+            num_envs=n_envs,
+            vectorization_mode="vector_entry_point",
+            autoreset_mode="SameStep",
+            **{**(env_kwargs or {}), "reward": reward_function},
+        )
+        venv = VecMonitor(SB3VecEnv(vector_env))
+        venv.seed(seed)
+    else:
+        venv = make_vec_env(
+            functools.partial(make_env, env_id),
+            n_envs=n_envs,
+            seed=seed,
+            env_kwargs={**(env_kwargs or {}), "reward": reward_function},
+            vec_env_cls=DummyVecEnv if n_envs == 1 else SubprocVecEnv,
+        )
     if normalize_reward:
         venv = VecNormalize(venv, norm_obs=False, norm_reward=True)
     if algorithm == "ppo":
@@ -254,6 +289,7 @@ def train(
         "stopped_by": stopped_by,
         "max_minutes": max_minutes,
         "n_envs": n_envs,
+        "vectorize": "native" if native else "subproc",
         "seed": seed,
         "n_steps": n_steps,
         "batch_size": min(batch_size, n_steps * n_envs),
@@ -279,7 +315,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--algo", default="maskable-ppo", choices=("ppo", "maskable-ppo"))
     parser.add_argument("--steps", type=int, default=100_000, help="environment steps")
     parser.add_argument(
-        "--envs", type=int, default=os.cpu_count() or 1, help="parallel envs (default: cores)"
+        "--envs",
+        type=int,
+        default=None,
+        help=f"parallel envs (default: {NATIVE_ENVS} native, or one subprocess env per core)",
+    )
+    parser.add_argument(
+        "--vectorize",
+        default="auto",
+        choices=VECTORIZE,
+        help="native: the batched vector env (v1 presets); subproc: one process per env; "
+        "auto: native where the id has one",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True, help="output folder")
@@ -325,6 +371,7 @@ def main(argv: list[str] | None = None) -> int:
             experiment_weight=args.experiment_weight,
             compute_weight=args.compute_weight,
             normalize_reward=args.normalize_reward,
+            vectorize=args.vectorize,
             progress=sys.stderr,
             command=shlex.join(["python", "-m", "lifegym.agents.train_rl", *given]),
         )

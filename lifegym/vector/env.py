@@ -1,0 +1,900 @@
+"""``RuleDiscoveryVectorEnv``: N episodes of one exact-counting preset stepped together.
+
+``gym.make_vec("lifegym/LifeLike-Noisy-v1", num_envs=64)`` builds it (the v1 presets'
+``vector_entry_point`` is :func:`make_vector_env`). It plays exactly the episodes N
+``RuleDiscoveryEnv`` of the same arguments would play for the same seeds and actions --
+observations, rewards, terminations, infos and ``info["result"]`` bit for bit -- but keeps
+every episode's state in arrays and does each step's work for all episodes at once:
+
+* **requests**: the hidden rules of all requesting episodes run in one kernel call per world
+  size and length (``lifegym.vector.kernels.run_tables``), their transitions are counted in
+  one more (``count_jobs``); only the random draws (initial condition, cell noise) are made
+  per episode, from each episode's own generator, in the single env's order;
+* **bit tests**: the MAP rule with the bit set and cleared is scored against every visible
+  trajectory of every testing episode in one kernel call (``test_mismatches``, bit-packed for
+  B/S rules), the trajectories kept in one arena;
+* **beliefs, masks, observations, rewards**: array operations over the batch.
+
+What stays per episode: resets, the rare MAP test, and the scoring at the episode's end.
+
+Limits: the ``Discrete`` face (``design=False``), the ``exact`` engine, no ``frame``
+observation and no rendering. :func:`make_vector_env` falls back to
+:class:`MaskedSyncVectorEnv` (N single envs in this process, same semantics) for anything
+else.
+
+Autoreset: ``autoreset_mode`` ``NEXT_STEP`` (Gymnasium's default: the step after an
+episode ends resets it, ignores its action and returns reward 0) or ``SAME_STEP`` (the
+ending step returns the new episode's first observation; the last one is in
+``info["final_obs"]``, its info in ``info["final_info"]``), as ``metadata["autoreset_mode"]``
+says. ``reset(options={"reset_mask": mask})`` resets only the masked episodes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.utils import seeding
+from gymnasium.vector import AutoresetMode, SyncVectorEnv, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from lifegym.env import SUMMARY_FRAMES, RuleDiscoveryEnv
+from lifegym.experiments import initial_condition
+from lifegym.inference.base import binary_entropy_bits, probabilities_from_log_odds
+from lifegym.inference.exact import ExactEngine
+from lifegym.likelihood import packed_region
+from lifegym.observe import (
+    COUNT_FIELDS,
+    N_STATS,
+    bernoulli_chunk,
+    bernoulli_positions,
+    bernoulli_rate,
+    statistics_from_counts,
+)
+from lifegym.reward import StepOutcome
+from lifegym.rules import TOTALISTIC, Rule
+from lifegym.scoring import EpisodeResult
+from lifegym.scoring import battery as scoring_battery
+from lifegym.seeding import BATTERY_STREAM, stream
+from lifegym.sim import _MASK_WORDS, pack_frames
+from lifegym.types import VisibleTrajectory
+from lifegym.vector.kernels import (
+    count_jobs,
+    flip_cells,
+    frame_counts_jobs,
+    run_tables,
+    suffix_sums,
+    test_packed,
+    test_tables,
+)
+
+__all__ = ["MaskedSyncVectorEnv", "RuleDiscoveryVectorEnv", "make_vector_env", "native_unsupported"]
+
+_SUMMARY_SIZE = N_STATS * SUMMARY_FRAMES
+#: Most MAP-rule strings remembered (info["map_rule"] of recent beliefs).
+_RULE_CACHE = 1 << 16
+
+
+def native_unsupported(env: RuleDiscoveryEnv) -> str | None:
+    """Why the native vector env cannot run ``env``'s settings (None: it can)."""
+    if env.design:
+        return "design=True (the native env steps the Discrete face)"
+    if env.engine_factory is not ExactEngine:
+        return f"inference {env.inference!r} (the native env batches the exact engine)"
+    if env.frame_observation:
+        return "frame_observation=True"
+    if env.render_mode is not None:
+        return f"render_mode={env.render_mode!r}"
+    return None
+
+
+def _check_mode(autoreset_mode: object) -> AutoresetMode:
+    allowed = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP)
+    try:
+        mode = AutoresetMode(autoreset_mode)
+    except ValueError:
+        mode = None
+    if mode not in allowed:
+        raise ValueError(
+            f"autoreset_mode must be one of {[m.value for m in allowed]}, got {autoreset_mode!r}"
+        )
+    return mode
+
+
+def _seeds(seed: int | list[int | None] | None, n: int) -> list[int | None]:
+    if seed is None:
+        return [None] * n
+    if isinstance(seed, int | np.integer) and not isinstance(seed, bool):
+        return [int(seed) + i for i in range(n)]
+    seeds = list(seed)  # type: ignore[arg-type]
+    if len(seeds) != n:
+        raise ValueError(f"seed: a list must hold num_envs={n} seeds, got {len(seeds)}")
+    return seeds
+
+
+def _reset_mask(options: dict[str, Any] | None, n: int) -> tuple[np.ndarray, dict[str, Any]]:
+    options = dict(options or {})
+    mask = options.pop("reset_mask", None)
+    if mask is None:
+        return np.ones(n, dtype=bool), options
+    if not isinstance(mask, np.ndarray) or mask.dtype != np.bool_ or mask.shape != (n,):
+        raise ValueError(
+            f"options['reset_mask'] must be a bool array of shape ({n},), got {mask!r}"
+        )
+    if not mask.any():
+        raise ValueError("options['reset_mask'] must reset at least one episode (all False)")
+    return mask, options
+
+
+class _Arena:
+    """Every live trajectory's initial condition and observed frames in one buffer, for the
+    test kernel: ``layout[t]`` = (offset, H, W, h, w, n) of trajectory ``t``, its data from
+    ``offset`` (uint8 cells, or uint64 words of packed rows; ``lifegym.vector.kernels``)."""
+
+    def __init__(self, dtype: type) -> None:
+        self.cells = np.zeros(1 << 20, dtype=dtype)
+        self.layout = np.zeros((1024, 6), dtype=np.int64)
+        self.used = 0
+        self.count = 0
+
+    def add(self, initials: np.ndarray, frames: np.ndarray, shape: tuple[int, ...]) -> int:
+        """Store a batch of trajectories of one shape (``initials`` (B, ...), ``frames``
+        (B, ...) in the arena's form; ``shape`` = (H, W, h, w, n)); returns the first id
+        (the batch gets consecutive ids)."""
+        batch = len(initials)
+        each = initials[0].size + frames[0].size
+        size = batch * each
+        if self.used + size > len(self.cells):
+            grown = np.zeros(max(2 * len(self.cells), self.used + size), dtype=self.cells.dtype)
+            grown[: self.used] = self.cells[: self.used]
+            self.cells = grown
+        while self.count + batch > len(self.layout):
+            self.layout = np.concatenate([self.layout, np.zeros_like(self.layout)])
+        start = self.used
+        block = self.cells[start : start + size].reshape(batch, each)
+        block[:, : initials[0].size] = initials
+        block[:, initials[0].size :] = frames
+        ids = slice(self.count, self.count + batch)
+        self.layout[ids, 0] = start + each * np.arange(batch)
+        self.layout[ids, 1:] = shape
+        self.used += size
+        self.count += batch
+        return ids.start
+
+    def size_of(self, t: int) -> int:
+        """Entries trajectory ``t`` holds."""
+        return int(self.layout[t + 1, 0] if t + 1 < self.count else self.used) - int(
+            self.layout[t, 0]
+        )
+
+    def compact(self, keep: list[list[int]]) -> list[list[int]]:
+        """Drop every trajectory not in ``keep`` (ids per episode), moving the rest to the
+        front in place; returns their new ids."""
+        order = sorted((t, e, k) for e, ids in enumerate(keep) for k, t in enumerate(ids))
+        sizes = {t: self.size_of(t) for t, _, _ in order}
+        renamed = [list(ids) for ids in keep]
+        used = 0
+        for count, (t, e, k) in enumerate(order):
+            start, size = int(self.layout[t, 0]), sizes[t]
+            self.cells[used : used + size] = self.cells[start : start + size]
+            self.layout[count] = self.layout[t]
+            self.layout[count, 0] = used
+            renamed[e][k] = count
+            used += size
+        self.used, self.count = used, len(order)
+        return renamed
+
+
+class RuleDiscoveryVectorEnv(VectorEnv):
+    """N episodes of ``RuleDiscoveryEnv(**kwargs)`` stepped together (module doc).
+
+    Args:
+        num_envs: episodes stepped together (>= 1).
+        autoreset_mode: ``AutoresetMode.NEXT_STEP`` (default) or ``SAME_STEP`` (or their
+            string values).
+        **kwargs: the arguments of :class:`~lifegym.env.RuleDiscoveryEnv`; settings the
+            native env cannot run raise ValueError naming them (see ``native_unsupported``).
+
+    Spaces: ``single_observation_space`` / ``single_action_space`` are the single env's;
+    ``observation_space`` and ``action_space`` batch them (``MultiDiscrete`` actions).
+    ``action_masks()`` is bool (num_envs, n_actions).
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {"autoreset_mode": AutoresetMode.NEXT_STEP}
+
+    def __init__(
+        self,
+        num_envs: int,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+        **kwargs: Any,
+    ) -> None:
+        if isinstance(num_envs, bool) or not isinstance(num_envs, int | np.integer) or num_envs < 1:
+            raise ValueError(f"num_envs must be an int >= 1, got {num_envs!r}")
+        self.autoreset_mode = _check_mode(autoreset_mode)
+        self.metadata = {**type(self).metadata, "autoreset_mode": self.autoreset_mode}
+        template = RuleDiscoveryEnv(**kwargs)
+        reason = native_unsupported(template)
+        if reason:
+            raise ValueError(
+                f"the native vector env cannot run {reason}; lifegym.vector.make_vector_env "
+                "falls back to single envs for it"
+            )
+        self.settings = template  # its settings only: no episode is ever played on it
+        self.num_envs = n = int(num_envs)
+        self.single_observation_space = template.observation_space
+        self.single_action_space = template.action_space
+        self.observation_space = batch_space(template.observation_space, n)
+        self.action_space = batch_space(template.action_space, n)
+        self.render_mode = None
+
+        space, model = template.space, template.model
+        self._space = space
+        self._model = model
+        self._menu = template.menu
+        self._n_menu = len(template.menu)
+        self._n_free = space.n_free
+        self._n_actions = template.n_actions
+        self._map_action = template.test_map_action
+        self._submit_action = template.submit_action
+        self._item_costs = np.asarray(template.item_costs, dtype=np.int64)
+        self._item_shapes = [item.shape_in(template.world) for item in template.menu]
+        self._descriptions = [template._describe(a) for a in range(self._n_actions)]
+        self._packed = space.family is TOTALISTIC
+        self._noise = model.noise
+        self._log_p = float(np.log(model.noise)) if model.noise else 0.0
+        self._log_q = float(np.log1p(-model.noise)) if model.noise else 0.0
+        self._count_weight = np.log((1.0 - model.noise) / model.noise) if model.noise else 0.0
+        self._test_from_time = ExactEngine.test_from_time
+        self._orbit_of = np.asarray(space.family.orbit_of, dtype=np.int64)
+        self._rule_strings: dict[bytes, str] = {}
+
+        self._rngs: list[np.random.Generator | None] = [None] * n
+        self._battery_seeds = [np.random.SeedSequence() for _ in range(n)]
+        self._battery_streams: list[np.random.SeedSequence | None] = [None] * n
+        self._hidden: list[Rule | None] = [None] * n
+        self._hidden_tables = np.zeros((n, 512), dtype=np.uint8)
+        self._trajectories: list[list[VisibleTrajectory]] = [[] for _ in range(n)]
+        self._arena_ids: list[list[int]] = [[] for _ in range(n)]
+        self._arena = _Arena(np.uint64 if self._packed else np.uint8)
+
+        n_bits, f, m, a = space.family.n_bits, self._n_free, self._n_menu, self._n_actions
+        self._ones = np.zeros((n, n_bits), dtype=np.int64)
+        self._zeros = np.zeros((n, n_bits), dtype=np.int64)
+        self._test_log_odds = np.zeros((n, f))
+        self._p_one = np.full((n, f), 0.5)
+        self._map_values = np.zeros((n, f), dtype=np.uint8)
+        self._entropy = np.zeros(n)
+        self._n_consistent = np.full(n, -1, dtype=np.int64)
+        self._experiment_spent = np.zeros(n, dtype=np.int64)
+        self._compute_spent = np.zeros(n, dtype=np.int64)
+        self._replay_cost = np.zeros(n, dtype=np.int64)
+        self._steps = np.zeros(n, dtype=np.int64)
+        self._n_tests = np.zeros(n, dtype=np.int64)
+        self._n_trajectories = np.zeros(n, dtype=np.int64)
+        self._bit_tested_with = np.full((n, f), -1, dtype=np.int64)
+        self._map_tested_with = np.full(n, -1, dtype=np.int64)
+        self._map_tested_values = np.zeros((n, f), dtype=np.uint8)
+        self._spent_per_item = np.zeros((n, m))
+        self._summary = np.zeros((n, _SUMMARY_SIZE), dtype=np.float32)
+        self._mask = np.zeros((n, a), dtype=bool)
+        self._started = np.zeros(n, dtype=bool)
+        self._autoreset = np.zeros(n, dtype=bool)
+
+    # -- public --------------------------------------------------------------------------
+
+    def action_masks(self) -> np.ndarray:
+        """bool (num_envs, n_actions): each episode's ``action_masks()`` (a copy)."""
+        if not self._started.all():
+            raise RuntimeError("call reset() before action_masks()")
+        return self._mask.copy()
+
+    def reset(
+        self,
+        *,
+        seed: int | list[int | None] | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        which, options = _reset_mask(options, self.num_envs)
+        rule = self.settings._rule_from_options(options)  # validate before touching state
+        seeds = _seeds(seed, self.num_envs)
+        chosen = np.flatnonzero(which)
+        for i in chosen:
+            self._reset_one(int(i), seeds[i], rule)
+        self._autoreset[chosen] = False
+        self._refresh(chosen)
+        observations = self._observations()
+        infos: dict[str, Any] = {}
+        self._base_infos(infos, chosen, ["reset"] * len(chosen), None, None)
+        return observations, infos
+
+    def step(
+        self, actions: np.ndarray
+    ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        if not self._started.all():
+            raise RuntimeError("call reset() before step()")
+        actions = self._check_actions(actions)
+        n = self.num_envs
+        resetting = self._autoreset.copy()
+        live = ~resetting
+        rows = np.arange(n)
+        entropy_before = self._entropy.copy()
+        experiment_before = self._experiment_spent.copy()
+        compute_before = self._compute_spent.copy()
+        allowed = live & self._mask[rows, actions]
+        rejected = live & ~allowed
+        requests = np.flatnonzero(allowed & (actions < self._n_menu))
+        bit_tests = np.flatnonzero(
+            allowed & (actions >= self._n_menu) & (actions < self._map_action)
+        )
+        map_tests = np.flatnonzero(allowed & (actions == self._map_action))
+        submits = live & (actions == self._submit_action)
+        self._run_requests(requests, actions[requests])
+        bit_log_odds = self._run_bit_tests(bit_tests, actions[bit_tests] - self._n_menu)
+        tests = self._run_map_tests(map_tests)
+        for i, log_odds in zip(bit_tests, bit_log_odds, strict=True):
+            f = int(actions[i]) - self._n_menu
+            tests[int(i)] = {"kind": "bit", "bit": self._space.free_names[f], "log_odds": log_odds}
+        changed = np.concatenate([requests, bit_tests])
+        self._refresh_beliefs(changed)
+        stepped = np.flatnonzero(live)
+        self._steps[stepped] += 1
+        self._refresh_masks(stepped)
+        out_of_budget = live & ~submits & ~self._mask[:, : self._n_menu].any(axis=1)
+        truncated = live & ~submits & ~out_of_budget & (self._steps >= self.settings.max_steps)
+        ended = submits | out_of_budget | truncated
+        experiment_cost = self._experiment_spent - experiment_before
+        compute_cost = self._compute_spent - compute_before
+        results = {
+            int(i): dataclasses.asdict(
+                self._result(int(i), "agent" if submits[i] else "budget" if out_of_budget[i]
+                             else "truncation")
+            )
+            for i in np.flatnonzero(ended)
+        }  # fmt: skip
+        rewards = np.zeros(n)
+        settings = self.settings
+        for i in stepped:
+            result = results.get(int(i))
+            rewards[i] = float(
+                settings.reward_function(
+                    StepOutcome(
+                        entropy_before=float(entropy_before[i]),
+                        entropy_after=float(self._entropy[i]),
+                        experiment_cost=int(experiment_cost[i]),
+                        compute_cost=int(compute_cost[i]),
+                        experiment_budget=settings.experiment_budget,
+                        compute_budget=settings.compute_budget,
+                        rejected=bool(rejected[i]),
+                        finished=result is not None,
+                        exact=bool(result and result["exact"]),
+                        bits_correct=result["bits_correct"] if result else 0.0,
+                    )
+                )
+            )
+        terminated = ended & ~truncated
+        extras: dict[int, dict[str, Any]] = {int(i): {} for i in stepped}
+        for i in np.flatnonzero(rejected):
+            extras[int(i)]["rejected"] = f"cannot pay for {self._descriptions[actions[i]]}"
+        for i, test in tests.items():
+            extras[i]["test"] = test
+        for i, result in results.items():
+            extras[i]["result"] = result
+        descriptions = [self._descriptions[a] for a in actions]
+
+        infos: dict[str, Any] = {}
+        restarted = np.flatnonzero(resetting)
+        if self.autoreset_mode == AutoresetMode.SAME_STEP and ended.any():
+            finals = np.flatnonzero(ended)
+            final_obs = self._observations()
+            for i in finals:
+                single = {key: value[i] for key, value in final_obs.items()}
+                info = self._single_info(int(i), descriptions[i], experiment_cost, compute_cost)
+                final = {"final_obs": single, "final_info": {**info, **extras[int(i)]}}
+                self._add_info(infos, final, int(i))
+                del extras[int(i)]
+            restarted = finals
+        for i in restarted:
+            self._reset_one(int(i), None, None)
+            descriptions[i] = "reset"
+            experiment_cost[i] = compute_cost[i] = 0
+        if self.autoreset_mode == AutoresetMode.NEXT_STEP:  # SAME_STEP keeps the last step's
+            rewards[restarted] = 0.0
+            terminated[restarted] = False
+            truncated[restarted] = False
+        self._refresh(restarted)
+        observations = self._observations()
+        self._base_infos(infos, np.arange(n), descriptions, experiment_cost, compute_cost)
+        for i, extra in extras.items():
+            if extra:
+                self._add_info(infos, extra, i)
+        if self.autoreset_mode == AutoresetMode.NEXT_STEP:
+            self._autoreset = terminated | truncated
+        return observations, rewards, terminated, truncated, infos
+
+    def close_extras(self, **kwargs: Any) -> None:
+        self._trajectories = [[] for _ in range(self.num_envs)]
+        self._arena = _Arena(np.uint64 if self._packed else np.uint8)
+        self._arena_ids = [[] for _ in range(self.num_envs)]
+
+    # -- episodes ------------------------------------------------------------------------
+
+    def _check_actions(self, actions: object) -> np.ndarray:
+        array = np.asarray(actions)
+        n, a = self.num_envs, self._n_actions
+        if array.shape != (n,) or array.dtype.kind not in "iu":
+            raise ValueError(
+                f"actions must be {n} ints in 0..{a - 1} (shape ({n},)), got {array.dtype} "
+                f"array of shape {array.shape}"
+            )
+        bad = np.flatnonzero((array < 0) | (array >= a))
+        if len(bad):
+            i = int(bad[0])
+            raise ValueError(
+                f"actions[{i}] = {array[i]} is outside the action space: allowed 0..{a - 1}"
+            )
+        return array.astype(np.int64)
+
+    def _reset_one(self, i: int, seed: int | None, rule: Rule | None) -> None:
+        settings = self.settings
+        if seed is not None:
+            self._rngs[i] = seeding.np_random(seed)[0]
+            self._battery_seeds[i] = stream(seed, BATTERY_STREAM)
+        elif self._rngs[i] is None:
+            self._rngs[i] = seeding.np_random()[0]
+        if settings.battery == "episode":
+            self._battery_streams[i] = self._battery_seeds[i].spawn(1)[0]
+        hidden = settings.prior.sample(self._rngs[i]) if rule is None else rule
+        self._hidden[i] = hidden
+        self._hidden_tables[i] = hidden.table
+        self._trajectories[i] = []
+        self._arena_ids[i] = []
+        self._ones[i] = 0
+        self._zeros[i] = 0
+        self._test_log_odds[i] = 0.0
+        self._experiment_spent[i] = self._compute_spent[i] = self._replay_cost[i] = 0
+        self._steps[i] = self._n_tests[i] = self._n_trajectories[i] = 0
+        self._bit_tested_with[i] = -1
+        self._map_tested_with[i] = -1
+        self._spent_per_item[i] = 0.0
+        self._summary[i] = 0.0
+        self._started[i] = True
+        self._compact_arena()
+
+    def _compact_arena(self) -> None:
+        """Drop finished episodes' trajectories once they fill half the arena."""
+        arena = self._arena
+        if arena.used > len(arena.cells) // 2:
+            live = sum(len(ids) for ids in self._arena_ids)
+            if 2 * live < arena.count:
+                self._arena_ids = arena.compact(self._arena_ids)
+
+    def _refresh(self, which: np.ndarray) -> None:
+        self._refresh_beliefs(which)
+        self._refresh_masks(which)
+
+    def _run_requests(self, which: np.ndarray, items: np.ndarray) -> None:
+        """Run menu item ``items[k]`` for episode ``which[k]`` (as ``Lab.run``), one batch
+        per world size and length."""
+        groups: dict[tuple[tuple[int, int], int], list[int]] = {}
+        for k, item in enumerate(items):
+            groups.setdefault((self._item_shapes[item], self._menu[item].steps), []).append(k)
+        model = self._model
+        for ((height, width), steps), members in groups.items():
+            rows, group_items = which[members], items[members]
+            grids = self._initials(rows, group_items, (height, width))
+            frames = np.empty((len(members), steps + 1, height, width), dtype=np.uint8)
+            run_tables(grids, self._hidden_tables[rows], steps, frames)
+            times = model.observed_times(steps)
+            h, w = model.region(height, width)
+            seen = self._observe(np.ascontiguousarray(frames[:, times, :h, :w]), rows)
+            self._record(rows, group_items, grids, steps, times, seen)
+            wraps = model.wraps(height, width)
+            ones = np.zeros((len(members), self._ones.shape[1]), dtype=np.int64)
+            zeros = np.zeros_like(ones)
+            count_jobs(grids, seen, self._orbit_of, ones, zeros, model.noise == 0.0, 1 - wraps)
+            self._ones[rows] += ones
+            self._zeros[rows] += zeros
+            self._summary[rows] = self._summaries(grids, seen, wraps)
+            self._store(rows, grids, seen)
+
+    def _initials(self, rows: np.ndarray, items: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+        """The initial conditions (uint8 (B, H, W)) of a batch of requests, each drawn from
+        its episode's generator as ``lifegym.experiments.initial_condition`` draws it."""
+        menu = self._menu
+        if all(menu[item].kind == "soup" for item in items):
+            draws = np.stack([self._rngs[i].random(shape) for i in rows])
+            densities = np.array([menu[item].density for item in items])
+            return (draws < densities[:, None, None]).astype(np.uint8)
+        return np.stack(
+            [
+                initial_condition(menu[item], shape, self._rngs[i])
+                for i, item in zip(rows, items, strict=True)
+            ]
+        )
+
+    def _observe(self, seen: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """``lifegym.observe.observe`` of a batch of trajectories of one size and length
+        (``seen``: their clean observed frames, flipped in place), each episode's noise from
+        its own generator with the same draws."""
+        p = self._noise
+        if p == 0.0:
+            return seen
+        n = seen[0].size
+        if p >= 0.5:  # observe's dense path: one uniform draw per cell
+            for frames_k, i in zip(seen, rows, strict=True):
+                flat = frames_k.reshape(-1)
+                flat[bernoulli_positions(n, p, self._rngs[i])] ^= 1
+            return seen
+        chunk, rate = bernoulli_chunk(n, p), bernoulli_rate(p)
+        stop = np.full(len(rows), -1, dtype=np.int64)
+        pending = np.ones(len(rows), dtype=bool)
+        while pending.any():
+            active = np.flatnonzero(pending)
+            draws = np.stack([self._rngs[rows[k]].standard_exponential(chunk) for k in active])
+            part_stop = stop[active]
+            more = np.zeros(len(active), dtype=bool)
+            batch = seen[active]  # a copy: flipped, then put back
+            flip_cells(batch, draws, rate, part_stop, more)
+            seen[active] = batch
+            stop[active] = part_stop
+            pending[active] = more
+        return seen
+
+    def _record(
+        self,
+        rows: np.ndarray,
+        items: np.ndarray,
+        grids: np.ndarray,
+        steps: int,
+        times: np.ndarray,
+        seen: np.ndarray,
+    ) -> None:
+        """Charge and record a batch of runs of menu items ``items`` (as ``Lab._run``)."""
+        grids.setflags(write=False)
+        costs = self._item_costs[items]
+        model = self._model
+        for i, item, initial, frames, cost in zip(
+            rows, items, grids, seen, costs.tolist(), strict=True
+        ):
+            self._trajectories[i].append(
+                VisibleTrajectory(
+                    experiment=self._menu[item].name,
+                    initial=initial,
+                    steps=steps,
+                    times=times,
+                    frames=frames,
+                    stats=None,
+                    model=model,
+                    cost=cost,
+                )
+            )
+        self._n_trajectories[rows] += 1
+        self._experiment_spent[rows] += costs
+        self._replay_cost[rows] += grids[0].size * steps
+        self._spent_per_item[rows, items] += costs
+
+    def _store(self, rows: np.ndarray, grids: np.ndarray, seen: np.ndarray) -> None:
+        """Put a batch of new trajectories into the test kernel's arena (B/S rules: packed
+        with their region mask, ``lifegym.vector.kernels.test_packed``)."""
+        batch, n, h, w = seen.shape
+        world = grids.shape[1:]
+        if self._packed:
+            initials = pack_frames(grids, world).reshape(batch, -1)
+            frames = pack_frames(seen.reshape(-1, h, w), world).reshape(batch, -1)
+            mask = np.broadcast_to(packed_region(h, w, world).ravel(), (batch, initials.shape[1]))
+            frames = np.concatenate([frames, mask], axis=1)
+        else:
+            initials, frames = grids.reshape(batch, -1), seen.reshape(batch, -1)
+        first = self._arena.add(initials, frames, (*world, h, w, n))
+        for k, i in enumerate(rows):
+            self._arena_ids[i].append(first + k)
+
+    def _summaries(self, grids: np.ndarray, seen: np.ndarray, wraps: bool) -> np.ndarray:
+        """``experiment_summary`` of a batch of trajectories of one size and length."""
+        h, w = seen.shape[2:]
+        counts = np.zeros((*seen.shape[:2], len(COUNT_FIELDS)), dtype=np.int64)
+        frame_counts_jobs(np.ascontiguousarray(grids[:, :h, :w]), seen, wraps, counts)
+        curve = statistics_from_counts(counts, h * w)
+        picks = np.round(np.linspace(0, curve.shape[1] - 1, SUMMARY_FRAMES)).astype(int)
+        return np.clip(curve[:, picks], 0.0, 1.0).astype(np.float32).reshape(len(grids), -1)
+
+    def _test_rules(self, which: np.ndarray, free_index: np.ndarray) -> np.ndarray:
+        """Full bit vectors (2K, n_bits) of the MAP rule of each episode with its tested bit
+        set (rows 2k) and cleared (rows 2k + 1)."""
+        space = self._space
+        values = np.repeat(self._map_values[which], 2, axis=0)
+        values[np.arange(0, 2 * len(which), 2), free_index] = 1
+        values[np.arange(1, 2 * len(which), 2), free_index] = 0
+        bits = np.repeat(space.known_values[None], 2 * len(which), axis=0)
+        bits[:, space.free_bits] = values
+        return bits
+
+    def _run_bit_tests(self, which: np.ndarray, free_index: np.ndarray) -> list[float]:
+        """Test bit ``free_index[k]`` of episode ``which[k]``'s MAP rule (as the single env:
+        the log-likelihood ratio of the MAP rule with the bit set and cleared over observed
+        steps >= ``test_from_time`` of every visible trajectory); returns the log-odds."""
+        if not len(which):
+            return []
+        self._compute_spent[which] += 2 * self._replay_cost[which]
+        first = self._test_from_time - 1  # the observed steps are 1, 2, ...
+        logliks, _, _ = self._replay_scores(
+            np.repeat(which, 2), self._test_rules(which, free_index), first
+        )
+        found = []
+        for k, i in enumerate(which):
+            with np.errstate(invalid="ignore"):
+                log_odds = float(np.subtract(logliks[2 * k], logliks[2 * k + 1]))
+            f = int(free_index[k])
+            self._test_log_odds[i, f] = 0.0 if np.isnan(log_odds) else log_odds
+            self._bit_tested_with[i, f] = self._n_trajectories[i]
+            self._n_tests[i] += 1
+            found.append(log_odds)
+        return found
+
+    def _run_map_tests(self, which: np.ndarray) -> dict[int, dict[str, Any]]:
+        """Test the MAP rule of episodes ``which`` (as ``lifegym.likelihood.compare``)."""
+        if not len(which):
+            return {}
+        self._compute_spent[which] += self._replay_cost[which]
+        bits = np.repeat(self._space.known_values[None], len(which), axis=0)
+        bits[:, self._space.free_bits] = self._map_values[which]
+        logliks, mismatches, units = self._replay_scores(which, bits, 0)
+        tests = {}
+        for k, i in enumerate(which):
+            self._map_tested_with[i] = self._n_trajectories[i]
+            self._map_tested_values[i] = self._map_values[i]
+            self._n_tests[i] += 1
+            tests[int(i)] = {
+                "kind": "map",
+                "loglik": logliks[k],
+                "discrepancy": mismatches[k] / units[k] if units[k] else 0.0,
+                "expected_discrepancy": self._noise,
+                "cost": int(self._replay_cost[i]),
+            }
+        return tests
+
+    def _replay_scores(
+        self, episodes: np.ndarray, bits: np.ndarray, first: int
+    ) -> tuple[list[float], list[float], list[int]]:
+        """How rule ``r`` (full bit vector ``bits[r]``) explains every visible trajectory of
+        episode ``episodes[r]``, frames ``first`` on: (log-likelihood, mismatched cells,
+        scored cells), summed over the trajectories as ``lifegym.likelihood.compare`` does."""
+        job_trajectory: list[int] = []
+        owner: list[int] = []
+        for rule, i in enumerate(episodes):
+            ids = self._arena_ids[i]
+            job_trajectory += ids
+            owner += [rule] * len(ids)
+        jobs = np.asarray(job_trajectory, dtype=np.int64)
+        rules = np.asarray(owner, dtype=np.int64)
+        layout = self._arena.layout[jobs]
+        n_frames = layout[:, 5]
+        cells = layout[:, 3] * layout[:, 4]
+        counts = np.zeros((len(jobs), int(n_frames.max())), dtype=np.int64)
+        arena = self._arena
+        if self._packed:
+            words = _MASK_WORDS[bits]
+            born, flip = words[:, :9], words[:, :9] ^ words[:, 9:]
+            test_packed(arena.cells, arena.layout, jobs, rules, born, flip, counts)
+        else:
+            tables = bits[:, self._orbit_of].astype(np.uint8)
+            test_tables(arena.cells, arena.layout, jobs, rules, tables, counts)
+        starts = np.minimum(first, n_frames)
+        sums = np.empty((2, len(jobs)))
+        for row, raw in enumerate((False, True)):
+            suffix_sums(
+                counts, n_frames, cells, starts, self._log_p, self._log_q, self._noise == 0.0,
+                raw, sums[row],
+            )  # fmt: skip
+        logliks = [0.0] * len(episodes)
+        mismatches = [0.0] * len(episodes)
+        units = [0] * len(episodes)
+        scored = ((n_frames - starts) * cells).tolist()
+        for rule, loglik, mismatch, n in zip(
+            owner, sums[0].tolist(), sums[1].tolist(), scored, strict=True
+        ):
+            logliks[rule] += loglik
+            mismatches[rule] += mismatch
+            units[rule] += n
+        return logliks, mismatches, units
+
+    def _refresh_beliefs(self, which: np.ndarray) -> None:
+        """The exact engine's belief (``ExactEngine.belief``) of episodes ``which``."""
+        if not len(which):
+            return
+        free = self._space.free_bits
+        ones = self._ones[which][:, free]
+        zeros = self._zeros[which][:, free]
+        tests = self._test_log_odds[which]
+        if self._noise > 0.0:
+            log_odds = (ones.astype(np.float64) - zeros.astype(np.float64)) * self._count_weight
+            log_odds = log_odds + tests
+            conflict = np.zeros(len(which), dtype=bool)
+        else:
+            clash = (ones > 0) & (zeros > 0)
+            counted = np.where(ones > 0, np.inf, np.where(zeros > 0, -np.inf, 0.0))
+            with np.errstate(invalid="ignore"):
+                log_odds = np.where(clash, 0.0, counted) + tests
+            log_odds[np.isnan(log_odds)] = 0.0
+            conflict = clash.any(axis=1)
+        p_one = probabilities_from_log_odds(log_odds)
+        self._p_one[which] = p_one
+        self._map_values[which] = p_one > 0.5
+        self._entropy[which] = binary_entropy_bits(p_one).sum(axis=1)
+        if self._noise == 0.0:
+            evidence = (ones + zeros > 0) | (tests != 0)
+            open_bits = (~evidence).sum(axis=1)
+            self._n_consistent[which] = [
+                0 if clash_k else 2 ** int(free_k)
+                for clash_k, free_k in zip(conflict, open_bits, strict=True)
+            ]
+
+    def _refresh_masks(self, which: np.ndarray) -> None:
+        """``RuleDiscoveryEnv._compute_masks`` of episodes ``which``."""
+        if not len(which):
+            return
+        m, map_action = self._n_menu, self._map_action
+        experiment_left = self.settings.experiment_budget - self._experiment_spent[which]
+        compute_left = self.settings.compute_budget - self._compute_spent[which]
+        replay = self._replay_cost[which]
+        has_data = self._n_trajectories[which] > 0
+        mask = np.zeros((len(which), self._n_actions), dtype=bool)
+        mask[:, :m] = self._item_costs[None, :] <= experiment_left[:, None]
+        mask[:, m:map_action] = (has_data & (2 * replay <= compute_left))[:, None]
+        mask[:, map_action] = has_data & (replay <= compute_left)
+        if not self.settings.repeat_tests:
+            data = self._n_trajectories[which]
+            mask[:, m:map_action] &= self._bit_tested_with[which] != data[:, None]
+            same_map = (self._map_tested_with[which] == data) & (
+                self._map_tested_values[which] == self._map_values[which]
+            ).all(axis=1)
+            mask[:, map_action] &= ~same_map
+        mask[:, self._submit_action] = True
+        self._mask[which] = mask
+
+    def _map_rule(self, i: int) -> Rule:
+        return self._space.rule(self._map_values[i])
+
+    def _map_string(self, i: int) -> str:
+        key = self._map_values[i].tobytes()
+        found = self._rule_strings.get(key)
+        if found is None:
+            if len(self._rule_strings) >= _RULE_CACHE:
+                self._rule_strings.clear()
+            found = self._rule_strings[key] = str(self._map_rule(i))
+        return found
+
+    def _result(self, i: int, submitted_by: str) -> EpisodeResult:
+        settings = self.settings
+        stream_i = self._battery_streams[i]
+        battery = (
+            scoring_battery(settings.world, np.random.default_rng(stream_i))
+            if settings.battery == "episode"
+            else settings._battery
+        )
+        return EpisodeResult.score(
+            self._hidden[i],
+            self._map_rule(i),
+            self._space,
+            self._trajectories[i],
+            battery,
+            experiment_cost=int(self._experiment_spent[i]),
+            compute_cost=int(self._compute_spent[i]),
+            n_experiments=len(self._trajectories[i]),
+            n_tests=int(self._n_tests[i]),
+            submitted_by=submitted_by,
+            belief_entropy=float(self._entropy[i]),
+            n_consistent=int(self._n_consistent[i]),
+        )
+
+    # -- outputs -------------------------------------------------------------------------
+
+    def _observations(self) -> dict[str, np.ndarray]:
+        settings = self.settings
+        experiment_budget, compute_budget = settings.experiment_budget, settings.compute_budget
+        budget_left = np.zeros((self.num_envs, 2))
+        if experiment_budget:
+            budget_left[:, 0] = (experiment_budget - self._experiment_spent) / experiment_budget
+        if compute_budget:
+            budget_left[:, 1] = (compute_budget - self._compute_spent) / compute_budget
+        return {
+            "p_one": self._p_one.astype(np.float32),
+            "confidence": np.abs(2.0 * self._p_one - 1.0).astype(np.float32),
+            "budget_left": budget_left.astype(np.float32),
+            "last_experiment": self._summary.copy(),
+            "spent_per_item": (self._spent_per_item / max(experiment_budget, 1)).astype(np.float32),
+        }
+
+    def _base_infos(
+        self,
+        infos: dict[str, Any],
+        which: np.ndarray,
+        descriptions: list[str],
+        experiment_cost: np.ndarray | None,
+        compute_cost: np.ndarray | None,
+    ) -> None:
+        """The keys every info holds (``RuleDiscoveryEnv._info``), for episodes ``which``
+        (``descriptions`` and the costs are per entry of ``which``, or of every episode)."""
+        n = self.num_envs
+        present = np.zeros(n, dtype=bool)
+        present[which] = True
+        actions = np.full(n, None, dtype=object)
+        full = len(descriptions) == n and len(which) == n
+        for k, i in enumerate(which):
+            actions[i] = descriptions[i if full else k]
+        map_rules = np.full(n, None, dtype=object)
+        for i in which:
+            map_rules[i] = self._map_string(int(i))
+
+        def costs(values: np.ndarray | None) -> np.ndarray:
+            out = np.zeros(n, dtype=int)
+            if values is not None:
+                out[which] = values[which] if len(values) == n else values
+            return out
+
+        n_consistent = np.zeros(n, dtype=int)
+        n_consistent[which] = self._n_consistent[which]
+        entropy = np.zeros(n)
+        entropy[which] = self._entropy[which]
+        masks = np.zeros_like(self._mask)
+        masks[which] = self._mask[which]
+        values = {
+            "action": actions,
+            "experiment_cost": costs(experiment_cost),
+            "compute_cost": costs(compute_cost),
+            "experiment_spent": costs(self._experiment_spent),
+            "compute_spent": costs(self._compute_spent),
+            "entropy": entropy,
+            "n_consistent": n_consistent,
+            "map_rule": map_rules,
+            "action_mask": masks,
+        }
+        for key, value in values.items():
+            infos[key] = value
+            infos[f"_{key}"] = present.copy()
+
+    def _single_info(
+        self, i: int, description: str, experiment_cost: np.ndarray, compute_cost: np.ndarray
+    ) -> dict[str, Any]:
+        """Episode ``i``'s info as the single env builds it (``RuleDiscoveryEnv._info``)."""
+        return {
+            "action": description,
+            "experiment_cost": int(experiment_cost[i]),
+            "compute_cost": int(compute_cost[i]),
+            "experiment_spent": int(self._experiment_spent[i]),
+            "compute_spent": int(self._compute_spent[i]),
+            "entropy": float(self._entropy[i]),
+            "n_consistent": int(self._n_consistent[i]),
+            "map_rule": self._map_string(i),
+            "action_mask": self._mask[i].copy(),
+        }
+
+
+class MaskedSyncVectorEnv(SyncVectorEnv):
+    """Gymnasium's ``SyncVectorEnv`` over single lifegym envs, with ``action_masks()``
+    (num_envs, n_actions): the fallback for settings the native env does not batch."""
+
+    def action_masks(self) -> np.ndarray:
+        """bool (num_envs, n_actions): each env's ``action_masks()``."""
+        return np.stack(self.call("action_masks"))
+
+
+def make_vector_env(
+    num_envs: int,
+    autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+    **kwargs: Any,
+) -> VectorEnv:
+    """The ``vector_entry_point`` of the v1 presets: :class:`RuleDiscoveryVectorEnv` when
+    the settings allow it (``native_unsupported``), else :class:`MaskedSyncVectorEnv` of
+    single envs with the same semantics."""
+    kwargs.pop("max_episode_steps", None)  # make_vec passes the spec's (None here)
+    mode = _check_mode(autoreset_mode)
+    probe = RuleDiscoveryEnv(**kwargs)  # ValueError for bad arguments, as gym.make gives
+    if native_unsupported(probe) is None:
+        return RuleDiscoveryVectorEnv(num_envs, autoreset_mode=mode, **kwargs)
+    return MaskedSyncVectorEnv(
+        [lambda: gym.wrappers.PassiveEnvChecker(RuleDiscoveryEnv(**kwargs))] * int(num_envs),
+        autoreset_mode=mode,
+    )

@@ -1,0 +1,196 @@
+"""The native vector env (``gym.make_vec`` of a v1 id): the same episodes as single envs for
+the same seeds and actions, its errors, partial resets, and MaskablePPO training on it
+through the SB3 adapter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.vector import AutoresetMode
+
+import lifegym  # noqa: F401  (registers the ids)
+from lifegym.registration import PRESETS
+from lifegym.vector import MaskedSyncVectorEnv, RuleDiscoveryVectorEnv, make_vector_env
+
+V1_IDS = [env_id for env_id in PRESETS if env_id.endswith("-v1")]
+#: Presets whose engine is slow per step: fewer steps in the comparison.
+SLOW = {
+    "lifegym/Isotropic-Stats-v1": 4,
+    "lifegym/LifeLike-Strided-v1": 12,
+    "lifegym/LifeLike-Stats-v1": 10,
+}
+
+
+def small(env_id: str) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"world": (16, 16), "max_steps": 40}
+    if "window" in PRESETS[env_id][0]:
+        kwargs.update(world=(24, 24), window=(10, 10))
+    return kwargs
+
+
+def assert_same(a: Any, b: Any, path: str = "") -> None:
+    """Equal values of equal types, arrays of equal dtype and shape, NaN equal to NaN."""
+    if isinstance(a, dict):
+        assert isinstance(b, dict) and set(a) == set(b), (path, set(a) ^ set(b))
+        for key in a:
+            assert_same(a[key], b[key], f"{path}/{key}")
+    elif isinstance(a, tuple | list):
+        assert type(a) is type(b) and len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            assert_same(x, y, f"{path}[{i}]")
+    elif isinstance(a, np.ndarray) and a.dtype == object:
+        assert isinstance(b, np.ndarray) and a.shape == b.shape, path
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            assert_same(x, y, f"{path}[{i}]")
+    elif isinstance(a, np.ndarray):
+        assert isinstance(b, np.ndarray), path
+        assert (a.dtype, a.shape) == (b.dtype, b.shape), (path, a.dtype, b.dtype)
+        assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), path
+    elif isinstance(a, float) and np.isnan(a):
+        assert isinstance(b, float) and np.isnan(b), path
+    else:
+        assert type(a) is type(b) and a == b, (path, a, b)
+
+
+def play_both(env_id: str, steps: int, mode: AutoresetMode, n: int = 3, **kwargs: Any) -> int:
+    """Drive the vector entry point's env and a SyncVectorEnv of single envs with the same
+    seeds and actions (random valid ones, and now and then a masked one); returns the
+    number of episodes that ended."""
+    kwargs = {**small(env_id), **kwargs}
+    native = gym.make_vec(env_id, num_envs=n, autoreset_mode=mode, **kwargs)
+    single = gym.vector.SyncVectorEnv([lambda: gym.make(env_id, **kwargs)] * n, autoreset_mode=mode)
+    ended = 0
+    try:
+        assert_same(native.reset(seed=11), single.reset(seed=11), "reset")
+        rng = np.random.default_rng(0)
+        for t in range(steps):
+            masks = native.action_masks()
+            assert masks.shape == (n, native.single_action_space.n) and masks.dtype == bool
+            assert_same(masks, np.stack(single.call("action_masks")), f"mask {t}")
+            actions = (rng.random(masks.shape) * masks).argmax(axis=1)
+            if t % 5 == 2:
+                actions[0] = rng.integers(masks.shape[1])  # maybe masked: rejected alike
+            got, want = native.step(actions), single.step(actions)
+            for name, x, y in zip(
+                ("obs", "reward", "term", "trunc", "info"), got, want, strict=True
+            ):
+                assert_same(x, y, f"step {t} {name}")
+            ended += int((got[2] | got[3]).sum())
+    finally:
+        native.close()
+        single.close()
+    return ended
+
+
+@pytest.mark.parametrize("env_id", V1_IDS)
+def test_every_v1_preset_plays_the_single_envs_episodes(env_id: str) -> None:
+    ended = play_both(env_id, SLOW.get(env_id, 60), AutoresetMode.NEXT_STEP)
+    assert env_id in SLOW or ended > 0  # episodes ended and the next ones started alike
+
+
+@pytest.mark.parametrize(
+    ("env_id", "kwargs"),
+    [
+        ("lifegym/LifeLike-Noisy-v1", {}),
+        ("lifegym/LifeLike-Full-v1", {"reward": "terminal", "max_steps": 7}),
+        ("lifegym/Isotropic-Noisy-v1", {"max_steps": 9}),
+    ],
+)
+def test_same_step_autoreset_plays_the_same_episodes(env_id: str, kwargs: dict) -> None:
+    assert play_both(env_id, 50, AutoresetMode.SAME_STEP, **kwargs) > 0
+
+
+def test_the_exact_presets_are_batched_and_the_rest_fall_back() -> None:
+    batched = [e for e in V1_IDS if PRESETS[e][0].get("inference", "exact") == "exact"]
+    assert len(batched) >= 8
+    for env_id in V1_IDS:
+        env = gym.make_vec(env_id, num_envs=2, **small(env_id))  # the default mode
+        kind = RuleDiscoveryVectorEnv if env_id in batched else MaskedSyncVectorEnv
+        assert type(env) is kind, env_id
+        assert env.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP
+        env.close()
+    designed = make_vector_env(2, **PRESETS["lifegym/LifeLike-Noisy-v1"][0], design=True)
+    assert type(designed) is MaskedSyncVectorEnv
+    with pytest.raises(ValueError, match="design=True"):
+        RuleDiscoveryVectorEnv(2, **PRESETS["lifegym/LifeLike-Noisy-v1"][0], design=True)
+    with pytest.raises(gym.error.Error, match="vector entry point"):
+        gym.make_vec("lifegym/LifeLike-Noisy-v0", 2, vectorization_mode="vector_entry_point")
+
+
+def test_bad_actions_are_named_and_leave_the_batch_usable() -> None:
+    env = gym.make_vec(
+        "lifegym/LifeLike-Noisy-v1", num_envs=3, **small("lifegym/LifeLike-Noisy-v1")
+    )
+    env.reset(seed=0)
+    n_actions = env.single_action_space.n
+    before = env.action_masks()
+    with pytest.raises(ValueError, match=rf"actions\[1\] = {n_actions} .* 0\.\.{n_actions - 1}"):
+        env.step(np.array([0, n_actions, 0]))
+    with pytest.raises(ValueError, match=r"shape \(3,\)"):
+        env.step(np.array([0, 0]))
+    with pytest.raises(ValueError, match="ints"):
+        env.step(np.array([0.5, 0, 0]))
+    assert np.array_equal(env.action_masks(), before)
+    _, _, _, _, info = env.step(np.zeros(3, dtype=int))
+    assert list(info["experiment_cost"]) == [int(env.settings.item_costs[0])] * 3
+    for bad, match in (
+        ({"num_envs": 0}, "num_envs"),
+        ({"num_envs": 2, "autoreset_mode": "Disabled"}, "autoreset_mode"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            RuleDiscoveryVectorEnv(**bad, **PRESETS["lifegym/LifeLike-Noisy-v1"][0])
+    with pytest.raises(ValueError, match="num_envs=3"):
+        env.reset(seed=[1, 2])
+    with pytest.raises(RuntimeError, match="reset"):
+        RuleDiscoveryVectorEnv(2, world=(8, 8)).step(np.zeros(2, dtype=int))
+
+
+def test_reset_mask_restarts_only_the_chosen_episodes() -> None:
+    kwargs = small("lifegym/LifeLike-Noisy-v1")
+    env = gym.make_vec("lifegym/LifeLike-Noisy-v1", num_envs=3, **kwargs)
+    env.reset(seed=[5, 6, 7])
+    env.step(np.zeros(3, dtype=int))
+    obs, info = env.reset(seed=[9, None, None], options={"reset_mask": np.array([1, 0, 0], bool)})
+    assert list(info["_action"]) == [True, False, False] and info["action"][0] == "reset"
+    assert obs["budget_left"][0, 0] == 1.0 and obs["budget_left"][1, 0] < 1.0
+    single = gym.make("lifegym/LifeLike-Noisy-v1", **kwargs)
+    assert_same({k: v[0] for k, v in obs.items()}, single.reset(seed=9)[0])
+    with pytest.raises(ValueError, match="reset_mask"):
+        env.reset(options={"reset_mask": np.zeros(3, bool)})
+
+
+def test_maskable_ppo_trains_on_the_native_env_through_the_sb3_adapter() -> None:
+    from sb3_contrib import MaskablePPO
+    from sb3_contrib.common.maskable.utils import get_action_masks, is_masking_supported
+    from stable_baselines3.common.vec_env import VecMonitor
+
+    from lifegym.vector.sb3 import SB3VecEnv
+
+    with pytest.raises(ValueError, match="SAME_STEP"):
+        SB3VecEnv(gym.make_vec("lifegym/LifeLike-Noisy-v1", num_envs=2))
+    native = gym.make_vec(
+        "lifegym/LifeLike-Noisy-v1", num_envs=4, autoreset_mode="SameStep", world=(12, 12),
+        max_steps=6,
+    )  # fmt: skip
+    venv = VecMonitor(SB3VecEnv(native))
+    venv.seed(3)
+    venv.reset()
+    assert is_masking_supported(venv) and get_action_masks(venv).shape == (
+        4,
+        native.single_action_space.n,
+    )
+    model = MaskablePPO("MultiInputPolicy", venv, n_steps=16, batch_size=32, seed=0)
+    model.learn(64)
+    assert model.num_timesteps >= 64
+    # An ended episode's info: SB3's keys and the single env's result.
+    venv.reset()
+    for _ in range(6):
+        _, rewards, dones, infos = venv.step(np.full(4, native.settings.submit_action))
+        assert rewards.dtype == np.float32 and dones.all()
+        for info in infos:
+            assert {"terminal_observation", "TimeLimit.truncated", "result", "episode"} <= set(info)
+            assert info["result"]["submitted_by"] == "agent"
+    venv.close()
