@@ -32,6 +32,7 @@ says. ``reset(options={"reset_mask": mask})`` resets only the masked episodes.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -88,6 +89,12 @@ def native_unsupported(env: RuleDiscoveryEnv) -> str | None:
     if env.render_mode is not None:
         return f"render_mode={env.render_mode!r}"
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def _summary_picks(n_frames: int) -> np.ndarray:
+    """The frames ``experiment_summary`` resamples a curve of ``n_frames`` to."""
+    return np.round(np.linspace(0, n_frames - 1, SUMMARY_FRAMES)).astype(int)
 
 
 def _check_mode(autoreset_mode: object) -> AutoresetMode:
@@ -257,6 +264,9 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         self._hidden_tables = np.zeros((n, 512), dtype=np.uint8)
         self._trajectories: list[list[VisibleTrajectory]] = [[] for _ in range(n)]
         self._arena_ids: list[list[int]] = [[] for _ in range(n)]
+        # The MAP rule's log-likelihood term of each trajectory (bit tests), while it stays.
+        self._map_terms: list[list[float]] = [[] for _ in range(n)]
+        self._map_terms_key: list[bytes] = [b""] * n
         self._arena = _Arena(np.uint64 if self._packed else np.uint8)
 
         n_bits, f, m, a = space.family.n_bits, self._n_free, self._n_menu, self._n_actions
@@ -450,6 +460,7 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         self._hidden_tables[i] = hidden.table
         self._trajectories[i] = []
         self._arena_ids[i] = []
+        self._map_terms[i], self._map_terms_key[i] = [], b""
         self._ones[i] = 0
         self._zeros[i] = 0
         self._test_log_odds[i] = 0.0
@@ -581,10 +592,22 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         batch, n, h, w = seen.shape
         world = grids.shape[1:]
         if self._packed:
-            initials = pack_frames(grids, world).reshape(batch, -1)
-            frames = pack_frames(seen.reshape(-1, h, w), world).reshape(batch, -1)
-            mask = np.broadcast_to(packed_region(h, w, world).ravel(), (batch, initials.shape[1]))
-            frames = np.concatenate([frames, mask], axis=1)
+            size = ((world[1] + 63) // 64 + 2) * (world[0] + 2)
+            if (h, w) == world:  # initial condition and frames packed in one call
+                both = np.concatenate([grids[:, None], seen], axis=1).reshape(-1, h, w)
+                packed = pack_frames(both, world).reshape(batch, -1)
+            else:
+                packed = np.concatenate(
+                    [
+                        pack_frames(grids, world).reshape(batch, -1),
+                        pack_frames(seen.reshape(-1, h, w), world).reshape(batch, -1),
+                    ],
+                    axis=1,
+                )
+            initials = packed[:, :size]
+            frames = np.empty((batch, (n + 1) * size), dtype=np.uint64)
+            frames[:, : n * size] = packed[:, size:]
+            frames[:, n * size :] = packed_region(h, w, world).ravel()
         else:
             initials, frames = grids.reshape(batch, -1), seen.reshape(batch, -1)
         first = self._arena.add(initials, frames, (*world, h, w, n))
@@ -597,7 +620,7 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         counts = np.zeros((*seen.shape[:2], len(COUNT_FIELDS)), dtype=np.int64)
         frame_counts_jobs(np.ascontiguousarray(grids[:, :h, :w]), seen, wraps, counts)
         curve = statistics_from_counts(counts, h * w)
-        picks = np.round(np.linspace(0, curve.shape[1] - 1, SUMMARY_FRAMES)).astype(int)
+        picks = _summary_picks(curve.shape[1])
         return np.clip(curve[:, picks], 0.0, 1.0).astype(np.float32).reshape(len(grids), -1)
 
     def _test_rules(self, which: np.ndarray, free_index: np.ndarray) -> np.ndarray:
@@ -614,18 +637,44 @@ class RuleDiscoveryVectorEnv(VectorEnv):
     def _run_bit_tests(self, which: np.ndarray, free_index: np.ndarray) -> list[float]:
         """Test bit ``free_index[k]`` of episode ``which[k]``'s MAP rule (as the single env:
         the log-likelihood ratio of the MAP rule with the bit set and cleared over observed
-        steps >= ``test_from_time`` of every visible trajectory); returns the log-odds."""
+        steps >= ``test_from_time`` of every visible trajectory); returns the log-odds.
+
+        One of the two rules is the MAP rule itself: its term for a trajectory is kept
+        (per episode, while the MAP rule stays) and only new trajectories are replayed."""
         if not len(which):
             return []
         self._compute_spent[which] += 2 * self._replay_cost[which]
         first = self._test_from_time - 1  # the observed steps are 1, 2, ...
-        logliks, _, _ = self._replay_scores(
-            np.repeat(which, 2), self._test_rules(which, free_index), first
-        )
+        bits = self._test_rules(which, free_index)
+        jobs: list[int] = []
+        rules: list[int] = []
+        for k, i in enumerate(which):
+            key = self._map_values[i].tobytes()
+            if self._map_terms_key[i] != key:
+                self._map_terms_key[i], self._map_terms[i] = key, []
+            ids = self._arena_ids[i]
+            own = 2 * k + 1 - int(self._map_values[i, free_index[k]])  # the MAP's row
+            for rule in (2 * k, 2 * k + 1):
+                todo = ids if rule != own else ids[len(self._map_terms[i]) :]
+                jobs += todo
+                rules += [rule] * len(todo)
+        logliks, _, _ = self._terms(jobs, rules, bits, first)
+        terms: list[list[float]] = [[] for _ in range(2 * len(which))]
+        for rule, term in zip(rules, logliks, strict=True):
+            terms[rule].append(term)
         found = []
         for k, i in enumerate(which):
+            own = 2 * k + 1 - int(self._map_values[i, free_index[k]])
+            self._map_terms[i] += terms[own]
+            terms[own] = list(self._map_terms[i])
+            totals = []
+            for rule in (2 * k, 2 * k + 1):
+                total = 0.0  # summed in trajectory order, as likelihood.compare sums
+                for term in terms[rule]:
+                    total += term
+                totals.append(total)
             with np.errstate(invalid="ignore"):
-                log_odds = float(np.subtract(logliks[2 * k], logliks[2 * k + 1]))
+                log_odds = float(np.subtract(*totals))
             f = int(free_index[k])
             self._test_log_odds[i, f] = 0.0 if np.isnan(log_odds) else log_odds
             self._bit_tested_with[i, f] = self._n_trajectories[i]
@@ -640,65 +689,62 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         self._compute_spent[which] += self._replay_cost[which]
         bits = np.repeat(self._space.known_values[None], len(which), axis=0)
         bits[:, self._space.free_bits] = self._map_values[which]
-        logliks, mismatches, units = self._replay_scores(which, bits, 0)
+        jobs: list[int] = []
+        rules: list[int] = []
+        for k, i in enumerate(which):
+            jobs += self._arena_ids[i]
+            rules += [k] * len(self._arena_ids[i])
+        logliks, mismatches, units = self._terms(jobs, rules, bits, 0)
+        totals = [[0.0, 0.0, 0] for _ in which]
+        for k, loglik, mismatch, n in zip(rules, logliks, mismatches, units, strict=True):
+            totals[k][0] += loglik
+            totals[k][1] += mismatch
+            totals[k][2] += n
         tests = {}
         for k, i in enumerate(which):
+            loglik, mismatch, n = totals[k]
             self._map_tested_with[i] = self._n_trajectories[i]
             self._map_tested_values[i] = self._map_values[i]
             self._n_tests[i] += 1
             tests[int(i)] = {
                 "kind": "map",
-                "loglik": logliks[k],
-                "discrepancy": mismatches[k] / units[k] if units[k] else 0.0,
+                "loglik": loglik,
+                "discrepancy": mismatch / n if n else 0.0,
                 "expected_discrepancy": self._noise,
                 "cost": int(self._replay_cost[i]),
             }
         return tests
 
-    def _replay_scores(
-        self, episodes: np.ndarray, bits: np.ndarray, first: int
+    def _terms(
+        self, jobs: list[int], rules: list[int], bits: np.ndarray, first: int
     ) -> tuple[list[float], list[float], list[int]]:
-        """How rule ``r`` (full bit vector ``bits[r]``) explains every visible trajectory of
-        episode ``episodes[r]``, frames ``first`` on: (log-likelihood, mismatched cells,
-        scored cells), summed over the trajectories as ``lifegym.likelihood.compare`` does."""
-        job_trajectory: list[int] = []
-        owner: list[int] = []
-        for rule, i in enumerate(episodes):
-            ids = self._arena_ids[i]
-            job_trajectory += ids
-            owner += [rule] * len(ids)
-        jobs = np.asarray(job_trajectory, dtype=np.int64)
-        rules = np.asarray(owner, dtype=np.int64)
-        layout = self._arena.layout[jobs]
+        """How rule ``rules[j]`` (full bit vector ``bits[rules[j]]``) explains trajectory
+        ``jobs[j]`` (arena id), frames ``first`` on: log-likelihood, mismatched cells and
+        scored cells per job, each summed over the frames as ``lifegym.likelihood`` sums."""
+        if not jobs:
+            return [], [], []
+        job_ids = np.asarray(jobs, dtype=np.int64)
+        job_rules = np.asarray(rules, dtype=np.int64)
+        arena = self._arena
+        layout = arena.layout[job_ids]
         n_frames = layout[:, 5]
         cells = layout[:, 3] * layout[:, 4]
-        counts = np.zeros((len(jobs), int(n_frames.max())), dtype=np.int64)
-        arena = self._arena
+        counts = np.zeros((len(job_ids), int(n_frames.max())), dtype=np.int64)
         if self._packed:
             words = _MASK_WORDS[bits]
             born, flip = words[:, :9], words[:, :9] ^ words[:, 9:]
-            test_packed(arena.cells, arena.layout, jobs, rules, born, flip, counts)
+            test_packed(arena.cells, arena.layout, job_ids, job_rules, born, flip, counts)
         else:
             tables = bits[:, self._orbit_of].astype(np.uint8)
-            test_tables(arena.cells, arena.layout, jobs, rules, tables, counts)
+            test_tables(arena.cells, arena.layout, job_ids, job_rules, tables, counts)
         starts = np.minimum(first, n_frames)
-        sums = np.empty((2, len(jobs)))
+        sums = np.empty((2, len(job_ids)))
         for row, raw in enumerate((False, True)):
             suffix_sums(
                 counts, n_frames, cells, starts, self._log_p, self._log_q, self._noise == 0.0,
                 raw, sums[row],
             )  # fmt: skip
-        logliks = [0.0] * len(episodes)
-        mismatches = [0.0] * len(episodes)
-        units = [0] * len(episodes)
-        scored = ((n_frames - starts) * cells).tolist()
-        for rule, loglik, mismatch, n in zip(
-            owner, sums[0].tolist(), sums[1].tolist(), scored, strict=True
-        ):
-            logliks[rule] += loglik
-            mismatches[rule] += mismatch
-            units[rule] += n
-        return logliks, mismatches, units
+        return sums[0].tolist(), sums[1].tolist(), ((n_frames - starts) * cells).tolist()
 
     def _refresh_beliefs(self, which: np.ndarray) -> None:
         """The exact engine's belief (``ExactEngine.belief``) of episodes ``which``."""

@@ -29,22 +29,30 @@ __all__ = [
 
 
 @njit(cache=True, nogil=True)
+def _row_codes(row, out):
+    """``out[c] = 4 row[c-1] + 2 row[c] + row[c+1]`` around the torus."""
+    width = row.shape[0]
+    for c in range(1, width - 1):
+        out[c] = (np.int64(row[c - 1]) << 2) | (np.int64(row[c]) << 1) | np.int64(row[c + 1])
+    for c in (0, width - 1):
+        left, right = row[(c - 1) % width], row[(c + 1) % width]
+        out[c] = (np.int64(left) << 2) | (np.int64(row[c]) << 1) | np.int64(right)
+
+
+@njit(cache=True, nogil=True)
 def _table_step(src, dst, table):
     """One step on the torus of grid ``src`` (H, W) into ``dst`` under the 512-entry rule
     ``table``, indexed as ``lifegym.rules`` orders a 3x3 pattern (row by row, top-left the
-    highest bit)."""
+    highest bit): each row's 3-cell codes are computed once and shared by three rows."""
     height, width = src.shape
+    codes = np.empty((height, width), dtype=np.int64)
     for r in range(height):
-        up, mid, down = src[(r - 1) % height], src[r], src[(r + 1) % height]
+        _row_codes(src[r], codes[r])
+    for r in range(height):
+        up, mid, down = codes[(r - 1) % height], codes[r], codes[(r + 1) % height]
+        out = dst[r]
         for c in range(width):
-            left, right = (c - 1) % width, (c + 1) % width
-            index = (
-                (np.int64(up[left]) << 8) | (np.int64(up[c]) << 7) | (np.int64(up[right]) << 6)
-                | (np.int64(mid[left]) << 5) | (np.int64(mid[c]) << 4)
-                | (np.int64(mid[right]) << 3) | (np.int64(down[left]) << 2)
-                | (np.int64(down[c]) << 1) | np.int64(down[right])
-            )  # fmt: skip
-            dst[r, c] = table[index]
+            out[c] = table[(up[c] << 6) | (mid[c] << 3) | down[c]]
 
 
 @njit(cache=True, nogil=True)
