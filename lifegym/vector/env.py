@@ -59,12 +59,13 @@ from lifegym.rules import TOTALISTIC, Rule
 from lifegym.scoring import EpisodeResult
 from lifegym.scoring import battery as scoring_battery
 from lifegym.seeding import BATTERY_STREAM, stream
-from lifegym.sim import _MASK_WORDS, pack_frames
+from lifegym.sim import _MASK_WORDS
 from lifegym.types import VisibleTrajectory
 from lifegym.vector.kernels import (
     count_jobs,
     flip_cells,
     frame_counts_jobs,
+    pack_grids,
     run_tables,
     suffix_sums,
     test_packed,
@@ -150,8 +151,15 @@ class _Arena:
         """Store a batch of trajectories of one shape (``initials`` (B, ...), ``frames``
         (B, ...) in the arena's form; ``shape`` = (H, W, h, w, n)); returns the first id
         (the batch gets consecutive ids)."""
-        batch = len(initials)
-        each = initials[0].size + frames[0].size
+        each = initials[0].size
+        first, block = self.reserve(len(initials), each + frames[0].size, shape)
+        block[:, :each] = initials.reshape(len(initials), -1)
+        block[:, each:] = frames.reshape(len(frames), -1)
+        return first
+
+    def reserve(self, batch: int, each: int, shape: tuple[int, ...]) -> tuple[int, np.ndarray]:
+        """Room for ``batch`` trajectories of ``each`` entries and one ``shape``: the first
+        id (the batch gets consecutive ids) and the (batch, each) block to fill."""
         size = batch * each
         if self.used + size > len(self.cells):
             grown = np.zeros(max(2 * len(self.cells), self.used + size), dtype=self.cells.dtype)
@@ -160,15 +168,12 @@ class _Arena:
         while self.count + batch > len(self.layout):
             self.layout = np.concatenate([self.layout, np.zeros_like(self.layout)])
         start = self.used
-        block = self.cells[start : start + size].reshape(batch, each)
-        block[:, : initials[0].size] = initials
-        block[:, initials[0].size :] = frames
         ids = slice(self.count, self.count + batch)
         self.layout[ids, 0] = start + each * np.arange(batch)
         self.layout[ids, 1:] = shape
         self.used += size
         self.count += batch
-        return ids.start
+        return ids.start, self.cells[start : start + size].reshape(batch, each)
 
     def size_of(self, t: int) -> int:
         """Entries trajectory ``t`` holds."""
@@ -515,9 +520,11 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         its episode's generator as ``lifegym.experiments.initial_condition`` draws it."""
         menu = self._menu
         if all(menu[item].kind == "soup" for item in items):
-            draws = np.stack([self._rngs[i].random(shape) for i in rows])
-            densities = np.array([menu[item].density for item in items])
-            return (draws < densities[:, None, None]).astype(np.uint8)
+            draws = np.empty((len(rows), *shape))
+            for k, i in enumerate(rows.tolist()):
+                self._rngs[i].random(shape, out=draws[k])
+            densities = np.array([menu[item].density for item in items.tolist()])
+            return (draws < densities[:, None, None]).view(np.uint8)
         return np.stack(
             [
                 initial_condition(menu[item], shape, self._rngs[i])
@@ -540,17 +547,20 @@ class RuleDiscoveryVectorEnv(VectorEnv):
             return seen
         chunk, rate = bernoulli_chunk(n, p), bernoulli_rate(p)
         stop = np.full(len(rows), -1, dtype=np.int64)
-        pending = np.ones(len(rows), dtype=bool)
-        while pending.any():
+        pending = np.zeros(len(rows), dtype=bool)
+        draws = np.empty((len(rows), chunk))
+        for k, i in enumerate(rows.tolist()):
+            self._rngs[i].standard_exponential(chunk, out=draws[k])
+        flip_cells(seen, draws, rate, stop, pending)
+        while pending.any():  # rare: a run past its first draws draws again, as observe does
             active = np.flatnonzero(pending)
-            draws = np.stack([self._rngs[rows[k]].standard_exponential(chunk) for k in active])
-            part_stop = stop[active]
-            more = np.zeros(len(active), dtype=bool)
+            more = np.stack([self._rngs[rows[k]].standard_exponential(chunk) for k in active])
+            part_stop, part_pending = stop[active], np.zeros(len(active), dtype=bool)
             batch = seen[active]  # a copy: flipped, then put back
-            flip_cells(batch, draws, rate, part_stop, more)
+            flip_cells(batch, more, rate, part_stop, part_pending)
             seen[active] = batch
             stop[active] = part_stop
-            pending[active] = more
+            pending[active] = part_pending
         return seen
 
     def _record(
@@ -567,7 +577,7 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         costs = self._item_costs[items]
         model = self._model
         for i, item, initial, frames, cost in zip(
-            rows, items, grids, seen, costs.tolist(), strict=True
+            rows.tolist(), items.tolist(), grids, seen, costs.tolist(), strict=True
         ):
             self._trajectories[i].append(
                 VisibleTrajectory(
@@ -592,25 +602,16 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         batch, n, h, w = seen.shape
         world = grids.shape[1:]
         if self._packed:
-            size = ((world[1] + 63) // 64 + 2) * (world[0] + 2)
-            if (h, w) == world:  # initial condition and frames packed in one call
-                both = np.concatenate([grids[:, None], seen], axis=1).reshape(-1, h, w)
-                packed = pack_frames(both, world).reshape(batch, -1)
-            else:
-                packed = np.concatenate(
-                    [
-                        pack_frames(grids, world).reshape(batch, -1),
-                        pack_frames(seen.reshape(-1, h, w), world).reshape(batch, -1),
-                    ],
-                    axis=1,
-                )
-            initials = packed[:, :size]
-            frames = np.empty((batch, (n + 1) * size), dtype=np.uint64)
-            frames[:, : n * size] = packed[:, size:]
-            frames[:, n * size :] = packed_region(h, w, world).ravel()
+            columns, rows_ = (world[1] + 63) // 64 + 2, world[0] + 2
+            first, block = self._arena.reserve(batch, (n + 2) * columns * rows_, (*world, h, w, n))
+            grids_at = block.reshape(batch, n + 2, columns, rows_)
+            grids_at[:] = 0  # the arena's room may hold dropped trajectories
+            pack_grids(grids, grids_at[:, 0])
+            for k in range(batch):
+                pack_grids(seen[k], grids_at[k, 1 : n + 1])
+            grids_at[:, n + 1] = packed_region(h, w, world)
         else:
-            initials, frames = grids.reshape(batch, -1), seen.reshape(batch, -1)
-        first = self._arena.add(initials, frames, (*world, h, w, n))
+            first = self._arena.add(grids, seen, (*world, h, w, n))
         for k, i in enumerate(rows):
             self._arena_ids[i].append(first + k)
 

@@ -21,6 +21,7 @@ __all__ = [
     "count_jobs",
     "flip_cells",
     "frame_counts_jobs",
+    "pack_grids",
     "run_tables",
     "suffix_sums",
     "test_packed",
@@ -110,6 +111,22 @@ def flip_cells(frames, draws, rate, stop, needs_more):
                 break
             flat[position] ^= 1
         stop[b] = position
+
+
+@njit(cache=True, nogil=True)
+def pack_grids(grids, out):
+    """Bit-pack uint8 grids (G, h, w) into ``out`` (G, ceil(W/64) + 2, H + 2) uint64 (zeros),
+    the layout of ``lifegym.sim.pack_frames`` for an (H, W) world: row ``r``'s columns
+    64k .. 64k+63 in word ``[k + 1, r + 1]``, column ``c`` as bit ``c % 64``."""
+    height, width = grids.shape[1], grids.shape[2]
+    for g in range(grids.shape[0]):
+        for r in range(height):
+            row = grids[g, r]
+            for k in range((width + 63) // 64):
+                word = np.uint64(0)
+                for b in range(min(64, width - 64 * k)):
+                    word |= np.uint64(row[64 * k + b]) << np.uint64(b)
+                out[g, k + 1, r + 1] = word
 
 
 @njit(cache=True, nogil=True)
