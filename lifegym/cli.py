@@ -367,7 +367,7 @@ def _add_bench_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--env-kwargs",
         metavar="JSON",
-        help='more gym.make keyword arguments for every env, e.g. \'{"noise": 0.1}\'',
+        help="more gym.make keyword arguments for every env, e.g. '{\"noise\": 0.1}'",
     )
     parser.add_argument(
         "--rules",

@@ -116,8 +116,10 @@ class Experiment:
             ok = (
                 isinstance(self.world, tuple | list)
                 and len(self.world) == 2
-                and all(isinstance(v, int | np.integer) and not isinstance(v, bool) and v >= 3
-                        for v in self.world)
+                and all(
+                    isinstance(v, int | np.integer) and not isinstance(v, bool) and v >= 3
+                    for v in self.world
+                )
             )
             if not ok:
                 raise ValueError(
@@ -133,8 +135,7 @@ class Experiment:
                 )
             if self.world is not None and cells.shape != self.world:
                 raise ValueError(
-                    f"experiment {self.name!r}: cells {cells.shape} differ from world "
-                    f"{self.world}"
+                    f"experiment {self.name!r}: cells {cells.shape} differ from world {self.world}"
                 )
             cells.setflags(write=False)
             object.__setattr__(self, "cells", cells)
@@ -199,8 +200,7 @@ def world_sizes(
     and raised to ``smallest`` (e.g. an observation window), then ``world`` itself."""
     height, width = world
     sizes = {
-        (max(min(side, height), smallest[0]), max(min(side, width), smallest[1]))
-        for side in sides
+        (max(min(side, height), smallest[0]), max(min(side, width), smallest[1])) for side in sides
     }
     sizes.add((int(height), int(width)))
     return tuple(sorted(sizes, key=lambda s: (s[0] * s[1], s)))

@@ -22,7 +22,13 @@ import numpy as np
 from lifegym.likelihood import Replay, clean_counts, packed_region, replays
 from lifegym.patterns import pattern_histogram
 from lifegym.rules import Rule
-from lifegym.sim import pack_frames, same_observations, same_trajectories, simulate
+from lifegym.sim import (
+    bs_rule_words,
+    pack_frames,
+    same_observations_words,
+    same_trajectories,
+    simulate,
+)
 from lifegym.types import RuleSpace, VisibleTrajectory
 
 __all__ = [
@@ -115,23 +121,27 @@ def undetermined_bits(
     ``rule``'s replay; where they do, the flipped rule is replayed and compared.
     """
     values = space.free_values(rule)
-    flipped_rules = []
-    for index in range(space.n_free):
-        flipped = values.copy()
-        flipped[index] ^= 1
-        flipped_rules.append(space.rule(flipped))
     # Flipping a bit keeps a rule outer-totalistic only in the totalistic family.
     packed = space.family == "totalistic" and all(t.frames is not None for t in trajectories)
-    if packed:
+    if packed:  # the flipped rules as the bit-packed kernel's words: no rule objects
+        bits = space.bits(values)
+        flipped = np.repeat(bits[None], space.n_free, axis=0)
+        flipped[np.arange(space.n_free), space.free_bits] ^= 1
+        base, (born, flip) = bs_rule_words(bits), bs_rule_words(flipped)
         groups = _packed_groups(trajectories)
         return [
             index
-            for index, other in enumerate(flipped_rules)
+            for index in range(space.n_free)
             if all(
-                same_observations(rule, other, initials, width, times, mask)
-                for initials, width, times, mask in groups
+                same_observations_words(base, (born[index], flip[index]), *group)
+                for group in groups
             )
         ]
+    flipped_rules = []
+    for index in range(space.n_free):
+        flipped_values = values.copy()
+        flipped_values[index] ^= 1
+        flipped_rules.append(space.rule(flipped_values))
     base = replays(rule, trajectories)
     occurring = _occurring_bits(rule, trajectories, base, space.family.orbit_of)
     occurring = occurring[:, space.free_bits]

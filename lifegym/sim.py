@@ -42,10 +42,12 @@ from lifegym.cells import as_cells
 from lifegym.rules import TOTALISTIC, Rule, family_contains
 
 __all__ = [
+    "bs_rule_words",
     "count_mismatches",
     "is_outer_totalistic",
     "pack_frames",
     "same_observations",
+    "same_observations_words",
     "same_trajectories",
     "simulate",
 ]
@@ -242,8 +244,17 @@ def _packed_rows(src, dst, first, stop, born, flip):
             out = dst[k, tile:tile_stop]
             for r in range(tile_stop - tile):
                 out[r] = _next_word(
-                    west[r], col[r], east[r], west[r + 1], col[r + 1], east[r + 1],
-                    west[r + 2], col[r + 2], east[r + 2], born, flip,
+                    west[r],
+                    col[r],
+                    east[r],
+                    west[r + 1],
+                    col[r + 1],
+                    east[r + 1],
+                    west[r + 2],
+                    col[r + 2],
+                    east[r + 2],
+                    born,
+                    flip,
                 )
 
 
@@ -259,8 +270,17 @@ def _lanes_step(src, dst, born, flip):
             out = dst[k, r]
             for lane in range(src.shape[2]):
                 out[lane] = _next_word(
-                    u0[lane], u1[lane], u2[lane], m0[lane], m1[lane], m2[lane],
-                    d0[lane], d1[lane], d2[lane], born, flip,
+                    u0[lane],
+                    u1[lane],
+                    u2[lane],
+                    m0[lane],
+                    m1[lane],
+                    m2[lane],
+                    d0[lane],
+                    d1[lane],
+                    d2[lane],
+                    born,
+                    flip,
                 )
 
 
@@ -524,12 +544,18 @@ def _band_rows(height: int, bands: int) -> int:
     return -(-height // bands) + 2 * _BAND_HALO + 2
 
 
+def bs_rule_words(bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The bit-packed kernel's ``(born, flip)`` words (uint64 (..., 9) each) of B/S rules
+    given by their totalistic bits (0/1 (..., 18): B0..B8, S0..S8), as :func:`rule_masks`
+    makes them, by one lookup."""
+    words = _MASK_WORDS[np.asarray(bits, dtype=np.intp)]
+    return words[..., :9], words[..., :9] ^ words[..., 9:]
+
+
 @functools.lru_cache(maxsize=1024)
 def _packed_rule(rule: Rule) -> tuple[np.ndarray, np.ndarray]:
     """The bit-packed kernel's rule words of an outer-totalistic rule (cached per rule)."""
-    bits = TOTALISTIC.bits_from_table(rule.table)  # B0..B8, S0..S8
-    words = _MASK_WORDS[bits]  # the same words rule_masks makes, by one lookup
-    return words[:9], words[:9] ^ words[9:]
+    return bs_rule_words(TOTALISTIC.bits_from_table(rule.table))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -579,10 +605,14 @@ def _table_rows(src, dst, first, stop, table, index):
         up, mid, down, out = src[r - 1], src[r], src[r + 1], dst[r]
         for c in range(1, width + 1):
             index[c] = (
-                (np.uint16(up[c - 1]) << 8) | (np.uint16(up[c]) << 7)
-                | (np.uint16(up[c + 1]) << 6) | (np.uint16(mid[c - 1]) << 5)
-                | (np.uint16(mid[c]) << 4) | (np.uint16(mid[c + 1]) << 3)
-                | (np.uint16(down[c - 1]) << 2) | (np.uint16(down[c]) << 1)
+                (np.uint16(up[c - 1]) << 8)
+                | (np.uint16(up[c]) << 7)
+                | (np.uint16(up[c + 1]) << 6)
+                | (np.uint16(mid[c - 1]) << 5)
+                | (np.uint16(mid[c]) << 4)
+                | (np.uint16(mid[c + 1]) << 3)
+                | (np.uint16(down[c - 1]) << 2)
+                | (np.uint16(down[c]) << 1)
                 | np.uint16(down[c + 1])
             )
         for c in range(1, width + 1):
@@ -719,12 +749,26 @@ def same_observations(
         raise ValueError(f"same_observations needs outer-totalistic rules, got {a} and {b}")
     if a == b:
         return True
+    return same_observations_words(
+        _packed_rule(a), _packed_rule(b), packed_init, width, times, mask
+    )
+
+
+def same_observations_words(
+    a: tuple[np.ndarray, np.ndarray],
+    b: tuple[np.ndarray, np.ndarray],
+    packed_init: np.ndarray,
+    width: int,
+    times: np.ndarray,
+    mask: np.ndarray,
+) -> bool:
+    """:func:`same_observations` of two B/S rules given by their ``(born, flip)`` words
+    (:func:`bs_rule_words`), without building rules."""
     state_a = np.array(packed_init, dtype=np.uint64)[..., None]
     state_b = state_a.copy()
     same = _agree_blocks(
         state_a, np.empty_like(state_a), state_b, np.empty_like(state_b),
-        np.asarray(times, dtype=np.int64), mask,
-        *_packed_rule(a), *_packed_rule(b), width, True,
+        np.asarray(times, dtype=np.int64), mask, *a, *b, width, True,
     )  # fmt: skip
     return bool(same)
 

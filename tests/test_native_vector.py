@@ -194,3 +194,15 @@ def test_maskable_ppo_trains_on_the_native_env_through_the_sb3_adapter() -> None
             assert {"terminal_observation", "TimeLimit.truncated", "result", "episode"} <= set(info)
             assert info["result"]["submitted_by"] == "agent"
     venv.close()
+
+
+def test_noise_past_the_first_draws_draws_again_as_the_single_env_does(monkeypatch) -> None:
+    import lifegym.observe
+    import lifegym.vector.env
+
+    def few(n: int, p: float) -> int:  # far fewer draws than cells need: draw again
+        return 3
+
+    monkeypatch.setattr(lifegym.observe, "bernoulli_chunk", few)
+    monkeypatch.setattr(lifegym.vector.env, "bernoulli_chunk", few)
+    assert play_both("lifegym/LifeLike-Noisy-v1", 12, AutoresetMode.NEXT_STEP, max_steps=6) > 0

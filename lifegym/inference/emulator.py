@@ -97,9 +97,7 @@ def pattern_counts(trajectory: VisibleTrajectory) -> np.ndarray:
     return np.array([[ones + zeros, ones] for ones, zeros in (first, later)])
 
 
-def _first_steps(
-    trajectories: list[VisibleTrajectory], horizon: int
-) -> list[VisibleTrajectory]:
+def _first_steps(trajectories: list[VisibleTrajectory], horizon: int) -> list[VisibleTrajectory]:
     """The trajectories cut to their observations at steps <= ``horizon``."""
     cut = []
     for t in trajectories:
@@ -308,9 +306,7 @@ class EmulatorEngine(InferenceEngine):
         seen_bits = np.zeros(family.n_bits, dtype=bool)
         seen_bits[orbit[seen]] = True
         determined = (
-            seen_bits[self.space.free_bits]
-            | (self.climb_log_odds != 0)
-            | (self.test_log_odds != 0)
+            seen_bits[self.space.free_bits] | (self.climb_log_odds != 0) | (self.test_log_odds != 0)
         )
         return Belief(
             p_one=p_one,

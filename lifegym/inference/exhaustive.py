@@ -635,7 +635,6 @@ def map_index(loglik: np.ndarray, quiescent_bit: int | None) -> int:
     return int(tied[0])
 
 
-
 class ExhaustiveEngine(InferenceEngine):
     """Exact posterior over every rule of a totalistic space (module doc).
 

@@ -6,10 +6,11 @@
 observations, rewards, terminations, infos and ``info["result"]`` bit for bit -- but keeps
 every episode's state in arrays and does each step's work for all episodes at once:
 
-* **requests**: the hidden rules of all requesting episodes run in one kernel call per world
-  size and length (``lifegym.vector.kernels.run_tables``), their transitions are counted in
-  one more (``count_jobs``); only the random draws (initial condition, cell noise) are made
-  per episode, from each episode's own generator, in the single env's order;
+* **requests**: the hidden rules of all requesting episodes run, their cells are flipped and
+  their transitions and frame statistics counted in one kernel call per world size and
+  length (``lifegym.vector.kernels.run_requests``); only the random draws (initial
+  condition, cell noise) are made per episode, from each episode's own generator, in the
+  single env's order;
 * **bit tests**: the MAP rule with the bit set and cleared is scored against every visible
   trajectory of every testing episode in one kernel call (``test_mismatches``, bit-packed for
   B/S rules), the trajectories kept in one arena;
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -50,7 +52,6 @@ from lifegym.observe import (
     COUNT_FIELDS,
     N_STATS,
     bernoulli_chunk,
-    bernoulli_positions,
     bernoulli_rate,
     statistics_from_counts,
 )
@@ -59,14 +60,11 @@ from lifegym.rules import TOTALISTIC, Rule
 from lifegym.scoring import EpisodeResult
 from lifegym.scoring import battery as scoring_battery
 from lifegym.seeding import BATTERY_STREAM, stream
-from lifegym.sim import _MASK_WORDS
+from lifegym.sim import bs_rule_words
 from lifegym.types import VisibleTrajectory
 from lifegym.vector.kernels import (
-    count_jobs,
-    flip_cells,
-    frame_counts_jobs,
     pack_grids,
-    run_tables,
+    run_requests,
     suffix_sums,
     test_packed,
     test_tables,
@@ -89,6 +87,8 @@ def native_unsupported(env: RuleDiscoveryEnv) -> str | None:
         return "frame_observation=True"
     if env.render_mode is not None:
         return f"render_mode={env.render_mode!r}"
+    if env.model.noise >= 0.5:
+        return f"noise={env.model.noise} (observe draws every cell at p >= 0.5)"
     return None
 
 
@@ -199,6 +199,45 @@ class _Arena:
         return renamed
 
 
+@dataclasses.dataclass
+class _Requests:
+    """One batch of requests of one world size and length, on its way through the kernel."""
+
+    rows: np.ndarray
+    items: np.ndarray
+    grids: np.ndarray
+    tables: np.ndarray
+    seen: np.ndarray
+    ones: np.ndarray
+    zeros: np.ndarray
+    counts: np.ndarray
+    needs_more: np.ndarray
+    wraps: bool
+    draws: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0)))
+    rate: float = 0.0
+    done: Future | None = None
+
+
+@dataclasses.dataclass
+class _Replays:
+    """Mismatch counts being computed on the kernel thread (``done``), per job."""
+
+    done: Future
+    layout: np.ndarray
+    counts: np.ndarray
+    first: int
+
+
+@dataclasses.dataclass
+class _Pending:
+    """Bit tests whose replays are running."""
+
+    which: np.ndarray
+    free_index: np.ndarray
+    rules: list[int]
+    replays: _Replays
+
+
 class RuleDiscoveryVectorEnv(VectorEnv):
     """N episodes of ``RuleDiscoveryEnv(**kwargs)`` stepped together (module doc).
 
@@ -273,6 +312,7 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         self._map_terms: list[list[float]] = [[] for _ in range(n)]
         self._map_terms_key: list[bytes] = [b""] * n
         self._arena = _Arena(np.uint64 if self._packed else np.uint8)
+        self._kernel_thread: ThreadPoolExecutor | None = None
 
         n_bits, f, m, a = space.family.n_bits, self._n_free, self._n_menu, self._n_actions
         self._ones = np.zeros((n, n_bits), dtype=np.int64)
@@ -345,8 +385,12 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         )
         map_tests = np.flatnonzero(allowed & (actions == self._map_action))
         submits = live & (actions == self._submit_action)
-        self._run_requests(requests, actions[requests])
-        bit_log_odds = self._run_bit_tests(bit_tests, actions[bit_tests] - self._n_menu)
+        # The kernel thread runs the requests, then the tests, while this thread draws,
+        # records and prepares (the kernels release the GIL).
+        started = self._start_requests(requests, actions[requests])
+        testing = self._start_bit_tests(bit_tests, actions[bit_tests] - self._n_menu)
+        self._finish_requests(started)
+        bit_log_odds = self._finish_bit_tests(testing)
         tests = self._run_map_tests(map_tests)
         for i, log_odds in zip(bit_tests, bit_log_odds, strict=True):
             f = int(actions[i]) - self._n_menu
@@ -428,9 +472,20 @@ class RuleDiscoveryVectorEnv(VectorEnv):
             self._autoreset = terminated | truncated
         return observations, rewards, terminated, truncated, infos
 
+    @property
+    def _kernels(self) -> ThreadPoolExecutor:
+        """The one thread the batch kernels run on (started on first use)."""
+        if self._kernel_thread is None:
+            self._kernel_thread = ThreadPoolExecutor(1, thread_name_prefix="lifegym-kernels")
+        return self._kernel_thread
+
     def close_extras(self, **kwargs: Any) -> None:
+        if self._kernel_thread is not None:
+            self._kernel_thread.shutdown()
+            self._kernel_thread = None
         self._trajectories = [[] for _ in range(self.num_envs)]
         self._arena = _Arena(np.uint64 if self._packed else np.uint8)
+        self._kernel_thread: ThreadPoolExecutor | None = None
         self._arena_ids = [[] for _ in range(self.num_envs)]
 
     # -- episodes ------------------------------------------------------------------------
@@ -490,30 +545,79 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         self._refresh_beliefs(which)
         self._refresh_masks(which)
 
-    def _run_requests(self, which: np.ndarray, items: np.ndarray) -> None:
-        """Run menu item ``items[k]`` for episode ``which[k]`` (as ``Lab.run``), one batch
-        per world size and length."""
+    def _start_requests(self, which: np.ndarray, items: np.ndarray) -> list[_Requests]:
+        """Draw and start menu item ``items[k]`` for episode ``which[k]`` (as ``Lab.run``): one
+        kernel call per world size and length (``lifegym.vector.kernels.run_requests``) on
+        the kernel thread; :meth:`_finish_requests` records them."""
         groups: dict[tuple[tuple[int, int], int], list[int]] = {}
         for k, item in enumerate(items):
             groups.setdefault((self._item_shapes[item], self._menu[item].steps), []).append(k)
         model = self._model
+        started = []
         for ((height, width), steps), members in groups.items():
             rows, group_items = which[members], items[members]
             grids = self._initials(rows, group_items, (height, width))
-            frames = np.empty((len(members), steps + 1, height, width), dtype=np.uint8)
-            run_tables(grids, self._hidden_tables[rows], steps, frames)
-            times = model.observed_times(steps)
             h, w = model.region(height, width)
-            seen = self._observe(np.ascontiguousarray(frames[:, times, :h, :w]), rows)
-            self._record(rows, group_items, grids, steps, times, seen)
             wraps = model.wraps(height, width)
-            ones = np.zeros((len(members), self._ones.shape[1]), dtype=np.int64)
-            zeros = np.zeros_like(ones)
-            count_jobs(grids, seen, self._orbit_of, ones, zeros, model.noise == 0.0, 1 - wraps)
-            self._ones[rows] += ones
-            self._zeros[rows] += zeros
-            self._summary[rows] = self._summaries(grids, seen, wraps)
-            self._store(rows, grids, seen)
+            batch = _Requests(
+                rows=rows,
+                items=group_items,
+                grids=grids,
+                tables=self._hidden_tables[rows],
+                seen=np.empty((len(rows), steps, h, w), dtype=np.uint8),
+                ones=np.zeros((len(rows), self._ones.shape[1]), dtype=np.int64),
+                zeros=np.zeros((len(rows), self._ones.shape[1]), dtype=np.int64),
+                counts=np.zeros((len(rows), steps, len(COUNT_FIELDS)), dtype=np.int64),
+                needs_more=np.zeros(len(rows), dtype=bool),
+                wraps=wraps,
+            )
+            batch.draws, batch.rate = self._noise_draws(rows, steps * h * w)
+            batch.done = self._kernels.submit(self._run_batch, batch, slice(None), batch.draws)
+            started.append(batch)
+        return started
+
+    def _run_batch(self, batch: _Requests, jobs: slice, draws: np.ndarray) -> None:
+        """``run_requests`` on jobs ``jobs`` of ``batch`` with these noise draws."""
+        run_requests(
+            batch.grids[jobs], batch.tables[jobs], batch.seen[jobs], draws, batch.rate,
+            batch.rate > 0, self._orbit_of, batch.ones[jobs], batch.zeros[jobs],
+            self._noise == 0.0, 0 if batch.wraps else 1, batch.wraps, batch.counts[jobs],
+            batch.needs_more[jobs],
+        )  # fmt: skip
+
+    def _finish_requests(self, started: list[_Requests]) -> None:
+        """Record the requests :meth:`_start_requests` started."""
+        for batch in started:
+            batch.done.result()
+            rows = batch.rows
+            for k in np.flatnonzero(batch.needs_more):  # rare: more draws, as observe makes
+                draws = batch.draws[k : k + 1]
+                while batch.needs_more[k]:
+                    extra = self._rngs[rows[k]].standard_exponential(batch.draws.shape[1])
+                    draws = np.concatenate([draws, extra[None]], axis=1)
+                    for counter in (batch.ones, batch.zeros, batch.counts):
+                        counter[k] = 0
+                    self._run_batch(batch, slice(k, k + 1), draws)
+            steps, h, w = batch.seen.shape[1:]
+            times = self._model.observed_times(steps)
+            self._record(rows, batch.items, batch.grids, steps, times, batch.seen)
+            self._ones[rows] += batch.ones
+            self._zeros[rows] += batch.zeros
+            self._summary[rows] = self._summaries(batch.counts, h * w)
+            self._store(rows, batch.grids, batch.seen)
+
+    def _noise_draws(self, rows: np.ndarray, cells: int) -> tuple[np.ndarray, float]:
+        """Each episode's first standard exponential draws for the cell noise of ``cells``
+        observed cell-steps, as ``lifegym.observe.bernoulli_positions`` makes them, and
+        their rate (0.0 and no draws without noise)."""
+        p = self._noise
+        if p == 0.0:
+            return np.zeros((len(rows), 0)), 0.0
+        chunk = bernoulli_chunk(cells, p)
+        draws = np.empty((len(rows), chunk))
+        for k, i in enumerate(rows.tolist()):
+            self._rngs[i].standard_exponential(chunk, out=draws[k])
+        return draws, bernoulli_rate(p)
 
     def _initials(self, rows: np.ndarray, items: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
         """The initial conditions (uint8 (B, H, W)) of a batch of requests, each drawn from
@@ -531,37 +635,6 @@ class RuleDiscoveryVectorEnv(VectorEnv):
                 for i, item in zip(rows, items, strict=True)
             ]
         )
-
-    def _observe(self, seen: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """``lifegym.observe.observe`` of a batch of trajectories of one size and length
-        (``seen``: their clean observed frames, flipped in place), each episode's noise from
-        its own generator with the same draws."""
-        p = self._noise
-        if p == 0.0:
-            return seen
-        n = seen[0].size
-        if p >= 0.5:  # observe's dense path: one uniform draw per cell
-            for frames_k, i in zip(seen, rows, strict=True):
-                flat = frames_k.reshape(-1)
-                flat[bernoulli_positions(n, p, self._rngs[i])] ^= 1
-            return seen
-        chunk, rate = bernoulli_chunk(n, p), bernoulli_rate(p)
-        stop = np.full(len(rows), -1, dtype=np.int64)
-        pending = np.zeros(len(rows), dtype=bool)
-        draws = np.empty((len(rows), chunk))
-        for k, i in enumerate(rows.tolist()):
-            self._rngs[i].standard_exponential(chunk, out=draws[k])
-        flip_cells(seen, draws, rate, stop, pending)
-        while pending.any():  # rare: a run past its first draws draws again, as observe does
-            active = np.flatnonzero(pending)
-            more = np.stack([self._rngs[rows[k]].standard_exponential(chunk) for k in active])
-            part_stop, part_pending = stop[active], np.zeros(len(active), dtype=bool)
-            batch = seen[active]  # a copy: flipped, then put back
-            flip_cells(batch, more, rate, part_stop, part_pending)
-            seen[active] = batch
-            stop[active] = part_stop
-            pending[active] = part_pending
-        return seen
 
     def _record(
         self,
@@ -615,14 +688,11 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         for k, i in enumerate(rows):
             self._arena_ids[i].append(first + k)
 
-    def _summaries(self, grids: np.ndarray, seen: np.ndarray, wraps: bool) -> np.ndarray:
-        """``experiment_summary`` of a batch of trajectories of one size and length."""
-        h, w = seen.shape[2:]
-        counts = np.zeros((*seen.shape[:2], len(COUNT_FIELDS)), dtype=np.int64)
-        frame_counts_jobs(np.ascontiguousarray(grids[:, :h, :w]), seen, wraps, counts)
-        curve = statistics_from_counts(counts, h * w)
+    def _summaries(self, counts: np.ndarray, cells: int) -> np.ndarray:
+        """``experiment_summary`` of a batch of trajectories from their ``frame_counts``."""
+        curve = statistics_from_counts(counts, cells)
         picks = _summary_picks(curve.shape[1])
-        return np.clip(curve[:, picks], 0.0, 1.0).astype(np.float32).reshape(len(grids), -1)
+        return np.clip(curve[:, picks], 0.0, 1.0).astype(np.float32).reshape(len(counts), -1)
 
     def _test_rules(self, which: np.ndarray, free_index: np.ndarray) -> np.ndarray:
         """Full bit vectors (2K, n_bits) of the MAP rule of each episode with its tested bit
@@ -635,15 +705,16 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         bits[:, space.free_bits] = values
         return bits
 
-    def _run_bit_tests(self, which: np.ndarray, free_index: np.ndarray) -> list[float]:
-        """Test bit ``free_index[k]`` of episode ``which[k]``'s MAP rule (as the single env:
-        the log-likelihood ratio of the MAP rule with the bit set and cleared over observed
-        steps >= ``test_from_time`` of every visible trajectory); returns the log-odds.
+    def _start_bit_tests(self, which: np.ndarray, free_index: np.ndarray) -> _Pending | None:
+        """Charge and start the tests of bit ``free_index[k]`` of episode ``which[k]``'s MAP
+        rule (as the single env: the log-likelihood ratio of the MAP rule with the bit set
+        and cleared over observed steps >= ``test_from_time`` of every visible trajectory);
+        :meth:`_finish_bit_tests` returns their log-odds.
 
         One of the two rules is the MAP rule itself: its term for a trajectory is kept
         (per episode, while the MAP rule stays) and only new trajectories are replayed."""
         if not len(which):
-            return []
+            return None
         self._compute_spent[which] += 2 * self._replay_cost[which]
         first = self._test_from_time - 1  # the observed steps are 1, 2, ...
         bits = self._test_rules(which, free_index)
@@ -659,7 +730,15 @@ class RuleDiscoveryVectorEnv(VectorEnv):
                 todo = ids if rule != own else ids[len(self._map_terms[i]) :]
                 jobs += todo
                 rules += [rule] * len(todo)
-        logliks, _, _ = self._terms(jobs, rules, bits, first)
+        return _Pending(which, free_index, rules, self._replays(jobs, rules, bits, first))
+
+    def _finish_bit_tests(self, pending: _Pending | None) -> list[float]:
+        """The log-odds of the bit tests :meth:`_start_bit_tests` started (and their effects
+        on the episodes' evidence)."""
+        if pending is None:
+            return []
+        which, free_index, rules = pending.which, pending.free_index, pending.rules
+        logliks, _, _ = self._terms(pending.replays)
         terms: list[list[float]] = [[] for _ in range(2 * len(which))]
         for rule, term in zip(rules, logliks, strict=True):
             terms[rule].append(term)
@@ -695,7 +774,7 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         for k, i in enumerate(which):
             jobs += self._arena_ids[i]
             rules += [k] * len(self._arena_ids[i])
-        logliks, mismatches, units = self._terms(jobs, rules, bits, 0)
+        logliks, mismatches, units = self._terms(self._replays(jobs, rules, bits, 0))
         totals = [[0.0, 0.0, 0] for _ in which]
         for k, loglik, mismatch, n in zip(rules, logliks, mismatches, units, strict=True):
             totals[k][0] += loglik
@@ -716,30 +795,33 @@ class RuleDiscoveryVectorEnv(VectorEnv):
             }
         return tests
 
-    def _terms(
-        self, jobs: list[int], rules: list[int], bits: np.ndarray, first: int
-    ) -> tuple[list[float], list[float], list[int]]:
-        """How rule ``rules[j]`` (full bit vector ``bits[rules[j]]``) explains trajectory
-        ``jobs[j]`` (arena id), frames ``first`` on: log-likelihood, mismatched cells and
-        scored cells per job, each summed over the frames as ``lifegym.likelihood`` sums."""
-        if not jobs:
-            return [], [], []
+    def _replays(self, jobs: list[int], rules: list[int], bits: np.ndarray, first: int) -> _Replays:
+        """Start replaying rule ``rules[j]`` (full bit vector ``bits[rules[j]]``) on trajectory
+        ``jobs[j]`` (arena id), frames ``first`` on, on the kernel thread."""
         job_ids = np.asarray(jobs, dtype=np.int64)
-        job_rules = np.asarray(rules, dtype=np.int64)
         arena = self._arena
         layout = arena.layout[job_ids]
-        n_frames = layout[:, 5]
-        cells = layout[:, 3] * layout[:, 4]
-        counts = np.zeros((len(job_ids), int(n_frames.max())), dtype=np.int64)
+        counts = np.zeros((len(job_ids), int(layout[:, 5].max(initial=0))), dtype=np.int64)
+        job_rules = np.asarray(rules, dtype=np.int64)
         if self._packed:
-            words = _MASK_WORDS[bits]
-            born, flip = words[:, :9], words[:, :9] ^ words[:, 9:]
-            test_packed(arena.cells, arena.layout, job_ids, job_rules, born, flip, counts)
+            born, flip = bs_rule_words(bits)
+            args = (test_packed, arena.cells, arena.layout, job_ids, job_rules, born, flip)
         else:
             tables = bits[:, self._orbit_of].astype(np.uint8)
-            test_tables(arena.cells, arena.layout, job_ids, job_rules, tables, counts)
+            args = (test_tables, arena.cells, arena.layout, job_ids, job_rules, tables)
+        return _Replays(self._kernels.submit(*args, counts), layout, counts, first)
+
+    def _terms(self, replays: _Replays) -> tuple[list[float], list[float], list[int]]:
+        """How each rule of ``replays`` explains its trajectory: log-likelihood, mismatched
+        cells and scored cells per job, each summed over the frames as
+        ``lifegym.likelihood`` sums them."""
+        replays.done.result()
+        layout, counts = replays.layout, replays.counts
+        n_frames = layout[:, 5]
+        cells = layout[:, 3] * layout[:, 4]
+        first = replays.first
         starts = np.minimum(first, n_frames)
-        sums = np.empty((2, len(job_ids)))
+        sums = np.empty((2, len(counts)))
         for row, raw in enumerate((False, True)):
             suffix_sums(
                 counts, n_frames, cells, starts, self._log_p, self._log_q, self._noise == 0.0,

@@ -18,11 +18,8 @@ from lifegym.patterns import _count_kernel
 from lifegym.sim import _mismatch_blocks
 
 __all__ = [
-    "count_jobs",
-    "flip_cells",
-    "frame_counts_jobs",
     "pack_grids",
-    "run_tables",
+    "run_requests",
     "suffix_sums",
     "test_packed",
     "test_tables",
@@ -57,60 +54,49 @@ def _table_step(src, dst, table):
 
 
 @njit(cache=True, nogil=True)
-def run_tables(grids, tables, steps, frames):
-    """``frames[b]`` (steps+1, H, W) = grid ``b`` of ``grids`` (B, H, W) run ``steps`` steps on
-    the torus under its own rule table ``tables[b]`` (512,)."""
+def _flip(flat, draws, rate):
+    """Flip ``flat`` at the Bernoulli positions ``draws`` give (see :func:`flip_cells`);
+    returns whether the draws ran out before the end."""
+    n = flat.shape[0]
+    position = -1
+    for e in draws:
+        position += np.int64(min(np.floor(e / rate) + 1.0, n + 1.0))
+        if position >= n:
+            return False
+        flat[position] ^= 1
+    return True
+
+
+@njit(cache=True, nogil=True)
+def run_requests(
+    grids, tables, seen, draws, rate, noisy, classes, ones, zeros, later, margin, wrap, counts,
+    needs_more,
+):  # fmt: skip
+    """A batch of requests of one world size and length, as the single env runs each
+    (``Lab.run``, ``observe``, the exact engine's counts, ``experiment_summary``'s counts):
+    grid ``b`` of ``grids`` (B, H, W) runs ``n`` steps under ``tables[b]``; ``seen[b]`` (n, h,
+    w) gets the observed region of steps 1..n, its cells flipped at the positions
+    ``draws[b]`` give when ``noisy`` (``needs_more[b]`` is set when they ran out: the job must
+    be run again with more draws); ``ones[b]`` / ``zeros[b]`` get its transitions' outputs
+    by class (``count_jobs``) and ``counts[b]`` its ``frame_counts``."""
+    height, width = grids.shape[1], grids.shape[2]
+    n, seen_h, seen_w = seen.shape[1], seen.shape[2], seen.shape[3]
     for b in range(grids.shape[0]):
-        frames[b, 0] = grids[b]
-        for t in range(steps):
-            _table_step(frames[b, t], frames[b, t + 1], tables[b])
-
-
-@njit(cache=True, nogil=True)
-def count_jobs(initials, frames, classes, ones, zeros, later, margin):
-    """Observed outputs by class of each job's visible transitions (as
-    ``lifegym.patterns.count_seen_transitions``): ``initials`` (B, H, W) -> ``frames[b, 0]``
-    for every observed cell, and with ``later`` each frame -> the next for the cells
-    ``margin`` or more from the region's edge; added to ``ones[b]`` / ``zeros[b]``."""
-    n_frames, height, width = frames.shape[1], frames.shape[2], frames.shape[3]
-    for b in range(initials.shape[0]):
-        _count_kernel(initials[b], frames[b, 0], classes, ones[b], zeros[b], 0, height, 0, width)
+        run = np.empty((n + 1, height, width), dtype=np.uint8)
+        run[0] = grids[b]
+        for t in range(n):
+            _table_step(run[t], run[t + 1], tables[b])
+            seen[b, t] = run[t + 1, :seen_h, :seen_w]
+        needs_more[b] = noisy and _flip(seen[b].reshape(-1), draws[b], rate)
+        _count_kernel(grids[b], seen[b, 0], classes, ones[b], zeros[b], 0, seen_h, 0, seen_w)
         if later:
-            for t in range(n_frames - 1):
+            for t in range(n - 1):
                 _count_kernel(
-                    frames[b, t], frames[b, t + 1], classes, ones[b], zeros[b],
-                    margin, height - margin, margin, width - margin,
+                    seen[b, t], seen[b, t + 1], classes, ones[b], zeros[b],
+                    margin, seen_h - margin, margin, seen_w - margin,
                 )  # fmt: skip
-
-
-@njit(cache=True, nogil=True)
-def frame_counts_jobs(initials, frames, wrap, counts):
-    """``lifegym.observe.frame_counts`` of each job: ``counts[b]`` (n, 18) of ``frames[b]``
-    (n, h, w) after ``initials[b]`` (h, w)."""
-    for b in range(initials.shape[0]):
-        _counts_kernel(initials[b], frames[b], wrap, counts[b])
-
-
-@njit(cache=True, nogil=True)
-def flip_cells(frames, draws, rate, stop, needs_more):
-    """Flip the cells of ``frames[b]`` (flattened) at the positions a Bernoulli process
-    puts there, as ``lifegym.observe.bernoulli_positions`` does from ``draws[b]`` (standard
-    exponentials): gaps ``floor(E / rate) + 1`` capped at ``n + 1``, positions their running
-    sum from ``stop[b]`` (-1 at first). ``stop[b]`` ends at the last position; when the
-    draws ran out below ``n``, ``needs_more[b]`` is set and more draws must follow."""
-    for b in range(frames.shape[0]):
-        flat = frames[b].reshape(-1)
-        n = flat.shape[0]
-        position = stop[b]
-        needs_more[b] = True
-        for e in draws[b]:
-            gap = np.int64(min(np.floor(e / rate) + 1.0, n + 1.0))
-            position += gap
-            if position >= n:
-                needs_more[b] = False
-                break
-            flat[position] ^= 1
-        stop[b] = position
+        initial = grids[b, :seen_h, :seen_w].copy()
+        _counts_kernel(initial, seen[b], wrap, counts[b])
 
 
 @njit(cache=True, nogil=True)
