@@ -302,7 +302,9 @@ class RuleDiscoveryEnv(gym.Env):
 
     ## Vectorized environment
     Works under ``gymnasium.make_vec`` (sync and async) and SB3's ``DummyVecEnv`` /
-    ``SubprocVecEnv``; MaskablePPO reads ``action_masks()``.
+    ``SubprocVecEnv``; MaskablePPO reads ``action_masks()``. The v1 ids also have a native
+    vector env (``gym.make_vec``'s default for them, ``lifegym.vector``) that steps all
+    episodes of the exact-counting presets together and plays the same episodes.
 
     ## Version History
     * v1: experiments priced by what they reveal: the ``v1`` menu (soups on several world

@@ -31,6 +31,7 @@ def test_ctrl_c_saves_a_loadable_policy_and_train_json(tmp_path: Path) -> None:
     record = json.loads((out / "train.json").read_text())
     assert record["stopped_by"] == "interrupt" and 0 < record["steps_done"] < 10_000_000
     assert record["env"] == "lifegym/LifeLike-Noisy-v1" and record["n_envs"] == 2
+    assert record["vectorize"] == "native"  # the v1 ids train on the native vector env
     assert "interrupted (Ctrl-C)" in stdout
     load_policy("maskable-ppo", out / "policy.zip")
 

@@ -58,6 +58,7 @@ flips of the best rule over the whole trajectory), so the cost of an update is a
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 import time
@@ -657,6 +658,7 @@ class ExhaustiveEngine(InferenceEngine):
     ) -> None:
         super().__init__(space, model)
         self.scores = RuleScores(space, prune=prune, margin=margin, pilot_cells=pilot_cells)
+        self._belief: Belief | None = None  # until the next trajectory: tests change nothing
         empty = int(space.family.orbit_of[0])  # the bit of the all-dead neighbourhood
         free = np.flatnonzero(space.free_bits == empty)
         self._quiescent_bit = int(free[0]) if len(free) else None
@@ -687,8 +689,18 @@ class ExhaustiveEngine(InferenceEngine):
 
     def _absorb(self, trajectory: VisibleTrajectory) -> None:
         self.scores.add(trajectory)
+        self._belief = None
 
     def belief(self) -> Belief:
+        """The posterior (computed once per trajectory: a copy of it after that)."""
+        if self._belief is None:
+            self._belief = self._posterior()
+        known = self._belief
+        return dataclasses.replace(
+            known, p_one=known.p_one.copy(), determined=known.determined.copy()
+        )
+
+    def _posterior(self) -> Belief:
         n_free = self.space.n_free
         weights, best = self.scores.posterior_weights()
         if not np.isfinite(best):  # no rule explains the data at all
