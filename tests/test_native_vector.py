@@ -19,13 +19,13 @@ V1_IDS = [env_id for env_id in PRESETS if env_id.endswith("-v1")]
 #: Presets whose engine is slow per step: fewer steps in the comparison.
 SLOW = {
     "lifegym/Isotropic-Stats-v1": 4,
-    "lifegym/LifeLike-Strided-v1": 12,
-    "lifegym/LifeLike-Stats-v1": 10,
+    "lifegym/LifeLike-Strided-v1": 6,
+    "lifegym/LifeLike-Stats-v1": 5,
 }
 
 
 def small(env_id: str) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {"world": (16, 16), "max_steps": 40}
+    kwargs: dict[str, Any] = {"world": (16, 16), "max_steps": 20}
     if "window" in PRESETS[env_id][0]:
         kwargs.update(world=(24, 24), window=(10, 10))
     return kwargs
@@ -87,7 +87,7 @@ def play_both(env_id: str, steps: int, mode: AutoresetMode, n: int = 3, **kwargs
 
 @pytest.mark.parametrize("env_id", V1_IDS)
 def test_every_v1_preset_plays_the_single_envs_episodes(env_id: str) -> None:
-    ended = play_both(env_id, SLOW.get(env_id, 60), AutoresetMode.NEXT_STEP)
+    ended = play_both(env_id, SLOW.get(env_id, 40), AutoresetMode.NEXT_STEP)
     assert env_id in SLOW or ended > 0  # episodes ended and the next ones started alike
 
 

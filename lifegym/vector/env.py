@@ -423,7 +423,6 @@ class RuleDiscoveryVectorEnv(VectorEnv):
             self._kernel_thread = None
         self._trajectories = [[] for _ in range(self.num_envs)]
         self._arena = Arena(np.uint64 if self._packed else np.uint8)
-        self._kernel_thread: ThreadPoolExecutor | None = None
         self._arena_ids = [[] for _ in range(self.num_envs)]
 
     # -- episodes ------------------------------------------------------------------------
