@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
@@ -39,6 +40,7 @@ __all__ = [
     "SUMMARY_FRAMES",
     "RuleDiscoveryEnv",
     "experiment_summary",
+    "summary_picks",
 ]
 
 #: Frames in the fixed-length statistics curve of the last experiment.
@@ -133,9 +135,16 @@ def experiment_summary(last: VisibleTrajectory) -> np.ndarray:
             last.initial[:h, :w], last.frames, last.model.wraps(*last.world_shape)
         )
     if len(curve):
-        picks = np.round(np.linspace(0, len(curve) - 1, SUMMARY_FRAMES)).astype(int)
-        summary[:] = np.clip(curve[picks], 0.0, 1.0)
+        summary[:] = np.clip(curve[summary_picks(len(curve))], 0.0, 1.0)
     return summary.ravel()
+
+
+@functools.lru_cache(maxsize=64)
+def summary_picks(n_frames: int) -> np.ndarray:
+    """The ``SUMMARY_FRAMES`` frames a statistics curve of ``n_frames`` is resampled to."""
+    picks = np.round(np.linspace(0, n_frames - 1, SUMMARY_FRAMES)).astype(int)
+    picks.setflags(write=False)
+    return picks
 
 
 class RuleDiscoveryEnv(gym.Env):

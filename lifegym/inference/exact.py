@@ -36,7 +36,7 @@ from lifegym.observe import ObservationModel
 from lifegym.patterns import count_seen_transitions
 from lifegym.types import Belief, RuleSpace, VisibleTrajectory
 
-__all__ = ["ExactEngine", "count_transitions"]
+__all__ = ["ExactEngine", "count_transitions", "posterior"]
 
 
 def count_transitions(
@@ -82,28 +82,11 @@ class ExactEngine(InferenceEngine):
     def absorb_test(self, free_index: int, log_odds: float) -> None:
         self.test_log_odds[free_index] = 0.0 if np.isnan(log_odds) else log_odds
 
-    def _count_log_odds(self) -> tuple[np.ndarray, bool]:
-        free = self.space.free_bits
-        ones = self.ones[free].astype(np.float64)
-        zeros = self.zeros[free].astype(np.float64)
-        p = self.model.noise
-        if p > 0.0:
-            return (ones - zeros) * np.log((1.0 - p) / p), False
-        conflict = (ones > 0) & (zeros > 0)
-        log_odds = np.where(ones > 0, np.inf, np.where(zeros > 0, -np.inf, 0.0))
-        return np.where(conflict, 0.0, log_odds), bool(conflict.any())
-
     def belief(self) -> Belief:
-        count_log_odds, conflict = self._count_log_odds()
-        if self.model.noise > 0.0:  # finite counts: no inf - inf
-            log_odds = count_log_odds + self.test_log_odds
-        else:
-            with np.errstate(invalid="ignore"):
-                log_odds = count_log_odds + self.test_log_odds
-            log_odds[np.isnan(log_odds)] = 0.0
-        p_one = probabilities_from_log_odds(log_odds)
         free = self.space.free_bits
-        evidence = (self.ones[free] + self.zeros[free] > 0) | (self.test_log_odds != 0)
+        p_one, evidence, conflict = posterior(
+            self.ones[free], self.zeros[free], self.test_log_odds, self.model.noise
+        )
         n_consistent = None
         if self.model.noise == 0.0:
             n_consistent = 0 if conflict else 2 ** int((~evidence).sum())
@@ -114,3 +97,26 @@ class ExactEngine(InferenceEngine):
             n_consistent=n_consistent,
             determined=evidence,
         )
+
+
+def posterior(
+    ones: np.ndarray, zeros: np.ndarray, test_log_odds: np.ndarray, noise: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The exact engine's per-bit posterior from the counts of observed outputs ``ones`` /
+    ``zeros`` (int (..., F), the free bits) and the tests' log-odds (float (..., F)), any
+    leading axes (one episode, or a batch): ``(p_one, evidence, conflict)`` -- P(bit = 1),
+    whether any data bear on each bit, and (noise 0 only) whether the data contradict
+    each other (bool (...,))."""
+    if noise > 0.0:  # finite counts: no inf - inf
+        count = (ones.astype(np.float64) - zeros.astype(np.float64)) * np.log((1.0 - noise) / noise)
+        log_odds = count + test_log_odds
+        conflict = np.zeros(ones.shape[:-1], dtype=bool)
+    else:
+        clash = (ones > 0) & (zeros > 0)
+        count = np.where(ones > 0, np.inf, np.where(zeros > 0, -np.inf, 0.0))
+        with np.errstate(invalid="ignore"):
+            log_odds = np.where(clash, 0.0, count) + test_log_odds
+        log_odds[np.isnan(log_odds)] = 0.0
+        conflict = clash.any(axis=-1)
+    evidence = (ones + zeros > 0) | (test_log_odds != 0)
+    return probabilities_from_log_odds(log_odds), evidence, conflict

@@ -33,7 +33,6 @@ says. ``reset(options={"reset_mask": mask})`` resets only the masked episodes.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, ClassVar
 
@@ -43,10 +42,10 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, SyncVectorEnv, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from lifegym.env import SUMMARY_FRAMES, RuleDiscoveryEnv
+from lifegym.env import SUMMARY_FRAMES, RuleDiscoveryEnv, summary_picks
 from lifegym.experiments import initial_condition
-from lifegym.inference.base import binary_entropy_bits, probabilities_from_log_odds
-from lifegym.inference.exact import ExactEngine
+from lifegym.inference.base import binary_entropy_bits
+from lifegym.inference.exact import ExactEngine, posterior
 from lifegym.likelihood import packed_region
 from lifegym.observe import (
     COUNT_FIELDS,
@@ -91,12 +90,6 @@ def native_unsupported(env: RuleDiscoveryEnv) -> str | None:
     if env.model.noise >= 0.5:
         return f"noise={env.model.noise} (observe draws every cell at p >= 0.5)"
     return None
-
-
-@functools.lru_cache(maxsize=64)
-def _summary_picks(n_frames: int) -> np.ndarray:
-    """The frames ``experiment_summary`` resamples a curve of ``n_frames`` to."""
-    return np.round(np.linspace(0, n_frames - 1, SUMMARY_FRAMES)).astype(int)
 
 
 def _check_mode(autoreset_mode: object) -> AutoresetMode:
@@ -151,9 +144,9 @@ class _Requests:
     counts: np.ndarray
     needs_more: np.ndarray
     wraps: bool
-    draws: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0)))
-    rate: float = 0.0
-    done: Future | None = None
+    draws: np.ndarray
+    rate: float
+    done: Future | None = None  # the kernel's run, once submitted
 
 
 @dataclasses.dataclass
@@ -234,7 +227,6 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         self._noise = model.noise
         self._log_p = float(np.log(model.noise)) if model.noise else 0.0
         self._log_q = float(np.log1p(-model.noise)) if model.noise else 0.0
-        self._count_weight = np.log((1.0 - model.noise) / model.noise) if model.noise else 0.0
         self._test_from_time = ExactEngine.test_from_time
         self._orbit_of = np.asarray(space.family.orbit_of, dtype=np.int64)
         self._rule_strings: dict[bytes, str] = {}
@@ -299,7 +291,7 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         self._refresh(chosen)
         observations = self._observations()
         infos: dict[str, Any] = {}
-        self._base_infos(infos, chosen, ["reset"] * len(chosen), None, None)
+        self._base_infos(infos, chosen, ["reset"] * self.num_envs, None, None)
         return observations, infos
 
     def step(
@@ -495,7 +487,7 @@ class RuleDiscoveryVectorEnv(VectorEnv):
             rows, group_items = which[members], items[members]
             grids = self._initials(rows, group_items, (height, width))
             h, w = model.region(height, width)
-            wraps = model.wraps(height, width)
+            draws, rate = self._noise_draws(rows, steps * h * w)
             batch = _Requests(
                 rows=rows,
                 items=group_items,
@@ -506,9 +498,10 @@ class RuleDiscoveryVectorEnv(VectorEnv):
                 zeros=np.zeros((len(rows), self._ones.shape[1]), dtype=np.int64),
                 counts=np.zeros((len(rows), steps, len(COUNT_FIELDS)), dtype=np.int64),
                 needs_more=np.zeros(len(rows), dtype=bool),
-                wraps=wraps,
+                wraps=model.wraps(height, width),
+                draws=draws,
+                rate=rate,
             )
-            batch.draws, batch.rate = self._noise_draws(rows, steps * h * w)
             batch.done = self._kernels.submit(self._run_batch, batch, slice(None), batch.draws)
             started.append(batch)
         return started
@@ -628,7 +621,7 @@ class RuleDiscoveryVectorEnv(VectorEnv):
     def _summaries(self, counts: np.ndarray, cells: int) -> np.ndarray:
         """``experiment_summary`` of a batch of trajectories from their ``frame_counts``."""
         curve = statistics_from_counts(counts, cells)
-        picks = _summary_picks(curve.shape[1])
+        picks = summary_picks(curve.shape[1])
         return np.clip(curve[:, picks], 0.0, 1.0).astype(np.float32).reshape(len(counts), -1)
 
     def _test_rules(self, which: np.ndarray, free_index: np.ndarray) -> np.ndarray:
@@ -711,7 +704,7 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         for k, i in enumerate(which):
             jobs += self._arena_ids[i]
             rules += [k] * len(self._arena_ids[i])
-        logliks, mismatches, units = self._terms(self._replays(jobs, rules, bits, 0))
+        logliks, mismatches, units = self._terms(self._replays(jobs, rules, bits, 0), True)
         totals = [[0.0, 0.0, 0] for _ in which]
         for k, loglik, mismatch, n in zip(rules, logliks, mismatches, units, strict=True):
             totals[k][0] += loglik
@@ -748,10 +741,12 @@ class RuleDiscoveryVectorEnv(VectorEnv):
             args = (test_tables, arena.cells, arena.layout, job_ids, job_rules, tables)
         return _Replays(self._kernels.submit(*args, counts), layout, counts, first)
 
-    def _terms(self, replays: _Replays) -> tuple[list[float], list[float], list[int]]:
+    def _terms(
+        self, replays: _Replays, mismatches: bool = False
+    ) -> tuple[list[float], list[float], list[int]]:
         """How each rule of ``replays`` explains its trajectory: log-likelihood, mismatched
-        cells and scored cells per job, each summed over the frames as
-        ``lifegym.likelihood`` sums them."""
+        cells (only with ``mismatches``; else empty) and scored cells per job, each summed
+        over the frames as ``lifegym.likelihood`` sums them."""
         replays.done.result()
         layout, counts = replays.layout, replays.counts
         n_frames = layout[:, 5]
@@ -759,42 +754,31 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         first = replays.first
         starts = np.minimum(first, n_frames)
         sums = np.empty((2, len(counts)))
-        for row, raw in enumerate((False, True)):
+        for row, raw in enumerate((False, True)[: 1 + mismatches]):
             suffix_sums(
                 counts, n_frames, cells, starts, self._log_p, self._log_q, self._noise == 0.0,
                 raw, sums[row],
             )  # fmt: skip
-        return sums[0].tolist(), sums[1].tolist(), ((n_frames - starts) * cells).tolist()
+        mismatched = sums[1].tolist() if mismatches else []
+        return sums[0].tolist(), mismatched, ((n_frames - starts) * cells).tolist()
 
     def _refresh_beliefs(self, which: np.ndarray) -> None:
         """The exact engine's belief (``ExactEngine.belief``) of episodes ``which``."""
         if not len(which):
             return
         free = self._space.free_bits
-        ones = self._ones[which][:, free]
-        zeros = self._zeros[which][:, free]
-        tests = self._test_log_odds[which]
-        if self._noise > 0.0:
-            log_odds = (ones.astype(np.float64) - zeros.astype(np.float64)) * self._count_weight
-            log_odds = log_odds + tests
-            conflict = np.zeros(len(which), dtype=bool)
-        else:
-            clash = (ones > 0) & (zeros > 0)
-            counted = np.where(ones > 0, np.inf, np.where(zeros > 0, -np.inf, 0.0))
-            with np.errstate(invalid="ignore"):
-                log_odds = np.where(clash, 0.0, counted) + tests
-            log_odds[np.isnan(log_odds)] = 0.0
-            conflict = clash.any(axis=1)
-        p_one = probabilities_from_log_odds(log_odds)
+        p_one, evidence, conflict = posterior(
+            self._ones[which][:, free], self._zeros[which][:, free], self._test_log_odds[which],
+            self._noise,
+        )  # fmt: skip
         self._p_one[which] = p_one
         self._map_values[which] = p_one > 0.5
         self._entropy[which] = binary_entropy_bits(p_one).sum(axis=1)
         if self._noise == 0.0:
-            evidence = (ones + zeros > 0) | (tests != 0)
-            open_bits = (~evidence).sum(axis=1)
+            open_bits = (~evidence).sum(axis=1).tolist()
             self._n_consistent[which] = [
-                0 if clash_k else 2 ** int(free_k)
-                for clash_k, free_k in zip(conflict, open_bits, strict=True)
+                0 if clash else 2**free_bits
+                for clash, free_bits in zip(conflict.tolist(), open_bits, strict=True)
             ]
 
     def _refresh_masks(self, which: np.ndarray) -> None:
@@ -881,23 +865,21 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         experiment_cost: np.ndarray | None,
         compute_cost: np.ndarray | None,
     ) -> None:
-        """The keys every info holds (``RuleDiscoveryEnv._info``), for episodes ``which``
-        (``descriptions`` and the costs are per entry of ``which``, or of every episode)."""
+        """The keys every info holds (``RuleDiscoveryEnv._info``), for episodes ``which``;
+        ``descriptions`` and the costs (None: 0) have one entry per episode."""
         n = self.num_envs
         present = np.zeros(n, dtype=bool)
         present[which] = True
         actions = np.full(n, None, dtype=object)
-        full = len(descriptions) == n and len(which) == n
-        for k, i in enumerate(which):
-            actions[i] = descriptions[i if full else k]
         map_rules = np.full(n, None, dtype=object)
-        for i in which:
-            map_rules[i] = self._map_string(int(i))
+        for i in which.tolist():
+            actions[i] = descriptions[i]
+            map_rules[i] = self._map_string(i)
 
         def costs(values: np.ndarray | None) -> np.ndarray:
             out = np.zeros(n, dtype=int)
             if values is not None:
-                out[which] = values[which] if len(values) == n else values
+                out[which] = values[which]
             return out
 
         n_consistent = np.zeros(n, dtype=int)

@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit
 
 from lifegym.observe import _counts_kernel
-from lifegym.patterns import _count_kernel
+from lifegym.patterns import _count_kernel, _row_codes
 from lifegym.sim import _mismatch_blocks
 
 __all__ = [
@@ -27,21 +27,11 @@ __all__ = [
 
 
 @njit(cache=True, nogil=True)
-def _row_codes(row, out):
-    """``out[c] = 4 row[c-1] + 2 row[c] + row[c+1]`` around the torus."""
-    width = row.shape[0]
-    for c in range(1, width - 1):
-        out[c] = (np.int64(row[c - 1]) << 2) | (np.int64(row[c]) << 1) | np.int64(row[c + 1])
-    for c in (0, width - 1):
-        left, right = row[(c - 1) % width], row[(c + 1) % width]
-        out[c] = (np.int64(left) << 2) | (np.int64(row[c]) << 1) | np.int64(right)
-
-
-@njit(cache=True, nogil=True)
 def _table_step(src, dst, table):
     """One step on the torus of grid ``src`` (H, W) into ``dst`` under the 512-entry rule
     ``table``, indexed as ``lifegym.rules`` orders a 3x3 pattern (row by row, top-left the
-    highest bit): each row's 3-cell codes are computed once and shared by three rows."""
+    highest bit): each row's 3-cell codes (``lifegym.patterns``) are computed once and
+    shared by three rows."""
     height, width = src.shape
     codes = np.empty((height, width), dtype=np.int64)
     for r in range(height):
