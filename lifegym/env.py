@@ -732,6 +732,7 @@ class RuleDiscoveryEnv(gym.Env):
             finished=result is not None,
             exact=bool(result and result.exact),
             bits_correct=result.bits_correct if result else 0.0,
+            identified=bool(result and result.identified),
         )
         reward = float(self.reward_function(outcome))
         terminated = bool(submitted_by) and not truncated

@@ -8,6 +8,11 @@ over an episode, whatever the world size.
   bits, minus the cost of the step;
 * :class:`TerminalReward` (``"terminal"``): at the end, 1 for the exact rule, else the
   fraction of free bits correct; minus the cost of each step.
+
+Both add ``identified_bonus`` (0 by default) at the end of an episode whose submitted rule
+is identified (exact, no undetermined bit, the belief settled on one rule): the score the
+leaderboard counts, which the bits alone do not ask for (the last tenth of a bit is worth
+almost nothing in entropy).
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ class StepOutcome:
         finished: the episode ended in this step (a rule was submitted).
         exact: at the end, whether the submitted rule is the hidden one.
         bits_correct: at the end, the fraction of free bits correct.
+        identified: at the end, whether the submitted rule is identified (exact, no
+            undetermined bit, the belief settled on one rule).
     """
 
     entropy_before: float
@@ -52,6 +59,7 @@ class StepOutcome:
     finished: bool = False
     exact: bool = False
     bits_correct: float = 0.0
+    identified: bool = False
 
 
 class RewardFunction(ABC):
@@ -61,6 +69,7 @@ class RewardFunction(ABC):
         experiment_weight: reward lost by spending the whole experiment budget.
         compute_weight: reward lost by spending the whole compute budget.
         rejected_penalty: reward lost by choosing an action the budget cannot pay for.
+        identified_bonus: reward gained at the end when the submitted rule is identified.
     """
 
     def __init__(
@@ -68,17 +77,20 @@ class RewardFunction(ABC):
         experiment_weight: float = 1.0,
         compute_weight: float = 1.0,
         rejected_penalty: float = 0.1,
+        identified_bonus: float = 0.0,
     ) -> None:
         for name, value in (
             ("experiment_weight", experiment_weight),
             ("compute_weight", compute_weight),
             ("rejected_penalty", rejected_penalty),
+            ("identified_bonus", identified_bonus),
         ):
             if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"{name} must be a number >= 0, got {value!r}")
         self.experiment_weight = float(experiment_weight)
         self.compute_weight = float(compute_weight)
         self.rejected_penalty = float(rejected_penalty)
+        self.identified_bonus = float(identified_bonus)
 
     def cost(self, outcome: StepOutcome) -> float:
         """The step's cost in reward units."""
@@ -89,25 +101,32 @@ class RewardFunction(ABC):
             penalty += self.compute_weight * outcome.compute_cost / outcome.compute_budget
         return penalty
 
+    def bonus(self, outcome: StepOutcome) -> float:
+        """The step's bonus: ``identified_bonus`` at the end of an identified episode."""
+        return self.identified_bonus if outcome.finished and outcome.identified else 0.0
+
     @abstractmethod
     def __call__(self, outcome: StepOutcome) -> float:
         """The reward of one step."""
 
 
 class InfoGainReward(RewardFunction):
-    """Entropy reduction of the belief in bits, minus cost."""
+    """Entropy reduction of the belief in bits, plus the bonus, minus cost."""
 
     def __call__(self, outcome: StepOutcome) -> float:
-        return float(outcome.entropy_before - outcome.entropy_after - self.cost(outcome))
+        gain = outcome.entropy_before - outcome.entropy_after + self.bonus(outcome)
+        return float(gain - self.cost(outcome))
 
 
 class TerminalReward(RewardFunction):
-    """At the end: 1 if exact, else the fraction of free bits correct; minus cost every step."""
+    """At the end: 1 if exact, else the fraction of free bits correct, plus the bonus; minus
+    cost every step."""
 
     def __call__(self, outcome: StepOutcome) -> float:
         score = 0.0
         if outcome.finished:
             score = 1.0 if outcome.exact else outcome.bits_correct
+            score += self.bonus(outcome)
         return float(score - self.cost(outcome))
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
+import lifegym  # noqa: F401  (registers the ids)
 from lifegym.generator import FixedPrior, ListPrior, UniformPrior, make_prior
 from lifegym.registration import PRESETS
 from lifegym.reward import InfoGainReward, StepOutcome, TerminalReward, make_reward
@@ -102,6 +104,52 @@ def test_terminal_reward_pays_only_at_the_end() -> None:
     assert reward(partial) == pytest.approx(0.75)
     weighted = TerminalReward(experiment_weight=2.0)
     assert weighted(_outcome()) == pytest.approx(-0.2)
+
+
+def test_identified_bonus_is_paid_once_at_an_identified_end() -> None:
+    for kind in (InfoGainReward, TerminalReward):
+        plain, bonus = kind(), kind(identified_bonus=4.0)
+        for changes in (
+            {},
+            {"finished": True, "exact": True},
+            {"identified": True},  # not finished: no bonus
+            {"finished": True, "exact": True, "identified": True},
+        ):
+            paid = 4.0 if changes.get("finished") and changes.get("identified") else 0.0
+            outcome = _outcome(**changes)
+            assert bonus(outcome) == pytest.approx(plain(outcome) + paid), (kind, changes)
+    with pytest.raises(ValueError, match="identified_bonus"):
+        InfoGainReward(identified_bonus=-1)
+
+
+def test_envs_pay_the_identified_bonus_of_their_results() -> None:
+    """The single env and the native vector env pass the result's ``identified`` on."""
+    from lifegym.agents import make_agent
+
+    rewards = {}
+    for bonus in (0.0, 3.0):
+        env = gym.make("lifegym/LifeLike-Noisy-v1", reward=InfoGainReward(identified_bonus=bonus))
+        vector = gym.make_vec(
+            "lifegym/LifeLike-Noisy-v1", 1, reward=InfoGainReward(identified_bonus=bonus)
+        )
+        agent = make_agent("infogain", env)
+        agent.reset(0)
+        obs, info = env.reset(seed=4)
+        vector.reset(seed=4)
+        got, vector_got = [], []
+        done = False
+        while not done:
+            action = agent.act(obs, info, info["action_mask"])
+            obs, reward, terminated, truncated, info = env.step(action)
+            vector_reward = vector.step(np.array([action]))[1]
+            got.append(reward)
+            vector_got.append(float(vector_reward[0]))
+            done = terminated or truncated
+        assert info["result"]["identified"]
+        assert got == vector_got
+        rewards[bonus] = got
+    assert rewards[3.0][:-1] == rewards[0.0][:-1]
+    assert rewards[3.0][-1] == pytest.approx(rewards[0.0][-1] + 3.0)
 
 
 @pytest.mark.parametrize("bad", ["infogain", 3, None])

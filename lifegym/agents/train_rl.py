@@ -137,6 +137,7 @@ def train(
     reward: str = "info_gain",
     experiment_weight: float = 1.0,
     compute_weight: float = 1.0,
+    identified_bonus: float = 0.0,
     normalize_reward: bool = False,
     vectorize: str = "auto",
     command: str | None = None,
@@ -154,9 +155,10 @@ def train(
     starts. ``progress``, when given, gets a progress bar (steps, fps, recent reward,
     identified and exact rates).
     The envs are trained with the reward ``reward`` (a key of ``lifegym.reward.REWARDS``)
-    at these cost weights; the trained policy is measured on the env's results, whatever
-    reward shaped it. ``command`` is recorded in ``train.json`` (the command line passes
-    the one that ran)."""
+    at these cost weights and ``identified_bonus`` (paid at the end of an identified
+    episode); the trained policy is measured on the env's results, whatever reward shaped
+    it. ``command`` is recorded in ``train.json`` (the command line passes the one that
+    ran)."""
     from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.logger import configure
@@ -190,7 +192,9 @@ def train(
     if reward not in REWARDS:
         raise ValueError(f"unknown reward {reward!r}; choose one of {', '.join(REWARDS)}")
     reward_function = REWARDS[reward](
-        experiment_weight=experiment_weight, compute_weight=compute_weight
+        experiment_weight=experiment_weight,
+        compute_weight=compute_weight,
+        identified_bonus=identified_bonus,
     )  # ValueError naming a bad weight
     try:
         make_env(env_id, **(env_kwargs or {})).close()  # a bad setting fails here, not in workers
@@ -297,6 +301,7 @@ def train(
         "reward": reward,
         "experiment_weight": experiment_weight,
         "compute_weight": compute_weight,
+        "identified_bonus": identified_bonus,
         "normalize_reward": normalize_reward,
         "wall_s": time.perf_counter() - start,
         "command": command,
@@ -349,6 +354,12 @@ def main(argv: list[str] | None = None) -> int:
         help="reward lost by spending the whole compute budget",
     )
     parser.add_argument(
+        "--identified-bonus",
+        type=float,
+        default=0.0,
+        help="reward gained at the end when the submitted rule is identified",
+    )
+    parser.add_argument(
         "--normalize-reward",
         action="store_true",
         help="scale rewards by a running return std (VecNormalize; for large cost weights)",
@@ -370,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
             reward=args.reward,
             experiment_weight=args.experiment_weight,
             compute_weight=args.compute_weight,
+            identified_bonus=args.identified_bonus,
             normalize_reward=args.normalize_reward,
             vectorize=args.vectorize,
             progress=sys.stderr,

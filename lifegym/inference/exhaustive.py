@@ -70,6 +70,7 @@ import numba
 import numpy as np
 
 from lifegym.inference import _multirule as mr
+from lifegym.inference import sparse_sums
 from lifegym.inference.base import InferenceEngine
 from lifegym.likelihood import stats_scale
 from lifegym.observe import ObservationModel
@@ -102,6 +103,10 @@ _LANE_PATTERNS = np.array(
     [sum(1 << j for j in range(_LANES) if (j >> i) & 1) for i in range(6)], dtype=np.uint64
 )
 _CONSISTENT_NATS = math.log(1e6)
+# Rules this many nats below the best weigh exp(-800) == 0.0: outside the posterior's support.
+_SUPPORT_NATS = 800.0
+# Above 1/this of the rules live, the posterior sums over the dense weights (numpy's own).
+_SPARSE_FRACTION = 16
 _UNDETERMINED_TOL = 1e-9
 # 2x2-block subsets counted for statistics, and the count row of each subset (module doc
 # of _multirule). On the torus a single cell of the block is a live cell (row 0), the
@@ -578,15 +583,15 @@ class RuleScores:
 
     # -- posterior ------------------------------------------------------------------------
 
-    def posterior_weights(self) -> tuple[np.ndarray, float]:
-        """Unnormalised posterior weights (float64 (2^n_free,), the MAP rule's is 1, dropped
-        rules 0) and the best exact log-likelihood (``-inf`` if every rule has
-        probability 0)."""
-        values = np.where(self.exact, self.loglik, -np.inf)
-        best = float(values.max())
-        if not np.isfinite(best):
-            return np.zeros(self.n_rules), best
-        return np.exp(values - best), best
+    def posterior_support(self) -> tuple[float, np.ndarray, np.ndarray]:
+        """The best exact log-likelihood (``-inf`` if every rule has probability 0), and the
+        rules with a nonzero unnormalised posterior weight ``exp(loglik - best)`` (int64,
+        ascending; dropped rules weigh 0) with those weights (float64; the MAP rule's is
+        1): the same floats as the dense array of 2^n_free weights, in time O(live rules)."""
+        best, support = sparse_sums.posterior_support(self.loglik, self.exact, _SUPPORT_NATS)
+        weights = np.exp(self.loglik[support] - best)
+        live = weights > 0
+        return best, support[live], weights[live]
 
 
 def totalistic_logliks(
@@ -628,7 +633,16 @@ def map_index(loglik: np.ndarray, quiescent_bit: int | None) -> int:
     best = float(np.max(loglik))
     if not np.isfinite(best):
         return int(np.argmax(loglik))
-    tied = np.flatnonzero(loglik >= best - _TIE_RTOL * max(abs(best), 1.0))
+    return _map_of_tied(np.flatnonzero(loglik >= _tie_floor(best)), quiescent_bit)
+
+
+def _tie_floor(best: float) -> float:
+    """Log-likelihoods at least this count as tied with ``best`` (finite)."""
+    return best - _TIE_RTOL * max(abs(best), 1.0)
+
+
+def _map_of_tied(tied: np.ndarray, quiescent_bit: int | None) -> int:
+    """:func:`map_index`'s choice among the ``tied`` rule indices (ascending, not empty)."""
     if len(tied) > 1 and quiescent_bit is not None:
         quiet = tied[((tied >> quiescent_bit) & 1) == 0]
         if len(quiet):
@@ -701,8 +715,11 @@ class ExhaustiveEngine(InferenceEngine):
         )
 
     def _posterior(self) -> Belief:
+        """The belief from the live rules only (:meth:`RuleScores.posterior_support`); its
+        sums replay numpy's over the dense 2^n_free weights bit for bit (``sparse_sums``)."""
         n_free = self.space.n_free
-        weights, best = self.scores.posterior_weights()
+        loglik = self.scores.loglik
+        best, rules, weights = self.scores.posterior_support()
         if not np.isfinite(best):  # no rule explains the data at all
             return Belief(
                 p_one=np.full(n_free, 0.5),
@@ -711,20 +728,31 @@ class ExhaustiveEngine(InferenceEngine):
                 n_consistent=0,
                 determined=np.zeros(n_free, dtype=bool),
             )
-        total = float(weights.sum())
-        p_one = np.empty(n_free)
-        for i in range(n_free):
-            halves = weights.reshape(-1, 2, 1 << i)
-            ones = float(halves[:, 1, :].sum())
-            p_one[i] = ones / (float(halves[:, 0, :].sum()) + ones)
-        nz = weights > 0
-        log_w = self.scores.loglik[nz] - best
-        entropy = math.log2(total) - float(weights[nz] @ log_w) / total / math.log(2)
-        values = np.where(self.scores.exact, self.scores.loglik, -np.inf)
+        n_rules = self.scores.n_rules
+        if len(rules) * _SPARSE_FRACTION > n_rules:  # many live rules: numpy's dense sums
+            dense = np.zeros(n_rules)
+            dense[rules] = weights
+            total = float(dense.sum())
+            zeros = np.array([dense.reshape(-1, 2, 1 << i)[:, 0, :].sum() for i in range(n_free)])
+            ones = np.array([dense.reshape(-1, 2, 1 << i)[:, 1, :].sum() for i in range(n_free)])
+        else:
+            total = sparse_sums.pairwise_sum(rules, weights, n_rules)
+            zeros, ones = sparse_sums.bit_half_sums(
+                rules, weights, n_free, sparse_sums.NUMPY_BUFFER
+            )
+        p_one = ones / (zeros + ones)
+        log_w = loglik[rules] - best
+        entropy = math.log2(total) - float(weights @ log_w) / total / math.log(2)
+        near = rules[loglik[rules] >= best - _CONSISTENT_NATS]  # exact rules, ascending
+        floor = _tie_floor(best)
+        if floor >= best - _CONSISTENT_NATS:
+            tied = near[loglik[near] >= floor]
+        else:  # a tolerance wider than the near rules (|best| > 1e13 nats)
+            tied = np.flatnonzero(np.where(self.scores.exact, loglik, -np.inf) >= floor)
         return Belief(
             p_one=p_one,
-            map_rule=self.rule(map_index(values, self._quiescent_bit)),
+            map_rule=self.rule(_map_of_tied(tied, self._quiescent_bit)),
             entropy=max(0.0, entropy),
-            n_consistent=int((values >= best - _CONSISTENT_NATS).sum()),
+            n_consistent=len(near),
             determined=np.abs(p_one - 0.5) > _UNDETERMINED_TOL,
         )

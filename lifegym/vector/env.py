@@ -359,6 +359,7 @@ class RuleDiscoveryVectorEnv(VectorEnv):
                         finished=result is not None,
                         exact=bool(result and result["exact"]),
                         bits_correct=result["bits_correct"] if result else 0.0,
+                        identified=bool(result and result["identified"]),
                     )
                 )
             )
