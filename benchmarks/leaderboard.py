@@ -37,12 +37,19 @@ mean experiment cost, all rules)::
 
     python benchmarks/leaderboard.py                  # about 10 min on 2 cores
     python benchmarks/leaderboard.py --quick          # smoke run: 3 random rules, 1 named
+
+Each episode's row is also appended to ``OUT/<stem>.rows.jsonl`` as it finishes. After an
+interrupted run, ``--resume`` takes the episodes found there instead of playing them again
+(an episode is fixed by its job and the policy file's bytes), provided the package's source
+is the one that wrote them (else it refuses, naming the difference).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
+import hashlib
 import json
 import os
 import sys
@@ -424,6 +431,50 @@ def _policies(given: list[str] | None) -> dict[str, str]:
     return policies
 
 
+def source_digest() -> str:
+    """sha256 of the package's Python source (every ``lifegym/**/*.py``, by path)."""
+    digest = hashlib.sha256()
+    package = machine.ROOT / "lifegym"
+    for path in sorted(package.rglob("*.py")):
+        digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def job_key(job: bench.Job) -> str:
+    """The identity of a job's episode: the job, and the bytes of a policy file it loads."""
+    fields = dataclasses.asdict(job)
+    _, _, path = job.agent.partition(":")
+    if path and Path(path).is_file():
+        fields["agent_file_sha256"] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return json.dumps(fields, sort_keys=True)
+
+
+def play(jobs: list[bench.Job], workers: int, log: Path, resume: bool) -> list[dict[str, Any]]:
+    """Every job's row, in job order: from ``log`` where ``resume`` finds it there, else
+    played (``workers`` processes) and appended to ``log`` as it finishes."""
+    source = source_digest()
+    done: dict[str, dict[str, Any]] = {}
+    if resume and log.exists():
+        for number, line in enumerate(log.read_text().splitlines(), start=1):
+            entry = json.loads(line)
+            if entry["source"] != source:
+                raise ValueError(
+                    f"{log}:{number} was written by another lifegym source "
+                    f"({entry['source'][:12]}, this one is {source[:12]}): run without --resume"
+                )
+            done[entry["key"]] = entry["row"]
+    keys = [job_key(job) for job in jobs]
+    todo = [job for job, key in zip(jobs, keys, strict=True) if key not in done]
+    print(f"{len(jobs) - len(todo)} episodes resumed, {len(todo)} to play", file=sys.stderr)
+    with log.open("a") as out:
+        for job, row in zip(todo, bench.iter_local(todo, workers), strict=True):
+            done[job_key(job)] = row
+            entry = {"source": source, "key": job_key(job), "row": row}
+            out.write(json.dumps(entry, default=bench.json_default) + "\n")
+            out.flush()
+    return [done[key] for key in keys]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--random", type=int, default=100, help="random rules per v0 preset")
@@ -455,6 +506,11 @@ def main(argv: list[str] | None = None) -> int:
         help="presets where emulator-loop also runs with inference=emulator (named rules)",
     )
     parser.add_argument("--quick", action="store_true", help="smoke run: few rules")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="take the episodes already in OUT/<stem>.rows.jsonl (an interrupted run's)",
+    )
     parser.add_argument("--out", default=str(machine.ROOT / "benchmarks" / "results"))
     args = parser.parse_args(argv)
     if args.quick:
@@ -487,10 +543,16 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     rows: dict[str, list[dict[str, Any]]] = {}
+    log = out / f"{stem}.rows.jsonl"
+    if not args.resume:
+        log.unlink(missing_ok=True)
     start = time.perf_counter()
     for name, jobs in sets.items():
         print(f"{name}: {len(jobs)} episodes", file=sys.stderr, flush=True)
-        rows[name] = bench.run_local(jobs, args.workers)
+        try:
+            rows[name] = play(jobs, args.workers, log, args.resume)
+        except ValueError as exc:
+            parser.error(str(exc))
         for row in rows[name]:
             row["rule_set"] = name
     wall = time.perf_counter() - start

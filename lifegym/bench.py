@@ -31,7 +31,7 @@ import multiprocessing
 import os
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,7 @@ __all__ = [
     "Job",
     "benchmark",
     "bounds",
+    "iter_local",
     "json_default",
     "make_jobs",
     "markdown_table",
@@ -245,24 +246,36 @@ def bounds(env_id: str, target_entropy: float = 0.1) -> dict[str, int | None]:
     return {"capacity": capacity_bound(n_free, flip, target_entropy), "sightings": sightings}
 
 
+def iter_local(jobs: Sequence[Job], workers: int = 1) -> Iterator[dict[str, Any]]:
+    """Run ``jobs`` here (``workers`` > 1: a pool of processes); yields each row as soon as
+    it and the rows before it are done, in job order."""
+    _check_workers(workers)
+    return _iter_local(jobs, workers)
+
+
+def _check_workers(workers: int) -> None:
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be an int >= 1, got {workers!r}")
+
+
+def _iter_local(jobs: Sequence[Job], workers: int) -> Iterator[dict[str, Any]]:
+    if workers == 1:
+        for job in jobs:
+            yield run_job(job)
+        return
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        yield from pool.imap(run_job, jobs)
+
+
 def run_local(
     jobs: Sequence[Job], workers: int = 1, progress: Callable[[int], None] | None = None
 ) -> list[dict[str, Any]]:
     """Run ``jobs`` here (``workers`` > 1: a pool of processes); rows in job order."""
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be an int >= 1, got {workers!r}")
     rows: list[dict[str, Any]] = []
-    if workers == 1:
-        for job in jobs:
-            rows.append(run_job(job))
-            if progress:
-                progress(len(rows))
-        return rows
-    with multiprocessing.get_context("spawn").Pool(workers) as pool:
-        for row in pool.imap(run_job, jobs):
-            rows.append(row)
-            if progress:
-                progress(len(rows))
+    for row in iter_local(jobs, workers):
+        rows.append(row)
+        if progress:
+            progress(len(rows))
     return rows
 
 
