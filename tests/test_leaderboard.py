@@ -87,6 +87,36 @@ def test_seeds_per_rule_give_independent_episodes(tmp_path: Path) -> None:
     assert "3 episodes (seeds) per rule" in table and "| infogain | 3 | 100 [" in table
 
 
+def test_resume_takes_the_logged_episodes_and_refuses_another_source(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    argv = ["--quick", "--random", "1", "--workers", "1", "--policy", "none", "--seeds", "1"]
+    argv += ["--out", str(tmp_path), "--envs", "lifegym/LifeLike-Full-v0", "--emulator-envs"]
+    assert leaderboard.main(argv) == 0
+    first = json.loads((tmp_path / "leaderboard_quick.json").read_text())["rows"]
+    log = tmp_path / "leaderboard_quick.rows.jsonl"
+    lines = log.read_text().splitlines()
+    assert len(lines) == len(first)
+    log.write_text("\n".join(lines[:-3]) + "\n")  # interrupted: the last 3 episodes missing
+    capsys.readouterr()
+    played = []
+    real = leaderboard.bench.iter_local
+    monkeypatch.setattr(
+        leaderboard.bench,
+        "iter_local",
+        lambda jobs, workers: played.extend(jobs) or real(jobs, workers),
+    )
+    assert leaderboard.main([*argv, "--resume"]) == 0
+    assert len(played) == 3
+    again = json.loads((tmp_path / "leaderboard_quick.json").read_text())["rows"]
+    keys = ["env", "agent", "rule", "seed", "exact", "identified", "experiment_cost", "steps"]
+    assert [{k: r[k] for k in keys} for r in again] == [{k: r[k] for k in keys} for r in first]
+    monkeypatch.setattr(leaderboard, "source_digest", lambda: "0" * 64)
+    with pytest.raises(SystemExit):
+        leaderboard.main([*argv, "--resume"])
+    assert "another lifegym source" in capsys.readouterr().err
+
+
 def test_v1_policy_target_against_infogain() -> None:
     env = "lifegym/LifeLike-Noisy-v1"
 
