@@ -45,6 +45,9 @@ QUICK_OUT = ROOT / "benchmarks" / "results" / "env_speed_quick.json"
 STEPS_TARGET = 2000.0  # env steps/s on LifeLike-Noisy-v0
 V1_TARGET = 1500.0  # env steps/s on the v1 presets with exact-counting engines
 EXHAUSTIVE_TARGET_S = 0.5
+#: The exhaustive v1 presets' steps/s over LifeLike-Noisy-v1's, in the same run (issue 14).
+EXHAUSTIVE_PRESETS = ("lifegym/LifeLike-Strided-v1", "lifegym/LifeLike-Stats-v1")
+EXHAUSTIVE_OVER_NOISY_TARGET = 0.1
 
 
 def _action_kind(env: Any, action: int) -> str:
@@ -99,6 +102,15 @@ def v1_against_v0(rows: list[dict[str, Any]]) -> dict[str, float]:
         for env_id in rate
         if env_id.endswith("-v1") and env_id.replace("-v1", "-v0") in rate
     }
+
+
+def exhaustive_against_noisy(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """Steps/s of each exhaustive v1 preset / LifeLike-Noisy-v1's, both in this run."""
+    rate = {row["env"]: row["steps_per_s"] for row in rows}
+    noisy = rate.get("lifegym/LifeLike-Noisy-v1")
+    if not noisy:
+        return {}
+    return {env_id: rate[env_id] / noisy for env_id in EXHAUSTIVE_PRESETS if env_id in rate}
 
 
 def _trajectory(rule: Rule, size: int, steps: int, model: ObservationModel, seed: int):
@@ -177,6 +189,13 @@ def main(argv: list[str] | None = None) -> int:
             f"{env_id}: {v1['steps_per_s']:.0f} steps/s = {ratio:.2f}x its v0 twin in this run "
             f"(target >= {V1_TARGET:.0f} steps/s on the exact-counting presets)"
         )
+    exhaustive_ratios = exhaustive_against_noisy(rows)
+    for env_id, ratio in exhaustive_ratios.items():
+        print(
+            f"{env_id}: {ratio:.3f}x LifeLike-Noisy-v1's steps/s in this run (1/{1 / ratio:.1f}; "
+            f"target >= {EXHAUSTIVE_OVER_NOISY_TARGET}: "
+            f"{'ok' if ratio >= EXHAUSTIVE_OVER_NOISY_TARGET else 'MISSED'})"
+        )
     noisy = next((r for r in rows if r["env"] == "lifegym/LifeLike-Noisy-v0"), None)
     if noisy is not None:
         print(
@@ -201,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
                 "python": platform.python_version(),
                 "envs": rows,
                 "v1_over_v0": v1_ratios,
+                "exhaustive_over_noisy_v1": exhaustive_ratios,
                 "exhaustive": result,
             },
             indent=2,
