@@ -74,7 +74,7 @@ DEFAULT_POLICIES = {
 DEFAULT_EMULATOR_ENVS = ("lifegym/LifeLike-Noisy-v0", "lifegym/Isotropic-Noisy-v0")
 #: Presets whose episodes are slow (seconds to a minute), and the most rules of each set
 #: played on them.
-SLOW_RULES = {"lifegym/Isotropic-Stats-v1": 4, "lifegym/Free-Noisy-v1": 6}
+SLOW_RULES = {"lifegym/Isotropic-Stats-v1": 2, "lifegym/Free-Noisy-v1": 6}
 
 #: The v0 issue's targets: (env, metric, at least %, what); the best non-reference agent.
 TARGETS = (
