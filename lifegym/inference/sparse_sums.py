@@ -13,6 +13,10 @@ times the tree's depth.
 
 A sparse array is ``positions`` (int64, ascending, distinct) and ``values`` (float64) of
 its nonzero elements; every other element is 0.0.
+
+The engine's floats are now defined here, not by numpy: they stay the same if a later numpy
+changes its summation order or buffer size (``np.setbufsize``); the tests, which take numpy
+as the reference, would then say so.
 """
 
 from __future__ import annotations
