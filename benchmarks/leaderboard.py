@@ -464,12 +464,13 @@ def play(jobs: list[bench.Job], workers: int, log: Path, resume: bool) -> list[d
                 )
             done[entry["key"]] = entry["row"]
     keys = [job_key(job) for job in jobs]
-    todo = [job for job, key in zip(jobs, keys, strict=True) if key not in done]
+    todo = [(job, key) for job, key in zip(jobs, keys, strict=True) if key not in done]
     print(f"{len(jobs) - len(todo)} episodes resumed, {len(todo)} to play", file=sys.stderr)
+    rows = bench.iter_local([job for job, _ in todo], workers)
     with log.open("a") as out:
-        for job, row in zip(todo, bench.iter_local(todo, workers), strict=True):
-            done[job_key(job)] = row
-            entry = {"source": source, "key": job_key(job), "row": row}
+        for (_, key), row in zip(todo, rows, strict=True):
+            done[key] = row
+            entry = {"source": source, "key": key, "row": row}
             out.write(json.dumps(entry, default=bench.json_default) + "\n")
             out.flush()
     return [done[key] for key in keys]

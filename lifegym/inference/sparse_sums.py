@@ -34,37 +34,24 @@ _BLOCK = 128
 
 
 @numba.njit(cache=True)
-def _leaf(positions: np.ndarray, values: np.ndarray, lo: int, hi: int, start: int, n: int) -> float:
+def _leaf(
+    positions: np.ndarray, values: np.ndarray, lo: int, hi: int, start: int, n: int, r: np.ndarray
+) -> float:
     """numpy's sum of a run of ``n`` <= ``_BLOCK`` elements (8 interleaved accumulators from
-    8 elements on), from its nonzeros ``positions[lo:hi]`` / ``values[lo:hi]``."""
+    8 elements on), from its nonzeros ``positions[lo:hi]`` / ``values[lo:hi]``; ``r`` is
+    float64 (8,) scratch for the accumulators."""
     if n < 8:
         res = 0.0
         for k in range(lo, hi):
             res += values[k]
         return res
-    r0 = r1 = r2 = r3 = r4 = r5 = r6 = r7 = 0.0
+    r[:] = 0.0
     body = n - n % 8
     k = lo
     while k < hi and positions[k] - start < body:
-        lane = (positions[k] - start) % 8
-        if lane == 0:
-            r0 += values[k]
-        elif lane == 1:
-            r1 += values[k]
-        elif lane == 2:
-            r2 += values[k]
-        elif lane == 3:
-            r3 += values[k]
-        elif lane == 4:
-            r4 += values[k]
-        elif lane == 5:
-            r5 += values[k]
-        elif lane == 6:
-            r6 += values[k]
-        else:
-            r7 += values[k]
+        r[(positions[k] - start) % 8] += values[k]
         k += 1
-    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
     while k < hi:
         res += values[k]
         k += 1
@@ -82,6 +69,7 @@ def _pairwise(
     # a frame: its run (lo, hi, start, n), how many of its halves are done, its left sum
     frames = np.empty((64, 5), dtype=np.int64)
     lefts = np.empty(64)
+    accumulators = np.empty(8)
     depth = 1
     frames[0, 0], frames[0, 1], frames[0, 2], frames[0, 3], frames[0, 4] = lo, hi, start, n, 0
     result = 0.0  # the value of the frame that finished last
@@ -89,7 +77,11 @@ def _pairwise(
         top = depth - 1
         f_lo, f_hi, f_start, f_n, done = frames[top]
         if done == 0 and (f_lo == f_hi or f_n <= _BLOCK):
-            result = 0.0 if f_lo == f_hi else _leaf(positions, values, f_lo, f_hi, f_start, f_n)
+            result = (
+                0.0
+                if f_lo == f_hi
+                else _leaf(positions, values, f_lo, f_hi, f_start, f_n, accumulators)
+            )
             depth -= 1
             continue
         n2 = f_n // 2
