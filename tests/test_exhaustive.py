@@ -159,6 +159,61 @@ def test_threads_give_the_same_scores(monkeypatch: pytest.MonkeyPatch) -> None:
     np.testing.assert_array_equal(serial[1], threaded[1])
 
 
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, (1 << 12) - 1), min_size=1, max_size=300, unique=True))
+def test_packed_words_hold_the_rules_of_the_regular_layout(chosen: list[int]) -> None:
+    """Lane j of packed group k is rule ``rules[64 k + j]`` (the last rule repeated), bit
+    for bit as in the regular layout, where lane j of group g is rule 64 g + j."""
+    rules = np.array(sorted(chosen), dtype=np.int64)
+    packed = ex.packed_words(SMALL_SPACE, rules)
+    regular = ex.structured_words(SMALL_SPACE)
+    assert packed.shape == (-(-len(rules) // 64), 18)
+    lanes = np.arange(64, dtype=np.uint64)
+    padded = np.concatenate([rules, np.full(64 * len(packed) - len(rules), rules[-1])])
+    for k, rule in enumerate(padded):
+        group, lane = divmod(int(rule), 64)
+        expected = (regular[group] >> lanes[lane]) & np.uint64(1)
+        got = (packed[k // 64] >> lanes[k % 64]) & np.uint64(1)
+        np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("model", ["noisy", "strided+noisy", "stats", "window+stats+strided"])
+@pytest.mark.parametrize("first_scored", [1, 2, 3])
+def test_resumed_scores_equal_scores_from_the_start(model: str, first_scored: int) -> None:
+    """Frames scored before are simulated only, and their terms continue: the same floats,
+    and the same groups stopped, as scoring every frame again."""
+    models = {
+        "noisy": noisy(0.05),
+        "strided+noisy": strided(2) + noisy(0.02),
+        "stats": stats(0.3),
+        "window+stats+strided": window(13, 19) + stats(0.5) + strided(2),
+    }
+    trajectory = make_trajectory("B36/S23", soup((20, 20), 0.4, 3), 12, models[model], 2)
+    prep = ex._prepare(trajectory)
+    words = ex.structured_words(FULL_SPACE)[:40]
+    rows = prep.region[0]
+    n_frames = prep.n_frames
+    earlier, complete = ex._run(prep, words, first_scored, rows)
+    assert complete.all()
+    whole = ex._run(prep, words, n_frames, rows)[0]
+    after_next = ex._run(prep, words, first_scored + 1, rows)[0]
+    budgets = {
+        "none": None,
+        "halfway": (earlier + whole) / 2,
+        "stop after the last frame not rescored": np.nextafter(earlier, np.inf),
+        "stop after the first frame scored": np.nextafter(after_next, np.inf),
+    }
+    for name, budget in budgets.items():
+        fresh = ex._run(prep, words, n_frames, rows, budget=budget)
+        resumed = ex._run(
+            prep, words, n_frames, rows, budget=budget, first_scored=first_scored,
+            scored=earlier,
+        )  # fmt: skip
+        np.testing.assert_array_equal(fresh[0], resumed[0], err_msg=name)
+        np.testing.assert_array_equal(fresh[1], resumed[1], err_msg=name)
+    assert not fresh[1].any(), "the last budget should stop every group early"
+
+
 # ----------------------------------------------------------------------- log-likelihood
 
 MODELS = {

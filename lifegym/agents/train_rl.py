@@ -139,6 +139,7 @@ def train(
     compute_weight: float = 1.0,
     identified_bonus: float = 0.0,
     normalize_reward: bool = False,
+    ent_coef: float = 0.0,
     vectorize: str = "auto",
     command: str | None = None,
     progress: TextIO | None = None,
@@ -157,7 +158,8 @@ def train(
     The envs are trained with the reward ``reward`` (a key of ``lifegym.reward.REWARDS``)
     at these cost weights and ``identified_bonus`` (paid at the end of an identified
     episode); the trained policy is measured on the env's results, whatever reward shaped
-    it. ``command`` is recorded in ``train.json`` (the command line passes the one that
+    it. ``ent_coef`` is PPO's entropy bonus (SB3's default 0; a little keeps the policy
+    trying other openings, since its first observation never changes). ``command`` is recorded in ``train.json`` (the command line passes the one that
     ran)."""
     from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
     from stable_baselines3.common.env_util import make_vec_env
@@ -185,6 +187,8 @@ def train(
     for name, value in (("steps", steps), ("n_envs", n_envs), ("n_steps", n_steps)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+    if isinstance(ent_coef, bool) or not isinstance(ent_coef, int | float) or not ent_coef >= 0:
+        raise ValueError(f"ent_coef must be a number >= 0, got {ent_coef!r}")
     if max_minutes is not None and not max_minutes > 0:
         raise ValueError(f"max_minutes must be > 0, got {max_minutes!r}")
     if env_kwargs and "reward" in env_kwargs:
@@ -243,6 +247,7 @@ def train(
         batch_size=min(batch_size, n_steps * n_envs),
         seed=seed,
         device=device,
+        ent_coef=float(ent_coef),
         verbose=0,
     )
     model.set_logger(configure(str(out), formats))
@@ -303,6 +308,7 @@ def train(
         "compute_weight": compute_weight,
         "identified_bonus": identified_bonus,
         "normalize_reward": normalize_reward,
+        "ent_coef": float(ent_coef),
         "wall_s": time.perf_counter() - start,
         "command": command,
     }
@@ -364,6 +370,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="scale rewards by a running return std (VecNormalize; for large cost weights)",
     )
+    parser.add_argument(
+        "--ent-coef",
+        type=float,
+        default=0.0,
+        help="PPO's entropy bonus (keeps the policy trying other actions)",
+    )
     args = parser.parse_args(argv)
     given = sys.argv[1:] if argv is None else argv
     try:
@@ -383,6 +395,7 @@ def main(argv: list[str] | None = None) -> int:
             compute_weight=args.compute_weight,
             identified_bonus=args.identified_bonus,
             normalize_reward=args.normalize_reward,
+            ent_coef=args.ent_coef,
             vectorize=args.vectorize,
             progress=sys.stderr,
             command=shlex.join(["python", "-m", "lifegym.agents.train_rl", *given]),

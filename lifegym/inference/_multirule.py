@@ -270,6 +270,17 @@ def _fill_region(x, buf, row0, rows, width, prev, invert):
     return k
 
 
+@njit(inline="always")
+def _copy_region(buf, row0, rows, width, flat):
+    """``flat[r * width + c]`` <- ``buf[row0 + r, 1 + c]`` (r < rows, c < width)."""
+    k = 0
+    for r in range(rows):
+        src = buf[row0 + r]
+        for c in range(width):
+            flat[k + c] = src[c + 1]
+        k += width
+
+
 @njit(cache=True, nogil=True)
 def _fill_subset(x, buf, row0, rows, cols, mask):
     """``x`` <- for each block (r, c) (r < rows, c < cols) the AND of the cells of subset
@@ -401,12 +412,7 @@ def _score(
     _count_lanes(x, n, acc, e, counts[0])
     n = _fill_region(x, buf, row0, h, w, prev, False)
     _count_lanes(x, n, acc, e, counts[1])
-    k = 0
-    for r in range(h):
-        src = buf[row0 + r]
-        for c in range(w):
-            prev[k + c] = src[c + 1]
-        k += w
+    _copy_region(buf, row0, h, w, prev)
     _stats_bound(counts, h * w, f == 0, fparams[3], sobs[f], sscale[f], ll)
     if bound:
         return
@@ -461,7 +467,7 @@ def _all_below(partial, ll, budget):
 def evaluate_serial(
     words, idx0, times, kind, obs, init_region, fparams, sobs, sscale, channel,
     smasks, ssrc, wrap, n_frames, row_limit, light, bound, prune, budget, partial, complete,
-    planes,
+    planes, first_scored,
 ):  # fmt: skip
     """Simulate each group of rules from a known initial condition and score it.
 
@@ -486,9 +492,13 @@ def evaluate_serial(
         bound: statistics: score only the density and activity terms (an upper bound).
         prune: stop a group once every lane's running total is below its ``budget``.
         budget: float64 (G, 64): per-lane threshold for ``prune``.
-        partial: float64 (G, 64) out: per-lane log-likelihood of the frames scored.
+        partial: float64 (G, 64) out: per-lane log-likelihood of the frames scored. With
+            ``first_scored > 0`` it is also an input: each lane's log-likelihood of frames
+            ``0..first_scored-1``, to which the later frames' terms are added.
         complete: bool (G,) out: False where the group was stopped early.
         planes: counter planes (``counter_planes(h * w)``).
+        first_scored: frames ``0..first_scored-1`` are simulated but not scored (their
+            terms are in ``partial``). 0 with ``light``.
 
     A group's budget, partial and complete are only touched by its own evaluation, so
     disjoint slices of the groups may run concurrently (the function releases the GIL).
@@ -520,7 +530,8 @@ def evaluate_serial(
         if kind == KIND_STATS:
             for i in range(h * w):
                 prev[i] = _ZERO - np.uint64(flat_init[i])
-        part[:] = 0.0
+        if first_scored == 0:
+            part[:] = 0.0
         complete[g] = True
         src, dst = buf_a, buf_b
         if light:
@@ -549,6 +560,21 @@ def evaluate_serial(
         done = 1
         rows = min(row_limit, h)
         for f in range(n_frames):
+            if f < first_scored:  # scored before: simulated only, for the frames after it
+                while done < times[f]:
+                    _refresh_halo(src, height, width)
+                    for q in range(1, height + 1):
+                        _step_row(src[q - 1], src[q], src[q + 1], dst[q], v0, v1, width, lb, lx)
+                    src, dst = dst, src
+                    done += 1
+                if f + 1 == first_scored:
+                    if kind == KIND_STATS:
+                        _copy_region(src, 1, h, w, prev)
+                    ll[:] = 0.0  # the check made after frame f when it was scored
+                    if prune and _all_below(part, ll, limit):
+                        complete[g] = False
+                        break
+                continue
             banded = prune and kind == KIND_FRAMES and times[f] > done
             stopped = False
             while done < times[f]:
@@ -612,18 +638,20 @@ def pack_rules(rules, free_bits, known):
     (family bit ``free_bits[i]``) of rule ``r`` is ``(r >> i) & 1``; the other family bits
     are ``known`` (uint8 (18,))."""
     n = rules.shape[0]
+    n_free = free_bits.shape[0]
     n_groups = (n + 63) // 64
-    words = np.zeros((n_groups, 18), dtype=np.uint64)
-    for k in range(n_groups * 64):
-        r = rules[min(k, n - 1)]
-        g = k // 64
-        lane = np.uint64(k % 64)
+    words = np.empty((n_groups, 18), dtype=np.uint64)
+    lanes = np.empty(n_free, dtype=np.uint64)
+    for g in range(n_groups):
+        lanes[:] = _ZERO
+        for lane in range(64):
+            r = rules[min(64 * g + lane, n - 1)]
+            for i in range(n_free):
+                lanes[i] |= np.uint64((r >> i) & 1) << np.uint64(lane)
         for b in range(18):
-            if known[b]:
-                words[g, b] |= _ONE << lane
-        for i in range(free_bits.shape[0]):
-            if (r >> i) & 1:
-                words[g, free_bits[i]] |= _ONE << lane
+            words[g, b] = _ALL if known[b] else _ZERO
+        for i in range(n_free):
+            words[g, free_bits[i]] = lanes[i]
     return words
 
 

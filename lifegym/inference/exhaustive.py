@@ -294,12 +294,19 @@ def _run(
     light: bool = False,
     bound: bool = False,
     budget: np.ndarray | None = None,
+    first_scored: int = 0,
+    scored: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Run the kernel on the groups ``words``: per-lane partial log-likelihoods (float64
     (G, 64)) and whether each group ran to the end (bool (G,)). With ``budget`` (float64
-    (G, 64)) a group stops once every lane's running total is below its budget."""
+    (G, 64)) a group stops once every lane's running total is below its budget. Frames
+    ``0..first_scored-1`` are only simulated: ``scored`` (float64 (G, 64)) holds their
+    per-lane log-likelihood, to which the later frames' are added."""
     n_groups = len(words)
-    partial = np.empty((n_groups, _LANES))
+    if first_scored:
+        partial = np.ascontiguousarray(scored, dtype=np.float64).copy()
+    else:
+        partial = np.empty((n_groups, _LANES))
     complete = np.empty(n_groups, dtype=np.bool_)
     prune = budget is not None
     if budget is None:
@@ -316,8 +323,9 @@ def _run(
 
     def run(lo: int, hi: int) -> None:
         mr.evaluate_serial(
-            words[lo:hi], *shared, budget[lo:hi], partial[lo:hi], complete[lo:hi], prep.planes
-        )
+            words[lo:hi], *shared, budget[lo:hi], partial[lo:hi], complete[lo:hi], prep.planes,
+            int(first_scored),
+        )  # fmt: skip
 
     threads = min(numba.get_num_threads(), n_groups)
     if threads > 1 and n_groups * rows * width * steps >= _PARALLEL_MIN_WORK:
@@ -413,18 +421,31 @@ class RuleScores:
         light: bool = False,
         bound: bool = False,
         budget: np.ndarray | None = None,
+        first_scored: int = 0,
+        scored: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Score ``rules`` (ascending int64 (n,), None for all) on observed frames
         ``0..n_frames-1`` of ``prep`` (see ``_run``). ``budget`` (float64 (n,)): stop a
-        group once all its rules' new terms are below their budgets. Returns the new terms
-        (float64 (n,)) and whether each rule was scored to the end (bool (n,))."""
+        group once all its rules' new terms are below their budgets. Frames before
+        ``first_scored`` were scored already, to ``scored`` (float64 (n,), each at least
+        its budget): they are simulated, not scored again, and the terms continue from
+        ``scored``. Returns the new terms (float64 (n,)) and whether each rule was scored
+        to the end (bool (n,))."""
         layout = _layout(self.space, self._structured, rules)
         lane_budget = None
         if budget is not None:
             lane_budget = np.full(len(layout.valid), np.inf)
             lane_budget[layout.valid] = budget
             lane_budget = lane_budget.reshape(-1, _LANES)
-        partial, complete = _run(prep, layout.words, n_frames, row_limit, light, bound, lane_budget)
+        lane_scored = None
+        if first_scored:
+            lane_scored = np.zeros(len(layout.valid))
+            lane_scored[layout.valid] = scored
+            lane_scored = lane_scored.reshape(-1, _LANES)
+        partial, complete = _run(
+            prep, layout.words, n_frames, row_limit, light, bound, lane_budget, first_scored,
+            lane_scored,
+        )  # fmt: skip
         valid = layout.valid
         return partial.reshape(-1)[valid], np.repeat(complete, _LANES)[valid]
 
@@ -531,15 +552,21 @@ class RuleScores:
         new[where(drop)] = bound[drop]
         exact[where(drop)] = False
         # 4. Rounds over more and more observed frames for the rules still in reach.
+        # Each round resumes the terms of the last: its frames are simulated, not rescored
+        # (a sum over frames in the same order, so the same floats).
         survivors = where(keep)
         n_frames = min(2, prep.n_frames) if first_complete else 1
+        first_scored, scored = (1, pilot[keep]) if first_complete else (0, None)
         while len(survivors):
             info["stage_rules"].append(len(survivors))
             if prep.times[n_frames - 1] > prep.times[0]:
                 past_first[survivors] = True
             with np.errstate(invalid="ignore"):
                 budget = lstar - margin - acc[survivors]
-            terms, finished = self._score(prep, survivors, n_frames, h, budget=budget)
+            terms, finished = self._score(
+                prep, survivors, n_frames, h, budget=budget, first_scored=first_scored,
+                scored=scored,
+            )  # fmt: skip
             totals = acc[survivors] + terms
             if n_frames == prep.n_frames:
                 new[survivors] = totals
@@ -551,6 +578,7 @@ class RuleScores:
             new[survivors[~keep]] = totals[~keep]
             exact[survivors[~keep]] = False
             survivors = survivors[keep]
+            first_scored, scored = n_frames, terms[keep]
             n_frames = min(2 * n_frames, prep.n_frames)
         self._commit(new, exact, past_first, info)
 
