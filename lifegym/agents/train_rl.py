@@ -159,8 +159,8 @@ def train(
     at these cost weights and ``identified_bonus`` (paid at the end of an identified
     episode); the trained policy is measured on the env's results, whatever reward shaped
     it. ``ent_coef`` is PPO's entropy bonus (SB3's default 0; a little keeps the policy
-    trying other openings, since its first observation never changes). ``command`` is recorded in ``train.json`` (the command line passes the one that
-    ran)."""
+    trying other openings, since its first observation never changes). ``command`` is
+    recorded in ``train.json`` (the command line passes the one that ran)."""
     from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.logger import configure
