@@ -81,6 +81,7 @@ def test_wall_clock_stops_training_early(tmp_path: Path) -> None:
     command = ["python", "-m", "lifegym.agents.train_rl", *argv, "--out", str(tmp_path)]
     assert settings["command"] == " ".join(command)
     assert (settings["reward"], settings["experiment_weight"]) == ("info_gain", 1.0)
+    assert settings["ent_coef"] == 0.0
     assert 1 <= settings["steps_done"] < 100_000
 
 
@@ -92,6 +93,8 @@ def test_wall_clock_stops_training_early(tmp_path: Path) -> None:
         ("--envs", "-1"),
         ("--reward", "oracle"),
         ("--experiment-weight", "-1"),
+        ("--ent-coef", "-0.5"),
+        ("--ent-coef", "nan"),
     ],
 )
 def test_bad_training_settings_are_named(flag: str, value: str, tmp_path: Path, capsys) -> None:
