@@ -34,7 +34,8 @@ dropped from the posterior (weight 0) and keeps its upper bound in ``loglik``
    statistics on the density and activity terms of the first frame;
 3. the 64 best by pilot bound are scored completely, raising ``L*``;
 4. the rules still within ``margin`` of ``L*`` are scored on 1, 2, 4, ... observed frames
-   (64 to a word, re-simulated each round), dropping those that fall below
+   (64 to a word, repacked and re-simulated each round; the frames of the last round are
+   not scored again, their terms carry over), dropping those that fall below
    ``L* - margin``; a group of 64 stops as soon as all of its rules have, checking after
    every observed frame and, for frames, inside each frame's last step after rows 8, 16,
    32, ... (for statistics, the costly block-entropy term is skipped for a rule that the
