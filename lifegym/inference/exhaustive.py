@@ -97,6 +97,10 @@ _LANES = 64
 _SEEDS = 64  # rules scored completely to set L* (one group)
 _SMALL_SPACE = 256  # spaces of at most this many rules are scored completely, unpruned
 _PARALLEL_MIN_WORK = 1 << 21  # cell-steps x groups below which a call stays on one thread
+# Work of scoring one frame of one group besides its cells, in cell-steps (about what it
+# takes on this machine): the counters' rounds, and for statistics the nine block
+# counts and the block entropy's 16 logarithms per lane.
+_FRAME_WORK = {mr.KIND_FRAMES: 1 << 9, mr.KIND_STATS: 1 << 13}
 _CHUNKS_PER_THREAD = 8
 _DENSE = 1.5  # rules fill their regular groups well enough when groups x 64 <= this x rules
 _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
@@ -329,7 +333,9 @@ def _run(
         )  # fmt: skip
 
     threads = min(numba.get_num_threads(), n_groups)
-    if threads > 1 and n_groups * rows * width * steps >= _PARALLEL_MIN_WORK:
+    scored_frames = 1 if light else n_frames - first_scored
+    work = n_groups * (rows * width * steps + _FRAME_WORK[prep.kind] * scored_frames)
+    if threads > 1 and work >= _PARALLEL_MIN_WORK:
         _run_threads(run, n_groups, threads)
     else:
         run(0, n_groups)
@@ -408,6 +414,7 @@ class RuleScores:
         self.loglik = np.zeros(self.n_rules)
         self.exact = np.ones(self.n_rules, dtype=bool)
         self.trajectories: list[VisibleTrajectory] = []
+        self._prepared: list[_Prepared] = []  # one per trajectory, for revivals
         self.last_update: dict[str, Any] = {}
         self._structured = structured_words(space)
         self._scored = 0  # trajectories with at least one observed frame
@@ -462,6 +469,7 @@ class RuleScores:
         start = time.perf_counter()
         prep = _prepare(trajectory)
         self.trajectories.append(trajectory)
+        self._prepared.append(prep)
         info: dict[str, Any] = {"rules": self.n_rules, "frames": prep.n_frames}
         if prep.n_frames == 0:
             info["mode"] = "no observed frame"
@@ -601,8 +609,7 @@ class RuleScores:
             if not len(rules):
                 break
             total = self._complete(prep, rules)
-            for trajectory in self.trajectories[:-1]:
-                earlier = _prepare(trajectory)
+            for earlier in self._prepared[:-1]:
                 if earlier.n_frames:
                     total = total + self._complete(earlier, rules)
             self.loglik[rules] = total
