@@ -147,6 +147,37 @@ def test_top_k(values: list[float]) -> None:
         assert mr.top_k(array, k).tolist() == sorted(order[:k].tolist())
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    entries=st.lists(
+        st.tuples(
+            st.sampled_from([0.0, 1.0, 2.5, -40.0, -np.inf, np.nan]), st.booleans(), st.booleans()
+        ),
+        max_size=90,
+    ),
+    floor=st.sampled_from([-np.inf, -40.0, 0.5, 2.5]),
+)
+def test_pruning_bookkeeping_matches_numpy(
+    entries: list[tuple[float, bool, bool]], floor: float
+) -> None:
+    """The one-pass kernels do what the numpy expressions they replace did."""
+    values = np.array([v for v, _, _ in entries], dtype=np.float64)
+    exact_before = np.array([e for _, e, _ in entries], dtype=bool)
+    done = np.array([d for _, _, d in entries], dtype=bool)
+    candidates = np.flatnonzero(exact_before)
+    for k in (0, 1, 5, 64):
+        expected = candidates[mr.top_k(values[candidates], k)]
+        np.testing.assert_array_equal(mr.top_k_where(values, exact_before, k), expected)
+    with np.errstate(invalid="ignore"):
+        active = np.flatnonzero((values >= floor) & ~done)
+    exact = exact_before.copy()
+    exact[~done] = False
+    exact[active] = exact_before[active]
+    got = np.empty_like(exact)
+    np.testing.assert_array_equal(mr.still_in_reach(values, floor, done, exact_before, got), active)
+    np.testing.assert_array_equal(got, exact)
+
+
 def test_threads_give_the_same_scores(monkeypatch: pytest.MonkeyPatch) -> None:
     trajectory = make_trajectory("B3/S23", soup((20, 20), 0.5, 1), 4, noisy(0.05), 1)
     prep = ex._prepare(trajectory)

@@ -38,7 +38,8 @@ statistics: ``expected_statistics`` and ``-0.5 z^2``), computed per lane.
 Entry point: ``evaluate_serial``, which releases the GIL: callers split the groups over
 Python threads (no numba threading layer is involved, so it is fork-safe and runs
 concurrently with lifegym's other kernels). Helpers: ``pack_rules`` (rule words of a list
-of rules), ``top_k`` and ``simulate_group`` (the states of one group, for tests).
+of rules), ``top_k``, ``top_k_where`` and ``still_in_reach`` (the pruning's bookkeeping over
+every rule in one pass) and ``simulate_group`` (the states of one group, for tests).
 """
 
 from __future__ import annotations
@@ -679,6 +680,35 @@ def top_k(values, k):
                 if _before(values, best[worst], best[j]):
                     worst = j
     return np.sort(best)
+
+
+@njit(cache=True, nogil=True)
+def top_k_where(values, mask, k):
+    """``top_k`` among the entries with ``mask`` (bool (n,)): indices (int64, ascending,
+    into ``values``) of the ``min(k, mask.sum())`` largest; ties: lower index first."""
+    candidates = np.flatnonzero(mask)
+    picked = top_k(values[candidates], k)
+    return candidates[picked]
+
+
+@njit(cache=True, nogil=True)
+def still_in_reach(values, floor, done, exact_before, exact):
+    """Rules not ``done`` with ``values >= floor`` (int64, ascending), in one pass; also
+    ``exact`` (bool (n,), out) <- ``exact_before`` for those and the ``done`` rules, False
+    for every other rule."""
+    n = values.shape[0]
+    found = np.empty(n, dtype=np.int64)
+    count = 0
+    for i in range(n):
+        if done[i]:
+            exact[i] = exact_before[i]
+        elif values[i] >= floor:
+            exact[i] = exact_before[i]
+            found[count] = i
+            count += 1
+        else:
+            exact[i] = False
+    return found[:count].copy()
 
 
 @njit(inline="always")

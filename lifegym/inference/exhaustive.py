@@ -492,15 +492,14 @@ class RuleScores:
         margin = self.margin
         acc = self.loglik
         new = acc.copy()
-        exact = self.exact.copy()
+        exact = np.empty_like(self.exact) if self._scored else self.exact.copy()
         done = np.zeros(self.n_rules, dtype=bool)  # rules whose new term is complete
         past_first = np.zeros(self.n_rules, dtype=bool)
         lstar = -np.inf
         info["stage_rules"] = []
 
-        def seed(candidates: np.ndarray, values: np.ndarray) -> None:
+        def seed(chosen: np.ndarray) -> None:
             nonlocal lstar
-            chosen = candidates[_top(values, _SEEDS)]
             new[chosen] = acc[chosen] + self._complete(prep, chosen)
             done[chosen] = True
             past_first[chosen] = prep.n_frames > 1
@@ -509,12 +508,8 @@ class RuleScores:
         # 1. Earlier data: the best rules so far give L*, and the hopeless are skipped.
         active = None
         if self._scored:
-            candidates = np.flatnonzero(self.exact)
-            seed(candidates, acc[candidates])
-            with np.errstate(invalid="ignore"):
-                active = np.flatnonzero((acc >= lstar - margin) & ~done)
-            exact[~done] = False  # all but the seeds and ``active``: corrected below
-            exact[active] = self.exact[active]
+            seed(mr.top_k_where(acc, self.exact, _SEEDS))
+            active = mr.still_in_reach(acc, lstar - margin, done, self.exact, exact)
         # 2. Pilot: the first rows of the first observed frame (for statistics, its
         # density and activity), for every active rule.
         height, _ = prep.world
@@ -553,7 +548,7 @@ class RuleScores:
         # 3. The best rules by pilot bound, scored completely, raise L*.
         fresh = take(exact) & ~take(done)
         if fresh.any():
-            seed(where(fresh), bound[fresh])
+            seed(where(fresh)[_top(bound[fresh], _SEEDS)])
         pending = ~take(done)
         with np.errstate(invalid="ignore"):
             keep = pending & (bound >= lstar - margin)
