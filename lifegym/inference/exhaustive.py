@@ -435,10 +435,9 @@ class RuleScores:
         """Score ``rules`` (ascending int64 (n,), None for all) on observed frames
         ``0..n_frames-1`` of ``prep`` (see ``_run``). ``budget`` (float64 (n,)): stop a
         group once all its rules' new terms are below their budgets. Frames before
-        ``first_scored`` were scored already, to ``scored`` (float64 (n,), each at least
-        its budget): they are simulated, not scored again, and the terms continue from
-        ``scored``. Returns the new terms (float64 (n,)) and whether each rule was scored
-        to the end (bool (n,))."""
+        ``first_scored`` were scored already, to ``scored`` (float64 (n,)): they are
+        simulated, not scored again, and the terms continue from ``scored``. Returns the
+        new terms (float64 (n,)) and whether each rule was scored to the end (bool (n,))."""
         layout = _layout(self.space, self._structured, rules)
         lane_budget = None
         if budget is not None:
