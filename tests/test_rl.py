@@ -118,6 +118,17 @@ def test_the_committed_policy_still_plays_its_env() -> None:
     assert all(row["exact"] and row["submitted_by"] == "agent" for row in rows)
 
 
+def test_the_committed_v1_policy_still_plays_its_env() -> None:
+    # The v1 policy (benchmarks/policies/README.md) identifies these rules on Noisy-v1;
+    # a change of the env's spaces or of what its observations mean shows here first.
+    path = Path(__file__).resolve().parent.parent / "benchmarks/policies/noisy-v1-maskable-ppo.zip"
+    env = gym.make("lifegym/LifeLike-Noisy-v1")
+    agent = make_agent(f"maskable-ppo:{path}", env)
+    rows = [run_episode(env, agent, rule, seed=i) for i, rule in enumerate(["B3/S23", "B36/S23"])]
+    assert all(row["identified"] and row["submitted_by"] == "agent" for row in rows)
+    assert all(row["n_experiments"] >= 3 and row["compute_cost"] == 0 for row in rows)
+
+
 def test_reward_goes_through_its_own_arguments(tmp_path: Path) -> None:
     from lifegym.agents.train_rl import train
 
