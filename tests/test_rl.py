@@ -108,23 +108,26 @@ def test_tensorboard_event_files(tmp_path: Path) -> None:
     assert list(tmp_path.glob("events.out.tfevents.*"))
 
 
+def _committed_policy_rows(name: str, env_id: str) -> list[dict]:
+    """Episodes of the committed policy ``benchmarks/policies/<name>`` on B3/S23 and
+    B36/S23 (seeds 0 and 1)."""
+    path = Path(__file__).resolve().parent.parent / "benchmarks/policies" / name
+    env = gym.make(env_id)
+    agent = make_agent(f"maskable-ppo:{path}", env)
+    return [run_episode(env, agent, rule, seed=i) for i, rule in enumerate(["B3/S23", "B36/S23"])]
+
+
 def test_the_committed_policy_still_plays_its_env() -> None:
     # The policy in benchmarks/policies/ must keep loading as the env evolves (its
     # observation and action spaces are part of the saved model).
-    path = Path(__file__).resolve().parent.parent / "benchmarks/policies/noisy-maskable-ppo.zip"
-    env = gym.make("lifegym/LifeLike-Noisy-v0")
-    agent = make_agent(f"maskable-ppo:{path}", env)
-    rows = [run_episode(env, agent, rule, seed=i) for i, rule in enumerate(["B3/S23", "B36/S23"])]
+    rows = _committed_policy_rows("noisy-maskable-ppo.zip", "lifegym/LifeLike-Noisy-v0")
     assert all(row["exact"] and row["submitted_by"] == "agent" for row in rows)
 
 
 def test_the_committed_v1_policy_still_plays_its_env() -> None:
     # The v1 policy (benchmarks/policies/README.md) identifies these rules on Noisy-v1;
     # a change of the env's spaces or of what its observations mean shows here first.
-    path = Path(__file__).resolve().parent.parent / "benchmarks/policies/noisy-v1-maskable-ppo.zip"
-    env = gym.make("lifegym/LifeLike-Noisy-v1")
-    agent = make_agent(f"maskable-ppo:{path}", env)
-    rows = [run_episode(env, agent, rule, seed=i) for i, rule in enumerate(["B3/S23", "B36/S23"])]
+    rows = _committed_policy_rows("noisy-v1-maskable-ppo.zip", "lifegym/LifeLike-Noisy-v1")
     assert all(row["identified"] and row["submitted_by"] == "agent" for row in rows)
     assert all(row["n_experiments"] >= 3 and row["compute_cost"] == 0 for row in rows)
 

@@ -561,22 +561,8 @@ def evaluate_serial(
         done = 1
         rows = min(row_limit, h)
         for f in range(n_frames):
-            if f < first_scored:  # scored before: simulated only, for the frames after it
-                while done < times[f]:
-                    _refresh_halo(src, height, width)
-                    for q in range(1, height + 1):
-                        _step_row(src[q - 1], src[q], src[q + 1], dst[q], v0, v1, width, lb, lx)
-                    src, dst = dst, src
-                    done += 1
-                if f + 1 == first_scored:
-                    if kind == KIND_STATS:
-                        _copy_region(src, 1, h, w, prev)
-                    ll[:] = 0.0  # the check made after frame f when it was scored
-                    if prune and _all_below(part, ll, limit):
-                        complete[g] = False
-                        break
-                continue
-            banded = prune and kind == KIND_FRAMES and times[f] > done
+            rescored = f >= first_scored  # else simulated only, for the frames after it
+            banded = rescored and prune and kind == KIND_FRAMES and times[f] > done
             stopped = False
             while done < times[f]:
                 _refresh_halo(src, height, width)
@@ -615,6 +601,15 @@ def evaluate_serial(
                 part += ll
                 complete[g] = False
                 break
+            if not rescored:
+                if f + 1 == first_scored:
+                    if kind == KIND_STATS:
+                        _copy_region(src, 1, h, w, prev)
+                    ll[:] = 0.0  # the check made after frame f when it was scored
+                    if prune and _all_below(part, ll, limit):
+                        complete[g] = False
+                        break
+                continue
             if banded:
                 _frames_loglik(cum, rows * w, fparams, ll)
             else:

@@ -309,7 +309,7 @@ def _run(
     per-lane log-likelihood, to which the later frames' are added."""
     n_groups = len(words)
     if first_scored:
-        partial = np.ascontiguousarray(scored, dtype=np.float64).copy()
+        partial = np.array(scored, dtype=np.float64, order="C")  # a copy: the kernel adds
     else:
         partial = np.empty((n_groups, _LANES))
     complete = np.empty(n_groups, dtype=np.bool_)
