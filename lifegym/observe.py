@@ -40,6 +40,7 @@ __all__ = [
     "bernoulli_chunk",
     "bernoulli_positions",
     "bernoulli_rate",
+    "block_channel",
     "block_histograms",
     "compose",
     "frame_counts",
@@ -317,6 +318,12 @@ def _statistics_kernel(counts, cells, q, channel, out):
             out[r, i, 2] = entropy / 4.0
 
 
+def block_channel(q: float) -> np.ndarray:
+    """float64 (16, 16): the probability that each cell flipped with probability ``q`` turns
+    2x2 block configuration ``a`` into ``b`` (``_statistics_kernel``'s ``channel``)."""
+    return q**_BLOCK_DISTANCE * (1 - q) ** (4 - _BLOCK_DISTANCE)
+
+
 def statistics_from_counts(counts: np.ndarray, cells: int, q: float = 0.0) -> np.ndarray:
     """``STAT_NAMES`` (..., n, N_STATS) from ``frame_counts`` (..., n, 18) of ``cells``-cell
     frames; with ``q`` > 0, their expectation when each cell is flipped with probability q.
@@ -328,9 +335,8 @@ def statistics_from_counts(counts: np.ndarray, cells: int, q: float = 0.0) -> np
     counts = np.asarray(counts, dtype=np.float64)
     lead = counts.shape[:-2]
     flat = np.ascontiguousarray(counts.reshape(-1, *counts.shape[-2:]))
-    channel = q**_BLOCK_DISTANCE * (1 - q) ** (4 - _BLOCK_DISTANCE)
     out = np.empty((*flat.shape[:2], N_STATS))
-    _statistics_kernel(flat, float(cells), float(q), channel, out)
+    _statistics_kernel(flat, float(cells), float(q), block_channel(q), out)
     return out.reshape(*lead, *out.shape[1:])
 
 

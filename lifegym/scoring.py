@@ -23,9 +23,9 @@ from lifegym.likelihood import Replay, clean_counts, packed_region, replays
 from lifegym.patterns import pattern_histogram
 from lifegym.rules import Rule
 from lifegym.sim import (
+    agreeing_rules,
     bs_rule_words,
     pack_frames,
-    same_observations_words,
     same_trajectories,
     simulate,
 )
@@ -36,9 +36,11 @@ __all__ = [
     "BATTERY_STEPS",
     "IDENTIFIED_ENTROPY",
     "EpisodeResult",
+    "PackedGroup",
     "battery",
     "behavioural_match",
     "is_identified",
+    "packed_groups",
     "undetermined_bits",
 ]
 
@@ -46,6 +48,11 @@ __all__ = [
 BATTERY_SEED = 20261122
 BATTERY_STEPS = 32
 _BATTERY_DENSITIES = (0.1, 0.25, 0.4, 0.5, 0.6, 0.75, 0.9)
+
+
+#: Frame trajectories sharing world, observed steps and region, as the bit-packed check
+#: takes them: (packed initials (B, nw+2, H+2), width, observed steps, region mask).
+PackedGroup = tuple[np.ndarray, int, np.ndarray, np.ndarray]
 
 
 def battery(world: tuple[int, int], rng: np.random.Generator | None = None) -> np.ndarray:
@@ -111,14 +118,19 @@ def _occurring_bits(
 
 
 def undetermined_bits(
-    rule: Rule, space: RuleSpace, trajectories: Sequence[VisibleTrajectory]
+    rule: Rule,
+    space: RuleSpace,
+    trajectories: Sequence[VisibleTrajectory],
+    groups: Sequence[PackedGroup] | None = None,
 ) -> list[int]:
     """Free-bit indices (into ``space.free_bits``) whose flip in ``rule`` changes nothing seen.
 
     Frames seen under outer-totalistic rules: ``rule`` and the flipped rule are stepped
-    side by side bit-packed, trajectory after trajectory, until an observed cell differs.
-    Otherwise: a bit changes nothing in a trajectory where its patterns never occur in
-    ``rule``'s replay; where they do, the flipped rule is replayed and compared.
+    side by side bit-packed, trajectory after trajectory, until an observed cell differs
+    (``groups``: the trajectories as :func:`packed_groups` gives them, when the caller
+    keeps them packed). Otherwise: a bit changes nothing in a trajectory where its
+    patterns never occur in ``rule``'s replay; where they do, the flipped rule is replayed
+    and compared.
     """
     values = space.free_values(rule)
     # Flipping a bit keeps a rule outer-totalistic only in the totalistic family.
@@ -128,15 +140,13 @@ def undetermined_bits(
         flipped = np.repeat(bits[None], space.n_free, axis=0)
         flipped[np.arange(space.n_free), space.free_bits] ^= 1
         base, (born, flip) = bs_rule_words(bits), bs_rule_words(flipped)
-        groups = _packed_groups(trajectories)
-        return [
-            index
-            for index in range(space.n_free)
-            if all(
-                same_observations_words(base, (born[index], flip[index]), *group)
-                for group in groups
-            )
-        ]
+        undetermined = np.ones(space.n_free, dtype=bool)
+        for group in packed_groups(trajectories) if groups is None else groups:
+            still = np.flatnonzero(undetermined)
+            if not len(still):
+                break
+            undetermined[still] = agreeing_rules(base, (born[still], flip[still]), *group)
+        return np.flatnonzero(undetermined).tolist()
     flipped_rules = []
     for index in range(space.n_free):
         flipped_values = values.copy()
@@ -155,11 +165,9 @@ def undetermined_bits(
     ]
 
 
-def _packed_groups(
-    trajectories: Sequence[VisibleTrajectory],
-) -> list[tuple[np.ndarray, int, np.ndarray, np.ndarray]]:
+def packed_groups(trajectories: Sequence[VisibleTrajectory]) -> list[PackedGroup]:
     """The frame trajectories as groups sharing world and observed steps, one
-    ``same_observations`` call each: (packed initials, width, times, region mask)."""
+    ``agreeing_rules`` call each (see ``PackedGroup``)."""
     groups: dict[tuple, list[VisibleTrajectory]] = {}
     for t in trajectories:
         if len(t.times):
@@ -224,13 +232,15 @@ class EpisodeResult:
         space: RuleSpace,
         trajectories: Sequence[VisibleTrajectory],
         battery_grids: np.ndarray,
+        groups: Sequence[PackedGroup] | None = None,
         **costs: int | str,
     ) -> EpisodeResult:
-        """Score ``submitted`` against ``true_rule``; ``costs`` fills the cost fields."""
+        """Score ``submitted`` against ``true_rule``; ``costs`` fills the cost fields
+        (``groups``: as for :func:`undetermined_bits`)."""
         truth = space.free_values(true_rule)
         guess = space.free_values(submitted)
         names = space.free_names
-        unknown = undetermined_bits(submitted, space, trajectories)
+        unknown = undetermined_bits(submitted, space, trajectories, groups)
         exact = bool(true_rule == submitted)
         return cls(
             true_rule=str(true_rule),

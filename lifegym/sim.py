@@ -42,12 +42,12 @@ from lifegym.cells import as_cells
 from lifegym.rules import TOTALISTIC, Rule, family_contains
 
 __all__ = [
+    "agreeing_rules",
     "bs_rule_words",
     "count_mismatches",
     "is_outer_totalistic",
     "pack_frames",
     "same_observations",
-    "same_observations_words",
     "same_trajectories",
     "simulate",
 ]
@@ -749,28 +749,39 @@ def same_observations(
         raise ValueError(f"same_observations needs outer-totalistic rules, got {a} and {b}")
     if a == b:
         return True
-    return same_observations_words(
-        _packed_rule(a), _packed_rule(b), packed_init, width, times, mask
-    )
+    born, flip = _packed_rule(b)
+    others = (born[None], flip[None])
+    return bool(agreeing_rules(_packed_rule(a), others, packed_init, width, times, mask)[0])
 
 
-def same_observations_words(
+@njit(cache=True, nogil=True)
+def _agreeing(packed_init, times, mask, born_a, flip_a, born_b, flip_b, width, torus, out):
+    """``out[f]``: whether ``_agree_blocks`` holds for rule ``a`` and rule ``f`` of ``b``."""
+    for f in range(born_b.shape[0]):
+        a, b = packed_init.copy(), packed_init.copy()
+        out[f] = _agree_blocks(
+            a, np.empty_like(a), b, np.empty_like(b), times, mask, born_a, flip_a,
+            born_b[f], flip_b[f], width, torus,
+        )  # fmt: skip
+
+
+def agreeing_rules(
     a: tuple[np.ndarray, np.ndarray],
-    b: tuple[np.ndarray, np.ndarray],
+    others: tuple[np.ndarray, np.ndarray],
     packed_init: np.ndarray,
     width: int,
     times: np.ndarray,
     mask: np.ndarray,
-) -> bool:
-    """:func:`same_observations` of two B/S rules given by their ``(born, flip)`` words
-    (:func:`bs_rule_words`), without building rules."""
-    state_a = np.array(packed_init, dtype=np.uint64)[..., None]
-    state_b = state_a.copy()
-    same = _agree_blocks(
-        state_a, np.empty_like(state_a), state_b, np.empty_like(state_b),
-        np.asarray(times, dtype=np.int64), mask, *a, *b, width, True,
+) -> np.ndarray:
+    """bool (F,): :func:`same_observations` of B/S rule ``a`` and each of ``others``, the
+    rules given by their ``(born, flip)`` words (:func:`bs_rule_words`; ``others``' (F, 9)
+    each), without building rules: one call for F rules."""
+    out = np.empty(len(others[0]), dtype=bool)
+    _agreeing(
+        np.array(packed_init, dtype=np.uint64)[..., None], np.asarray(times, dtype=np.int64),
+        mask, *a, *others, width, True, out,
     )  # fmt: skip
-    return bool(same)
+    return out
 
 
 def same_trajectories(a: Rule, b: Rule, init: np.ndarray, steps: int) -> bool:

@@ -1,6 +1,6 @@
 """The native vector env (``gym.make_vec`` of a v1 id): the same episodes as single envs for
-the same seeds and actions, its errors, partial resets, and MaskablePPO training on it
-through the SB3 adapter."""
+the same seeds and actions, its errors, partial resets, its trajectory arena, and
+MaskablePPO training on it through the SB3 adapter."""
 
 from __future__ import annotations
 
@@ -10,10 +10,13 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.vector import AutoresetMode
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import lifegym  # noqa: F401  (registers the ids)
 from lifegym.registration import PRESETS
 from lifegym.vector import MaskedSyncVectorEnv, RuleDiscoveryVectorEnv, make_vector_env
+from lifegym.vector.arena import Arena
 
 V1_IDS = [env_id for env_id in PRESETS if env_id.endswith("-v1")]
 #: Presets whose engine is slow per step: fewer steps in the comparison.
@@ -206,3 +209,40 @@ def test_noise_past_the_first_draws_draws_again_as_the_single_env_does(monkeypat
     monkeypatch.setattr(lifegym.observe, "bernoulli_chunk", few)
     monkeypatch.setattr(lifegym.vector.env, "bernoulli_chunk", few)
     assert play_both("lifegym/LifeLike-Noisy-v1", 12, AutoresetMode.NEXT_STEP, max_steps=6) > 0
+
+
+@given(
+    sizes=st.lists(st.integers(1, 40), min_size=1, max_size=30),
+    data=st.data(),
+)
+@settings(max_examples=60, deadline=None)
+def test_the_arena_keeps_the_trajectories_it_is_told_to_keep(sizes: list[int], data) -> None:
+    arena = Arena(np.uint8)
+    arena.cells = np.zeros(8, dtype=np.uint8)  # small: reserve must grow it
+    arena.layout = np.zeros((2, 6), dtype=np.int64)
+    contents = []
+    ids = []
+    for start in range(0, len(sizes), 3):  # batches of up to three trajectories
+        batch = np.array(sizes[start : start + 3], dtype=np.int64)
+        shapes = np.arange(len(batch) * 5).reshape(len(batch), 5) + start
+        first, offsets = arena.reserve(batch, shapes)
+        for k, (offset, size) in enumerate(zip(offsets.tolist(), batch.tolist(), strict=True)):
+            values = (np.arange(size) * 7 + first + k) % 251
+            arena.cells[offset : offset + size] = values
+            contents.append((values, shapes[k]))
+            ids.append(first + k)
+    assert ids == list(range(len(sizes)))
+    chosen = data.draw(st.lists(st.sampled_from(ids), unique=True))  # kept, in any order
+    owner = data.draw(st.lists(st.integers(0, 3), min_size=len(chosen), max_size=len(chosen)))
+    keep = [[t for t, e in zip(chosen, owner, strict=True) if e == episode] for episode in range(4)]
+    flat = [t for episode in keep for t in episode]
+    renamed = arena.compact(keep)
+    assert arena.count == len(flat)
+    assert sorted(t for episode in renamed for t in episode) == list(range(len(flat)))
+    for old_ids, new_ids in zip(keep, renamed, strict=True):
+        for old, new in zip(old_ids, new_ids, strict=True):
+            values, shape = contents[old]
+            offset = int(arena.layout[new, 0])
+            assert np.array_equal(arena.cells[offset : offset + len(values)], values)
+            assert np.array_equal(arena.layout[new, 1:], shape)
+    assert arena.used == sum(len(contents[t][0]) for t in flat)

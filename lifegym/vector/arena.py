@@ -23,53 +23,40 @@ class Arena:
         self.used = 0
         self.count = 0
 
-    def add(self, initials: np.ndarray, frames: np.ndarray, shape: tuple[int, ...]) -> int:
-        """Store a batch of trajectories of one shape (``initials`` (B, ...), ``frames``
-        (B, ...) in the arena's form; ``shape`` = (H, W, h, w, n)); returns the first id
-        (the batch gets consecutive ids)."""
-        each = initials[0].size
-        first, block = self.reserve(len(initials), each + frames[0].size, shape)
-        block[:, :each] = initials.reshape(len(initials), -1)
-        block[:, each:] = frames.reshape(len(frames), -1)
-        return first
-
-    def reserve(self, batch: int, each: int, shape: tuple[int, ...]) -> tuple[int, np.ndarray]:
-        """Room for ``batch`` trajectories of ``each`` entries and one ``shape``: the first
-        id (the batch gets consecutive ids) and the (batch, each) block to fill."""
-        size = batch * each
-        if self.used + size > len(self.cells):
-            grown = np.zeros(max(2 * len(self.cells), self.used + size), dtype=self.cells.dtype)
+    def reserve(self, sizes: np.ndarray, shapes: np.ndarray) -> tuple[int, np.ndarray]:
+        """Room for trajectories of ``sizes[k]`` entries and shape ``shapes[k]`` (H, W, h, w,
+        n) each: the first id (they get consecutive ids) and each one's offset."""
+        total = int(sizes.sum())
+        if self.used + total > len(self.cells):
+            grown = np.zeros(max(2 * len(self.cells), self.used + total), dtype=self.cells.dtype)
             grown[: self.used] = self.cells[: self.used]
             self.cells = grown
-        while self.count + batch > len(self.layout):
+        while self.count + len(sizes) > len(self.layout):
             self.layout = np.concatenate([self.layout, np.zeros_like(self.layout)])
-        start = self.used
-        ids = slice(self.count, self.count + batch)
-        self.layout[ids, 0] = start + each * np.arange(batch)
-        self.layout[ids, 1:] = shape
-        self.used += size
-        self.count += batch
-        return ids.start, self.cells[start : start + size].reshape(batch, each)
-
-    def size_of(self, t: int) -> int:
-        """Entries trajectory ``t`` holds."""
-        return int(self.layout[t + 1, 0] if t + 1 < self.count else self.used) - int(
-            self.layout[t, 0]
-        )
+        offsets = self.used + np.cumsum(sizes) - sizes
+        ids = slice(self.count, self.count + len(sizes))
+        self.layout[ids, 0] = offsets
+        self.layout[ids, 1:] = shapes
+        self.used += total
+        self.count += len(sizes)
+        return ids.start, offsets
 
     def compact(self, keep: list[list[int]]) -> list[list[int]]:
         """Drop every trajectory not in ``keep`` (ids per episode), moving the rest to the
-        front in place; returns their new ids."""
+        front in their order; returns their new ids."""
         order = sorted((t, e, k) for e, ids in enumerate(keep) for k, t in enumerate(ids))
-        sizes = {t: self.size_of(t) for t, _, _ in order}
+        kept = np.array([t for t, _, _ in order], dtype=np.int64)
+        ends = np.append(self.layout[1 : self.count, 0], self.used)
+        starts = self.layout[kept, 0]
+        sizes = ends[kept] - starts
+        new_starts = np.cumsum(sizes) - sizes
+        used = int(sizes.sum())
+        source = np.arange(used) + np.repeat(starts - new_starts, sizes)
+        self.cells[:used] = self.cells[source]
+        self.layout[: len(kept)] = self.layout[kept]
+        self.layout[: len(kept), 0] = new_starts
         renamed = [list(ids) for ids in keep]
-        used = 0
-        for count, (t, e, k) in enumerate(order):
-            start, size = int(self.layout[t, 0]), sizes[t]
-            self.cells[used : used + size] = self.cells[start : start + size]
-            self.layout[count] = self.layout[t]
-            self.layout[count, 0] = used
+        for count, (_, e, k) in enumerate(order):
             renamed[e][k] = count
-            used += size
-        self.used, self.count = used, len(order)
+        self.used, self.count = used, len(kept)
         return renamed

@@ -6,14 +6,18 @@
 observations, rewards, terminations, infos and ``info["result"]`` bit for bit -- but keeps
 every episode's state in arrays and does each step's work for all episodes at once:
 
-* **requests**: the hidden rules of all requesting episodes run, their cells are flipped and
-  their transitions and frame statistics counted in one kernel call per world size and
-  length (``lifegym.vector.kernels.run_requests``); only the random draws (initial
-  condition, cell noise) are made per episode, from each episode's own generator, in the
-  single env's order;
+* **requests**: the hidden rules of all requesting episodes run (bit-packed for B/S rules),
+  their cells are flipped, their transitions and frame statistics counted and their frames
+  stored for the tests in one kernel call a step, whatever their world sizes and lengths
+  (``lifegym.vector.kernels.run_packed_jobs`` / ``run_table_jobs``); only the random draws
+  (initial condition, cell noise) are made per episode, from each episode's own generator,
+  in the single env's order;
 * **bit tests**: the MAP rule with the bit set and cleared is scored against every visible
-  trajectory of every testing episode in one kernel call (``test_mismatches``, bit-packed for
-  B/S rules), the trajectories kept in one arena;
+  trajectory of every testing episode in one kernel call (``test_packed`` for B/S rules,
+  ``test_tables``), the trajectories kept in one arena;
+
+The kernels split their jobs over numba's threads (``numba.set_num_threads``); they are
+called from the thread that steps the env.
 * **beliefs, masks, observations, rewards**: array operations over the batch.
 
 What stays per episode: resets, the rare MAP test, and the scoring at the episode's end.
@@ -33,7 +37,6 @@ says. ``reset(options={"reset_mask": mask})`` resets only the masked episodes.
 from __future__ import annotations
 
 import dataclasses
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -46,25 +49,37 @@ from lifegym.env import SUMMARY_FRAMES, RuleDiscoveryEnv, summary_picks
 from lifegym.experiments import initial_condition
 from lifegym.inference.base import binary_entropy_bits
 from lifegym.inference.exact import ExactEngine, posterior
-from lifegym.likelihood import packed_region
 from lifegym.observe import (
     COUNT_FIELDS,
     N_STATS,
+    ObservationModel,
     bernoulli_chunk,
     bernoulli_rate,
-    statistics_from_counts,
+    block_channel,
 )
 from lifegym.reward import StepOutcome
 from lifegym.rules import TOTALISTIC, Rule
-from lifegym.scoring import EpisodeResult
+from lifegym.scoring import EpisodeResult, PackedGroup
 from lifegym.scoring import battery as scoring_battery
 from lifegym.seeding import BATTERY_STREAM, stream
 from lifegym.sim import bs_rule_words
 from lifegym.types import VisibleTrajectory
 from lifegym.vector.arena import Arena
 from lifegym.vector.kernels import (
-    pack_grids,
-    run_requests,
+    JOB_ARENA_AT,
+    JOB_CELLS_AT,
+    JOB_COLUMNS,
+    JOB_DRAWS_AT,
+    JOB_DRAWS_END,
+    JOB_FRAMES_AT,
+    JOB_HEIGHT,
+    JOB_SEEN_AT,
+    JOB_SEEN_H,
+    JOB_SEEN_W,
+    JOB_STEPS,
+    JOB_WIDTH,
+    run_packed_jobs,
+    run_table_jobs,
     suffix_sums,
     test_packed,
     test_tables,
@@ -116,6 +131,13 @@ def _seeds(seed: int | list[int | None] | None, n: int) -> list[int | None]:
     return seeds
 
 
+def _geometry(world: tuple[int, int], steps: int, model: ObservationModel) -> list[int]:
+    """The leading ``JOB_*`` columns of a request of ``steps`` steps in ``world``."""
+    height, width = world
+    seen_h, seen_w = model.region(height, width)
+    return [height, width, seen_h, seen_w, steps, int(model.wraps(height, width))]
+
+
 def _reset_mask(options: dict[str, Any] | None, n: int) -> tuple[np.ndarray, dict[str, Any]]:
     options = dict(options or {})
     mask = options.pop("reset_mask", None)
@@ -132,41 +154,23 @@ def _reset_mask(options: dict[str, Any] | None, n: int) -> tuple[np.ndarray, dic
 
 @dataclasses.dataclass
 class _Requests:
-    """One batch of requests of one world size and length, on its way through the kernel."""
+    """A step's requests and their results, as the kernel (``run_packed_jobs`` or
+    ``run_table_jobs``) takes them: request ``k`` is menu item ``items[k]`` of episode
+    ``rows[k]``; the other fields are the kernel's arguments (``lifegym.vector.kernels``)."""
 
     rows: np.ndarray
     items: np.ndarray
-    grids: np.ndarray
-    tables: np.ndarray
+    spec: np.ndarray
+    initials: np.ndarray
     seen: np.ndarray
+    draws: np.ndarray
+    rules: tuple[np.ndarray, ...]  # (born, flip) words, or (tables,)
     ones: np.ndarray
     zeros: np.ndarray
     counts: np.ndarray
+    stats: np.ndarray
     needs_more: np.ndarray
-    wraps: bool
-    draws: np.ndarray
-    rate: float
-    done: Future | None = None  # the kernel's run, once submitted
-
-
-@dataclasses.dataclass
-class _Replays:
-    """Mismatch counts being computed on the kernel thread (``done``), per job."""
-
-    done: Future
-    layout: np.ndarray
-    counts: np.ndarray
-    first: int
-
-
-@dataclasses.dataclass
-class _Pending:
-    """Bit tests whose replays are running."""
-
-    which: np.ndarray
-    free_index: np.ndarray
-    rules: list[int]
-    replays: _Replays
+    first_id: int  # the arena id of request 0 (the others follow)
 
 
 class RuleDiscoveryVectorEnv(VectorEnv):
@@ -221,10 +225,30 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         self._map_action = template.test_map_action
         self._submit_action = template.submit_action
         self._item_costs = np.asarray(template.item_costs, dtype=np.int64)
-        self._item_shapes = [item.shape_in(template.world) for item in template.menu]
+        self._item_geometry = np.array(
+            [_geometry(item.shape_in(template.world), item.steps, model) for item in self._menu],
+            dtype=np.int64,
+        )
+        self._item_soup = [item.kind == "soup" for item in self._menu]
+        self._item_density = np.array([item.density for item in self._menu])
+        observed = self._item_geometry[:, JOB_STEPS] * self._item_geometry[:, JOB_SEEN_H]
+        observed *= self._item_geometry[:, JOB_SEEN_W]
+        self._item_chunk = np.array(
+            [bernoulli_chunk(int(c), model.noise) if model.noise else 0 for c in observed],
+            dtype=np.int64,
+        )
+        longest = int(self._item_geometry[:, JOB_STEPS].max())
+        self._times = [model.observed_times(steps) for steps in range(longest + 1)]
+        for times in self._times:
+            times.setflags(write=False)
+        self._picks = np.zeros((longest + 1, SUMMARY_FRAMES), dtype=np.int64)
+        for steps in range(1, longest + 1):
+            self._picks[steps] = summary_picks(steps)
         self._descriptions = [template._describe(a) for a in range(self._n_actions)]
         self._packed = space.family is TOTALISTIC
         self._noise = model.noise
+        self._noise_rate = bernoulli_rate(model.noise) if model.noise else 0.0
+        self._channel = block_channel(0.0)
         self._log_p = float(np.log(model.noise)) if model.noise else 0.0
         self._log_q = float(np.log1p(-model.noise)) if model.noise else 0.0
         self._test_from_time = ExactEngine.test_from_time
@@ -236,13 +260,14 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         self._battery_streams: list[np.random.SeedSequence | None] = [None] * n
         self._hidden: list[Rule | None] = [None] * n
         self._hidden_tables = np.zeros((n, 512), dtype=np.uint8)
+        self._hidden_born = np.zeros((n, 9), dtype=np.uint64)  # B/S: the packed kernel's words
+        self._hidden_flip = np.zeros((n, 9), dtype=np.uint64)
         self._trajectories: list[list[VisibleTrajectory]] = [[] for _ in range(n)]
         self._arena_ids: list[list[int]] = [[] for _ in range(n)]
         # The MAP rule's log-likelihood term of each trajectory (bit tests), while it stays.
         self._map_terms: list[list[float]] = [[] for _ in range(n)]
         self._map_terms_key: list[bytes] = [b""] * n
         self._arena = Arena(np.uint64 if self._packed else np.uint8)
-        self._kernel_thread: ThreadPoolExecutor | None = None
 
         n_bits, f, m, a = space.family.n_bits, self._n_free, self._n_menu, self._n_actions
         self._ones = np.zeros((n, n_bits), dtype=np.int64)
@@ -315,12 +340,8 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         )
         map_tests = np.flatnonzero(allowed & (actions == self._map_action))
         submits = live & (actions == self._submit_action)
-        # The kernel thread runs the requests, then the tests, while this thread draws,
-        # records and prepares (the kernels release the GIL).
-        started = self._start_requests(requests, actions[requests])
-        testing = self._start_bit_tests(bit_tests, actions[bit_tests] - self._n_menu)
-        self._finish_requests(started)
-        bit_log_odds = self._finish_bit_tests(testing)
+        self._run_requests(requests, actions[requests])
+        bit_log_odds = self._run_bit_tests(bit_tests, actions[bit_tests] - self._n_menu)
         tests = self._run_map_tests(map_tests)
         for i, log_odds in zip(bit_tests, bit_log_odds, strict=True):
             f = int(actions[i]) - self._n_menu
@@ -344,25 +365,27 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         }  # fmt: skip
         rewards = np.zeros(n)
         settings = self.settings
-        for i in stepped:
-            result = results.get(int(i))
-            rewards[i] = float(
-                settings.reward_function(
-                    StepOutcome(
-                        entropy_before=float(entropy_before[i]),
-                        entropy_after=float(self._entropy[i]),
-                        experiment_cost=int(experiment_cost[i]),
-                        compute_cost=int(compute_cost[i]),
-                        experiment_budget=settings.experiment_budget,
-                        compute_budget=settings.compute_budget,
-                        rejected=bool(rejected[i]),
-                        finished=result is not None,
-                        exact=bool(result and result["exact"]),
-                        bits_correct=result["bits_correct"] if result else 0.0,
-                        identified=bool(result and result["identified"]),
-                    )
+        budgets = (settings.experiment_budget, settings.compute_budget)
+        for i, before, after, spent, computed, refused in zip(
+            stepped.tolist(),
+            entropy_before[stepped].tolist(),
+            self._entropy[stepped].tolist(),
+            experiment_cost[stepped].tolist(),
+            compute_cost[stepped].tolist(),
+            rejected[stepped].tolist(),
+            strict=True,
+        ):
+            result = results.get(i)
+            outcome = StepOutcome(before, after, spent, computed, *budgets, refused)
+            if result is not None:
+                outcome = dataclasses.replace(
+                    outcome,
+                    finished=True,
+                    exact=result["exact"],
+                    bits_correct=result["bits_correct"],
+                    identified=result["identified"],
                 )
-            )
+            rewards[i] = float(settings.reward_function(outcome))
         terminated = ended & ~truncated
         extras: dict[int, dict[str, Any]] = {int(i): {} for i in stepped}
         for i in np.flatnonzero(rejected):
@@ -403,17 +426,7 @@ class RuleDiscoveryVectorEnv(VectorEnv):
             self._autoreset = terminated | truncated
         return observations, rewards, terminated, truncated, infos
 
-    @property
-    def _kernels(self) -> ThreadPoolExecutor:
-        """The one thread the batch kernels run on (started on first use)."""
-        if self._kernel_thread is None:
-            self._kernel_thread = ThreadPoolExecutor(1, thread_name_prefix="lifegym-kernels")
-        return self._kernel_thread
-
     def close_extras(self, **kwargs: Any) -> None:
-        if self._kernel_thread is not None:
-            self._kernel_thread.shutdown()
-            self._kernel_thread = None
         self._trajectories = [[] for _ in range(self.num_envs)]
         self._arena = Arena(np.uint64 if self._packed else np.uint8)
         self._arena_ids = [[] for _ in range(self.num_envs)]
@@ -448,6 +461,9 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         hidden = settings.prior.sample(self._rngs[i]) if rule is None else rule
         self._hidden[i] = hidden
         self._hidden_tables[i] = hidden.table
+        if self._packed:
+            born, flip = bs_rule_words(self._space.family.bits_from_table(hidden.table))
+            self._hidden_born[i], self._hidden_flip[i] = born, flip
         self._trajectories[i] = []
         self._arena_ids[i] = []
         self._map_terms[i], self._map_terms_key[i] = [], b""
@@ -475,155 +491,138 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         self._refresh_beliefs(which)
         self._refresh_masks(which)
 
-    def _start_requests(self, which: np.ndarray, items: np.ndarray) -> list[_Requests]:
-        """Draw and start menu item ``items[k]`` for episode ``which[k]`` (as ``Lab.run``): one
-        kernel call per world size and length (``lifegym.vector.kernels.run_requests``) on
-        the kernel thread; :meth:`_finish_requests` records them."""
-        groups: dict[tuple[tuple[int, int], int], list[int]] = {}
-        for k, item in enumerate(items):
-            groups.setdefault((self._item_shapes[item], self._menu[item].steps), []).append(k)
-        model = self._model
-        started = []
-        for ((height, width), steps), members in groups.items():
-            rows, group_items = which[members], items[members]
-            grids = self._initials(rows, group_items, (height, width))
-            h, w = model.region(height, width)
-            draws, rate = self._noise_draws(rows, steps * h * w)
-            batch = _Requests(
-                rows=rows,
-                items=group_items,
-                grids=grids,
-                tables=self._hidden_tables[rows],
-                seen=np.empty((len(rows), steps, h, w), dtype=np.uint8),
-                ones=np.zeros((len(rows), self._ones.shape[1]), dtype=np.int64),
-                zeros=np.zeros((len(rows), self._ones.shape[1]), dtype=np.int64),
-                counts=np.zeros((len(rows), steps, len(COUNT_FIELDS)), dtype=np.int64),
-                needs_more=np.zeros(len(rows), dtype=bool),
-                wraps=model.wraps(height, width),
-                draws=draws,
-                rate=rate,
-            )
-            batch.done = self._kernels.submit(self._run_batch, batch, slice(None), batch.draws)
-            started.append(batch)
-        return started
+    def _run_requests(self, which: np.ndarray, items: np.ndarray) -> None:
+        """Run menu item ``items[k]`` for episode ``which[k]`` (as ``Lab.run``): the initial
+        conditions and noise draws come from each episode's generator, in the single env's
+        order; one kernel call runs them all; :meth:`_record` records them."""
+        if not len(which):
+            return
+        geometry = self._item_geometry[items]
+        height, width, seen_h, seen_w, steps = geometry[:, :5].T
+        cells, chunks = height * width, self._item_chunk[items]
+        spec = np.empty((len(which), JOB_COLUMNS), dtype=np.int64)
+        spec[:, : geometry.shape[1]] = geometry
+        for column, sizes in (
+            (JOB_CELLS_AT, cells), (JOB_SEEN_AT, steps * seen_h * seen_w),
+            (JOB_DRAWS_AT, chunks), (JOB_FRAMES_AT, steps),
+        ):  # fmt: skip
+            spec[:, column] = np.cumsum(sizes) - sizes
+        spec[:, JOB_DRAWS_END] = spec[:, JOB_DRAWS_AT] + chunks
+        if self._packed:
+            arena_sizes = (steps + 2) * ((width + 63) // 64 + 2) * (height + 2)
+        else:
+            arena_sizes = cells + steps * seen_h * seen_w
+        first_id, offsets = self._arena.reserve(arena_sizes, geometry[:, :5])
+        spec[:, JOB_ARENA_AT] = offsets
+        initials, draws = self._draw(which, items, spec)
+        n_frames, n_bits = int(steps.sum()), self._ones.shape[1]
+        batch = _Requests(
+            rows=which,
+            items=items,
+            spec=spec,
+            initials=initials,
+            seen=np.empty(int((steps * seen_h * seen_w).sum()), dtype=np.uint8),
+            draws=draws,
+            rules=(
+                (self._hidden_born[which], self._hidden_flip[which])
+                if self._packed
+                else (self._hidden_tables[which],)
+            ),
+            ones=np.zeros((len(which), n_bits), dtype=np.int64),
+            zeros=np.zeros((len(which), n_bits), dtype=np.int64),
+            counts=np.zeros((n_frames, len(COUNT_FIELDS)), dtype=np.int64),
+            stats=np.empty((n_frames, N_STATS)),
+            needs_more=np.zeros(len(which), dtype=bool),
+            first_id=first_id,
+        )
+        self._run_jobs(batch, slice(None), spec, draws)
+        self._record(batch)
 
-    def _run_batch(self, batch: _Requests, jobs: slice, draws: np.ndarray) -> None:
-        """``run_requests`` on jobs ``jobs`` of ``batch`` with these noise draws."""
-        run_requests(
-            batch.grids[jobs], batch.tables[jobs], batch.seen[jobs], draws, batch.rate,
-            batch.rate > 0, self._orbit_of, batch.ones[jobs], batch.zeros[jobs],
-            self._noise == 0.0, 0 if batch.wraps else 1, batch.wraps, batch.counts[jobs],
-            batch.needs_more[jobs],
+    def _draw(
+        self, which: np.ndarray, items: np.ndarray, spec: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The initial conditions (uint8, flat) of requests ``items`` of episodes ``which``
+        and the first standard exponential draws of their cell noise (float64, flat; as
+        ``lifegym.observe.bernoulli_positions`` makes them), each episode's from its own
+        generator in the single env's order: the initial condition, then the noise."""
+        menu, soup = self._menu, self._item_soup
+        cells = spec[:, JOB_HEIGHT] * spec[:, JOB_WIDTH]
+        uniforms = np.empty(int(cells.sum()))
+        draws = np.empty(int(spec[-1, JOB_DRAWS_END]))
+        designs = []
+        noisy = self._noise > 0.0
+        for k, (i, item) in enumerate(zip(which.tolist(), items.tolist(), strict=True)):
+            rng = self._rngs[i]
+            start = int(spec[k, JOB_CELLS_AT])
+            if soup[item]:
+                rng.random(out=uniforms[start : start + int(cells[k])])
+            else:
+                shape = (int(spec[k, JOB_HEIGHT]), int(spec[k, JOB_WIDTH]))
+                designs.append((start, initial_condition(menu[item], shape, rng)))
+            if noisy:
+                rng.standard_exponential(out=draws[spec[k, JOB_DRAWS_AT] : spec[k, JOB_DRAWS_END]])
+        initials = (uniforms < np.repeat(self._item_density[items], cells)).view(np.uint8)
+        for start, grid in designs:
+            initials[start : start + grid.size] = grid.reshape(-1)
+        return initials, draws
+
+    def _run_jobs(self, batch: _Requests, jobs: slice, spec: np.ndarray, draws: np.ndarray) -> None:
+        """The kernel on requests ``jobs`` of ``batch`` (``spec`` and ``draws`` theirs)."""
+        kernel = run_packed_jobs if self._packed else run_table_jobs
+        kernel(
+            spec, batch.initials, batch.seen, draws, self._noise_rate,
+            *(rules[jobs] for rules in batch.rules), self._arena.cells, self._orbit_of,
+            batch.ones[jobs], batch.zeros[jobs], self._noise == 0.0, batch.counts, batch.stats,
+            self._channel, batch.needs_more[jobs],
         )  # fmt: skip
 
-    def _finish_requests(self, started: list[_Requests]) -> None:
-        """Record the requests :meth:`_start_requests` started."""
-        for batch in started:
-            batch.done.result()
-            rows = batch.rows
-            for k in np.flatnonzero(batch.needs_more):  # rare: more draws, as observe makes
-                draws = batch.draws[k : k + 1]
-                while batch.needs_more[k]:
-                    extra = self._rngs[rows[k]].standard_exponential(batch.draws.shape[1])
-                    draws = np.concatenate([draws, extra[None]], axis=1)
-                    for counter in (batch.ones, batch.zeros, batch.counts):
-                        counter[k] = 0
-                    self._run_batch(batch, slice(k, k + 1), draws)
-            steps, h, w = batch.seen.shape[1:]
-            times = self._model.observed_times(steps)
-            self._record(rows, batch.items, batch.grids, steps, times, batch.seen)
-            self._ones[rows] += batch.ones
-            self._zeros[rows] += batch.zeros
-            self._summary[rows] = self._summaries(batch.counts, h * w)
-            self._store(rows, batch.grids, batch.seen)
-
-    def _noise_draws(self, rows: np.ndarray, cells: int) -> tuple[np.ndarray, float]:
-        """Each episode's first standard exponential draws for the cell noise of ``cells``
-        observed cell-steps, as ``lifegym.observe.bernoulli_positions`` makes them, and
-        their rate (0.0 and no draws without noise)."""
-        p = self._noise
-        if p == 0.0:
-            return np.zeros((len(rows), 0)), 0.0
-        chunk = bernoulli_chunk(cells, p)
-        draws = np.empty((len(rows), chunk))
-        for k, i in enumerate(rows.tolist()):
-            self._rngs[i].standard_exponential(chunk, out=draws[k])
-        return draws, bernoulli_rate(p)
-
-    def _initials(self, rows: np.ndarray, items: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-        """The initial conditions (uint8 (B, H, W)) of a batch of requests, each drawn from
-        its episode's generator as ``lifegym.experiments.initial_condition`` draws it."""
-        menu = self._menu
-        if all(menu[item].kind == "soup" for item in items):
-            draws = np.empty((len(rows), *shape))
-            for k, i in enumerate(rows.tolist()):
-                self._rngs[i].random(shape, out=draws[k])
-            densities = np.array([menu[item].density for item in items.tolist()])
-            return (draws < densities[:, None, None]).view(np.uint8)
-        return np.stack(
-            [
-                initial_condition(menu[item], shape, self._rngs[i])
-                for i, item in zip(rows, items, strict=True)
-            ]
-        )
-
-    def _record(
-        self,
-        rows: np.ndarray,
-        items: np.ndarray,
-        grids: np.ndarray,
-        steps: int,
-        times: np.ndarray,
-        seen: np.ndarray,
-    ) -> None:
-        """Charge and record a batch of runs of menu items ``items`` (as ``Lab._run``)."""
-        grids.setflags(write=False)
+    def _record(self, batch: _Requests) -> None:
+        """Charge and record a batch of run requests (as ``Lab._run`` and the single env's
+        ``_absorb``); requests whose noise draws ran out run again with more first."""
+        rows, items, spec = batch.rows, batch.items, batch.spec
+        for k in np.flatnonzero(batch.needs_more):  # rare: more draws, as observe makes
+            chunk = int(spec[k, JOB_DRAWS_END] - spec[k, JOB_DRAWS_AT])
+            draws = batch.draws[spec[k, JOB_DRAWS_AT] : spec[k, JOB_DRAWS_END]]
+            while batch.needs_more[k]:
+                extra = self._rngs[rows[k]].standard_exponential(chunk)
+                draws = np.concatenate([draws, extra])
+                batch.ones[k] = batch.zeros[k] = 0
+                again = spec[k : k + 1].copy()
+                again[0, JOB_DRAWS_AT], again[0, JOB_DRAWS_END] = 0, len(draws)
+                self._run_jobs(batch, slice(k, k + 1), again, draws)
+        batch.initials.setflags(write=False)
+        batch.seen.setflags(write=False)
         costs = self._item_costs[items]
         model = self._model
-        for i, item, initial, frames, cost in zip(
-            rows.tolist(), items.tolist(), grids, seen, costs.tolist(), strict=True
-        ):
+        for k, (i, item) in enumerate(zip(rows.tolist(), items.tolist(), strict=True)):
+            height, width, seen_h, seen_w, steps = spec[k, :5].tolist()
+            cells_at, seen_at = int(spec[k, JOB_CELLS_AT]), int(spec[k, JOB_SEEN_AT])
             self._trajectories[i].append(
                 VisibleTrajectory(
                     experiment=self._menu[item].name,
-                    initial=initial,
+                    initial=batch.initials[cells_at : cells_at + height * width].reshape(
+                        height, width
+                    ),
                     steps=steps,
-                    times=times,
-                    frames=frames,
+                    times=self._times[steps],
+                    frames=batch.seen[seen_at : seen_at + steps * seen_h * seen_w].reshape(
+                        steps, seen_h, seen_w
+                    ),
                     stats=None,
                     model=model,
-                    cost=cost,
+                    cost=int(costs[k]),
                 )
             )
+            self._arena_ids[i].append(batch.first_id + k)
         self._n_trajectories[rows] += 1
         self._experiment_spent[rows] += costs
-        self._replay_cost[rows] += grids[0].size * steps
+        self._replay_cost[rows] += spec[:, JOB_HEIGHT] * spec[:, JOB_WIDTH] * spec[:, JOB_STEPS]
         self._spent_per_item[rows, items] += costs
-
-    def _store(self, rows: np.ndarray, grids: np.ndarray, seen: np.ndarray) -> None:
-        """Put a batch of new trajectories into the test kernel's arena (B/S rules: packed
-        with their region mask, ``lifegym.vector.kernels.test_packed``)."""
-        batch, n, h, w = seen.shape
-        world = grids.shape[1:]
-        if self._packed:
-            columns, rows_ = (world[1] + 63) // 64 + 2, world[0] + 2
-            first, block = self._arena.reserve(batch, (n + 2) * columns * rows_, (*world, h, w, n))
-            grids_at = block.reshape(batch, n + 2, columns, rows_)
-            grids_at[:] = 0  # the arena's room may hold dropped trajectories
-            pack_grids(grids, grids_at[:, 0])
-            for k in range(batch):
-                pack_grids(seen[k], grids_at[k, 1 : n + 1])
-            grids_at[:, n + 1] = packed_region(h, w, world)
-        else:
-            first = self._arena.add(grids, seen, (*world, h, w, n))
-        for k, i in enumerate(rows):
-            self._arena_ids[i].append(first + k)
-
-    def _summaries(self, counts: np.ndarray, cells: int) -> np.ndarray:
-        """``experiment_summary`` of a batch of trajectories from their ``frame_counts``."""
-        curve = statistics_from_counts(counts, cells)
-        picks = summary_picks(curve.shape[1])
-        return np.clip(curve[:, picks], 0.0, 1.0).astype(np.float32).reshape(len(counts), -1)
+        self._ones[rows] += batch.ones
+        self._zeros[rows] += batch.zeros
+        picks = self._picks[spec[:, JOB_STEPS]] + spec[:, JOB_FRAMES_AT, None]
+        summaries = np.clip(batch.stats[picks], 0.0, 1.0).astype(np.float32)
+        self._summary[rows] = summaries.reshape(len(rows), -1)
 
     def _test_rules(self, which: np.ndarray, free_index: np.ndarray) -> np.ndarray:
         """Full bit vectors (2K, n_bits) of the MAP rule of each episode with its tested bit
@@ -636,16 +635,16 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         bits[:, space.free_bits] = values
         return bits
 
-    def _start_bit_tests(self, which: np.ndarray, free_index: np.ndarray) -> _Pending | None:
-        """Charge and start the tests of bit ``free_index[k]`` of episode ``which[k]``'s MAP
+    def _run_bit_tests(self, which: np.ndarray, free_index: np.ndarray) -> list[float]:
+        """Charge and run the tests of bit ``free_index[k]`` of episode ``which[k]``'s MAP
         rule (as the single env: the log-likelihood ratio of the MAP rule with the bit set
         and cleared over observed steps >= ``test_from_time`` of every visible trajectory);
-        :meth:`_finish_bit_tests` returns their log-odds.
+        returns their log-odds (and folds them into the episodes' evidence).
 
         One of the two rules is the MAP rule itself: its term for a trajectory is kept
         (per episode, while the MAP rule stays) and only new trajectories are replayed."""
         if not len(which):
-            return None
+            return []
         self._compute_spent[which] += 2 * self._replay_cost[which]
         first = self._test_from_time - 1  # the observed steps are 1, 2, ...
         bits = self._test_rules(which, free_index)
@@ -661,15 +660,7 @@ class RuleDiscoveryVectorEnv(VectorEnv):
                 todo = ids if rule != own else ids[len(self._map_terms[i]) :]
                 jobs += todo
                 rules += [rule] * len(todo)
-        return _Pending(which, free_index, rules, self._replays(jobs, rules, bits, first))
-
-    def _finish_bit_tests(self, pending: _Pending | None) -> list[float]:
-        """The log-odds of the bit tests :meth:`_start_bit_tests` started (and their effects
-        on the episodes' evidence)."""
-        if pending is None:
-            return []
-        which, free_index, rules = pending.which, pending.free_index, pending.rules
-        logliks, _, _ = self._terms(pending.replays)
+        logliks, _, _ = self._replay_terms(jobs, rules, bits, first)
         terms: list[list[float]] = [[] for _ in range(2 * len(which))]
         for rule, term in zip(rules, logliks, strict=True):
             terms[rule].append(term)
@@ -705,7 +696,7 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         for k, i in enumerate(which):
             jobs += self._arena_ids[i]
             rules += [k] * len(self._arena_ids[i])
-        logliks, mismatches, units = self._terms(self._replays(jobs, rules, bits, 0), True)
+        logliks, mismatches, units = self._replay_terms(jobs, rules, bits, 0, True)
         totals = [[0.0, 0.0, 0] for _ in which]
         for k, loglik, mismatch, n in zip(rules, logliks, mismatches, units, strict=True):
             totals[k][0] += loglik
@@ -726,33 +717,31 @@ class RuleDiscoveryVectorEnv(VectorEnv):
             }
         return tests
 
-    def _replays(self, jobs: list[int], rules: list[int], bits: np.ndarray, first: int) -> _Replays:
-        """Start replaying rule ``rules[j]`` (full bit vector ``bits[rules[j]]``) on trajectory
-        ``jobs[j]`` (arena id), frames ``first`` on, on the kernel thread."""
+    def _replay_terms(
+        self,
+        jobs: list[int],
+        rules: list[int],
+        bits: np.ndarray,
+        first: int,
+        mismatches: bool = False,
+    ) -> tuple[list[float], list[float], list[int]]:
+        """How rule ``rules[j]`` (full bit vector ``bits[rules[j]]``) explains trajectory
+        ``jobs[j]`` (arena id) from its frame ``first`` on: log-likelihood, mismatched cells
+        (only with ``mismatches``; else empty) and scored cells per job, each summed over
+        the frames as ``lifegym.likelihood`` sums them."""
         job_ids = np.asarray(jobs, dtype=np.int64)
         arena = self._arena
         layout = arena.layout[job_ids]
-        counts = np.zeros((len(job_ids), int(layout[:, 5].max(initial=0))), dtype=np.int64)
+        n_frames = layout[:, 5]
+        counts = np.zeros((len(job_ids), int(n_frames.max(initial=0))), dtype=np.int64)
         job_rules = np.asarray(rules, dtype=np.int64)
         if self._packed:
             born, flip = bs_rule_words(bits)
-            args = (test_packed, arena.cells, arena.layout, job_ids, job_rules, born, flip)
+            test_packed(arena.cells, arena.layout, job_ids, job_rules, born, flip, counts)
         else:
             tables = bits[:, self._orbit_of].astype(np.uint8)
-            args = (test_tables, arena.cells, arena.layout, job_ids, job_rules, tables)
-        return _Replays(self._kernels.submit(*args, counts), layout, counts, first)
-
-    def _terms(
-        self, replays: _Replays, mismatches: bool = False
-    ) -> tuple[list[float], list[float], list[int]]:
-        """How each rule of ``replays`` explains its trajectory: log-likelihood, mismatched
-        cells (only with ``mismatches``; else empty) and scored cells per job, each summed
-        over the frames as ``lifegym.likelihood`` sums them."""
-        replays.done.result()
-        layout, counts = replays.layout, replays.counts
-        n_frames = layout[:, 5]
+            test_tables(arena.cells, arena.layout, job_ids, job_rules, tables, counts)
         cells = layout[:, 3] * layout[:, 4]
-        first = replays.first
         starts = np.minimum(first, n_frames)
         sums = np.empty((2, len(counts)))
         for row, raw in enumerate((False, True)[: 1 + mismatches]):
@@ -831,6 +820,7 @@ class RuleDiscoveryVectorEnv(VectorEnv):
             self._space,
             self._trajectories[i],
             battery,
+            groups=self._packed_groups(i) if self._packed else None,
             experiment_cost=int(self._experiment_spent[i]),
             compute_cost=int(self._compute_spent[i]),
             n_experiments=len(self._trajectories[i]),
@@ -839,6 +829,26 @@ class RuleDiscoveryVectorEnv(VectorEnv):
             belief_entropy=float(self._entropy[i]),
             n_consistent=int(self._n_consistent[i]),
         )
+
+    def _packed_groups(self, i: int) -> list[PackedGroup]:
+        """Episode ``i``'s trajectories as ``lifegym.scoring.packed_groups`` groups them,
+        their packed initial conditions and region masks read from the arena."""
+        arena = self._arena
+        members: dict[tuple[int, ...], list[int]] = {}
+        for t in self._arena_ids[i]:
+            members.setdefault(tuple(arena.layout[t, 1:].tolist()), []).append(t)
+        groups = []
+        for (height, width, _, _, n), ids in members.items():
+            n_words = (width + 63) // 64 + 2
+            slot = n_words * (height + 2)
+            offsets = arena.layout[ids, 0]
+            initials = arena.cells[offsets[:, None] + np.arange(slot)]
+            at = int(offsets[0]) + (n + 1) * slot  # the region mask follows the n frames
+            mask = arena.cells[at : at + slot].reshape(n_words, height + 2)
+            groups.append(
+                (initials.reshape(len(ids), n_words, height + 2), width, self._times[n], mask)
+            )
+        return groups
 
     # -- outputs -------------------------------------------------------------------------
 

@@ -11,15 +11,16 @@ loop here (the simulator's inlined one takes ~20 s to compile into each kernel).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
-from lifegym.observe import _counts_kernel
+from lifegym.observe import _counts_kernel, _statistics_kernel
 from lifegym.patterns import _count_kernel, _row_codes
-from lifegym.sim import _mismatch_blocks
+from lifegym.sim import _advance, _mismatch_blocks, _unpack_rows
 
 __all__ = [
-    "pack_grids",
-    "run_requests",
+    "JOB_COLUMNS",
+    "run_packed_jobs",
+    "run_table_jobs",
     "suffix_sums",
     "test_packed",
     "test_tables",
@@ -43,69 +44,165 @@ def _table_step(src, dst, table):
             out[c] = table[(up[c] << 6) | (mid[c] << 3) | down[c]]
 
 
+#: Columns of a request's row in the ``spec`` of :func:`run_packed_jobs` /
+#: :func:`run_table_jobs`: world, observed region, steps, whether the region wraps, then
+#: where the request's data start in each flat buffer.
+JOB_HEIGHT, JOB_WIDTH, JOB_SEEN_H, JOB_SEEN_W, JOB_STEPS, JOB_WRAPS = range(6)
+JOB_CELLS_AT, JOB_SEEN_AT, JOB_DRAWS_AT, JOB_DRAWS_END, JOB_FRAMES_AT, JOB_ARENA_AT = range(6, 12)
+JOB_COLUMNS = 12
+
+
 @njit(cache=True, nogil=True)
-def _flip(flat, draws, rate):
-    """Flip ``flat`` at the Bernoulli positions ``draws`` give (see :func:`flip_cells`);
-    returns whether the draws ran out before the end."""
+def _pack_into(grid, out):
+    """Bit-pack the uint8 grid (H, W) into ``out`` (nw+2, H+2) (its halo left as it is), the
+    layout of ``lifegym.sim.pack_frames``."""
+    for r in range(grid.shape[0]):
+        row = grid[r]
+        for k in range((grid.shape[1] + 63) // 64):
+            word = np.uint64(0)
+            for b in range(min(64, grid.shape[1] - 64 * k)):
+                word |= np.uint64(row[64 * k + b]) << np.uint64(b)
+            out[k + 1, r + 1] = word
+
+
+@njit(cache=True, nogil=True)
+def _region_words(seen_h, seen_w, out):
+    """``out`` (nw+2, H+2) = the top-left ``seen_h`` x ``seen_w`` region, bit-packed (as
+    ``lifegym.likelihood.packed_region``)."""
+    out[:] = 0
+    for k in range(1, out.shape[0] - 1):
+        columns = min(max(seen_w - 64 * (k - 1), 0), 64)
+        word = ~np.uint64(0)
+        if columns < 64:
+            word = (np.uint64(1) << np.uint64(columns)) - np.uint64(1)
+        for r in range(1, seen_h + 1):
+            out[k, r] = word
+
+
+@njit(cache=True, nogil=True)
+def _flip(flat, draws, rate, words, slot, rows, seen_h, seen_w):
+    """Flip ``flat`` (the observed frames (n, h, w), flattened) at the Bernoulli positions
+    ``draws`` give (as ``lifegym.observe.bernoulli_positions``), and the same bits of the
+    packed frames in ``words`` (frame ``t`` from ``(t + 1) * slot``, rows of ``rows``
+    words) when it is not empty; returns whether the draws ran out before the end."""
     n = flat.shape[0]
+    frame = seen_h * seen_w
     position = -1
     for e in draws:
         position += np.int64(min(np.floor(e / rate) + 1.0, n + 1.0))
         if position >= n:
             return False
         flat[position] ^= 1
+        if words.shape[0]:
+            t, rest = divmod(position, frame)
+            r, c = divmod(rest, seen_w)
+            at = (t + 1) * slot + (c // 64 + 1) * rows + r + 1
+            words[at] ^= np.uint64(1) << np.uint64(c % 64)
     return True
 
 
 @njit(cache=True, nogil=True)
-def run_requests(
-    grids, tables, seen, draws, rate, noisy, classes, ones, zeros, later, margin, wrap, counts,
-    needs_more,
-):  # fmt: skip
-    """A batch of requests of one world size and length, as the single env runs each
-    (``Lab.run``, ``observe``, the exact engine's counts, ``experiment_summary``'s counts):
-    grid ``b`` of ``grids`` (B, H, W) runs ``n`` steps under ``tables[b]``; ``seen[b]`` (n, h,
-    w) gets the observed region of steps 1..n, its cells flipped at the positions
-    ``draws[b]`` give when ``noisy`` (``needs_more[b]`` is set when they ran out: the job must
-    be run again with more draws); ``ones[b]`` / ``zeros[b]`` get its transitions' outputs
-    by class (``count_jobs``) and ``counts[b]`` its ``frame_counts``."""
-    height, width = grids.shape[1], grids.shape[2]
-    n, seen_h, seen_w = seen.shape[1], seen.shape[2], seen.shape[3]
-    for b in range(grids.shape[0]):
-        run = np.empty((n + 1, height, width), dtype=np.uint8)
-        run[0] = grids[b]
+def _observe_job(job, initial, frames, draws, rate, words, slot, classes, ones, zeros, later,
+                 counts, stats, channel):  # fmt: skip
+    """What the single env derives from one run (``observe``, the exact engine's counts,
+    ``experiment_summary``'s statistics): flip the observed ``frames`` (n, h, w) (and their
+    packed copy in ``words``) where ``draws`` say; add the transitions' outputs by class to
+    ``ones`` / ``zeros``; ``counts`` (n, 18) and ``stats`` (n, N_STATS) of the frames.
+    Returns whether the noise draws ran out (the job must run again with more)."""
+    n, seen_h, seen_w = frames.shape
+    needs_more = rate > 0.0 and _flip(
+        frames.reshape(-1), draws, rate, words, slot, job[JOB_HEIGHT] + 2, seen_h, seen_w
+    )
+    _count_kernel(initial, frames[0], classes, ones, zeros, 0, seen_h, 0, seen_w)
+    margin = 0 if job[JOB_WRAPS] else 1
+    if later:
+        for t in range(n - 1):
+            _count_kernel(
+                frames[t], frames[t + 1], classes, ones, zeros,
+                margin, seen_h - margin, margin, seen_w - margin,
+            )  # fmt: skip
+    _counts_kernel(initial[:seen_h, :seen_w].copy(), frames, job[JOB_WRAPS] == 1, counts)
+    _statistics_kernel(
+        counts.reshape((1, n, counts.shape[1])), float(seen_h * seen_w), 0.0, channel,
+        stats.reshape((1, n, stats.shape[1])),
+    )  # fmt: skip
+    return needs_more
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def run_packed_jobs(spec, initials, seen, draws, rate, born, flip, words, classes, ones, zeros,
+                    later, counts, stats, channel, needs_more):  # fmt: skip
+    """A step's requests under B/S rules, as the single env runs each (``Lab.run``, then
+    :func:`_observe_job`): request ``j`` (its row of ``spec``, columns ``JOB_*``) runs its
+    initial condition (uint8, flat ``initials``) ``n`` steps under rule words ``born[j]``,
+    ``flip[j]`` with the bit-packed kernel; its observed frames go to ``seen`` (uint8, flat)
+    and, packed as ``test_packed`` reads them (initial, frames, region mask), to ``words``
+    (the arena); ``counts`` / ``stats`` get a row per frame; ``needs_more[j]`` is set when
+    its noise draws ran out."""
+    for j in prange(spec.shape[0]):
+        job = spec[j]
+        height, width, seen_h, seen_w, n = job[0], job[1], job[2], job[3], job[4]
+        initial = initials[job[JOB_CELLS_AT] : job[JOB_CELLS_AT] + height * width]
+        initial = initial.reshape((height, width))
+        frames = seen[job[JOB_SEEN_AT] : job[JOB_SEEN_AT] + n * seen_h * seen_w]
+        frames = frames.reshape((n, seen_h, seen_w))
+        n_words = (width + 63) // 64 + 2
+        slot = n_words * (height + 2)
+        packed = words[job[JOB_ARENA_AT] : job[JOB_ARENA_AT] + (n + 2) * slot]
+        grids = packed.reshape((n + 2, n_words, height + 2))
+        grids[0] = 0
+        _pack_into(initial, grids[0])
+        mask = grids[n + 1]
+        _region_words(seen_h, seen_w, mask)
+        src = grids[0].copy().reshape((n_words, height + 2, 1))
+        dst = np.empty_like(src)
+        full = np.empty((height, width), dtype=np.uint8)
         for t in range(n):
-            _table_step(run[t], run[t + 1], tables[b])
-            seen[b, t] = run[t + 1, :seen_h, :seen_w]
-        needs_more[b] = noisy and _flip(seen[b].reshape(-1), draws[b], rate)
-        _count_kernel(grids[b], seen[b, 0], classes, ones[b], zeros[b], 0, seen_h, 0, seen_w)
-        if later:
-            for t in range(n - 1):
-                _count_kernel(
-                    seen[b, t], seen[b, t + 1], classes, ones[b], zeros[b],
-                    margin, seen_h - margin, margin, seen_w - margin,
-                )  # fmt: skip
-        initial = grids[b, :seen_h, :seen_w].copy()
-        _counts_kernel(initial, seen[b], wrap, counts[b])
+            src, dst = _advance(src, dst, 1, born[j], flip[j], width, True)
+            _unpack_rows(src, 0, full, 0, height)
+            frames[t] = full[:seen_h, :seen_w]
+            out = grids[t + 1]
+            for k in range(n_words):
+                for r in range(height + 2):
+                    out[k, r] = src[k, r, 0] & mask[k, r]
+        first = job[JOB_FRAMES_AT]
+        needs_more[j] = _observe_job(
+            job, initial, frames, draws[job[JOB_DRAWS_AT] : job[JOB_DRAWS_END]], rate, packed,
+            slot, classes, ones[j], zeros[j], later, counts[first : first + n],
+            stats[first : first + n], channel,
+        )  # fmt: skip
 
 
-@njit(cache=True, nogil=True)
-def pack_grids(grids, out):
-    """Bit-pack uint8 grids (G, h, w) into ``out`` (G, ceil(W/64) + 2, H + 2) uint64 (zeros),
-    the layout of ``lifegym.sim.pack_frames`` for an (H, W) world: row ``r``'s columns
-    64k .. 64k+63 in word ``[k + 1, r + 1]``, column ``c`` as bit ``c % 64``."""
-    height, width = grids.shape[1], grids.shape[2]
-    for g in range(grids.shape[0]):
-        for r in range(height):
-            row = grids[g, r]
-            for k in range((width + 63) // 64):
-                word = np.uint64(0)
-                for b in range(min(64, width - 64 * k)):
-                    word |= np.uint64(row[64 * k + b]) << np.uint64(b)
-                out[g, k + 1, r + 1] = word
+@njit(parallel=True, cache=True, nogil=True)
+def run_table_jobs(spec, initials, seen, draws, rate, tables, words, classes, ones, zeros, later,
+                   counts, stats, channel, needs_more):  # fmt: skip
+    """:func:`run_packed_jobs` for any rule tables ``tables`` (K, 512); ``words`` (the
+    arena, uint8) gets each request's initial condition then its observed frames."""
+    no_words = np.zeros(0, dtype=np.uint64)
+    for j in prange(spec.shape[0]):
+        job = spec[j]
+        height, width, seen_h, seen_w, n = job[0], job[1], job[2], job[3], job[4]
+        initial = initials[job[JOB_CELLS_AT] : job[JOB_CELLS_AT] + height * width]
+        initial = initial.reshape((height, width))
+        frames = seen[job[JOB_SEEN_AT] : job[JOB_SEEN_AT] + n * seen_h * seen_w]
+        frames = frames.reshape((n, seen_h, seen_w))
+        run = np.empty((2, height, width), dtype=np.uint8)
+        run[0] = initial
+        for t in range(n):
+            _table_step(run[t % 2], run[(t + 1) % 2], tables[j])
+            frames[t] = run[(t + 1) % 2, :seen_h, :seen_w]
+        first = job[JOB_FRAMES_AT]
+        needs_more[j] = _observe_job(
+            job, initial, frames, draws[job[JOB_DRAWS_AT] : job[JOB_DRAWS_END]], rate, no_words,
+            0, classes, ones[j], zeros[j], later, counts[first : first + n],
+            stats[first : first + n], channel,
+        )  # fmt: skip
+        at = job[JOB_ARENA_AT]
+        words[at : at + height * width] = initial.reshape(-1)
+        words[at + height * width : at + height * width + frames.size] = frames.reshape(-1)
 
 
-@njit(cache=True, nogil=True)
+@njit(parallel=True, cache=True, nogil=True)
 def test_packed(words, layout, job_trajectory, job_rule, born, flip, counts):
     """For each job ``j``: the mismatch count of B/S rule ``job_rule[j]`` (``born`` / ``flip``
     (R, 9), the bit-packed kernel's rule words) with each observed frame of trajectory
@@ -116,7 +213,7 @@ def test_packed(words, layout, job_trajectory, job_rule, born, flip, counts):
     x (H + 2) words a grid): its initial condition, its n observed frames at steps 1..n, and
     the mask of its observed region.
     """
-    for j in range(job_trajectory.shape[0]):
+    for j in prange(job_trajectory.shape[0]):
         rule = job_rule[j]
         offset, height, width, _, _, n = layout[job_trajectory[j]]
         n_words = (width + 63) // 64 + 2
@@ -133,11 +230,11 @@ def test_packed(words, layout, job_trajectory, job_rule, born, flip, counts):
         counts[j, :n] = found[0]
 
 
-@njit(cache=True, nogil=True)
+@njit(parallel=True, cache=True, nogil=True)
 def test_tables(cells, layout, job_trajectory, job_rule, tables, counts):
     """As :func:`test_packed` for any rule tables ``tables`` (R, 512), the trajectories in
     ``cells`` (uint8): the initial condition (H, W) then the n observed frames (n, h, w)."""
-    for j in range(job_trajectory.shape[0]):
+    for j in prange(job_trajectory.shape[0]):
         offset, height, width, seen_h, seen_w, n = layout[job_trajectory[j]]
         start = offset + height * width
         run = np.empty((n + 1, height, width), dtype=np.uint8)
