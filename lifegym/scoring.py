@@ -128,13 +128,15 @@ def undetermined_bits(
     Frames seen under outer-totalistic rules: ``rule`` and the flipped rule are stepped
     side by side bit-packed, trajectory after trajectory, until an observed cell differs
     (``groups``: the trajectories as :func:`packed_groups` gives them, when the caller
-    keeps them packed). Otherwise: a bit changes nothing in a trajectory where its
-    patterns never occur in ``rule``'s replay; where they do, the flipped rule is replayed
-    and compared.
+    keeps them packed; ``trajectories`` are then not read). Otherwise: a bit changes
+    nothing in a trajectory where its patterns never occur in ``rule``'s replay; where
+    they do, the flipped rule is replayed and compared.
     """
     values = space.free_values(rule)
     # Flipping a bit keeps a rule outer-totalistic only in the totalistic family.
-    packed = space.family == "totalistic" and all(t.frames is not None for t in trajectories)
+    packed = space.family == "totalistic" and (
+        groups is not None or all(t.frames is not None for t in trajectories)
+    )
     if packed:  # the flipped rules as the bit-packed kernel's words: no rule objects
         bits = space.bits(values)
         flipped = np.repeat(bits[None], space.n_free, axis=0)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from lifegym.vector.kernels import move_blocks
+
 __all__ = ["Arena"]
 
 
@@ -51,8 +53,7 @@ class Arena:
         sizes = ends[kept] - starts
         new_starts = np.cumsum(sizes) - sizes
         used = int(sizes.sum())
-        source = np.arange(used) + np.repeat(starts - new_starts, sizes)
-        self.cells[:used] = self.cells[source]
+        move_blocks(self.cells, starts, new_starts, sizes)
         self.layout[: len(kept)] = self.layout[kept]
         self.layout[: len(kept), 0] = new_starts
         renamed = [list(ids) for ids in keep]

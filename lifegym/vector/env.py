@@ -152,6 +152,35 @@ def _reset_mask(options: dict[str, Any] | None, n: int) -> tuple[np.ndarray, dic
     return mask, options
 
 
+def _add_infos(infos: dict[str, Any], extras: dict[int, dict[str, Any]], n: int) -> None:
+    """Add episode ``i``'s info ``extras[i]`` to the batch's ``infos`` for every ``i`` at once,
+    building the arrays and ``_key`` masks ``VectorEnv._add_info`` builds one episode at a
+    time (an array's dtype from the type of the first episode's value; dicts nested)."""
+    by_key: dict[str, dict[int, Any]] = {}
+    for i, extra in extras.items():
+        for key, value in extra.items():
+            by_key.setdefault(key, {})[i] = value
+    for key, values in by_key.items():
+        first = next(iter(values.values()))
+        if isinstance(first, dict):
+            array = infos.get(key, {})
+            _add_infos(array, values, n)
+        else:
+            array = infos.get(key)
+            if array is None:
+                if type(first) in (int, float, bool) or isinstance(first, np.number):
+                    array = np.zeros(n, dtype=type(first))
+                elif isinstance(first, np.ndarray):
+                    array = np.zeros((n, *first.shape), dtype=first.dtype)
+                else:
+                    array = np.full(n, None, dtype=object)
+            for i, value in values.items():
+                array[i] = value
+        mask = infos.get(f"_{key}", np.zeros(n, dtype=np.bool_))
+        mask[list(values)] = True
+        infos[key], infos[f"_{key}"] = array, mask
+
+
 @dataclasses.dataclass
 class _Requests:
     """A step's requests and their results, as the kernel (``run_packed_jobs`` or
@@ -262,11 +291,12 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         self._hidden_tables = np.zeros((n, 512), dtype=np.uint8)
         self._hidden_born = np.zeros((n, 9), dtype=np.uint64)  # B/S: the packed kernel's words
         self._hidden_flip = np.zeros((n, 9), dtype=np.uint64)
-        self._trajectories: list[list[VisibleTrajectory]] = [[] for _ in range(n)]
+        # Each episode's runs, in order: (the batch it ran in, its index there).
+        self._runs: list[list[tuple[_Requests, int]]] = [[] for _ in range(n)]
         self._arena_ids: list[list[int]] = [[] for _ in range(n)]
-        # The MAP rule's log-likelihood term of each trajectory (bit tests), while it stays.
-        self._map_terms: list[list[float]] = [[] for _ in range(n)]
-        self._map_terms_key: list[bytes] = [b""] * n
+        # Each tested rule's log-likelihood over the episode's first trajectories (bit
+        # tests): [how many, their sum].
+        self._rule_terms: list[dict[bytes, list]] = [{} for _ in range(n)]
         self._arena = Arena(np.uint64 if self._packed else np.uint8)
 
         n_bits, f, m, a = space.family.n_bits, self._n_free, self._n_menu, self._n_actions
@@ -419,15 +449,13 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         self._refresh(restarted)
         observations = self._observations()
         self._base_infos(infos, np.arange(n), descriptions, experiment_cost, compute_cost)
-        for i, extra in extras.items():
-            if extra:
-                self._add_info(infos, extra, i)
+        _add_infos(infos, extras, n)
         if self.autoreset_mode == AutoresetMode.NEXT_STEP:
             self._autoreset = terminated | truncated
         return observations, rewards, terminated, truncated, infos
 
     def close_extras(self, **kwargs: Any) -> None:
-        self._trajectories = [[] for _ in range(self.num_envs)]
+        self._runs = [[] for _ in range(self.num_envs)]
         self._arena = Arena(np.uint64 if self._packed else np.uint8)
         self._arena_ids = [[] for _ in range(self.num_envs)]
 
@@ -464,9 +492,9 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         if self._packed:
             born, flip = bs_rule_words(self._space.family.bits_from_table(hidden.table))
             self._hidden_born[i], self._hidden_flip[i] = born, flip
-        self._trajectories[i] = []
+        self._runs[i] = []
         self._arena_ids[i] = []
-        self._map_terms[i], self._map_terms_key[i] = [], b""
+        self._rule_terms[i] = {}
         self._ones[i] = 0
         self._zeros[i] = 0
         self._test_log_odds[i] = 0.0
@@ -535,7 +563,7 @@ class RuleDiscoveryVectorEnv(VectorEnv):
             needs_more=np.zeros(len(which), dtype=bool),
             first_id=first_id,
         )
-        self._run_jobs(batch, slice(None), spec, draws)
+        self._run_batch(batch, slice(None), spec, draws)
         self._record(batch)
 
     def _draw(
@@ -566,7 +594,9 @@ class RuleDiscoveryVectorEnv(VectorEnv):
             initials[start : start + grid.size] = grid.reshape(-1)
         return initials, draws
 
-    def _run_jobs(self, batch: _Requests, jobs: slice, spec: np.ndarray, draws: np.ndarray) -> None:
+    def _run_batch(
+        self, batch: _Requests, jobs: slice, spec: np.ndarray, draws: np.ndarray
+    ) -> None:
         """The kernel on requests ``jobs`` of ``batch`` (``spec`` and ``draws`` theirs)."""
         kernel = run_packed_jobs if self._packed else run_table_jobs
         kernel(
@@ -589,30 +619,12 @@ class RuleDiscoveryVectorEnv(VectorEnv):
                 batch.ones[k] = batch.zeros[k] = 0
                 again = spec[k : k + 1].copy()
                 again[0, JOB_DRAWS_AT], again[0, JOB_DRAWS_END] = 0, len(draws)
-                self._run_jobs(batch, slice(k, k + 1), again, draws)
+                self._run_batch(batch, slice(k, k + 1), again, draws)
         batch.initials.setflags(write=False)
         batch.seen.setflags(write=False)
         costs = self._item_costs[items]
-        model = self._model
-        for k, (i, item) in enumerate(zip(rows.tolist(), items.tolist(), strict=True)):
-            height, width, seen_h, seen_w, steps = spec[k, :5].tolist()
-            cells_at, seen_at = int(spec[k, JOB_CELLS_AT]), int(spec[k, JOB_SEEN_AT])
-            self._trajectories[i].append(
-                VisibleTrajectory(
-                    experiment=self._menu[item].name,
-                    initial=batch.initials[cells_at : cells_at + height * width].reshape(
-                        height, width
-                    ),
-                    steps=steps,
-                    times=self._times[steps],
-                    frames=batch.seen[seen_at : seen_at + steps * seen_h * seen_w].reshape(
-                        steps, seen_h, seen_w
-                    ),
-                    stats=None,
-                    model=model,
-                    cost=int(costs[k]),
-                )
-            )
+        for k, i in enumerate(rows.tolist()):
+            self._runs[i].append((batch, k))
             self._arena_ids[i].append(batch.first_id + k)
         self._n_trajectories[rows] += 1
         self._experiment_spent[rows] += costs
@@ -623,6 +635,29 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         picks = self._picks[spec[:, JOB_STEPS]] + spec[:, JOB_FRAMES_AT, None]
         summaries = np.clip(batch.stats[picks], 0.0, 1.0).astype(np.float32)
         self._summary[rows] = summaries.reshape(len(rows), -1)
+
+    def _trajectories(self, i: int) -> list[VisibleTrajectory]:
+        """Episode ``i``'s trajectories, as the single env's lab holds them."""
+        found = []
+        for batch, k in self._runs[i]:
+            height, width, seen_h, seen_w, steps = batch.spec[k, :5].tolist()
+            cells_at, seen_at = int(batch.spec[k, JOB_CELLS_AT]), int(batch.spec[k, JOB_SEEN_AT])
+            seen = batch.seen[seen_at : seen_at + steps * seen_h * seen_w]
+            found.append(
+                VisibleTrajectory(
+                    experiment=self._menu[batch.items[k]].name,
+                    initial=batch.initials[cells_at : cells_at + height * width].reshape(
+                        height, width
+                    ),
+                    steps=steps,
+                    times=self._times[steps],
+                    frames=seen.reshape(steps, seen_h, seen_w),
+                    stats=None,
+                    model=self._model,
+                    cost=int(self._item_costs[batch.items[k]]),
+                )
+            )
+        return found
 
     def _test_rules(self, which: np.ndarray, free_index: np.ndarray) -> np.ndarray:
         """Full bit vectors (2K, n_bits) of the MAP rule of each episode with its tested bit
@@ -641,47 +676,37 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         and cleared over observed steps >= ``test_from_time`` of every visible trajectory);
         returns their log-odds (and folds them into the episodes' evidence).
 
-        One of the two rules is the MAP rule itself: its term for a trajectory is kept
-        (per episode, while the MAP rule stays) and only new trajectories are replayed."""
+        A rule's term for a trajectory is kept for the episode (one of the two rules is the
+        MAP rule, and agents test many bits of one MAP rule): only trajectories a rule has
+        not been scored on yet are replayed."""
         if not len(which):
             return []
         self._compute_spent[which] += 2 * self._replay_cost[which]
         first = self._test_from_time - 1  # the observed steps are 1, 2, ...
         bits = self._test_rules(which, free_index)
+        kept: list[list] = []  # per row of bits: its episode's [terms, their sum]
         jobs: list[int] = []
         rules: list[int] = []
-        for k, i in enumerate(which):
-            key = self._map_values[i].tobytes()
-            if self._map_terms_key[i] != key:
-                self._map_terms_key[i], self._map_terms[i] = key, []
+        for k, i in enumerate(which.tolist()):
             ids = self._arena_ids[i]
-            own = 2 * k + 1 - int(self._map_values[i, free_index[k]])  # the MAP's row
             for rule in (2 * k, 2 * k + 1):
-                todo = ids if rule != own else ids[len(self._map_terms[i]) :]
+                scored = self._rule_terms[i].setdefault(bits[rule].tobytes(), [0, 0.0])
+                todo = ids[scored[0] :]
+                kept.append(scored)
                 jobs += todo
                 rules += [rule] * len(todo)
         logliks, _, _ = self._replay_terms(jobs, rules, bits, first)
-        terms: list[list[float]] = [[] for _ in range(2 * len(which))]
         for rule, term in zip(rules, logliks, strict=True):
-            terms[rule].append(term)
-        found = []
-        for k, i in enumerate(which):
-            own = 2 * k + 1 - int(self._map_values[i, free_index[k]])
-            self._map_terms[i] += terms[own]
-            terms[own] = list(self._map_terms[i])
-            totals = []
-            for rule in (2 * k, 2 * k + 1):
-                total = 0.0  # summed in trajectory order, as likelihood.compare sums
-                for term in terms[rule]:
-                    total += term
-                totals.append(total)
-            with np.errstate(invalid="ignore"):
-                log_odds = float(np.subtract(*totals))
+            scored = kept[rule]  # summed in trajectory order, as likelihood.compare sums
+            scored[0] += 1
+            scored[1] += term
+        with np.errstate(invalid="ignore"):
+            found = np.subtract([s[1] for s in kept[::2]], [s[1] for s in kept[1::2]]).tolist()
+        for k, (i, log_odds) in enumerate(zip(which.tolist(), found, strict=True)):
             f = int(free_index[k])
             self._test_log_odds[i, f] = 0.0 if np.isnan(log_odds) else log_odds
             self._bit_tested_with[i, f] = self._n_trajectories[i]
             self._n_tests[i] += 1
-            found.append(log_odds)
         return found
 
     def _run_map_tests(self, which: np.ndarray) -> dict[int, dict[str, Any]]:
@@ -818,12 +843,12 @@ class RuleDiscoveryVectorEnv(VectorEnv):
             self._hidden[i],
             self._map_rule(i),
             self._space,
-            self._trajectories[i],
+            () if self._packed else self._trajectories(i),
             battery,
             groups=self._packed_groups(i) if self._packed else None,
             experiment_cost=int(self._experiment_spent[i]),
             compute_cost=int(self._compute_spent[i]),
-            n_experiments=len(self._trajectories[i]),
+            n_experiments=int(self._n_trajectories[i]),
             n_tests=int(self._n_tests[i]),
             submitted_by=submitted_by,
             belief_entropy=float(self._entropy[i]),

@@ -10,15 +10,18 @@ loop here (the simulator's inlined one takes ~20 s to compile into each kernel).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from numba import njit, prange
 
 from lifegym.observe import _counts_kernel, _statistics_kernel
 from lifegym.patterns import _count_kernel, _row_codes
-from lifegym.sim import _advance, _mismatch_blocks, _unpack_rows
+from lifegym.sim import _advance, _mismatch_blocks, _run_either, _unpack_rows, _use_threads
 
 __all__ = [
     "JOB_COLUMNS",
+    "move_blocks",
     "run_packed_jobs",
     "run_table_jobs",
     "suffix_sums",
@@ -50,6 +53,26 @@ def _table_step(src, dst, table):
 JOB_HEIGHT, JOB_WIDTH, JOB_SEEN_H, JOB_SEEN_W, JOB_STEPS, JOB_WRAPS = range(6)
 JOB_CELLS_AT, JOB_SEEN_AT, JOB_DRAWS_AT, JOB_DRAWS_END, JOB_FRAMES_AT, JOB_ARENA_AT = range(6, 12)
 JOB_COLUMNS = 12
+
+
+#: Below this much work (cell-steps), a batch runs on the calling thread: waking numba's
+#: (fork-safe) workqueue threads costs some 50 us a call.
+_SERIAL_MAX_WORK = 1 << 16
+
+
+def _request_work(spec: np.ndarray) -> int:
+    return int((spec[:, JOB_HEIGHT] * spec[:, JOB_WIDTH] * spec[:, JOB_STEPS]).sum())
+
+
+def _test_work(layout: np.ndarray, job_trajectory: np.ndarray) -> int:
+    rows = layout[job_trajectory]
+    return int((rows[:, 1] * rows[:, 2] * rows[:, 5]).sum())
+
+
+def _run_jobs(parallel: Callable, serial: Callable, n_jobs: int, work: int, *args: object) -> None:
+    """Run a batch of ``n_jobs`` jobs with the parallel kernel or its serial twin
+    (``lifegym.sim``'s rule: under its lock, and only for enough work)."""
+    _run_either(parallel, serial, _use_threads(n_jobs, work, _SERIAL_MAX_WORK), *args)
 
 
 @njit(cache=True, nogil=True)
@@ -129,9 +152,64 @@ def _observe_job(job, initial, frames, draws, rate, words, slot, classes, ones, 
     return needs_more
 
 
+@njit(cache=True, nogil=True)
+def _packed_job(j, spec, initials, seen, draws, rate, born, flip, words, classes, ones, zeros,
+                later, counts, stats, channel, needs_more):  # fmt: skip
+    """Job ``j`` of :func:`run_packed_jobs`."""
+    job = spec[j]
+    height, width, seen_h, seen_w, n = job[0], job[1], job[2], job[3], job[4]
+    initial = initials[job[JOB_CELLS_AT] : job[JOB_CELLS_AT] + height * width]
+    initial = initial.reshape((height, width))
+    frames = seen[job[JOB_SEEN_AT] : job[JOB_SEEN_AT] + n * seen_h * seen_w]
+    frames = frames.reshape((n, seen_h, seen_w))
+    n_words = (width + 63) // 64 + 2
+    slot = n_words * (height + 2)
+    packed = words[job[JOB_ARENA_AT] : job[JOB_ARENA_AT] + (n + 2) * slot]
+    grids = packed.reshape((n + 2, n_words, height + 2))
+    grids[0] = 0
+    _pack_into(initial, grids[0])
+    mask = grids[n + 1]
+    _region_words(seen_h, seen_w, mask)
+    src = grids[0].copy().reshape((n_words, height + 2, 1))
+    dst = np.empty_like(src)
+    full = np.empty((height, width), dtype=np.uint8)
+    for t in range(n):
+        src, dst = _advance(src, dst, 1, born[j], flip[j], width, True)
+        _unpack_rows(src, 0, full, 0, height)
+        frames[t] = full[:seen_h, :seen_w]
+        out = grids[t + 1]
+        for k in range(n_words):
+            for r in range(height + 2):
+                out[k, r] = src[k, r, 0] & mask[k, r]
+    first = job[JOB_FRAMES_AT]
+    needs_more[j] = _observe_job(
+        job, initial, frames, draws[job[JOB_DRAWS_AT] : job[JOB_DRAWS_END]], rate, packed,
+        slot, classes, ones[j], zeros[j], later, counts[first : first + n],
+        stats[first : first + n], channel,
+    )  # fmt: skip
+
+
 @njit(parallel=True, cache=True, nogil=True)
-def run_packed_jobs(spec, initials, seen, draws, rate, born, flip, words, classes, ones, zeros,
-                    later, counts, stats, channel, needs_more):  # fmt: skip
+def _packed_jobs_parallel(spec, initials, seen, draws, rate, born, flip, words, classes, ones,
+                          zeros, later, counts, stats, channel, needs_more):  # fmt: skip
+    for j in prange(spec.shape[0]):
+        _packed_job(
+            j, spec, initials, seen, draws, rate, born, flip, words, classes, ones, zeros, later,
+            counts, stats, channel, needs_more,
+        )  # fmt: skip
+
+
+@njit(cache=True, nogil=True)
+def _packed_jobs_serial(spec, initials, seen, draws, rate, born, flip, words, classes, ones, zeros,
+                        later, counts, stats, channel, needs_more):  # fmt: skip
+    for j in range(spec.shape[0]):
+        _packed_job(
+            j, spec, initials, seen, draws, rate, born, flip, words, classes, ones, zeros, later,
+            counts, stats, channel, needs_more,
+        )  # fmt: skip
+
+
+def run_packed_jobs(spec: np.ndarray, *args: object) -> None:
     """A step's requests under B/S rules, as the single env runs each (``Lab.run``, then
     :func:`_observe_job`): request ``j`` (its row of ``spec``, columns ``JOB_*``) runs its
     initial condition (uint8, flat ``initials``) ``n`` steps under rule words ``born[j]``,
@@ -139,71 +217,111 @@ def run_packed_jobs(spec, initials, seen, draws, rate, born, flip, words, classe
     and, packed as ``test_packed`` reads them (initial, frames, region mask), to ``words``
     (the arena); ``counts`` / ``stats`` get a row per frame; ``needs_more[j]`` is set when
     its noise draws ran out."""
-    for j in prange(spec.shape[0]):
-        job = spec[j]
-        height, width, seen_h, seen_w, n = job[0], job[1], job[2], job[3], job[4]
-        initial = initials[job[JOB_CELLS_AT] : job[JOB_CELLS_AT] + height * width]
-        initial = initial.reshape((height, width))
-        frames = seen[job[JOB_SEEN_AT] : job[JOB_SEEN_AT] + n * seen_h * seen_w]
-        frames = frames.reshape((n, seen_h, seen_w))
-        n_words = (width + 63) // 64 + 2
-        slot = n_words * (height + 2)
-        packed = words[job[JOB_ARENA_AT] : job[JOB_ARENA_AT] + (n + 2) * slot]
-        grids = packed.reshape((n + 2, n_words, height + 2))
-        grids[0] = 0
-        _pack_into(initial, grids[0])
-        mask = grids[n + 1]
-        _region_words(seen_h, seen_w, mask)
-        src = grids[0].copy().reshape((n_words, height + 2, 1))
-        dst = np.empty_like(src)
-        full = np.empty((height, width), dtype=np.uint8)
-        for t in range(n):
-            src, dst = _advance(src, dst, 1, born[j], flip[j], width, True)
-            _unpack_rows(src, 0, full, 0, height)
-            frames[t] = full[:seen_h, :seen_w]
-            out = grids[t + 1]
-            for k in range(n_words):
-                for r in range(height + 2):
-                    out[k, r] = src[k, r, 0] & mask[k, r]
-        first = job[JOB_FRAMES_AT]
-        needs_more[j] = _observe_job(
-            job, initial, frames, draws[job[JOB_DRAWS_AT] : job[JOB_DRAWS_END]], rate, packed,
-            slot, classes, ones[j], zeros[j], later, counts[first : first + n],
-            stats[first : first + n], channel,
-        )  # fmt: skip
+    work = _request_work(spec)
+    _run_jobs(_packed_jobs_parallel, _packed_jobs_serial, len(spec), work, spec, *args)
+
+
+@njit(cache=True, nogil=True)
+def _table_job(j, spec, initials, seen, draws, rate, tables, words, classes, ones, zeros, later,
+               counts, stats, channel, needs_more):  # fmt: skip
+    """Job ``j`` of :func:`run_table_jobs`."""
+    no_words = np.zeros(0, dtype=np.uint64)
+    job = spec[j]
+    height, width, seen_h, seen_w, n = job[0], job[1], job[2], job[3], job[4]
+    initial = initials[job[JOB_CELLS_AT] : job[JOB_CELLS_AT] + height * width]
+    initial = initial.reshape((height, width))
+    frames = seen[job[JOB_SEEN_AT] : job[JOB_SEEN_AT] + n * seen_h * seen_w]
+    frames = frames.reshape((n, seen_h, seen_w))
+    run = np.empty((2, height, width), dtype=np.uint8)
+    run[0] = initial
+    for t in range(n):
+        _table_step(run[t % 2], run[(t + 1) % 2], tables[j])
+        frames[t] = run[(t + 1) % 2, :seen_h, :seen_w]
+    first = job[JOB_FRAMES_AT]
+    needs_more[j] = _observe_job(
+        job, initial, frames, draws[job[JOB_DRAWS_AT] : job[JOB_DRAWS_END]], rate, no_words,
+        0, classes, ones[j], zeros[j], later, counts[first : first + n],
+        stats[first : first + n], channel,
+    )  # fmt: skip
+    at = job[JOB_ARENA_AT]
+    words[at : at + height * width] = initial.reshape(-1)
+    words[at + height * width : at + height * width + frames.size] = frames.reshape(-1)
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def run_table_jobs(spec, initials, seen, draws, rate, tables, words, classes, ones, zeros, later,
-                   counts, stats, channel, needs_more):  # fmt: skip
+def _table_jobs_parallel(spec, initials, seen, draws, rate, tables, words, classes, ones, zeros,
+                         later, counts, stats, channel, needs_more):  # fmt: skip
+    for j in prange(spec.shape[0]):
+        _table_job(
+            j, spec, initials, seen, draws, rate, tables, words, classes, ones, zeros, later,
+            counts, stats, channel, needs_more,
+        )  # fmt: skip
+
+
+@njit(cache=True, nogil=True)
+def _table_jobs_serial(spec, initials, seen, draws, rate, tables, words, classes, ones, zeros,
+                       later, counts, stats, channel, needs_more):  # fmt: skip
+    for j in range(spec.shape[0]):
+        _table_job(
+            j, spec, initials, seen, draws, rate, tables, words, classes, ones, zeros, later,
+            counts, stats, channel, needs_more,
+        )  # fmt: skip
+
+
+def run_table_jobs(spec: np.ndarray, *args: object) -> None:
     """:func:`run_packed_jobs` for any rule tables ``tables`` (K, 512); ``words`` (the
     arena, uint8) gets each request's initial condition then its observed frames."""
-    no_words = np.zeros(0, dtype=np.uint64)
-    for j in prange(spec.shape[0]):
-        job = spec[j]
-        height, width, seen_h, seen_w, n = job[0], job[1], job[2], job[3], job[4]
-        initial = initials[job[JOB_CELLS_AT] : job[JOB_CELLS_AT] + height * width]
-        initial = initial.reshape((height, width))
-        frames = seen[job[JOB_SEEN_AT] : job[JOB_SEEN_AT] + n * seen_h * seen_w]
-        frames = frames.reshape((n, seen_h, seen_w))
-        run = np.empty((2, height, width), dtype=np.uint8)
-        run[0] = initial
-        for t in range(n):
-            _table_step(run[t % 2], run[(t + 1) % 2], tables[j])
-            frames[t] = run[(t + 1) % 2, :seen_h, :seen_w]
-        first = job[JOB_FRAMES_AT]
-        needs_more[j] = _observe_job(
-            job, initial, frames, draws[job[JOB_DRAWS_AT] : job[JOB_DRAWS_END]], rate, no_words,
-            0, classes, ones[j], zeros[j], later, counts[first : first + n],
-            stats[first : first + n], channel,
-        )  # fmt: skip
-        at = job[JOB_ARENA_AT]
-        words[at : at + height * width] = initial.reshape(-1)
-        words[at + height * width : at + height * width + frames.size] = frames.reshape(-1)
+    work = _request_work(spec)
+    _run_jobs(_table_jobs_parallel, _table_jobs_serial, len(spec), work, spec, *args)
+
+
+@njit(cache=True, nogil=True)
+def move_blocks(cells, starts, new_starts, sizes):
+    """Move block ``j`` of ``cells`` from ``starts[j]`` to ``new_starts[j]`` (``sizes[j]``
+    entries), in place: the blocks ascend, and each moves towards the front past no block
+    not yet moved (``new_starts[j] <= starts[j]``, ``new_starts[j] + sizes[j] <=
+    new_starts[j + 1]``)."""
+    for j in range(starts.shape[0]):
+        source, target = starts[j], new_starts[j]
+        if source != target:
+            for e in range(sizes[j]):
+                cells[target + e] = cells[source + e]
+
+
+@njit(cache=True, nogil=True)
+def _test_packed_job(j, words, layout, job_trajectory, job_rule, born, flip, counts):  # fmt: skip
+    """Job ``j`` of :func:`test_packed`."""
+    rule = job_rule[j]
+    offset, height, width, _, _, n = layout[job_trajectory[j]]
+    n_words = (width + 63) // 64 + 2
+    size = n_words * (height + 2)
+    state = words[offset : offset + size].copy().reshape((1, n_words, height + 2, 1))
+    observed = words[offset + size : offset + (n + 1) * size]
+    mask = words[offset + (n + 1) * size : offset + (n + 2) * size]
+    found = np.zeros((1, n), dtype=np.int64)  # the signature the single env compiles
+    _mismatch_blocks(
+        state, np.empty_like(state), np.arange(1, n + 1),
+        observed.reshape((1, n, n_words, height + 2)), mask.reshape((n_words, height + 2)),
+        found, born[rule], flip[rule], width, True,
+    )  # fmt: skip
+    counts[j, :n] = found[0]
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def test_packed(words, layout, job_trajectory, job_rule, born, flip, counts):
+def _test_packed_parallel(words, layout, job_trajectory, job_rule, born, flip, counts):  # fmt: skip
+    for j in prange(job_trajectory.shape[0]):
+        _test_packed_job(j, words, layout, job_trajectory, job_rule, born, flip, counts)
+
+
+@njit(cache=True, nogil=True)
+def _test_packed_serial(words, layout, job_trajectory, job_rule, born, flip, counts):  # fmt: skip
+    for j in range(job_trajectory.shape[0]):
+        _test_packed_job(j, words, layout, job_trajectory, job_rule, born, flip, counts)
+
+
+def test_packed(
+    words: np.ndarray, layout: np.ndarray, job_trajectory: np.ndarray, *args: np.ndarray
+) -> None:
     """For each job ``j``: the mismatch count of B/S rule ``job_rule[j]`` (``born`` / ``flip``
     (R, 9), the bit-packed kernel's rule words) with each observed frame of trajectory
     ``job_trajectory[j]``, into ``counts[j, :n]``.
@@ -213,41 +331,49 @@ def test_packed(words, layout, job_trajectory, job_rule, born, flip, counts):
     x (H + 2) words a grid): its initial condition, its n observed frames at steps 1..n, and
     the mask of its observed region.
     """
-    for j in prange(job_trajectory.shape[0]):
-        rule = job_rule[j]
-        offset, height, width, _, _, n = layout[job_trajectory[j]]
-        n_words = (width + 63) // 64 + 2
-        size = n_words * (height + 2)
-        state = words[offset : offset + size].copy().reshape((1, n_words, height + 2, 1))
-        observed = words[offset + size : offset + (n + 1) * size]
-        mask = words[offset + (n + 1) * size : offset + (n + 2) * size]
-        found = np.zeros((1, n), dtype=np.int64)  # the signature the single env compiles
-        _mismatch_blocks(
-            state, np.empty_like(state), np.arange(1, n + 1),
-            observed.reshape((1, n, n_words, height + 2)), mask.reshape((n_words, height + 2)),
-            found, born[rule], flip[rule], width, True,
-        )  # fmt: skip
-        counts[j, :n] = found[0]
+    n_jobs, work = len(job_trajectory), _test_work(layout, job_trajectory)
+    args = (words, layout, job_trajectory, *args)
+    _run_jobs(_test_packed_parallel, _test_packed_serial, n_jobs, work, *args)
+
+
+@njit(cache=True, nogil=True)
+def _test_tables_job(j, cells, layout, job_trajectory, job_rule, tables, counts):  # fmt: skip
+    """Job ``j`` of :func:`test_tables`."""
+    offset, height, width, seen_h, seen_w, n = layout[job_trajectory[j]]
+    start = offset + height * width
+    run = np.empty((n + 1, height, width), dtype=np.uint8)
+    run[0] = cells[offset:start].reshape((height, width))
+    for i in range(n):
+        _table_step(run[i], run[i + 1], tables[job_rule[j]])
+    frames = cells[start : start + n * seen_h * seen_w].reshape((n, seen_h, seen_w))
+    for i in range(n):
+        total = 0
+        for r in range(seen_h):
+            for c in range(seen_w):
+                total += run[i + 1, r, c] != frames[i, r, c]
+        counts[j, i] = total
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def test_tables(cells, layout, job_trajectory, job_rule, tables, counts):
+def _test_tables_parallel(cells, layout, job_trajectory, job_rule, tables, counts):  # fmt: skip
+    for j in prange(job_trajectory.shape[0]):
+        _test_tables_job(j, cells, layout, job_trajectory, job_rule, tables, counts)
+
+
+@njit(cache=True, nogil=True)
+def _test_tables_serial(cells, layout, job_trajectory, job_rule, tables, counts):  # fmt: skip
+    for j in range(job_trajectory.shape[0]):
+        _test_tables_job(j, cells, layout, job_trajectory, job_rule, tables, counts)
+
+
+def test_tables(
+    cells: np.ndarray, layout: np.ndarray, job_trajectory: np.ndarray, *args: np.ndarray
+) -> None:
     """As :func:`test_packed` for any rule tables ``tables`` (R, 512), the trajectories in
     ``cells`` (uint8): the initial condition (H, W) then the n observed frames (n, h, w)."""
-    for j in prange(job_trajectory.shape[0]):
-        offset, height, width, seen_h, seen_w, n = layout[job_trajectory[j]]
-        start = offset + height * width
-        run = np.empty((n + 1, height, width), dtype=np.uint8)
-        run[0] = cells[offset:start].reshape((height, width))
-        for i in range(n):
-            _table_step(run[i], run[i + 1], tables[job_rule[j]])
-        frames = cells[start : start + n * seen_h * seen_w].reshape((n, seen_h, seen_w))
-        for i in range(n):
-            total = 0
-            for r in range(seen_h):
-                for c in range(seen_w):
-                    total += run[i + 1, r, c] != frames[i, r, c]
-            counts[j, i] = total
+    n_jobs, work = len(job_trajectory), _test_work(layout, job_trajectory)
+    args = (cells, layout, job_trajectory, *args)
+    _run_jobs(_test_tables_parallel, _test_tables_serial, n_jobs, work, *args)
 
 
 @njit(cache=True, nogil=True)
