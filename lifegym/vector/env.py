@@ -283,6 +283,7 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         self._test_from_time = ExactEngine.test_from_time
         self._orbit_of = np.asarray(space.family.orbit_of, dtype=np.int64)
         self._rule_strings: dict[bytes, str] = {}
+        self._map_strings: list[str | None] = [None] * n  # each episode's, until it changes
 
         self._rngs: list[np.random.Generator | None] = [None] * n
         self._battery_seeds = [np.random.SeedSequence() for _ in range(n)]
@@ -788,6 +789,8 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         )  # fmt: skip
         self._p_one[which] = p_one
         self._map_values[which] = p_one > 0.5
+        for i in which.tolist():
+            self._map_strings[i] = None
         self._entropy[which] = binary_entropy_bits(p_one).sum(axis=1)
         if self._noise == 0.0:
             open_bits = (~evidence).sum(axis=1).tolist()
@@ -823,12 +826,15 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         return self._space.rule(self._map_values[i])
 
     def _map_string(self, i: int) -> str:
-        key = self._map_values[i].tobytes()
-        found = self._rule_strings.get(key)
+        found = self._map_strings[i]
         if found is None:
-            if len(self._rule_strings) >= _RULE_CACHE:
-                self._rule_strings.clear()
-            found = self._rule_strings[key] = str(self._map_rule(i))
+            key = self._map_values[i].tobytes()
+            found = self._rule_strings.get(key)
+            if found is None:
+                if len(self._rule_strings) >= _RULE_CACHE:
+                    self._rule_strings.clear()
+                found = self._rule_strings[key] = str(self._map_rule(i))
+            self._map_strings[i] = found
         return found
 
     def _result(self, i: int, submitted_by: str) -> EpisodeResult:
@@ -859,20 +865,18 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         """Episode ``i``'s trajectories as ``lifegym.scoring.packed_groups`` groups them,
         their packed initial conditions and region masks read from the arena."""
         arena = self._arena
-        members: dict[tuple[int, ...], list[int]] = {}
-        for t in self._arena_ids[i]:
-            members.setdefault(tuple(arena.layout[t, 1:].tolist()), []).append(t)
+        ids = np.asarray(self._arena_ids[i], dtype=np.int64)
+        shapes, group_of = np.unique(arena.layout[ids, 1:], axis=0, return_inverse=True)
         groups = []
-        for (height, width, _, _, n), ids in members.items():
+        for g, (height, width, _, _, n) in enumerate(shapes.tolist()):
             n_words = (width + 63) // 64 + 2
             slot = n_words * (height + 2)
-            offsets = arena.layout[ids, 0]
+            offsets = arena.layout[ids[group_of.reshape(-1) == g], 0]
             initials = arena.cells[offsets[:, None] + np.arange(slot)]
             at = int(offsets[0]) + (n + 1) * slot  # the region mask follows the n frames
             mask = arena.cells[at : at + slot].reshape(n_words, height + 2)
-            groups.append(
-                (initials.reshape(len(ids), n_words, height + 2), width, self._times[n], mask)
-            )
+            shape = (len(offsets), n_words, height + 2)
+            groups.append((initials.reshape(shape), width, self._times[n], mask))
         return groups
 
     # -- outputs -------------------------------------------------------------------------
