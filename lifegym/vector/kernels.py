@@ -10,14 +10,12 @@ loop here (the simulator's inlined one takes ~20 s to compile into each kernel).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from lifegym.observe import _counts_kernel, _statistics_kernel
 from lifegym.patterns import _count_kernel, _row_codes
-from lifegym.sim import _advance, _mismatch_blocks, _run_either, _unpack_rows, _use_threads
+from lifegym.sim import _advance, _mismatch_blocks, _unpack_rows
 
 __all__ = [
     "JOB_COLUMNS",
@@ -53,26 +51,6 @@ def _table_step(src, dst, table):
 JOB_HEIGHT, JOB_WIDTH, JOB_SEEN_H, JOB_SEEN_W, JOB_STEPS, JOB_WRAPS = range(6)
 JOB_CELLS_AT, JOB_SEEN_AT, JOB_DRAWS_AT, JOB_DRAWS_END, JOB_FRAMES_AT, JOB_ARENA_AT = range(6, 12)
 JOB_COLUMNS = 12
-
-
-#: Below this much work (cell-steps), a batch runs on the calling thread: waking numba's
-#: (fork-safe) workqueue threads costs some 50 us a call.
-_SERIAL_MAX_WORK = 1 << 16
-
-
-def _request_work(spec: np.ndarray) -> int:
-    return int((spec[:, JOB_HEIGHT] * spec[:, JOB_WIDTH] * spec[:, JOB_STEPS]).sum())
-
-
-def _test_work(layout: np.ndarray, job_trajectory: np.ndarray) -> int:
-    rows = layout[job_trajectory]
-    return int((rows[:, 1] * rows[:, 2] * rows[:, 5]).sum())
-
-
-def _run_jobs(parallel: Callable, serial: Callable, n_jobs: int, work: int, *args: object) -> None:
-    """Run a batch of ``n_jobs`` jobs with the parallel kernel or its serial twin
-    (``lifegym.sim``'s rule: under its lock, and only for enough work)."""
-    _run_either(parallel, serial, _use_threads(n_jobs, work, _SERIAL_MAX_WORK), *args)
 
 
 @njit(cache=True, nogil=True)
@@ -189,27 +167,9 @@ def _packed_job(j, spec, initials, seen, draws, rate, born, flip, words, classes
     )  # fmt: skip
 
 
-@njit(parallel=True, cache=True, nogil=True)
-def _packed_jobs_parallel(spec, initials, seen, draws, rate, born, flip, words, classes, ones,
-                          zeros, later, counts, stats, channel, needs_more):  # fmt: skip
-    for j in prange(spec.shape[0]):
-        _packed_job(
-            j, spec, initials, seen, draws, rate, born, flip, words, classes, ones, zeros, later,
-            counts, stats, channel, needs_more,
-        )  # fmt: skip
-
-
 @njit(cache=True, nogil=True)
-def _packed_jobs_serial(spec, initials, seen, draws, rate, born, flip, words, classes, ones, zeros,
-                        later, counts, stats, channel, needs_more):  # fmt: skip
-    for j in range(spec.shape[0]):
-        _packed_job(
-            j, spec, initials, seen, draws, rate, born, flip, words, classes, ones, zeros, later,
-            counts, stats, channel, needs_more,
-        )  # fmt: skip
-
-
-def run_packed_jobs(spec: np.ndarray, *args: object) -> None:
+def run_packed_jobs(spec, initials, seen, draws, rate, born, flip, words, classes, ones, zeros,
+                    later, counts, stats, channel, needs_more):  # fmt: skip
     """A step's requests under B/S rules, as the single env runs each (``Lab.run``, then
     :func:`_observe_job`): request ``j`` (its row of ``spec``, columns ``JOB_*``) runs its
     initial condition (uint8, flat ``initials``) ``n`` steps under rule words ``born[j]``,
@@ -217,8 +177,11 @@ def run_packed_jobs(spec: np.ndarray, *args: object) -> None:
     and, packed as ``test_packed`` reads them (initial, frames, region mask), to ``words``
     (the arena); ``counts`` / ``stats`` get a row per frame; ``needs_more[j]`` is set when
     its noise draws ran out."""
-    work = _request_work(spec)
-    _run_jobs(_packed_jobs_parallel, _packed_jobs_serial, len(spec), work, spec, *args)
+    for j in range(spec.shape[0]):
+        _packed_job(
+            j, spec, initials, seen, draws, rate, born, flip, words, classes, ones, zeros, later,
+            counts, stats, channel, needs_more,
+        )  # fmt: skip
 
 
 @njit(cache=True, nogil=True)
@@ -248,31 +211,16 @@ def _table_job(j, spec, initials, seen, draws, rate, tables, words, classes, one
     words[at + height * width : at + height * width + frames.size] = frames.reshape(-1)
 
 
-@njit(parallel=True, cache=True, nogil=True)
-def _table_jobs_parallel(spec, initials, seen, draws, rate, tables, words, classes, ones, zeros,
-                         later, counts, stats, channel, needs_more):  # fmt: skip
-    for j in prange(spec.shape[0]):
-        _table_job(
-            j, spec, initials, seen, draws, rate, tables, words, classes, ones, zeros, later,
-            counts, stats, channel, needs_more,
-        )  # fmt: skip
-
-
 @njit(cache=True, nogil=True)
-def _table_jobs_serial(spec, initials, seen, draws, rate, tables, words, classes, ones, zeros,
-                       later, counts, stats, channel, needs_more):  # fmt: skip
+def run_table_jobs(spec, initials, seen, draws, rate, tables, words, classes, ones, zeros,
+                   later, counts, stats, channel, needs_more):  # fmt: skip
+    """:func:`run_packed_jobs` for any rule tables ``tables`` (K, 512); ``words`` (the
+    arena, uint8) gets each request's initial condition then its observed frames."""
     for j in range(spec.shape[0]):
         _table_job(
             j, spec, initials, seen, draws, rate, tables, words, classes, ones, zeros, later,
             counts, stats, channel, needs_more,
         )  # fmt: skip
-
-
-def run_table_jobs(spec: np.ndarray, *args: object) -> None:
-    """:func:`run_packed_jobs` for any rule tables ``tables`` (K, 512); ``words`` (the
-    arena, uint8) gets each request's initial condition then its observed frames."""
-    work = _request_work(spec)
-    _run_jobs(_table_jobs_parallel, _table_jobs_serial, len(spec), work, spec, *args)
 
 
 @njit(cache=True, nogil=True)
@@ -307,21 +255,8 @@ def _test_packed_job(j, words, layout, job_trajectory, job_rule, born, flip, cou
     counts[j, :n] = found[0]
 
 
-@njit(parallel=True, cache=True, nogil=True)
-def _test_packed_parallel(words, layout, job_trajectory, job_rule, born, flip, counts):  # fmt: skip
-    for j in prange(job_trajectory.shape[0]):
-        _test_packed_job(j, words, layout, job_trajectory, job_rule, born, flip, counts)
-
-
 @njit(cache=True, nogil=True)
-def _test_packed_serial(words, layout, job_trajectory, job_rule, born, flip, counts):  # fmt: skip
-    for j in range(job_trajectory.shape[0]):
-        _test_packed_job(j, words, layout, job_trajectory, job_rule, born, flip, counts)
-
-
-def test_packed(
-    words: np.ndarray, layout: np.ndarray, job_trajectory: np.ndarray, *args: np.ndarray
-) -> None:
+def test_packed(words, layout, job_trajectory, job_rule, born, flip, counts):  # fmt: skip
     """For each job ``j``: the mismatch count of B/S rule ``job_rule[j]`` (``born`` / ``flip``
     (R, 9), the bit-packed kernel's rule words) with each observed frame of trajectory
     ``job_trajectory[j]``, into ``counts[j, :n]``.
@@ -331,9 +266,8 @@ def test_packed(
     x (H + 2) words a grid): its initial condition, its n observed frames at steps 1..n, and
     the mask of its observed region.
     """
-    n_jobs, work = len(job_trajectory), _test_work(layout, job_trajectory)
-    args = (words, layout, job_trajectory, *args)
-    _run_jobs(_test_packed_parallel, _test_packed_serial, n_jobs, work, *args)
+    for j in range(job_trajectory.shape[0]):
+        _test_packed_job(j, words, layout, job_trajectory, job_rule, born, flip, counts)
 
 
 @njit(cache=True, nogil=True)
@@ -354,26 +288,12 @@ def _test_tables_job(j, cells, layout, job_trajectory, job_rule, tables, counts)
         counts[j, i] = total
 
 
-@njit(parallel=True, cache=True, nogil=True)
-def _test_tables_parallel(cells, layout, job_trajectory, job_rule, tables, counts):  # fmt: skip
-    for j in prange(job_trajectory.shape[0]):
-        _test_tables_job(j, cells, layout, job_trajectory, job_rule, tables, counts)
-
-
 @njit(cache=True, nogil=True)
-def _test_tables_serial(cells, layout, job_trajectory, job_rule, tables, counts):  # fmt: skip
-    for j in range(job_trajectory.shape[0]):
-        _test_tables_job(j, cells, layout, job_trajectory, job_rule, tables, counts)
-
-
-def test_tables(
-    cells: np.ndarray, layout: np.ndarray, job_trajectory: np.ndarray, *args: np.ndarray
-) -> None:
+def test_tables(cells, layout, job_trajectory, job_rule, tables, counts):  # fmt: skip
     """As :func:`test_packed` for any rule tables ``tables`` (R, 512), the trajectories in
     ``cells`` (uint8): the initial condition (H, W) then the n observed frames (n, h, w)."""
-    n_jobs, work = len(job_trajectory), _test_work(layout, job_trajectory)
-    args = (cells, layout, job_trajectory, *args)
-    _run_jobs(_test_tables_parallel, _test_tables_serial, n_jobs, work, *args)
+    for j in range(job_trajectory.shape[0]):
+        _test_tables_job(j, cells, layout, job_trajectory, job_rule, tables, counts)
 
 
 @njit(cache=True, nogil=True)
