@@ -18,13 +18,17 @@ almost nothing in entropy).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass
+
+import numpy as np
 
 __all__ = [
     "REWARDS",
     "InfoGainReward",
     "RewardFunction",
     "StepOutcome",
+    "StepOutcomes",
     "TerminalReward",
     "make_reward",
 ]
@@ -60,6 +64,48 @@ class StepOutcome:
     exact: bool = False
     bits_correct: float = 0.0
     identified: bool = False
+
+
+@dataclass(frozen=True)
+class StepOutcomes:
+    """The :class:`StepOutcome` of each of a batch of steps (the native vector env's), field
+    by field: arrays of one entry a step (float64, int64 or bool), the budgets shared."""
+
+    entropy_before: np.ndarray
+    entropy_after: np.ndarray
+    experiment_cost: np.ndarray
+    compute_cost: np.ndarray
+    experiment_budget: int
+    compute_budget: int
+    rejected: np.ndarray
+    finished: np.ndarray
+    exact: np.ndarray
+    bits_correct: np.ndarray
+    identified: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.entropy_before)
+
+    def __iter__(self) -> Iterator[StepOutcome]:
+        """Each step's :class:`StepOutcome` (plain Python values)."""
+        costs = zip(
+            self.entropy_before.tolist(),
+            self.entropy_after.tolist(),
+            self.experiment_cost.tolist(),
+            self.compute_cost.tolist(),
+            strict=True,
+        )
+        ends = zip(
+            self.rejected.tolist(),
+            self.finished.tolist(),
+            self.exact.tolist(),
+            self.bits_correct.tolist(),
+            self.identified.tolist(),
+            strict=True,
+        )
+        budgets = (self.experiment_budget, self.compute_budget)
+        for spending, end in zip(costs, ends, strict=True):
+            yield StepOutcome(*spending, *budgets, *end)
 
 
 class RewardFunction(ABC):
@@ -109,6 +155,32 @@ class RewardFunction(ABC):
     def __call__(self, outcome: StepOutcome) -> float:
         """The reward of one step."""
 
+    def batch(self, outcomes: StepOutcomes) -> np.ndarray:
+        """float64 (B,): the reward of each step of a batch, as ``__call__`` gives it. This
+        default calls ``__call__`` step by step; the built-in rewards compute the batch in
+        array operations, the same floats (unless a subclass overrides ``__call__`` only)."""
+        return np.array([float(self(outcome)) for outcome in outcomes], dtype=np.float64)
+
+    def _costs(self, outcomes: StepOutcomes) -> np.ndarray:
+        """:meth:`cost` of each step, the same operations in the same order."""
+        penalty = np.where(outcomes.rejected, self.rejected_penalty, 0.0)
+        if outcomes.experiment_budget:
+            spent = self.experiment_weight * outcomes.experiment_cost
+            penalty = penalty + spent / outcomes.experiment_budget
+        if outcomes.compute_budget:
+            computed = self.compute_weight * outcomes.compute_cost
+            penalty = penalty + computed / outcomes.compute_budget
+        return penalty
+
+    def _bonuses(self, outcomes: StepOutcomes) -> np.ndarray:
+        """:meth:`bonus` of each step."""
+        return np.where(outcomes.finished & outcomes.identified, self.identified_bonus, 0.0)
+
+    def _vectorised(self, owner: type) -> bool:
+        """Whether ``owner``'s batch formula is this reward's: ``__call__`` not overridden
+        below ``owner``."""
+        return type(self).__call__ is owner.__call__
+
 
 class InfoGainReward(RewardFunction):
     """Entropy reduction of the belief in bits, plus the bonus, minus cost."""
@@ -116,6 +188,12 @@ class InfoGainReward(RewardFunction):
     def __call__(self, outcome: StepOutcome) -> float:
         gain = outcome.entropy_before - outcome.entropy_after + self.bonus(outcome)
         return float(gain - self.cost(outcome))
+
+    def batch(self, outcomes: StepOutcomes) -> np.ndarray:
+        if not self._vectorised(InfoGainReward):
+            return super().batch(outcomes)
+        gain = outcomes.entropy_before - outcomes.entropy_after + self._bonuses(outcomes)
+        return gain - self._costs(outcomes)
 
 
 class TerminalReward(RewardFunction):
@@ -128,6 +206,12 @@ class TerminalReward(RewardFunction):
             score = 1.0 if outcome.exact else outcome.bits_correct
             score += self.bonus(outcome)
         return float(score - self.cost(outcome))
+
+    def batch(self, outcomes: StepOutcomes) -> np.ndarray:
+        if not self._vectorised(TerminalReward):
+            return super().batch(outcomes)
+        score = np.where(outcomes.exact, 1.0, outcomes.bits_correct) + self._bonuses(outcomes)
+        return np.where(outcomes.finished, score, 0.0) - self._costs(outcomes)
 
 
 REWARDS: dict[str, type[RewardFunction]] = {

@@ -7,11 +7,13 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import lifegym  # noqa: F401  (registers the ids)
 from lifegym.generator import FixedPrior, ListPrior, UniformPrior, make_prior
 from lifegym.registration import PRESETS
-from lifegym.reward import InfoGainReward, StepOutcome, TerminalReward, make_reward
+from lifegym.reward import InfoGainReward, StepOutcome, StepOutcomes, TerminalReward, make_reward
 from lifegym.rules import NAMED_RULES, Rule
 from lifegym.types import RuleSpace
 
@@ -150,6 +152,47 @@ def test_envs_pay_the_identified_bonus_of_their_results() -> None:
         rewards[bonus] = got
     assert rewards[3.0][:-1] == rewards[0.0][:-1]
     assert rewards[3.0][-1] == pytest.approx(rewards[0.0][-1] + 3.0)
+
+
+weights = st.floats(0.0, 1e4, allow_nan=False)
+
+
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    size=st.integers(0, 40),
+    budgets=st.tuples(st.integers(0, 10**6), st.integers(0, 10**6)),
+    reward_weights=st.tuples(weights, weights, weights, weights),
+)
+@settings(max_examples=80, deadline=None)
+def test_batched_rewards_are_the_step_rewards_float_for_float(
+    seed: int, size: int, budgets: tuple[int, int], reward_weights: tuple[float, ...]
+) -> None:
+    rng = np.random.default_rng(seed)
+    flags = rng.random((5, size)) < 0.5
+    outcomes = StepOutcomes(
+        entropy_before=rng.random(size) * 18,
+        entropy_after=rng.random(size) * 18,
+        experiment_cost=rng.integers(0, 10**5, size),
+        compute_cost=rng.integers(0, 10**5, size),
+        experiment_budget=budgets[0],
+        compute_budget=budgets[1],
+        rejected=flags[0],
+        finished=flags[1],
+        exact=flags[2] & flags[1],
+        bits_correct=rng.random(size),
+        identified=flags[3] & flags[2] & flags[1],
+    )
+
+    class Doubled(InfoGainReward):  # overrides the step reward only: batched step by step
+        def __call__(self, outcome: StepOutcome) -> float:
+            return 2.0 * super().__call__(outcome)
+
+    for kind in (InfoGainReward, TerminalReward, Doubled):
+        reward = kind(*reward_weights)
+        batched = reward.batch(outcomes)
+        stepwise = np.array([reward(outcome) for outcome in outcomes], dtype=np.float64)
+        assert batched.dtype == np.float64 and batched.shape == (size,)
+        assert np.array_equal(batched.view(np.int64), stepwise.view(np.int64)), kind
 
 
 @pytest.mark.parametrize("bad", ["infogain", 3, None])

@@ -58,7 +58,7 @@ from lifegym.observe import (
     bernoulli_rate,
     block_channel,
 )
-from lifegym.reward import StepOutcome
+from lifegym.reward import StepOutcomes
 from lifegym.rules import TOTALISTIC, Rule
 from lifegym.scoring import EpisodeResult, PackedGroup
 from lifegym.scoring import battery as scoring_battery
@@ -395,29 +395,26 @@ class RuleDiscoveryVectorEnv(VectorEnv):
             )
             for i in np.flatnonzero(ended)
         }  # fmt: skip
-        rewards = np.zeros(n)
+        exact, bits_correct, identified = np.zeros(n, bool), np.zeros(n), np.zeros(n, bool)
+        for i, result in results.items():
+            exact[i], bits_correct[i] = result["exact"], result["bits_correct"]
+            identified[i] = result["identified"]
         settings = self.settings
-        budgets = (settings.experiment_budget, settings.compute_budget)
-        for i, before, after, spent, computed, refused in zip(
-            stepped.tolist(),
-            entropy_before[stepped].tolist(),
-            self._entropy[stepped].tolist(),
-            experiment_cost[stepped].tolist(),
-            compute_cost[stepped].tolist(),
-            rejected[stepped].tolist(),
-            strict=True,
-        ):
-            result = results.get(i)
-            outcome = StepOutcome(before, after, spent, computed, *budgets, refused)
-            if result is not None:
-                outcome = dataclasses.replace(
-                    outcome,
-                    finished=True,
-                    exact=result["exact"],
-                    bits_correct=result["bits_correct"],
-                    identified=result["identified"],
-                )
-            rewards[i] = float(settings.reward_function(outcome))
+        outcomes = StepOutcomes(
+            entropy_before=entropy_before[stepped],
+            entropy_after=self._entropy[stepped],
+            experiment_cost=experiment_cost[stepped],
+            compute_cost=compute_cost[stepped],
+            experiment_budget=settings.experiment_budget,
+            compute_budget=settings.compute_budget,
+            rejected=rejected[stepped],
+            finished=ended[stepped],
+            exact=exact[stepped],
+            bits_correct=bits_correct[stepped],
+            identified=identified[stepped],
+        )
+        rewards = np.zeros(n)
+        rewards[stepped] = settings.reward_function.batch(outcomes)
         terminated = ended & ~truncated
         extras: dict[int, dict[str, Any]] = {int(i): {} for i in stepped}
         for i in np.flatnonzero(rejected):
@@ -866,13 +863,15 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         """Episode ``i``'s trajectories as ``lifegym.scoring.packed_groups`` groups them,
         their packed initial conditions and region masks read from the arena."""
         arena = self._arena
-        ids = np.asarray(self._arena_ids[i], dtype=np.int64)
-        shapes, group_of = np.unique(arena.layout[ids, 1:], axis=0, return_inverse=True)
+        members: dict[tuple[int, ...], list[int]] = {}
+        ids = self._arena_ids[i]
+        for t, shape in zip(ids, arena.layout[ids, 1:].tolist(), strict=True):
+            members.setdefault(tuple(shape), []).append(t)
         groups = []
-        for g, (height, width, _, _, n) in enumerate(shapes.tolist()):
+        for (height, width, _, _, n), group in members.items():
             n_words = (width + 63) // 64 + 2
             slot = n_words * (height + 2)
-            offsets = arena.layout[ids[group_of.reshape(-1) == g], 0]
+            offsets = arena.layout[group, 0]
             initials = arena.cells[offsets[:, None] + np.arange(slot)]
             at = int(offsets[0]) + (n + 1) * slot  # the region mask follows the n frames
             mask = arena.cells[at : at + slot].reshape(n_words, height + 2)
