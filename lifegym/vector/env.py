@@ -284,7 +284,6 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         self._test_from_time = ExactEngine.test_from_time
         self._orbit_of = np.asarray(space.family.orbit_of, dtype=np.int64)
         self._rule_strings: dict[bytes, str] = {}
-        self._map_strings: list[str | None] = [None] * n  # each episode's, until it changes
 
         self._rngs: list[np.random.Generator | None] = [None] * n
         self._battery_seeds = [np.random.SeedSequence() for _ in range(n)]
@@ -307,6 +306,8 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         self._test_log_odds = np.zeros((n, f))
         self._p_one = np.full((n, f), 0.5)
         self._map_values = np.zeros((n, f), dtype=np.uint8)
+        # str of each episode's MAP rule, kept with _map_values (_refresh_beliefs)
+        self._map_strings = np.full(n, str(self._space.rule(self._map_values[0])), dtype=object)
         self._entropy = np.zeros(n)
         self._n_consistent = np.full(n, -1, dtype=np.int64)
         self._experiment_spent = np.zeros(n, dtype=np.int64)
@@ -786,9 +787,11 @@ class RuleDiscoveryVectorEnv(VectorEnv):
             self._noise,
         )  # fmt: skip
         self._p_one[which] = p_one
-        self._map_values[which] = p_one > 0.5
-        for i in which.tolist():
-            self._map_strings[i] = None
+        map_values = p_one > 0.5
+        moved = which[(map_values != self._map_values[which]).any(axis=1)]
+        self._map_values[which] = map_values
+        for i in moved.tolist():
+            self._map_strings[i] = self._rule_string(i)
         self._entropy[which] = binary_entropy_bits(p_one).sum(axis=1)
         if self._noise == 0.0:
             open_bits = (~evidence).sum(axis=1).tolist()
@@ -823,16 +826,14 @@ class RuleDiscoveryVectorEnv(VectorEnv):
     def _map_rule(self, i: int) -> Rule:
         return self._space.rule(self._map_values[i])
 
-    def _map_string(self, i: int) -> str:
-        found = self._map_strings[i]
+    def _rule_string(self, i: int) -> str:
+        """``str`` of episode ``i``'s MAP rule (remembered per rule)."""
+        key = self._map_values[i].tobytes()
+        found = self._rule_strings.get(key)
         if found is None:
-            key = self._map_values[i].tobytes()
-            found = self._rule_strings.get(key)
-            if found is None:
-                if len(self._rule_strings) >= _RULE_CACHE:
-                    self._rule_strings.clear()
-                found = self._rule_strings[key] = str(self._map_rule(i))
-            self._map_strings[i] = found
+            if len(self._rule_strings) >= _RULE_CACHE:
+                self._rule_strings.clear()
+            found = self._rule_strings[key] = str(self._map_rule(i))
         return found
 
     def _result(self, i: int, submitted_by: str) -> EpisodeResult:
@@ -914,7 +915,7 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         map_rules = np.full(n, None, dtype=object)
         for i in which.tolist():
             actions[i] = descriptions[i]
-            map_rules[i] = self._map_string(i)
+        map_rules[which] = self._map_strings[which]
 
         def costs(values: np.ndarray | None) -> np.ndarray:
             out = np.zeros(n, dtype=int)
@@ -955,7 +956,7 @@ class RuleDiscoveryVectorEnv(VectorEnv):
             "compute_spent": int(self._compute_spent[i]),
             "entropy": float(self._entropy[i]),
             "n_consistent": int(self._n_consistent[i]),
-            "map_rule": self._map_string(i),
+            "map_rule": self._map_strings[i],
             "action_mask": self._mask[i].copy(),
         }
 

@@ -153,8 +153,11 @@ def _packed_job(j, spec, initials, seen, draws, rate, born, flip, words, classes
     full = np.empty((height, width), dtype=np.uint8)
     for t in range(n):
         src, dst = _advance(src, dst, 1, born[j], flip[j], width, True)
-        _unpack_rows(src, 0, full, 0, height)
-        frames[t] = full[:seen_h, :seen_w]
+        if seen_h == height and seen_w == width:
+            _unpack_rows(src, 0, frames[t], 0, height)
+        else:
+            _unpack_rows(src, 0, full, 0, height)
+            frames[t] = full[:seen_h, :seen_w]
         out = grids[t + 1]
         for k in range(n_words):
             for r in range(height + 2):
