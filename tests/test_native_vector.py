@@ -1,6 +1,6 @@
 """The native vector env (``gym.make_vec`` of a v1 id): the same episodes as single envs for
-the same seeds and actions, its errors, partial resets, its trajectory arena, and
-MaskablePPO training on it through the SB3 adapter."""
+the same seeds and actions, its errors, partial resets, its trajectory arena and kernels,
+and MaskablePPO training on it through the SB3 adapter."""
 
 from __future__ import annotations
 
@@ -15,8 +15,11 @@ from hypothesis import strategies as st
 
 import lifegym  # noqa: F401  (registers the ids)
 from lifegym.registration import PRESETS
+from lifegym.rules import Rule
+from lifegym.sim import bs_rule_words, simulate
 from lifegym.vector import MaskedSyncVectorEnv, RuleDiscoveryVectorEnv, make_vector_env
 from lifegym.vector.arena import Arena
+from lifegym.vector.kernels import _narrow_step
 
 V1_IDS = [env_id for env_id in PRESETS if env_id.endswith("-v1")]
 #: Presets whose engine is slow per step: fewer steps in the comparison.
@@ -246,3 +249,27 @@ def test_the_arena_keeps_the_trajectories_it_is_told_to_keep(sizes: list[int], d
             assert np.array_equal(arena.cells[offset : offset + len(values)], values)
             assert np.array_equal(arena.layout[new, 1:], shape)
     assert arena.used == sum(len(contents[t][0]) for t in flat)
+
+
+@given(
+    height=st.integers(1, 12),
+    width=st.integers(1, 64),
+    bits=st.lists(st.booleans(), min_size=18, max_size=18),
+    seed=st.integers(0, 2**32 - 1),
+)
+@settings(max_examples=80, deadline=None)
+def test_the_one_word_row_step_is_the_simulator_s(
+    height: int, width: int, bits: list[bool], seed: int
+) -> None:
+    rule = Rule.from_bits(np.array(bits, dtype=np.uint8), "totalistic")
+    grid = (np.random.default_rng(seed).random((height, width)) < 0.5).astype(np.uint8)
+    want = simulate(rule, grid[None], 3, kernel="bitpacked")[0]
+    place = np.uint64(1) << np.arange(width, dtype=np.uint64)
+    rows = (grid.astype(np.uint64) * place).sum(axis=1, dtype=np.uint64)
+    after, halo = np.empty_like(rows), np.empty((3, height + 2), dtype=np.uint64)
+    born, flip = bs_rule_words(np.array(bits, dtype=np.uint8))
+    for step in range(1, 4):
+        _narrow_step(rows, after, halo, width, born, flip)
+        rows, after = after, rows
+        got = ((rows[:, None] >> np.arange(width, dtype=np.uint64)) & np.uint64(1)).astype(np.uint8)
+        assert np.array_equal(got, want[step]), step

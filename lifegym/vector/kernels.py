@@ -15,7 +15,7 @@ from numba import njit
 
 from lifegym.observe import _counts_kernel, _statistics_kernel
 from lifegym.patterns import _count_kernel, _row_codes
-from lifegym.sim import _advance, _mismatch_blocks, _unpack_rows
+from lifegym.sim import _ALL, _ONE, _TOP, _advance, _next_word, _popcount, _unpack_rows
 
 __all__ = [
     "JOB_COLUMNS",
@@ -239,38 +239,88 @@ def move_blocks(cells, starts, new_starts, sizes):
                 cells[target + e] = cells[source + e]
 
 
-@njit(cache=True, nogil=True)
-def _test_packed_job(j, words, layout, job_trajectory, job_rule, born, flip, counts):  # fmt: skip
-    """Job ``j`` of :func:`test_packed`."""
-    rule = job_rule[j]
-    offset, height, width, _, _, n = layout[job_trajectory[j]]
-    n_words = (width + 63) // 64 + 2
-    size = n_words * (height + 2)
-    state = words[offset : offset + size].copy().reshape((1, n_words, height + 2, 1))
-    observed = words[offset + size : offset + (n + 1) * size]
-    mask = words[offset + (n + 1) * size : offset + (n + 2) * size]
-    found = np.zeros((1, n), dtype=np.int64)  # the signature the single env compiles
-    _mismatch_blocks(
-        state, np.empty_like(state), np.arange(1, n + 1),
-        observed.reshape((1, n, n_words, height + 2)), mask.reshape((n_words, height + 2)),
-        found, born[rule], flip[rule], width, True,
-    )  # fmt: skip
-    counts[j, :n] = found[0]
+@njit(inline="always")
+def _narrow_step(src, dst, halo, width, born, flip):
+    """One torus step of a grid at most 64 cells wide, row ``r`` in word ``src[r]`` (column
+    ``c`` as bit ``c``, no bit past the grid), into ``dst``: ``lifegym.sim``'s word rule
+    (``_next_word``) fed what its halo refresh would give it (the wrapped edge columns as
+    bit 63 of the west word and as the first bit past the grid). ``halo`` (3, H + 2) is
+    scratch: each row's west, centre and east words, the edge rows repeated."""
+    height = src.shape[0]
+    last = np.uint64(width - 1)
+    keep = _ALL >> (_TOP - last)
+    west, centre, east = halo[0], halo[1], halo[2]
+    for r in range(height):
+        row = src[r]
+        west[r + 1] = (row >> last) << _TOP
+        if width < 64:
+            centre[r + 1] = row | ((row & _ONE) << np.uint64(width))
+            east[r + 1] = 0
+        else:
+            centre[r + 1] = row
+            east[r + 1] = row & _ONE
+    for words in (west, centre, east):
+        words[0], words[height + 1] = words[height], words[1]
+    for r in range(height):
+        dst[r] = keep & _next_word(
+            west[r], centre[r], east[r], west[r + 1], centre[r + 1], east[r + 1],
+            west[r + 2], centre[r + 2], east[r + 2], born, flip,
+        )  # fmt: skip
 
 
 @njit(cache=True, nogil=True)
 def test_packed(words, layout, job_trajectory, job_rule, born, flip, counts):  # fmt: skip
     """For each job ``j``: the mismatch count of B/S rule ``job_rule[j]`` (``born`` / ``flip``
     (R, 9), the bit-packed kernel's rule words) with each observed frame of trajectory
-    ``job_trajectory[j]``, into ``counts[j, :n]``.
+    ``job_trajectory[j]``, into ``counts[j, :n]`` (as ``lifegym.sim``'s mismatch kernel
+    counts them for the single env).
 
     A trajectory ``t`` lives in ``words`` (uint64) from ``layout[t, 0]``, with ``layout[t]`` =
     (offset, H, W, h, w, n), packed as ``lifegym.sim.pack_frames`` packs (S = (ceil(W/64) + 2)
     x (H + 2) words a grid): its initial condition, its n observed frames at steps 1..n, and
     the mask of its observed region.
     """
+    largest = 0
     for j in range(job_trajectory.shape[0]):
-        _test_packed_job(j, words, layout, job_trajectory, job_rule, born, flip, counts)
+        _, height, width, _, _, _ = layout[job_trajectory[j]]
+        largest = max(largest, ((width + 63) // 64 + 2) * (height + 2))
+    scratch = np.empty((2, largest), dtype=np.uint64)  # one grid and its next step
+    halo = np.empty((3, largest), dtype=np.uint64)
+    for j in range(job_trajectory.shape[0]):
+        rule = job_rule[j]
+        offset, height, width, _, _, n = layout[job_trajectory[j]]
+        n_words = (width + 63) // 64 + 2
+        size = n_words * (height + 2)
+        if n_words == 3:  # one word a row: the rows, without the halo
+            rows = scratch[0, :height]
+            rows[:] = words[offset + height + 3 : offset + 2 * height + 3]
+            after = scratch[1, :height]
+            at = offset + (n + 1) * size + height + 3
+            mask = words[at : at + height]
+            for t in range(1, n + 1):
+                _narrow_step(rows, after, halo, width, born[rule], flip[rule])
+                rows, after = after, rows
+                at = offset + t * size + height + 3
+                seen = words[at : at + height]
+                total = np.uint64(0)
+                for r in range(height):
+                    total += _popcount((rows[r] ^ seen[r]) & mask[r])
+                counts[j, t - 1] = total
+            continue
+        src = scratch[0, :size].reshape((n_words, height + 2, 1))
+        dst = scratch[1, :size].reshape((n_words, height + 2, 1))
+        src[:, :, 0] = words[offset : offset + size].reshape((n_words, height + 2))
+        mask = words[offset + (n + 1) * size : offset + (n + 2) * size]
+        mask = mask.reshape((n_words, height + 2))
+        for t in range(1, n + 1):
+            src, dst = _advance(src, dst, 1, born[rule], flip[rule], width, True)
+            seen = words[offset + t * size : offset + (t + 1) * size]
+            seen = seen.reshape((n_words, height + 2))
+            total = np.uint64(0)
+            for k in range(1, n_words - 1):
+                for r in range(1, height + 1):
+                    total += _popcount((src[k, r, 0] ^ seen[k, r]) & mask[k, r])
+            counts[j, t - 1] = total
 
 
 @njit(cache=True, nogil=True)
