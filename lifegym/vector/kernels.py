@@ -130,6 +130,35 @@ def _observe_job(job, initial, frames, draws, rate, words, slot, classes, ones, 
     return needs_more
 
 
+@njit(inline="always")
+def _narrow_step(src, dst, halo, width, born, flip):
+    """One torus step of a grid at most 64 cells wide, row ``r`` in word ``src[r]`` (column
+    ``c`` as bit ``c``, no bit past the grid), into ``dst``: ``lifegym.sim``'s word rule
+    (``_next_word``) fed what its halo refresh would give it (the wrapped edge columns as
+    bit 63 of the west word and as the first bit past the grid). ``halo`` (3, H + 2) is
+    scratch: each row's west, centre and east words, the edge rows repeated."""
+    height = src.shape[0]
+    last = np.uint64(width - 1)
+    keep = _ALL >> (_TOP - last)
+    west, centre, east = halo[0], halo[1], halo[2]
+    for r in range(height):
+        row = src[r]
+        west[r + 1] = (row >> last) << _TOP
+        if width < 64:
+            centre[r + 1] = row | ((row & _ONE) << np.uint64(width))
+            east[r + 1] = 0
+        else:
+            centre[r + 1] = row
+            east[r + 1] = row & _ONE
+    for words in (west, centre, east):
+        words[0], words[height + 1] = words[height], words[1]
+    for r in range(height):
+        dst[r] = keep & _next_word(
+            west[r], centre[r], east[r], west[r + 1], centre[r + 1], east[r + 1],
+            west[r + 2], centre[r + 2], east[r + 2], born, flip,
+        )  # fmt: skip
+
+
 @njit(cache=True, nogil=True)
 def _packed_job(j, spec, initials, seen, draws, rate, born, flip, words, classes, ones, zeros,
                 later, counts, stats, channel, needs_more):  # fmt: skip
@@ -148,20 +177,34 @@ def _packed_job(j, spec, initials, seen, draws, rate, born, flip, words, classes
     _pack_into(initial, grids[0])
     mask = grids[n + 1]
     _region_words(seen_h, seen_w, mask)
-    src = grids[0].copy().reshape((n_words, height + 2, 1))
-    dst = np.empty_like(src)
-    full = np.empty((height, width), dtype=np.uint8)
-    for t in range(n):
-        src, dst = _advance(src, dst, 1, born[j], flip[j], width, True)
-        if seen_h == height and seen_w == width:
-            _unpack_rows(src, 0, frames[t], 0, height)
-        else:
-            _unpack_rows(src, 0, full, 0, height)
-            frames[t] = full[:seen_h, :seen_w]
-        out = grids[t + 1]
-        for k in range(n_words):
-            for r in range(height + 2):
-                out[k, r] = src[k, r, 0] & mask[k, r]
+    if n_words == 3:  # one word a row (as test_packed)
+        rows = grids[0, 1, 1 : height + 1].copy()
+        after, halo = np.empty_like(rows), np.empty((3, height + 2), dtype=np.uint64)
+        for t in range(n):
+            _narrow_step(rows, after, halo, width, born[j], flip[j])
+            rows, after = after, rows
+            for r in range(seen_h):
+                for c in range(seen_w):
+                    frames[t, r, c] = (rows[r] >> np.uint64(c)) & _ONE
+            out = grids[t + 1]
+            out[:] = 0
+            for r in range(height):
+                out[1, r + 1] = rows[r] & mask[1, r + 1]
+    else:
+        src = grids[0].copy().reshape((n_words, height + 2, 1))
+        dst = np.empty_like(src)
+        full = np.empty((height, width), dtype=np.uint8)
+        for t in range(n):
+            src, dst = _advance(src, dst, 1, born[j], flip[j], width, True)
+            if seen_h == height and seen_w == width:
+                _unpack_rows(src, 0, frames[t], 0, height)
+            else:
+                _unpack_rows(src, 0, full, 0, height)
+                frames[t] = full[:seen_h, :seen_w]
+            out = grids[t + 1]
+            for k in range(n_words):
+                for r in range(height + 2):
+                    out[k, r] = src[k, r, 0] & mask[k, r]
     first = job[JOB_FRAMES_AT]
     needs_more[j] = _observe_job(
         job, initial, frames, draws[job[JOB_DRAWS_AT] : job[JOB_DRAWS_END]], rate, packed,
@@ -237,35 +280,6 @@ def move_blocks(cells, starts, new_starts, sizes):
         if source != target:
             for e in range(sizes[j]):
                 cells[target + e] = cells[source + e]
-
-
-@njit(inline="always")
-def _narrow_step(src, dst, halo, width, born, flip):
-    """One torus step of a grid at most 64 cells wide, row ``r`` in word ``src[r]`` (column
-    ``c`` as bit ``c``, no bit past the grid), into ``dst``: ``lifegym.sim``'s word rule
-    (``_next_word``) fed what its halo refresh would give it (the wrapped edge columns as
-    bit 63 of the west word and as the first bit past the grid). ``halo`` (3, H + 2) is
-    scratch: each row's west, centre and east words, the edge rows repeated."""
-    height = src.shape[0]
-    last = np.uint64(width - 1)
-    keep = _ALL >> (_TOP - last)
-    west, centre, east = halo[0], halo[1], halo[2]
-    for r in range(height):
-        row = src[r]
-        west[r + 1] = (row >> last) << _TOP
-        if width < 64:
-            centre[r + 1] = row | ((row & _ONE) << np.uint64(width))
-            east[r + 1] = 0
-        else:
-            centre[r + 1] = row
-            east[r + 1] = row & _ONE
-    for words in (west, centre, east):
-        words[0], words[height + 1] = words[height], words[1]
-    for r in range(height):
-        dst[r] = keep & _next_word(
-            west[r], centre[r], east[r], west[r + 1], centre[r + 1], east[r + 1],
-            west[r + 2], centre[r + 2], east[r + 2], born, flip,
-        )  # fmt: skip
 
 
 @njit(cache=True, nogil=True)
