@@ -14,14 +14,16 @@ every episode's state in arrays and does each step's work for all episodes at on
   in the single env's order;
 * **bit tests**: the MAP rule with the bit set and cleared is scored against every visible
   trajectory of every testing episode in one kernel call (``test_packed`` for B/S rules,
-  ``test_tables``), the trajectories kept in one arena;
+  ``test_tables``), the trajectories kept in one arena, each episode's tested rules'
+  log-likelihoods kept so that a rule is replayed only on trajectories it has not seen;
+* **beliefs, masks, observations, rewards, infos**: array operations over the batch.
+
+What stays per episode: the random draws, resets, and the scoring at the episode's end
+(its undetermined-bit check reads the packed initial conditions from the arena).
 
 The kernels run on the thread that steps the env: at a step's sizes (a few ms of work),
 waking numba's fork-safe workqueue threads cost more than they saved (measured: 20% fewer
 steps/s with two threads than with one).
-* **beliefs, masks, observations, rewards**: array operations over the batch.
-
-What stays per episode: resets, the rare MAP test, and the scoring at the episode's end.
 
 Limits: the ``Discrete`` face (``design=False``), the ``exact`` engine, no ``frame``
 observation and no rendering. :func:`make_vector_env` falls back to
@@ -260,7 +262,14 @@ class RuleDiscoveryVectorEnv(VectorEnv):
             dtype=np.int64,
         )
         self._item_soup = [item.kind == "soup" for item in self._menu]
-        self._item_density = np.array([item.density for item in self._menu])
+        self._item_density = [item.density for item in self._menu]
+        # Fixed initial conditions (designs, patterns: no draw), flat; None where drawn.
+        self._item_cells = [
+            None
+            if item.kind in ("soup", "patch")
+            else initial_condition(item, item.shape_in(template.world), None).reshape(-1)
+            for item in self._menu
+        ]
         observed = self._item_geometry[:, JOB_STEPS] * self._item_geometry[:, JOB_SEEN_H]
         observed *= self._item_geometry[:, JOB_SEEN_W]
         self._item_chunk = np.array(
@@ -573,25 +582,28 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         and the first standard exponential draws of their cell noise (float64, flat; as
         ``lifegym.observe.bernoulli_positions`` makes them), each episode's from its own
         generator in the single env's order: the initial condition, then the noise."""
-        menu, soup = self._menu, self._item_soup
+        menu, density, rngs = self._menu, self._item_density, self._rngs
         cells = spec[:, JOB_HEIGHT] * spec[:, JOB_WIDTH]
-        uniforms = np.empty(int(cells.sum()))
+        initials = np.empty(int(cells.sum()), dtype=bool)
+        uniforms = np.empty(int(cells.max()))
         draws = np.empty(int(spec[-1, JOB_DRAWS_END]))
-        designs = []
         noisy = self._noise > 0.0
-        for k, (i, item) in enumerate(zip(which.tolist(), items.tolist(), strict=True)):
-            rng = self._rngs[i]
-            start = int(spec[k, JOB_CELLS_AT])
-            if soup[item]:
-                rng.random(out=uniforms[start : start + int(cells[k])])
+        columns = (JOB_HEIGHT, JOB_WIDTH, JOB_CELLS_AT, JOB_DRAWS_AT, JOB_DRAWS_END)
+        for i, item, (height, width, start, first, end) in zip(
+            which.tolist(), items.tolist(), spec[:, columns].tolist(), strict=True
+        ):
+            rng, size = rngs[i], height * width
+            if self._item_soup[item]:
+                cut = initials[start : start + size]
+                np.less(rng.random(out=uniforms[:size]), density[item], out=cut)
             else:
-                shape = (int(spec[k, JOB_HEIGHT]), int(spec[k, JOB_WIDTH]))
-                designs.append((start, initial_condition(menu[item], shape, rng)))
+                grid = self._item_cells[item]
+                if grid is None:  # drawn: a patch
+                    grid = initial_condition(menu[item], (height, width), rng).reshape(-1)
+                initials[start : start + size] = grid
             if noisy:
-                rng.standard_exponential(out=draws[spec[k, JOB_DRAWS_AT] : spec[k, JOB_DRAWS_END]])
-        initials = (uniforms < np.repeat(self._item_density[items], cells)).view(np.uint8)
-        for start, grid in designs:
-            initials[start : start + grid.size] = grid.reshape(-1)
+                rng.standard_exponential(out=draws[first:end])
+        initials = initials.view(np.uint8)
         return initials, draws
 
     def _run_batch(
