@@ -17,7 +17,8 @@ Run from the repository root:
     python benchmarks/vector_speed.py --quick    # smoke run
     python benchmarks/vector_speed.py --env lifegym/LifeLike-Noisy-v1 --num-envs 64
 
-Prints a table and writes ``benchmarks/results/vector_speed.json``.
+Prints a table and writes ``benchmarks/results/vector_speed.json`` (a run over part of the
+sweep writes ``vector_speed_part.json``, a quick one ``vector_speed_quick.json``).
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from lifegym.vector import RuleDiscoveryVectorEnv
 
 OUT = machine.ROOT / "benchmarks" / "results" / "vector_speed.json"
 QUICK_OUT = machine.ROOT / "benchmarks" / "results" / "vector_speed_quick.json"
+#: A run over part of the sweep (--env, --num-envs, --modes) goes here, not over the full one.
+PART_OUT = machine.ROOT / "benchmarks" / "results" / "vector_speed_part.json"
 MODES = ("vector_entry_point", "sync", "async")
 NUM_ENVS = (1, 16, 64, 256)
 #: The done-when target: native >= this x sync at N = 64 on LifeLike-Noisy-v1.
@@ -154,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"\n{env_id} N={n}: native {hit['vs_sync']:.1f}x sync (target >= {target}): {verdict}"
         )
-    out = args.out or (QUICK_OUT if args.quick else OUT)
+    whole = not (args.env or args.num_envs) and set(args.modes) == set(MODES)
+    out = args.out or (QUICK_OUT if args.quick else OUT if whole else PART_OUT)
     out.parent.mkdir(parents=True, exist_ok=True)
     settings = {"seconds": seconds, "min_steps": args.min_steps, "async_max": args.async_max}
     out.write_text(
