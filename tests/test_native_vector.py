@@ -109,6 +109,16 @@ def test_same_step_autoreset_plays_the_same_episodes(env_id: str, kwargs: dict) 
     assert play_both(env_id, 50, AutoresetMode.SAME_STEP, **kwargs) > 0
 
 
+@pytest.mark.parametrize(
+    ("world", "window"), [((20, 70), None), ((24, 130), (12, 100)), ((18, 64), None)]
+)
+def test_worlds_wider_than_a_word_play_the_same_episodes(world: tuple, window: tuple) -> None:
+    # Grids over 64 cells wide take the kernels' general path, 64 the one-word path's edge.
+    kwargs = {"world": world, "menu": "v0", "max_steps": 12, "window": window}
+    env_id = "lifegym/LifeLike-Window-v1" if window else "lifegym/LifeLike-Noisy-v1"
+    assert play_both(env_id, 30, AutoresetMode.NEXT_STEP, **kwargs) > 0
+
+
 def test_the_exact_presets_are_batched_and_the_rest_fall_back() -> None:
     batched = [e for e in V1_IDS if PRESETS[e][0].get("inference", "exact") == "exact"]
     assert len(batched) >= 8

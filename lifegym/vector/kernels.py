@@ -15,7 +15,15 @@ from numba import njit
 
 from lifegym.observe import _counts_kernel, _statistics_kernel
 from lifegym.patterns import _count_kernel, _row_codes
-from lifegym.sim import _ALL, _ONE, _TOP, _advance, _next_word, _popcount, _unpack_rows
+from lifegym.sim import (
+    _ALL,
+    _ONE,
+    _TOP,
+    _bitpacked_blocks_serial,
+    _mismatch_blocks,
+    _next_word,
+    _popcount,
+)
 
 __all__ = [
     "JOB_COLUMNS",
@@ -130,7 +138,7 @@ def _observe_job(job, initial, frames, draws, rate, words, slot, classes, ones, 
     return needs_more
 
 
-@njit(inline="always")
+@njit(cache=True, nogil=True)
 def _narrow_step(src, dst, halo, width, born, flip):
     """One torus step of a grid at most 64 cells wide, row ``r`` in word ``src[r]`` (column
     ``c`` as bit ``c``, no bit past the grid), into ``dst``: ``lifegym.sim``'s word rule
@@ -190,21 +198,20 @@ def _packed_job(j, spec, initials, seen, draws, rate, born, flip, words, classes
             out[:] = 0
             for r in range(height):
                 out[1, r + 1] = rows[r] & mask[1, r + 1]
-    else:
-        src = grids[0].copy().reshape((n_words, height + 2, 1))
-        dst = np.empty_like(src)
-        full = np.empty((height, width), dtype=np.uint8)
+    else:  # wider: the simulator's own (compiled, cached) kernel, then pack
+        start = grids[0].copy().reshape((1, n_words, height + 2, 1))
+        full = np.empty((1, n, height, width), dtype=np.uint8)
+        _bitpacked_blocks_serial(
+            start, np.empty_like(start), np.arange(1, n + 1), full, born[j], flip[j], width, True
+        )  # fmt: skip
         for t in range(n):
-            src, dst = _advance(src, dst, 1, born[j], flip[j], width, True)
-            if seen_h == height and seen_w == width:
-                _unpack_rows(src, 0, frames[t], 0, height)
-            else:
-                _unpack_rows(src, 0, full, 0, height)
-                frames[t] = full[:seen_h, :seen_w]
+            frames[t] = full[0, t, :seen_h, :seen_w]
             out = grids[t + 1]
+            out[:] = 0
+            _pack_into(full[0, t], out)
             for k in range(n_words):
                 for r in range(height + 2):
-                    out[k, r] = src[k, r, 0] & mask[k, r]
+                    out[k, r] &= mask[k, r]
     first = job[JOB_FRAMES_AT]
     needs_more[j] = _observe_job(
         job, initial, frames, draws[job[JOB_DRAWS_AT] : job[JOB_DRAWS_END]], rate, packed,
@@ -321,20 +328,16 @@ def test_packed(words, layout, job_trajectory, job_rule, born, flip, counts):  #
                     total += _popcount((rows[r] ^ seen[r]) & mask[r])
                 counts[j, t - 1] = total
             continue
-        src = scratch[0, :size].reshape((n_words, height + 2, 1))
-        dst = scratch[1, :size].reshape((n_words, height + 2, 1))
-        src[:, :, 0] = words[offset : offset + size].reshape((n_words, height + 2))
+        state = words[offset : offset + size].copy().reshape((1, n_words, height + 2, 1))
+        observed = words[offset + size : offset + (n + 1) * size]
         mask = words[offset + (n + 1) * size : offset + (n + 2) * size]
-        mask = mask.reshape((n_words, height + 2))
-        for t in range(1, n + 1):
-            src, dst = _advance(src, dst, 1, born[rule], flip[rule], width, True)
-            seen = words[offset + t * size : offset + (t + 1) * size]
-            seen = seen.reshape((n_words, height + 2))
-            total = np.uint64(0)
-            for k in range(1, n_words - 1):
-                for r in range(1, height + 1):
-                    total += _popcount((src[k, r, 0] ^ seen[k, r]) & mask[k, r])
-            counts[j, t - 1] = total
+        found = np.zeros((1, n), dtype=np.int64)
+        _mismatch_blocks(
+            state, np.empty_like(state), np.arange(1, n + 1),
+            observed.reshape((1, n, n_words, height + 2)), mask.reshape((n_words, height + 2)),
+            found, born[rule], flip[rule], width, True,
+        )  # fmt: skip
+        counts[j, :n] = found[0]
 
 
 @njit(cache=True, nogil=True)
