@@ -4,8 +4,10 @@ Each kernel takes a batch of *jobs* that may each have their own rule: running t
 rules of a batch of requests, counting their transitions and frame statistics, flipping
 observed cells, and the mismatch counts of hypothesis tests. Jobs call the
 single env's own kernels (``lifegym.sim``, ``lifegym.patterns``, ``lifegym.observe``) where
-they can, so they compute what the single env computes; the rule-table step is a plain
-loop here (the simulator's inlined one takes ~20 s to compile into each kernel).
+they can, so they compute what the single env computes. Two steps are their own: B/S
+grids at most 64 cells wide step one word a row (``_narrow_step``, the simulator's word
+rule without its general halo code), and the rule-table step is a plain loop (the
+simulator's inlined one takes ~20 s to compile into each kernel).
 """
 
 from __future__ import annotations
