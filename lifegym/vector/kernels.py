@@ -169,16 +169,23 @@ def _narrow_step(src, dst, halo, width, born, flip):
         )  # fmt: skip
 
 
+@njit(inline="always")
+def _job_views(job, initials, seen):
+    """A request's initial condition (H, W) and observed frames (n, h, w) in the flat
+    ``initials`` and ``seen`` (its ``spec`` row ``job``)."""
+    height, width, seen_h, seen_w, n = job[0], job[1], job[2], job[3], job[4]
+    initial = initials[job[JOB_CELLS_AT] : job[JOB_CELLS_AT] + height * width]
+    frames = seen[job[JOB_SEEN_AT] : job[JOB_SEEN_AT] + n * seen_h * seen_w]
+    return initial.reshape((height, width)), frames.reshape((n, seen_h, seen_w))
+
+
 @njit(cache=True, nogil=True)
 def _packed_job(j, spec, initials, seen, draws, rate, born, flip, words, classes, ones, zeros,
                 later, counts, stats, channel, needs_more):  # fmt: skip
     """Job ``j`` of :func:`run_packed_jobs`."""
     job = spec[j]
     height, width, seen_h, seen_w, n = job[0], job[1], job[2], job[3], job[4]
-    initial = initials[job[JOB_CELLS_AT] : job[JOB_CELLS_AT] + height * width]
-    initial = initial.reshape((height, width))
-    frames = seen[job[JOB_SEEN_AT] : job[JOB_SEEN_AT] + n * seen_h * seen_w]
-    frames = frames.reshape((n, seen_h, seen_w))
+    initial, frames = _job_views(job, initials, seen)
     n_words = (width + 63) // 64 + 2
     slot = n_words * (height + 2)
     packed = words[job[JOB_ARENA_AT] : job[JOB_ARENA_AT] + (n + 2) * slot]
@@ -246,10 +253,7 @@ def _table_job(j, spec, initials, seen, draws, rate, tables, words, classes, one
     no_words = np.zeros(0, dtype=np.uint64)
     job = spec[j]
     height, width, seen_h, seen_w, n = job[0], job[1], job[2], job[3], job[4]
-    initial = initials[job[JOB_CELLS_AT] : job[JOB_CELLS_AT] + height * width]
-    initial = initial.reshape((height, width))
-    frames = seen[job[JOB_SEEN_AT] : job[JOB_SEEN_AT] + n * seen_h * seen_w]
-    frames = frames.reshape((n, seen_h, seen_w))
+    initial, frames = _job_views(job, initials, seen)
     run = np.empty((2, height, width), dtype=np.uint8)
     run[0] = initial
     for t in range(n):
@@ -303,12 +307,11 @@ def test_packed(words, layout, job_trajectory, job_rule, born, flip, counts):  #
     x (H + 2) words a grid): its initial condition, its n observed frames at steps 1..n, and
     the mask of its observed region.
     """
-    largest = 0
+    tallest = 0
     for j in range(job_trajectory.shape[0]):
-        _, height, width, _, _, _ = layout[job_trajectory[j]]
-        largest = max(largest, ((width + 63) // 64 + 2) * (height + 2))
-    scratch = np.empty((2, largest), dtype=np.uint64)  # one grid and its next step
-    halo = np.empty((3, largest), dtype=np.uint64)
+        tallest = max(tallest, layout[job_trajectory[j], 1])
+    scratch = np.empty((2, tallest), dtype=np.uint64)  # a one-word-row grid and its next step
+    halo = np.empty((3, tallest + 2), dtype=np.uint64)
     for j in range(job_trajectory.shape[0]):
         rule = job_rule[j]
         offset, height, width, _, _, n = layout[job_trajectory[j]]
