@@ -678,6 +678,66 @@ def top_k(values, k):
 
 
 @njit(cache=True, nogil=True)
+def pattern_classes(grid):
+    """uint8 (H, W): ``9 * alive + live neighbours`` of each cell of ``grid`` (uint8 0/1
+    (H, W)) on the torus."""
+    height, width = grid.shape
+    classes = np.empty((height, width), dtype=np.uint8)
+    for r in range(height):
+        up = grid[(r - 1) % height]
+        mid = grid[r]
+        down = grid[(r + 1) % height]
+        for c in range(width):
+            left = (c - 1) % width
+            right = (c + 1) % width
+            live = (
+                np.int64(up[left]) + up[c] + up[right] + mid[left] + mid[right]
+                + down[left] + down[c] + down[right]
+            )  # fmt: skip
+            classes[r, c] = 9 * mid[c] + live
+    return classes
+
+
+@njit(cache=True, nogil=True)
+def drop_rules(loglik, exact, rules, bounds, dropped):
+    """For each ``i`` with ``dropped[i]``: ``loglik[r] = bounds[i]`` and ``exact[r] = False``
+    for rule ``r = rules[i]`` (``r = i`` when ``rules`` is empty)."""
+    identity = rules.shape[0] == 0
+    for i in range(dropped.shape[0]):
+        if dropped[i]:
+            r = i if identity else rules[i]
+            loglik[r] = bounds[i]
+            exact[r] = False
+
+
+@njit(cache=True, nogil=True)
+def revival_candidates(loglik, exact, margin, reach):
+    """In two passes over the rules: the best exact log-likelihood ``best`` (``-inf`` if no
+    rule is exact), the rules (int64, ascending) that are not exact with
+    ``loglik >= best - margin``, and the exact rules with ``loglik - best >= -reach``
+    (int64, ascending; none when ``best`` is ``-inf``)."""
+    n = loglik.shape[0]
+    best = -np.inf
+    for r in range(n):
+        if exact[r] and loglik[r] > best:
+            best = loglik[r]
+    floor = best - margin
+    revive = np.empty(n, dtype=np.int64)
+    support = np.empty(n, dtype=np.int64)
+    n_revive = 0
+    n_support = 0
+    for r in range(n):
+        if exact[r]:
+            if best > -np.inf and loglik[r] - best >= -reach:
+                support[n_support] = r
+                n_support += 1
+        elif loglik[r] >= floor:
+            revive[n_revive] = r
+            n_revive += 1
+    return best, revive[:n_revive].copy(), support[:n_support].copy()
+
+
+@njit(cache=True, nogil=True)
 def top_k_where(values, mask, k):
     """``top_k`` among the entries with ``mask`` (bool (n,)): indices (int64, ascending,
     into ``values``) of the ``min(k, mask.sum())`` largest; ties: lower index first."""

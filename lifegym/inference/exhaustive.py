@@ -122,6 +122,7 @@ _WRAP_SOURCE = np.array(
 )  # fmt: skip
 _WINDOW_SUBSETS = np.arange(1, 16, dtype=np.int64)
 _WINDOW_SOURCE = np.concatenate([[-1], 2 + np.arange(15)]).astype(np.int64)
+_ALL_RULES = np.empty(0, dtype=np.int64)  # ``drop_rules``: rule i is entry i
 _HAMMING = np.array([[bin(a ^ b).count("1") for b in range(16)] for a in range(16)])
 
 
@@ -163,13 +164,7 @@ def pattern_classes(initial: np.ndarray) -> np.ndarray:
     """uint8 (H, W): ``9 * alive + live neighbours`` of each cell of ``initial`` (H, W) on
     the torus, i.e. the totalistic family bit (``B0..B8, S0..S8``) that decides its next
     state."""
-    grid = np.asarray(initial, dtype=np.uint8)
-    count = np.zeros(grid.shape, dtype=np.uint8)
-    for dr in (-1, 0, 1):
-        for dc in (-1, 0, 1):
-            if dr or dc:
-                count += np.roll(grid, (dr, dc), axis=(0, 1))
-    return np.ascontiguousarray(9 * grid + count, dtype=np.uint8)
+    return mr.pattern_classes(np.ascontiguousarray(initial, dtype=np.uint8))
 
 
 def _prepare(trajectory: VisibleTrajectory) -> _Prepared:
@@ -418,6 +413,9 @@ class RuleScores:
         self.last_update: dict[str, Any] = {}
         self._structured = structured_words(space)
         self._scored = 0  # trajectories with at least one observed frame
+        # (best exact log-likelihood, exact rules within _SUPPORT_NATS of it) while
+        # loglik and exact are unchanged (see posterior_support), else None.
+        self._support: tuple[float, np.ndarray] | None = None
 
     def _score(
         self,
@@ -467,6 +465,7 @@ class RuleScores:
         """Add ``trajectory``'s log-likelihood terms to :attr:`loglik`."""
         start = time.perf_counter()
         prep = _prepare(trajectory)
+        support, self._support = self._support, None
         self.trajectories.append(trajectory)
         self._prepared.append(prep)
         info: dict[str, Any] = {"rules": self.n_rules, "frames": prep.n_frames}
@@ -479,15 +478,21 @@ class RuleScores:
             info["past_first_frame"] = self.n_rules if prep.n_frames > 1 else 0
         else:
             info["mode"] = "pruned"
-            self._add_pruned(prep, info)
+            self._add_pruned(prep, info, support)
             self._revive(prep, info)
         if prep.n_frames:
             self._scored += 1
         info["seconds"] = time.perf_counter() - start
         self.last_update = info
 
-    def _add_pruned(self, prep: _Prepared, info: dict[str, Any]) -> None:
-        """One trajectory with pruning: steps 1-4 of the module doc."""
+    def _add_pruned(
+        self,
+        prep: _Prepared,
+        info: dict[str, Any],
+        support: tuple[float, np.ndarray] | None,
+    ) -> None:
+        """One trajectory with pruning: steps 1-4 of the module doc. ``support``: the
+        posterior support of the data before it (``posterior_support``), if known."""
         margin = self.margin
         acc = self.loglik
         new = acc.copy()
@@ -507,7 +512,12 @@ class RuleScores:
         # 1. Earlier data: the best rules so far give L*, and the hopeless are skipped.
         active = None
         if self._scored:
-            seed(mr.top_k_where(acc, self.exact, _SEEDS))
+            if support is not None and len(support[1]) >= _SEEDS:
+                # Every exact rule outside the support is below all of it: the best
+                # exact rules are the support's best.
+                seed(support[1][_top(acc[support[1]], _SEEDS)])
+            else:
+                seed(mr.top_k_where(acc, self.exact, _SEEDS))
             active = mr.still_in_reach(acc, lstar - margin, done, self.exact, exact)
         # 2. Pilot: the first rows of the first observed frame (for statistics, its
         # density and activity), for every active rule.
@@ -552,8 +562,7 @@ class RuleScores:
         with np.errstate(invalid="ignore"):
             keep = pending & (bound >= lstar - margin)
         drop = pending & ~keep
-        new[where(drop)] = bound[drop]
-        exact[where(drop)] = False
+        mr.drop_rules(new, exact, _ALL_RULES if active is None else active, bound, drop)
         # 4. Rounds over more and more observed frames for the rules still in reach.
         # Each round resumes the terms of the last: its frames are simulated, not rescored
         # (a sum over frames in the same order, so the same floats).
@@ -597,10 +606,11 @@ class RuleScores:
         rule whose bound is within ``margin`` of the best exact log-likelihood."""
         revived = 0
         while True:
-            best = self.loglik[self.exact].max() if self.exact.any() else -np.inf
-            with np.errstate(invalid="ignore"):
-                rules = np.flatnonzero(~self.exact & (self.loglik >= best - self.margin))
+            best, rules, support = mr.revival_candidates(
+                self.loglik, self.exact, self.margin, _SUPPORT_NATS
+            )
             if not len(rules):
+                self._support = (best, support)
                 break
             total = self._complete(prep, rules)
             for earlier in self._prepared[:-1]:
@@ -618,7 +628,9 @@ class RuleScores:
         rules with a nonzero unnormalised posterior weight ``exp(loglik - best)`` (int64,
         ascending; dropped rules weigh 0) with those weights (float64; the MAP rule's is
         1): the same floats as the dense array of 2^n_free weights, in time O(live rules)."""
-        best, support = sparse_sums.posterior_support(self.loglik, self.exact, _SUPPORT_NATS)
+        if self._support is None:
+            self._support = sparse_sums.posterior_support(self.loglik, self.exact, _SUPPORT_NATS)
+        best, support = self._support
         weights = np.exp(self.loglik[support] - best)
         live = weights > 0
         return best, support[live], weights[live]
@@ -703,6 +715,7 @@ class ExhaustiveEngine(InferenceEngine):
         super().__init__(space, model)
         self.scores = RuleScores(space, prune=prune, margin=margin, pilot_cells=pilot_cells)
         self._belief: Belief | None = None  # until the next trajectory: tests change nothing
+        self._last_rule: tuple[int, Rule] | None = None
         empty = int(space.family.orbit_of[0])  # the bit of the all-dead neighbourhood
         free = np.flatnonzero(space.free_bits == empty)
         self._quiescent_bit = int(free[0]) if len(free) else None
@@ -727,9 +740,13 @@ class ExhaustiveEngine(InferenceEngine):
         return self.scores.exact
 
     def rule(self, index: int) -> Rule:
-        """The rule with rule index ``index``."""
-        n_free = self.space.n_free
-        return self.space.rule((int(index) >> np.arange(n_free)) & 1)
+        """The rule with rule index ``index`` (the last one asked for is kept: beliefs
+        ask for the MAP rule, which seldom moves)."""
+        index = int(index)
+        if self._last_rule is None or self._last_rule[0] != index:
+            n_free = self.space.n_free
+            self._last_rule = (index, self.space.rule((index >> np.arange(n_free)) & 1))
+        return self._last_rule[1]
 
     def _absorb(self, trajectory: VisibleTrajectory) -> None:
         self.scores.add(trajectory)
