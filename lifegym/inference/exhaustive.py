@@ -13,7 +13,8 @@ Rule index ``r`` has free bit ``i`` (order of ``space.free_bits``) equal to
 ``(r >> i) & 1``.
 
 How it is fast (see ``lifegym.inference._multirule`` for the kernels): 64 rules are
-simulated at once, one bit of a ``uint64`` word per rule; the groups of 64 are split over
+simulated at once, one bit of a ``uint64`` word per rule; the groups of 64 (for a revival's
+few rules, the trajectories they are re-scored on) are split over
 ``numba.get_num_threads()`` Python threads (the kernel releases the GIL; no numba
 threading layer is used, so nothing needs ``lifegym.sim._PARALLEL_LOCK``); and most
 rules are *pruned*.
@@ -454,6 +455,27 @@ class RuleScores:
         valid = layout.valid
         return partial.reshape(-1)[valid], np.repeat(complete, _LANES)[valid]
 
+    def _complete_each(self, preps: list[_Prepared], rules: np.ndarray) -> list[np.ndarray]:
+        """``_complete(prep, rules)`` for each of ``preps``; a few rules over many
+        trajectories (a revival) run the trajectories on the threads."""
+        terms: list[np.ndarray] = [np.empty(0)] * len(preps)
+
+        def run(lo: int, hi: int) -> None:
+            for i in range(lo, hi):
+                terms[i] = self._complete(preps[i], rules)
+
+        n_groups = -(-len(rules) // _LANES)
+        work = n_groups * sum(
+            p.world[0] * p.world[1] * int(p.times[-1]) + _FRAME_WORK[p.kind] * p.n_frames
+            for p in preps
+        )
+        threads = min(numba.get_num_threads(), len(preps))
+        if threads > 1 and work >= _PARALLEL_MIN_WORK:
+            _run_threads(run, len(preps), threads)
+        else:
+            run(0, len(preps))
+        return terms
+
     def _complete(self, prep: _Prepared, rules: np.ndarray | None) -> np.ndarray:
         """float64 (n,): one trajectory's log-likelihood for each of ``rules`` (ascending;
         None for all), unpruned."""
@@ -612,10 +634,11 @@ class RuleScores:
             if not len(rules):
                 self._support = (best, support)
                 break
-            total = self._complete(prep, rules)
-            for earlier in self._prepared[:-1]:
-                if earlier.n_frames:
-                    total = total + self._complete(earlier, rules)
+            preps = [prep] + [earlier for earlier in self._prepared[:-1] if earlier.n_frames]
+            terms = self._complete_each(preps, rules)
+            total = terms[0]
+            for term in terms[1:]:  # the newest trajectory first, then the oldest onwards
+                total = total + term
             self.loglik[rules] = total
             self.exact[rules] = True
             revived += len(rules)
