@@ -12,7 +12,15 @@ from collections.abc import Mapping
 
 import numpy as np
 
-__all__ = ["as_cells"]
+__all__ = ["as_cells", "kernel_input"]
+
+
+def kernel_input(array: np.ndarray, dtype: type = np.uint8) -> np.ndarray:
+    """``array`` as a writable C-contiguous ``dtype`` array (a copy only when it is
+    read-only, strided or of another dtype): numba compiles a kernel once per argument
+    type, and read-only or strided arrays are other types."""
+    array = np.ascontiguousarray(array, dtype=dtype)
+    return array if array.flags.writeable else array.copy()
 
 
 def as_cells(

@@ -32,6 +32,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numba import njit
 
+from lifegym.cells import kernel_input
+
 __all__ = [
     "COUNT_FIELDS",
     "N_STATS",
@@ -277,9 +279,9 @@ def frame_counts(initial: np.ndarray, frames: np.ndarray, wrap: bool) -> np.ndar
 
     2x2 blocks wrap around when ``wrap`` (the region is the whole torus), else stay inside.
     """
-    frames = np.ascontiguousarray(frames, dtype=np.uint8)
+    frames = kernel_input(frames)
     counts = np.zeros((frames.shape[0], len(COUNT_FIELDS)), dtype=np.int64)
-    _counts_kernel(np.ascontiguousarray(initial, dtype=np.uint8), frames, wrap, counts)
+    _counts_kernel(kernel_input(initial), frames, bool(wrap), counts)
     return counts
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from lifegym.cells import kernel_input
 from lifegym.rules import N_PATTERNS
 from lifegym.types import VisibleTrajectory
 
@@ -77,9 +78,9 @@ def count_outputs(
     one entry per class) at ``classes[its pattern in before]``.
     """
     _count_kernel(
-        np.ascontiguousarray(before, dtype=np.uint8),
-        np.ascontiguousarray(after, dtype=np.uint8),
-        np.asarray(classes, dtype=np.int64),
+        kernel_input(before),
+        kernel_input(after),
+        kernel_input(classes, np.int64),
         ones,
         zeros,
         rows[0],

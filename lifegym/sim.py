@@ -38,7 +38,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from lifegym.cells import as_cells
+from lifegym.cells import as_cells, kernel_input
 from lifegym.rules import TOTALISTIC, Rule, family_contains
 
 __all__ = [
@@ -549,7 +549,7 @@ def bs_rule_words(bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     given by their totalistic bits (0/1 (..., 18): B0..B8, S0..S8), as :func:`rule_masks`
     makes them, by one lookup."""
     words = _MASK_WORDS[np.asarray(bits, dtype=np.intp)]
-    return words[..., :9], words[..., :9] ^ words[..., 9:]
+    return np.ascontiguousarray(words[..., :9]), words[..., :9] ^ words[..., 9:]
 
 
 @functools.lru_cache(maxsize=1024)
@@ -778,8 +778,8 @@ def agreeing_rules(
     each), without building rules: one call for F rules."""
     out = np.empty(len(others[0]), dtype=bool)
     _agreeing(
-        np.array(packed_init, dtype=np.uint64)[..., None], np.asarray(times, dtype=np.int64),
-        mask, *a, *others, width, True, out,
+        np.array(packed_init, dtype=np.uint64)[..., None], kernel_input(times, np.int64),
+        kernel_input(mask, np.uint64), *a, *others, width, True, out,
     )  # fmt: skip
     return out
 
@@ -836,8 +836,8 @@ def count_mismatches(
     counts = np.zeros((state.shape[0], len(times)), dtype=np.int64)
     born, flip = _packed_rule(rule)
     _mismatch_blocks(
-        state, np.empty_like(state), np.asarray(times, dtype=np.int64), observed, mask,
-        counts, born, flip, width, True,
+        state, np.empty_like(state), kernel_input(times, np.int64), observed,
+        kernel_input(mask, np.uint64), counts, born, flip, width, True,
     )  # fmt: skip
     return counts
 

@@ -547,9 +547,9 @@ def evaluate_serial(
                     _step_row(src[r - 1], src[r], src[r + 1], dst[r], v0, v1, width, lb, lx)
                 src, dst = dst, src
             _score(
-                src, t1 - 1, row_limit, 0, kind, obs, fparams, prev, h, w, wrap, sobs, sscale,
-                channel, smasks, ssrc, bound, part, limit, x, acc, e, counts, ll, wanted,
-                hist, blocks,
+                src, t1 - 1, row_limit, np.int64(0), kind, obs, fparams, prev, h, w, wrap, sobs,
+                sscale, channel, smasks, ssrc, bound, part, limit, x, acc, e, counts, ll,
+                wanted, hist, blocks,
             )  # fmt: skip
             part[:] = ll
             continue
@@ -616,7 +616,7 @@ def evaluate_serial(
                 if kind == KIND_STATS and wrap:
                     _refresh_halo(src, height, width)
                 _score(
-                    src, 1, rows, f, kind, obs, fparams, prev, h, w, wrap, sobs, sscale,
+                    src, np.int64(1), rows, f, kind, obs, fparams, prev, h, w, wrap, sobs, sscale,
                     channel, smasks, ssrc, bound, part, limit, x, acc, e, counts, ll, wanted,
                     hist, blocks,
                 )  # fmt: skip

@@ -71,6 +71,7 @@ from typing import Any
 import numba
 import numpy as np
 
+from lifegym.cells import kernel_input
 from lifegym.inference import _multirule as mr
 from lifegym.inference import sparse_sums
 from lifegym.inference.base import InferenceEngine
@@ -165,7 +166,7 @@ def pattern_classes(initial: np.ndarray) -> np.ndarray:
     """uint8 (H, W): ``9 * alive + live neighbours`` of each cell of ``initial`` (H, W) on
     the torus, i.e. the totalistic family bit (``B0..B8, S0..S8``) that decides its next
     state."""
-    return mr.pattern_classes(np.ascontiguousarray(initial, dtype=np.uint8))
+    return mr.pattern_classes(kernel_input(initial))
 
 
 def _prepare(trajectory: VisibleTrajectory) -> _Prepared:
@@ -208,7 +209,7 @@ def _prepare(trajectory: VisibleTrajectory) -> _Prepared:
         times=times,
         kind=kind,
         obs=obs,
-        init_region=np.ascontiguousarray(initial[:h, :w]),
+        init_region=kernel_input(initial[:h, :w]),
         fparams=fparams,
         sobs=sobs,
         sscale=sscale,

@@ -119,6 +119,7 @@ import numba
 import numpy as np
 from numba import njit
 
+from lifegym.cells import kernel_input
 from lifegym.inference.base import (
     InferenceEngine,
     binary_entropy_bits,
@@ -491,9 +492,9 @@ def _prepare(trajectory: VisibleTrajectory) -> _Track | None:
     t_last = int(times[-1])
     obs_index = np.full(t_last + 1, -1, dtype=np.int64)
     obs_index[times] = np.arange(times.size)
-    init = np.ascontiguousarray(trajectory.initial, dtype=np.uint8)
+    init = kernel_input(trajectory.initial)
     if trajectory.frames is not None:
-        observed = np.ascontiguousarray(trajectory.frames, dtype=np.uint8)
+        observed = kernel_input(trajectory.frames)
         return _Track(init, times, obs_index, observed, None, 0, model.noise, h * w)
     observed = np.zeros((times.size, h, w), dtype=np.uint8)
     stats = np.asarray(trajectory.stats, dtype=np.float64)

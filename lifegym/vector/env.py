@@ -769,14 +769,14 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         job_ids = np.asarray(jobs, dtype=np.int64)
         arena = self._arena
         layout = arena.layout[job_ids]
-        n_frames = layout[:, 5]
+        n_frames = np.ascontiguousarray(layout[:, 5])
         counts = np.zeros((len(job_ids), int(n_frames.max(initial=0))), dtype=np.int64)
         job_rules = np.asarray(rules, dtype=np.int64)
         if self._packed:
             born, flip = bs_rule_words(bits)
             test_packed(arena.cells, arena.layout, job_ids, job_rules, born, flip, counts)
         else:
-            tables = bits[:, self._orbit_of].astype(np.uint8)
+            tables = np.ascontiguousarray(bits[:, self._orbit_of], dtype=np.uint8)
             test_tables(arena.cells, arena.layout, job_ids, job_rules, tables, counts)
         cells = layout[:, 3] * layout[:, 4]
         starts = np.minimum(first, n_frames)

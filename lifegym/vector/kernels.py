@@ -124,7 +124,8 @@ def _observe_job(job, initial, frames, draws, rate, words, slot, classes, ones, 
     needs_more = rate > 0.0 and _flip(
         frames.reshape(-1), draws, rate, words, slot, job[JOB_HEIGHT] + 2, seen_h, seen_w
     )
-    _count_kernel(initial, frames[0], classes, ones, zeros, 0, seen_h, 0, seen_w)
+    zero = np.int64(0)  # not a literal: the kernel's signature is the Python callers'
+    _count_kernel(initial, frames[0], classes, ones, zeros, zero, seen_h, zero, seen_w)
     margin = 0 if job[JOB_WRAPS] else 1
     if later:
         for t in range(n - 1):
@@ -211,7 +212,8 @@ def _packed_job(j, spec, initials, seen, draws, rate, born, flip, words, classes
         start = grids[0].copy().reshape((1, n_words, height + 2, 1))
         full = np.empty((1, n, height, width), dtype=np.uint8)
         _bitpacked_blocks_serial(
-            start, np.empty_like(start), np.arange(1, n + 1), full, born[j], flip[j], width, True
+            start, np.empty_like(start), np.arange(1, n + 1), full, born[j], flip[j], width,
+            width > 0,  # True, typed as the simulator passes it (not a literal)
         )  # fmt: skip
         for t in range(n):
             frames[t] = full[0, t, :seen_h, :seen_w]
@@ -262,7 +264,7 @@ def _table_job(j, spec, initials, seen, draws, rate, tables, words, classes, one
     first = job[JOB_FRAMES_AT]
     needs_more[j] = _observe_job(
         job, initial, frames, draws[job[JOB_DRAWS_AT] : job[JOB_DRAWS_END]], rate, no_words,
-        0, classes, ones[j], zeros[j], later, counts[first : first + n],
+        np.int64(0), classes, ones[j], zeros[j], later, counts[first : first + n],
         stats[first : first + n], channel,
     )  # fmt: skip
     at = job[JOB_ARENA_AT]
@@ -340,7 +342,7 @@ def test_packed(words, layout, job_trajectory, job_rule, born, flip, counts):  #
         _mismatch_blocks(
             state, np.empty_like(state), np.arange(1, n + 1),
             observed.reshape((1, n, n_words, height + 2)), mask.reshape((n_words, height + 2)),
-            found, born[rule], flip[rule], width, True,
+            found, born[rule], flip[rule], width, width > 0,  # True, not a literal
         )  # fmt: skip
         counts[j, :n] = found[0]
 
