@@ -681,6 +681,10 @@ def totalistic_logliks(
 
 # ------------------------------------------------------------------------------ engine
 
+# The prior belief of each rule space seen (a reset would compute it over 2^n_free rules).
+_PRIORS: dict[tuple[str, bytes, bytes], Belief] = {}
+_PRIORS_KEPT = 64
+
 #: Log-likelihoods this close (relative) to the best count as tied for the MAP rule.
 _TIE_RTOL = 1e-12
 
@@ -777,9 +781,22 @@ class ExhaustiveEngine(InferenceEngine):
         self._belief = None
 
     def belief(self) -> Belief:
-        """The posterior (computed once per trajectory: a copy of it after that)."""
+        """The posterior (computed once per trajectory: a copy of it after that; the prior
+        once per rule space)."""
         if self._belief is None:
-            self._belief = self._posterior()
+            if self.scores.trajectories:
+                self._belief = self._posterior()
+            else:  # the prior: the same for every episode over this space
+                key = (
+                    self.space.family.name,
+                    self.space.known_mask.tobytes(),
+                    self.space.known_values.tobytes(),
+                )
+                if key not in _PRIORS:
+                    if len(_PRIORS) >= _PRIORS_KEPT:
+                        _PRIORS.clear()
+                    _PRIORS[key] = self._posterior()
+                self._belief = _PRIORS[key]
         known = self._belief
         return dataclasses.replace(
             known, p_one=known.p_one.copy(), determined=known.determined.copy()
