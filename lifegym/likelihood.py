@@ -141,7 +141,11 @@ def _score(trajectory: VisibleTrajectory, initial: np.ndarray, clean: np.ndarray
     counts = clean_counts(initial, clean, model.wraps(*trajectory.world_shape))
     observed = trajectory.stats
     expected = expected_statistics(counts, cells, model.flip_probability)
-    z = (expected - observed) / stats_scale(observed, cells)
+    scale = _SCALES.get(trajectory)  # the trajectory's alone: every rule replayed reuses it
+    if scale is None:
+        scale = stats_scale(observed, cells)
+        _SCALES.put(trajectory, scale)
+    z = (expected - observed) / scale
     return Replay(initial, clean, -0.5 * (z * z).sum(axis=1), np.abs(z).sum(axis=1), z.shape[1])
 
 
@@ -170,6 +174,7 @@ class _Cache:
 _REPLAYS = _Cache(_REPLAY_CACHE)
 _SCORES = _Cache(4 * _REPLAY_CACHE)  # rule -> {trajectory: Score}
 _PACKED = _Cache(_REPLAY_CACHE)
+_SCALES = _Cache(_REPLAY_CACHE)  # trajectory -> stats_scale of its observed statistics
 _GROUPS = _Cache(64)
 
 

@@ -26,6 +26,7 @@ The statistics of a frame (each in [0, 1]):
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, replace
 
@@ -326,6 +327,13 @@ def block_channel(q: float) -> np.ndarray:
     return q**_BLOCK_DISTANCE * (1 - q) ** (4 - _BLOCK_DISTANCE)
 
 
+@functools.lru_cache(maxsize=64)
+def _kernel_channel(q: float) -> np.ndarray:
+    """``block_channel(q)`` for the kernels, kept per ``q`` (the kernels only read it; it
+    stays writable so that they compile once)."""
+    return block_channel(q)
+
+
 def statistics_from_counts(counts: np.ndarray, cells: int, q: float = 0.0) -> np.ndarray:
     """``STAT_NAMES`` (..., n, N_STATS) from ``frame_counts`` (..., n, 18) of ``cells``-cell
     frames; with ``q`` > 0, their expectation when each cell is flipped with probability q.
@@ -338,7 +346,7 @@ def statistics_from_counts(counts: np.ndarray, cells: int, q: float = 0.0) -> np
     lead = counts.shape[:-2]
     flat = np.ascontiguousarray(counts.reshape(-1, *counts.shape[-2:]))
     out = np.empty((*flat.shape[:2], N_STATS))
-    _statistics_kernel(flat, float(cells), float(q), block_channel(q), out)
+    _statistics_kernel(flat, float(cells), float(q), _kernel_channel(float(q)), out)
     return out.reshape(*lead, *out.shape[1:])
 
 
