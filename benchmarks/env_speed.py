@@ -11,7 +11,7 @@
 
 Run from the repository root:
 
-    python benchmarks/env_speed.py            # about 2-4 minutes on 2 cores
+    python benchmarks/env_speed.py            # about 10 minutes on 2 cores
     python benchmarks/env_speed.py --quick    # smoke run
 
 Prints a table and writes ``benchmarks/results/env_speed.json``.
@@ -176,11 +176,16 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown preset(s) {sorted(unknown)}; choose among {list(lifegym.PRESETS)}")
     for env_id in args.env or lifegym.PRESETS:
-        # The exhaustive and search presets take 10-100 ms per experiment: fewer steps.
-        inference = gym.spec(env_id).kwargs.get("inference")
-        exhaustive_preset = inference == "exhaustive" or inference.startswith("search")
-        steps = max(100, n_steps // 5) if exhaustive_preset else n_steps
-        rows.append(env_steps(env_id, steps, min(3, repeats) if exhaustive_preset else repeats))
+        # The exhaustive presets take ~10 ms per experiment, the search presets ~100 ms:
+        # fewer steps and runs.
+        inference = gym.spec(env_id).kwargs.get("inference") or ""
+        if inference == "exhaustive":
+            steps, runs = max(100, n_steps // 5), min(3, repeats)
+        elif inference.startswith("search"):
+            steps, runs = max(100, n_steps // 20), 1
+        else:
+            steps, runs = n_steps, repeats
+        rows.append(env_steps(env_id, steps, runs))
         row = rows[-1]
         kinds = ", ".join(f"{k} {v:.0f}us" for k, v in sorted(row["mean_us"].items()))
         print(
