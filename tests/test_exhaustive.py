@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from lifegym import simulate
 from lifegym.inference import _multirule as mr
 from lifegym.inference import exhaustive as ex
-from lifegym.inference import make_engine
+from lifegym.inference import make_engine, sparse_sums
 from lifegym.inference.exhaustive import (
     DEFAULT_MARGIN,
     ExhaustiveEngine,
@@ -176,6 +176,46 @@ def test_pruning_bookkeeping_matches_numpy(
     got = np.empty_like(exact)
     np.testing.assert_array_equal(mr.still_in_reach(values, floor, done, exact_before, got), active)
     np.testing.assert_array_equal(got, exact)
+    # Revival and posterior support (log-likelihoods hold no NaN: -inf at worst).
+    loglik = np.where(np.isnan(values), -np.inf, values)
+    best = loglik[exact_before].max() if exact_before.any() else -np.inf
+    with np.errstate(invalid="ignore"):
+        revive = np.flatnonzero(~exact_before & (loglik >= best - 40.0))
+    got_best, got_revive, got_support = mr.revival_candidates(loglik, exact_before, 40.0, 800.0)
+    assert got_best == best
+    np.testing.assert_array_equal(got_revive, revive)
+    ref_best, ref_support = sparse_sums.posterior_support(loglik, exact_before, 800.0)
+    assert ref_best == got_best
+    np.testing.assert_array_equal(got_support, ref_support)
+    # Dropping rules: the scatter the numpy indexing did.
+    rules = np.flatnonzero(done)
+    bounds = np.arange(len(rules), dtype=np.float64) - 7.0
+    dropped = bounds < -3.0
+    want_loglik, want_exact = loglik.copy(), exact_before.copy()
+    want_loglik[rules[dropped]] = bounds[dropped]
+    want_exact[rules[dropped]] = False
+    got_loglik, got_exact = loglik.copy(), exact_before.copy()
+    mr.drop_rules(got_loglik, got_exact, rules, bounds, dropped)
+    np.testing.assert_array_equal(got_loglik, want_loglik)
+    np.testing.assert_array_equal(got_exact, want_exact)
+
+
+def test_prior_belief_is_shared_but_not_its_arrays() -> None:
+    """The prior is computed once per rule space; engines hand out copies of it."""
+    model = noisy(0.05)
+    first = ExhaustiveEngine(FULL_SPACE, model).belief()
+    first.p_one[:] = 0.9
+    first.determined[:] = True
+    again = ExhaustiveEngine(FULL_SPACE, model).belief()
+    np.testing.assert_array_equal(again.p_one, np.full(FULL_SPACE.n_free, 0.5))
+    assert not again.determined.any()
+    fresh = ExhaustiveEngine(FULL_SPACE, model)._posterior()
+    np.testing.assert_array_equal(again.p_one, fresh.p_one)
+    assert (again.entropy, again.n_consistent, again.map_rule) == (
+        fresh.entropy,
+        fresh.n_consistent,
+        fresh.map_rule,
+    )
 
 
 def test_threads_give_the_same_scores(monkeypatch: pytest.MonkeyPatch) -> None:

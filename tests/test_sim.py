@@ -761,3 +761,28 @@ def test_concurrent_calls_from_threads() -> None:
         got = list(pool.map(lambda init: simulate("B36/S23", init, 30, record="last"), inits))
     for g, e in zip(got, expected, strict=True):
         np.testing.assert_array_equal(g, e)
+
+
+def test_read_only_inputs_compile_no_other_kernel() -> None:
+    """Read-only or strided inputs are other numba types: the wrappers hand the kernels
+    writable C-contiguous arrays, so each kernel compiles once (CI time)."""
+    import lifegym.sim as sim
+
+    world = (6, 7)
+    init = (np.random.default_rng(0).random((1, *world)) < 0.5).astype(np.uint8)
+    packed = sim.pack_frames(init, world)
+    mask = sim.pack_frames(np.ones((1, *world), dtype=np.uint8), world)[0]
+    times = np.arange(1, 4)
+    observed = np.stack(
+        [sim.pack_frames(sim.simulate(Rule.parse("B3/S23"), init[0], 3)[1:], world)]
+    )
+    for writable in (True, False):
+        mask_in, times_in = mask.copy(), times.copy()
+        mask_in.setflags(write=writable)
+        times_in.setflags(write=writable)
+        sim.count_mismatches(Rule.parse("B36/S23"), packed, world[1], times_in, observed, mask_in)
+        sim.same_observations(
+            Rule.parse("B3/S23"), Rule.parse("B36/S23"), packed, world[1], times_in, mask_in
+        )
+    assert len(sim._mismatch_blocks.signatures) == 1
+    assert len(sim._agreeing.signatures) == 1
