@@ -47,6 +47,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from lifegym.inference.sparse_sums import posterior_support
+
 _ZERO = np.uint64(0)
 _ONE = np.uint64(1)
 _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
@@ -712,29 +714,18 @@ def drop_rules(loglik, exact, rules, bounds, dropped):
 
 @njit(cache=True, nogil=True)
 def revival_candidates(loglik, exact, margin, reach):
-    """In two passes over the rules: the best exact log-likelihood ``best`` (``-inf`` if no
-    rule is exact), the rules (int64, ascending) that are not exact with
-    ``loglik >= best - margin``, and the exact rules with ``loglik - best >= -reach``
-    (int64, ascending; none when ``best`` is ``-inf``)."""
-    n = loglik.shape[0]
-    best = -np.inf
-    for r in range(n):
-        if exact[r] and loglik[r] > best:
-            best = loglik[r]
+    """``sparse_sums.posterior_support(loglik, exact, reach)`` (the best exact
+    log-likelihood ``best`` and the exact rules within ``reach`` of it) and, in one more
+    pass, the rules (int64, ascending) that are not exact with ``loglik >= best - margin``."""
+    best, support = posterior_support(loglik, exact, reach)
     floor = best - margin
-    revive = np.empty(n, dtype=np.int64)
-    support = np.empty(n, dtype=np.int64)
-    n_revive = 0
-    n_support = 0
-    for r in range(n):
-        if exact[r]:
-            if best > -np.inf and loglik[r] - best >= -reach:
-                support[n_support] = r
-                n_support += 1
-        elif loglik[r] >= floor:
-            revive[n_revive] = r
-            n_revive += 1
-    return best, revive[:n_revive].copy(), support[:n_support].copy()
+    revive = np.empty(loglik.shape[0], dtype=np.int64)
+    count = 0
+    for r in range(loglik.shape[0]):
+        if not exact[r] and loglik[r] >= floor:
+            revive[count] = r
+            count += 1
+    return best, revive[:count].copy(), support
 
 
 @njit(cache=True, nogil=True)
