@@ -6,7 +6,7 @@
    the MAP, the step that ends the episode) and its share of the time are reported too,
    and each v1 preset's rate over its v0 twin's, measured in the same run. (On the
    exhaustive presets an episode's first request scores all 2^18 rules: with nothing
-   known yet, none can be pruned.)
+   known yet, only the new data can put a rule out of reach.)
 2. **Exhaustive B/S posterior**: the time of one ``exhaustive`` update over all 262,144
    B/S rules for one 64x64 soup (density 0.5, 16 steps) observed through strided(2) +
    noisy(0.01), next to a naive baseline timed in the same run: scoring rules one at a
