@@ -14,11 +14,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from lifegym.equivalence import observational_class
 from lifegym.likelihood import Replay, clean_counts, packed_region, replays
 from lifegym.patterns import pattern_histogram
 from lifegym.rules import Rule
@@ -29,12 +30,14 @@ from lifegym.sim import (
     same_trajectories,
     simulate,
 )
+from lifegym.observe import ObservationModel
 from lifegym.types import RuleSpace, VisibleTrajectory
 
 __all__ = [
     "BATTERY_SEED",
     "BATTERY_STEPS",
-    "IDENTIFIED_ENTROPY",
+    "IDENTIFIED_DELTA",
+    "SCORE_VERSION",
     "EpisodeResult",
     "PackedGroup",
     "battery",
@@ -189,21 +192,26 @@ def _same_replay(other: Rule, trajectory: VisibleTrajectory, base: Replay) -> bo
     return np.array_equal(_observed_view(base, trajectory), _observed_view(replay, trajectory))
 
 
-#: Belief entropy (bits) under which an engine that cannot count consistent rules counts
-#: as settled on one.
-IDENTIFIED_ENTROPY = 0.1
+#: The one tolerance of ``identified``, for every engine and preset: the engine must give
+#: the submitted rule's class posterior probability at least ``1 - IDENTIFIED_DELTA``.
+IDENTIFIED_DELTA = 0.01
+#: The version of the scoring rules (``identified``, ``exact``, ``behavioural_match`` and the
+#: benchmark's ``score``): 1 until the measuring-stick issue; 2 since.
+SCORE_VERSION = 2
 
 
-def is_identified(exact: bool, n_undetermined: int, n_consistent: int, entropy: float) -> bool:
-    """The luck-free score: the submitted rule is the hidden rule, no free bit is left
-    undetermined by the data, and the belief is settled on one rule (``n_consistent == 1``
-    where the engine counts, i.e. ``n_consistent >= 0``; else entropy <= ``IDENTIFIED_ENTROPY``).
-    A rule whose undetermined bits merely match the tie-break is exact, not identified."""
-    if not exact or n_undetermined:
-        return False
-    if n_consistent >= 0:
-        return n_consistent == 1
-    return entropy <= IDENTIFIED_ENTROPY
+def is_identified(
+    in_class: bool, n_undetermined: int, class_probability: float, delta: float = IDENTIFIED_DELTA
+) -> bool:
+    """The luck-free score: the submitted rule is the hidden one up to observational
+    equivalence (``in_class``), the env's engine gives that class posterior probability at
+    least ``1 - delta`` (a lower bound where the engine cannot compute it; NaN counts as
+    none), and no free bit is left undetermined by the data (a flip of the bit changes
+    nothing seen: no engine may claim such a bit settled). A rule whose undetermined bits
+    merely match a tie-break is exact, not identified."""
+    if not 0 < delta < 1:
+        raise ValueError(f"delta must be in (0, 1), got {delta!r}")
+    return bool(in_class and not n_undetermined and class_probability >= 1.0 - delta)
 
 
 @dataclass(frozen=True)
@@ -218,6 +226,10 @@ class EpisodeResult:
     behavioural_match: bool
     undetermined_bits: list[str]
     n_undetermined: int
+    class_probability: float
+    identified_delta: float
+    equivalent_rules: list[str]
+    score_version: int
     experiment_cost: int
     compute_cost: int
     n_experiments: int
@@ -232,28 +244,39 @@ class EpisodeResult:
         true_rule: Rule,
         submitted: Rule,
         space: RuleSpace,
+        model: ObservationModel,
         trajectories: Sequence[VisibleTrajectory],
         battery_grids: np.ndarray,
+        class_probability: Callable[[Sequence[Rule]], float],
         groups: Sequence[PackedGroup] | None = None,
-        **costs: int | str,
+        **costs: int | str | float,
     ) -> EpisodeResult:
-        """Score ``submitted`` against ``true_rule``; ``costs`` fills the cost fields
-        (``groups``: as for :func:`undetermined_bits`)."""
+        """Score ``submitted`` against ``true_rule`` seen through ``model``;
+        ``class_probability(members)`` is the env's engine's posterior probability (or
+        bound) of a class; ``costs`` fills the cost fields (``groups``: as for
+        :func:`undetermined_bits`)."""
+        members = observational_class(submitted, space, model)
+        in_class = any(true_rule == member for member in members)
         truth = space.free_values(true_rule)
-        guess = space.free_values(submitted)
+        closest = max(  # bits correct against the class member nearest the truth
+            (space.free_values(member) for member in members),
+            key=lambda values: int(np.sum(values == truth)),
+        )
         names = space.free_names
         unknown = undetermined_bits(submitted, space, trajectories, groups)
-        exact = bool(true_rule == submitted)
+        probability = float(class_probability(members))
         return cls(
             true_rule=str(true_rule),
             submitted_rule=str(submitted),
-            exact=exact,
-            identified=is_identified(
-                exact, len(unknown), int(costs["n_consistent"]), float(costs["belief_entropy"])
-            ),
-            bits_correct=float(np.mean(truth == guess)) if len(truth) else 1.0,
+            exact=in_class,
+            identified=is_identified(in_class, len(unknown), probability),
+            bits_correct=float(np.mean(truth == closest)) if len(truth) else 1.0,
             behavioural_match=behavioural_match(true_rule, submitted, battery_grids),
             undetermined_bits=[names[i] for i in unknown],
             n_undetermined=len(unknown),
+            class_probability=probability,
+            identified_delta=IDENTIFIED_DELTA,
+            equivalent_rules=[str(member) for member in members[1:]],
+            score_version=SCORE_VERSION,
             **costs,  # type: ignore[arg-type]
         )

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -158,6 +159,10 @@ class Belief:
         n_consistent: rules still consistent with the data (see the engine's doc), or
             None where the engine cannot count them.
         determined: bool (n_free,): whether the data so far have any bearing on each bit.
+        map_probability: the engine's posterior probability of the MAP rule's
+            observational-equivalence class (``lifegym.equivalence``), or the lower bound
+            the engine gives for it (see the engine's ``class_probability``); NaN where
+            the engine gave none.
     """
 
     p_one: np.ndarray
@@ -165,6 +170,7 @@ class Belief:
     entropy: float
     n_consistent: int | None
     determined: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    map_probability: float = math.nan
 
     @property
     def confidence(self) -> np.ndarray:

@@ -96,7 +96,9 @@ def run_episode(
 ) -> dict[str, Any]:
     """Play one episode to its end; returns ``info["result"]`` plus ``env`` (the id),
     ``inference`` (the engine), ``design``, ``agent``, ``rule``, ``seed``, ``agent_seed``,
-    ``steps`` and ``wall_s`` (seconds, agent and env together): a row that
+    ``steps``, ``wall_s`` (seconds, agent and env together) and ``agent_cpu_s`` (CPU
+    seconds of this process spent in the agent's ``act``, its own simulation included:
+    what the env's compute budget does not meter): a row that
     ``lifegym.bench.summarise`` takes as it is. ``watch``, when
     given, is called with the ``info`` of the reset and of every step (its time counts).
 
@@ -116,8 +118,12 @@ def run_episode(
         watch(info)
     unwrapped = env.unwrapped
     steps = 0
+    agent_cpu = 0.0
     while True:
-        action = agent.act(obs, info, unwrapped.action_masks())
+        mask = unwrapped.action_masks()
+        cpu = time.process_time()
+        action = agent.act(obs, info, mask)
+        agent_cpu += time.process_time() - cpu
         obs, _, terminated, truncated, info = env.step(action)
         steps += 1
         if watch is not None:
@@ -135,4 +141,5 @@ def run_episode(
         "agent_seed": agent_seed,
         "steps": steps,
         "wall_s": time.perf_counter() - start,
+        "agent_cpu_s": agent_cpu,
     }

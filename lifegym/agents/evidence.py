@@ -50,6 +50,7 @@ __all__ = [
     "first_step_only",
     "free_classes",
     "log_odds",
+    "probability_log_odds",
     "sighting_log_odds",
     "sightings_needed",
     "stats_design",
@@ -103,6 +104,18 @@ def target_log_odds(n_free: int, target_entropy: float) -> float:
         else:
             high = middle
     return high
+
+
+def probability_log_odds(n_free: int, delta: float) -> float:
+    """``lambda*`` for a probability target: the per-bit log-odds at which ``n_free``
+    independent bits put probability at least ``1 - delta / 2`` on the rule they point to
+    (half of ``delta``, as :func:`target_log_odds` keeps half of its target: the slack
+    absorbs the noise of the last sightings)."""
+    if not 0 < delta < 1:
+        raise ValueError(f"delta must be in (0, 1), got {delta!r}")
+    # n log(1 + e^-lambda) = -log(1 - delta / 2)
+    per_bit = -math.log1p(-delta / 2) / max(n_free, 1)
+    return -math.log(math.expm1(per_bit))
 
 
 def sightings_needed(

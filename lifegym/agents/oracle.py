@@ -3,60 +3,81 @@
 The only agent told the hidden rule: it is marked ``reference = True``, so
 :func:`~lifegym.agents.base.run_episode` hands it the hidden rule after each reset
 (:meth:`~lifegym.agents.base.Agent.reveal`) and tables show it as the yardstick, never
-ranked. Like every agent it holds only the env's public view, never the env. Its mean
-experiment cost is what every other agent's ``cost_vs_oracle`` divides by.
+ranked. Like every agent it holds only the env's public view, never the env. Its
+experiment cost is what every other agent's ``score`` and ``cost_vs_oracle`` divide by.
 
-Each step it knows, for every free bit, the log-odds the env's belief holds *towards the
-true value* (``p_one`` and the hidden rule), so it knows how many more sightings each bit
-needs before the belief has the hidden rule as its most probable rule with entropy at most
-``target_entropy`` (``lifegym.agents.evidence.sightings_needed``). It then requests the
-experiment that supplies the most of that demand per observed cell-step:
+**When it stops.** Exactly when the episode would score ``identified``
+(``lifegym.scoring.is_identified``): the env's MAP rule lies in the hidden rule's
+observational class (``lifegym.equivalence``), the engine gives that class probability at
+least ``1 - delta`` (``Belief.map_probability``), and no free bit is left undetermined by
+the data. If nothing affordable is expected to move it closer, it submits anyway and the
+benchmark marks the episode ``reference_failed``.
 
-* with ``design=True``: the smallest designed world whose first step shows the demand
-  (``cheapest_design``), run for the fewest observed steps (``k`` under ``strided(k)``);
-* every menu item (probes included), its sightings counted by running the hidden rule on
-  the item's initial condition (a design's own cells; for soups one drawn from the agent's
-  rng, so an estimate: the env draws its own).
+**It plans only with evidence its engine can use**, one of three ways by engine:
 
-Under statistics only (stride 1) a sighting means little; the oracle plans instead with the
-linear-Gaussian ``StatsLedger`` of ``lifegym.agents.evidence`` (what the first observed
-step's density and activity isolate per bit), as ``infogain`` does, but with the truth: a
-bit the env's MAP has wrong counts a full bit of entropy. It takes the experiment (menu
-item, or with ``design=True`` a probe of the bit most in need on a few world sizes,
-``stats_designs``) expected
-to remove the most of that entropy per observed cell-step.
+* *Competitors* (engines with a posterior over whole rules: ``exhaustive``). It keeps a
+  replica of the env's engine fed the same public trajectories, so it knows which rules
+  still compete with the hidden class and by how much. For each candidate experiment it
+  computes, in the engine's own likelihood, how far the experiment would separate each
+  competitor from the hidden rule (``lifegym.agents.competitors``: the hidden intermediate
+  frames of a stride and the statistics-only views are handled by the likelihood itself),
+  and takes the experiment that removes the most competitor mass (in log terms, capped at
+  what is still needed) per observed cell-step.
+* *Sightings* (the ``exact`` engine and other engines at stride 1 with frames). It knows,
+  for every free bit, the log-odds the env's belief holds towards the true value, so it
+  knows how many more sightings each bit needs before independent bits put probability
+  ``1 - delta / 2`` on the hidden rule (``evidence.probability_log_odds``); it requests the
+  experiment that supplies the most of that demand per observed cell-step: with
+  ``design=True`` the smallest designed world whose first step shows the demand
+  (``cheapest_design``), and every menu item, its sightings counted by running the hidden
+  rule on the item's initial condition (for soups one drawn from the agent's rng, so an
+  estimate: the env draws its own). The exact engine under noise scores only the step from
+  the known initial condition, and so does this count.
+* *Statistics ledger* (statistics at stride 1 on engines without a whole-rule posterior,
+  ``search``): the linear-Gaussian ``StatsLedger`` of ``lifegym.agents.evidence`` (what
+  the first observed step's density and activity isolate per bit), as ``infogain`` uses
+  it, but with the truth: a bit the env's MAP has wrong counts a full bit of entropy. It
+  takes the experiment (menu item, or with ``design=True`` a probe of the bit most in
+  need on a few world sizes, ``stats_designs``) expected to remove the most of that
+  entropy per observed cell-step.
 
-It submits once the env's MAP rule is the hidden rule and the entropy is at most the
-target, or when nothing affordable supplies any demand.
+**It never repeats an experiment that left its belief unchanged**: such an action (a menu
+item, or a design's exact cells and steps) is struck off for the rest of the episode.
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
 from lifegym.agents.base import Agent
+from lifegym.agents.competitors import Competitors, competitor_sample, separation
 from lifegym.agents.evidence import (
     StatsLedger,
     cheapest_design,
     evidence_counts,
     first_step_only,
     log_odds,
+    probability_log_odds,
     sighting_log_odds,
     sightings_needed,
     stats_designs,
     stats_shifts,
     stats_variances,
-    target_log_odds,
 )
+from lifegym.equivalence import observational_class
 from lifegym.experiments import initial_condition
-from lifegym.inference.base import binary_entropy_bits
+from lifegym.inference.base import InferenceEngine, binary_entropy_bits
 from lifegym.rules import Rule
+from lifegym.scoring import IDENTIFIED_DELTA, is_identified, undetermined_bits
 from lifegym.sim import simulate
 
 __all__ = ["OracleAgent"]
+
+Action = int | dict[str, Any]
 
 
 class OracleAgent(Agent):
@@ -64,29 +85,47 @@ class OracleAgent(Agent):
 
     Args:
         env: the env to act in.
-        target_entropy: submit once the belief entropy (bits) is at most this and the MAP
-            rule is the hidden rule.
+        delta: submit once the engine gives the hidden rule's class probability at least
+            ``1 - delta`` (with the MAP rule in it and no undetermined bit); the default is
+            the one of ``identified``.
     """
 
     name = "oracle"
     #: A reference, not a competitor: reads the hidden rule; never ranked.
     reference = True
 
-    def __init__(self, env: gym.Env, target_entropy: float = 0.1) -> None:
+    def __init__(self, env: gym.Env, delta: float = IDENTIFIED_DELTA) -> None:
         super().__init__(env)
-        if not target_entropy > 0:
-            raise ValueError(f"target_entropy must be > 0, got {target_entropy!r}")
-        self.target_entropy = float(target_entropy)
-        model = self.view.model
+        if not 0 < delta < 1:
+            raise ValueError(f"delta must be in (0, 1), got {delta!r}")
+        self.delta = float(delta)
+        view = self.view
+        model = view.model
         self._per_sighting = sighting_log_odds(model)
-        self._target = target_log_odds(self.view.space.n_free, self.target_entropy)
+        self._target = probability_log_odds(view.space.n_free, self.delta)
         # The exact engine under noise scores only the step from the known initial condition.
-        self._first_step_only = first_step_only(self.view.inference, model)
-        self._stats_first = model.stats_sigma is not None and model.stride == 1
+        self._first_step_only = first_step_only(view.inference, model)
+        if view.inference == "exhaustive":
+            self._planner = "competitors"
+        elif model.stats_sigma is not None and model.stride == 1:
+            self._planner = "stats"
+        else:
+            self._planner = "sightings"
+        self._hidden_rule: Rule | None = None
+        self._reset_episode()
+
+    def _reset_episode(self) -> None:
+        view = self.view
         self._item_counts: np.ndarray | None = None
         self._item_stats: tuple[np.ndarray, np.ndarray] | None = None
-        self._ledger = StatsLedger(self.view.space, model)
-        self._hidden_rule: Rule | None = None
+        self._item_initials: list[np.ndarray] | None = None
+        self._ledger = StatsLedger(view.space, view.model)
+        self._replica: InferenceEngine | None = None
+        self._fed = 0
+        # Actions struck off (they left the belief unchanged), and the last action taken
+        # with the belief it was taken from.
+        self._useless: set[Hashable] = set()
+        self._last: tuple[Hashable, bytes] | None = None
 
     def reveal(self, hidden_rule: Rule) -> None:
         self._hidden_rule = hidden_rule
@@ -103,11 +142,63 @@ class OracleAgent(Agent):
     def reset(self, seed: int | None = None) -> None:
         super().reset(seed)
         self._hidden_rule = None
-        self._item_counts = None
-        self._item_stats = None
-        self._ledger = StatsLedger(self.view.space, self.view.model)
+        self._reset_episode()
+
+    # -- the stopping rule and the record of useless actions --------------------------------
+
+    def _identified(self) -> bool:
+        """Whether submitting now scores ``identified`` (module doc)."""
+        view = self.view
+        belief = view.belief
+        if belief is None or not view.trajectories:
+            return False
+        members = observational_class(belief.map_rule, view.space, view.model)
+        in_class = any(member == self._hidden for member in members)
+        if not (in_class and belief.map_probability >= 1.0 - self.delta):
+            return False
+        unknown = undetermined_bits(belief.map_rule, view.space, view.trajectories)
+        return is_identified(in_class, len(unknown), belief.map_probability, self.delta)
+
+    def _belief_key(self) -> bytes:
+        belief = self.view.belief
+        if belief is None:
+            return b""
+        return belief.p_one.tobytes() + np.float64(belief.map_probability).tobytes()
+
+    def _note_outcome(self) -> None:
+        """Strike off the last action if it left the belief as it was."""
+        if self._last is not None:
+            key, before = self._last
+            if self._belief_key() == before:
+                self._useless.add(key)
+        self._last = None
+
+    def _taking(self, action: Action) -> Action:
+        """Record ``action`` as taken from the current belief, and return it."""
+        if action != self.view.submit_action:
+            self._last = (_action_key(action), self._belief_key())
+        return action
+
+    def _allowed_items(self, action_mask: np.ndarray) -> np.ndarray:
+        items = np.flatnonzero(action_mask[: len(self.view.menu)])
+        return np.array([i for i in items if int(i) not in self._useless], dtype=np.int64)
+
+    def _design_allowed(self, cells: np.ndarray, steps: int) -> bool:
+        view = self.view
+        affordable = view.model.cost(*cells.shape, steps) <= view.experiment_left
+        return affordable and _action_key(view.design_action(cells, steps)) not in self._useless
 
     # -- what the hidden rule shows --------------------------------------------------------
+
+    def _menu_initials(self) -> list[np.ndarray]:
+        """One initial condition per menu item, drawn once per episode (soups: from the
+        agent's rng, an estimate of the env's own draw)."""
+        if self._item_initials is None:
+            view = self.view
+            self._item_initials = [
+                initial_condition(item, item.shape_in(view.world), self.rng) for item in view.menu
+            ]
+        return self._item_initials
 
     def _sightings(self, initial: np.ndarray, steps: int) -> np.ndarray:
         view = self.view
@@ -118,14 +209,9 @@ class OracleAgent(Agent):
     def _menu_counts(self) -> np.ndarray:
         """float (M, n_free): sightings per menu item under the hidden rule."""
         if self._item_counts is None:
-            view = self.view
+            items = zip(self.view.menu, self._menu_initials(), strict=True)
             self._item_counts = np.stack(
-                [
-                    self._sightings(
-                        initial_condition(item, item.shape_in(view.world), self.rng), item.steps
-                    )
-                    for item in view.menu
-                ]
+                [self._sightings(initial, item.steps) for item, initial in items]
             )
         return self._item_counts
 
@@ -140,18 +226,64 @@ class OracleAgent(Agent):
     def _menu_stats(self) -> tuple[np.ndarray, np.ndarray]:
         """``_stats_parts`` of every menu item: float (M, n_free, 2) and (M, 2)."""
         if self._item_stats is None:
-            view = self.view
-            parts = [
-                self._stats_parts(initial_condition(item, item.shape_in(view.world), self.rng))
-                for item in view.menu
-            ]
+            parts = [self._stats_parts(initial) for initial in self._menu_initials()]
             self._item_stats = (
                 np.stack([shifts for shifts, _ in parts]),
                 np.stack([variances for _, variances in parts]),
             )
         return self._item_stats
 
-    def _stats_act(self, p_one: np.ndarray, action_mask: np.ndarray) -> int | dict[str, Any]:
+    # -- acting ----------------------------------------------------------------------------
+
+    def act(
+        self, obs: dict[str, np.ndarray], info: dict[str, Any], action_mask: np.ndarray
+    ) -> Action:
+        self._note_outcome()
+        if self._identified():
+            return self.view.submit_action
+        p_one = obs["p_one"].astype(np.float64)
+        if self._planner == "competitors":
+            action = self._competitor_act(action_mask)
+        elif self._planner == "stats":
+            action = self._stats_act(p_one, action_mask)
+        else:
+            action = self._sightings_act(p_one, action_mask)
+        return self._taking(action)
+
+    def _sightings_act(self, p_one: np.ndarray, action_mask: np.ndarray) -> Action:
+        """The experiment supplying the most needed sightings per cell-step (module doc)."""
+        view = self.view
+        demand = self._demand(np.clip(p_one, 1e-300, 1 - 1e-16))
+        if demand.sum() <= 0:  # every bit is there but the joint probability is not
+            demand = np.ones_like(demand)
+        best: Action = view.submit_action
+        best_value = 0.0
+        counts = self._menu_counts()
+        for item in self._allowed_items(action_mask):
+            value = np.minimum(counts[item], demand).sum() / view.item_costs[item]
+            if value > best_value:
+                best, best_value = int(item), float(value)
+        if view.design:
+            steps = view.model.stride
+            cells, _ = cheapest_design(
+                view.space, view.model, demand, view.smallest_world, view.world, self.rng
+            )
+            cost = view.model.cost(*cells.shape, steps)
+            supplied = np.minimum(self._sightings(cells, steps), demand).sum()
+            if self._design_allowed(cells, steps) and supplied / cost > best_value:
+                return view.design_action(cells, steps)
+        return best
+
+    def _demand(self, p_one: np.ndarray) -> np.ndarray:
+        view = self.view
+        truth = view.space.free_values(self._hidden).astype(bool)
+        odds = log_odds(p_one)
+        toward = np.where(truth, odds, -odds)
+        return sightings_needed(
+            toward, self._per_sighting, self._target, view.model.flip_probability
+        )
+
+    def _stats_act(self, p_one: np.ndarray, action_mask: np.ndarray) -> Action:
         """The experiment that removes the most planned entropy per cell-step (module doc)."""
         view = self.view
         self._ledger.update(view.trajectories)
@@ -160,8 +292,9 @@ class OracleAgent(Agent):
         entropy = np.maximum(
             np.where(wrong, 1.0, binary_entropy_bits(p_one)), self._ledger.entropy()
         )
-        best, best_value = view.submit_action, 0.0
-        items = np.flatnonzero(action_mask[: len(view.menu)])
+        best: Action = view.submit_action
+        best_value = 0.0
+        items = self._allowed_items(action_mask)
         if len(items):
             shifts, variances = self._menu_stats()
             gains = self._ledger.shares(shifts[items], variances[items], entropy) @ entropy
@@ -177,47 +310,110 @@ class OracleAgent(Agent):
                 shares = self._ledger.shares(shifts[None], variances[None], entropy)[0]
                 cost = view.model.cost(*cells.shape, 1)
                 value = float(shares @ entropy) / cost
-                if cost <= view.experiment_left and value > best_value:
+                if self._design_allowed(cells, 1) and value > best_value:
                     best, best_value = view.design_action(cells, 1), value
         return best
 
-    def _demand(self, p_one: np.ndarray) -> np.ndarray:
+    # -- the competitor planner ------------------------------------------------------------
+
+    def _replica_engine(self) -> InferenceEngine:
+        """The oracle's copy of the env's engine, fed every public trajectory so far."""
+        view = self.view
+        if self._replica is None:
+            self._replica = view.engine_factory(view.space, view.model)
+        for trajectory in view.trajectories[self._fed :]:
+            self._replica.update(trajectory)
+        self._fed = len(view.trajectories)
+        return self._replica
+
+    def _competitors(self) -> tuple[Competitors, Any]:
+        """The rules competing with the hidden class in the replica's posterior."""
+        engine: Any = self._replica_engine()
+        view = self.view
+        engine.belief()
+        best, rules, weights = engine.scores.posterior_support()
+        members = observational_class(self._hidden, view.space, view.model)
+        indices = np.array([engine.index_of(m) for m in members], dtype=np.int64)
+        loglik = engine.loglik
+        live = engine.exact[indices]
+        if live.any() and np.isfinite(best):
+            class_log = float(np.logaddexp.reduce(loglik[indices[live]] - best))
+        else:  # the hidden class is out of the posterior: every competitor weighs in full
+            class_log = -700.0
+        log_weights = loglik[rules] - best if np.isfinite(best) else np.zeros(len(rules))
+        return competitor_sample(rules, log_weights, indices, class_log, self.rng), engine
+
+    def _competitor_act(self, action_mask: np.ndarray) -> Action:
+        """The experiment removing the most competitor mass per cell-step (module doc)."""
+        view = self.view
+        found, engine = self._competitors()
+        if not found.total > 0:  # nothing competes: only undetermined bits can be left
+            return view.submit_action
+        goal = self.delta / 2 / (1 - self.delta / 2)  # competitor mass per class mass
+        needed = max(np.log(found.total) - np.log(goal), 1e-3)
+        rules = [engine.rule(int(i)) for i in found.indices]
+        candidates: list[tuple[Action, np.ndarray, int, int]] = []
+        initials = self._menu_initials()
+        for item in self._allowed_items(action_mask):
+            menu_item = view.menu[int(item)]
+            candidates.append(
+                (int(item), initials[item], menu_item.steps, int(view.item_costs[item]))
+            )
+        if view.design:
+            for cells, steps in self._competitor_designs(found, rules):
+                if self._design_allowed(cells, steps):
+                    cost = view.model.cost(*cells.shape, steps)
+                    candidates.append((view.design_action(cells, steps), cells, steps, cost))
+        best: Action = view.submit_action
+        best_value = 0.0
+        groups: dict[tuple[tuple[int, int], int], list[int]] = {}
+        for c, (_, cells, steps, _) in enumerate(candidates):
+            groups.setdefault((cells.shape, steps), []).append(c)
+        for (_, steps), members in groups.items():
+            batch = np.stack([candidates[c][1] for c in members])
+            gains = separation(self._hidden, rules, batch, steps, view.model)
+            left = np.log(np.exp(-gains).T @ found.mass + 1e-300)
+            removed = np.minimum(np.log(found.total) - left, needed)
+            for c, value in zip(members, removed / [candidates[c][3] for c in members]):
+                if value > best_value:
+                    best, best_value = candidates[c][0], float(value)
+        return best
+
+    def _competitor_designs(
+        self, found: Competitors, rules: list[Rule]
+    ) -> list[tuple[np.ndarray, int]]:
+        """Designs aimed at the bits the competitors dispute: the cheapest design showing
+        each disputed bit once and three times (frames), or probes of the most disputed
+        bit (statistics), run for one and for two observed frames."""
         view = self.view
         truth = view.space.free_values(self._hidden).astype(bool)
-        odds = log_odds(p_one)
-        toward = np.where(truth, odds, -odds)
-        return sightings_needed(
-            toward, self._per_sighting, self._target, view.model.flip_probability
-        )
-
-    # -- acting ----------------------------------------------------------------------------
-
-    def act(
-        self, obs: dict[str, np.ndarray], info: dict[str, Any], action_mask: np.ndarray
-    ) -> int | dict[str, Any]:
-        view = self.view
-        hidden = self._hidden
-        settled = info.get("map_rule") == str(hidden) and info["entropy"] <= self.target_entropy
-        if settled and view.trajectories:
-            return view.submit_action
-        if self._stats_first:
-            return self._stats_act(obs["p_one"].astype(np.float64), action_mask)
-        demand = self._demand(np.clip(obs["p_one"].astype(np.float64), 1e-300, 1 - 1e-16))
-        if demand.sum() <= 0:  # every bit is there but the joint entropy is not: one more each
-            demand = np.ones_like(demand)
-        best, best_value = view.submit_action, 0.0
-        counts = self._menu_counts()
-        for item in np.flatnonzero(action_mask[: len(view.menu)]):
-            value = np.minimum(counts[item], demand).sum() / view.item_costs[item]
-            if value > best_value:
-                best, best_value = int(item), float(value)
-        if view.design:
-            steps = view.model.stride
-            cells, _ = cheapest_design(
-                view.space, view.model, demand, view.smallest_world, view.world, self.rng
+        values = np.array([view.space.free_values(rule) for rule in rules], dtype=bool)
+        dispute = (values != truth[None]).T @ found.mass / max(found.mass.sum(), 1e-300)
+        if not dispute.max() > 0:
+            return []
+        designs: list[np.ndarray] = []
+        if view.model.stats_sigma is not None:
+            bit = int(np.argmax(dispute))
+            designs = stats_designs(
+                view.space, view.model, bit, dispute, view.smallest_world, view.world, self.rng
             )
-            cost = view.model.cost(*cells.shape, steps)
-            supplied = np.minimum(self._sightings(cells, steps), demand).sum()
-            if cost <= view.experiment_left and supplied / cost > best_value:
-                return view.design_action(cells, steps)
-        return best
+        else:
+            disputed = (dispute >= 1e-3 * dispute.max()).astype(np.float64)
+            for times in (1.0, 3.0):
+                cells, _ = cheapest_design(
+                    view.space, view.model, times * disputed, view.smallest_world, view.world,
+                    self.rng,
+                )
+                designs.append(cells)
+        stride = view.model.stride
+        steps = [s for s in (stride, 2 * stride) if s <= view.max_experiment_steps]
+        return [(cells, s) for cells in designs for s in steps]
+
+
+def _action_key(action: Action) -> Hashable:
+    """A hashable key of an action: the menu index, or a design's cells and steps."""
+    if isinstance(action, dict):
+        size = tuple(int(v) for v in np.asarray(action["size"]))
+        cells = np.ascontiguousarray(action["cells"], dtype=np.int8)
+        return ("design", size, cells.tobytes(), int(action["steps"]))
+    return int(action)

@@ -11,15 +11,23 @@ ignores them.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 
 import numpy as np
 
+from lifegym.equivalence import observational_class
 from lifegym.likelihood import compare
 from lifegym.observe import ObservationModel
 from lifegym.rules import Rule
 from lifegym.types import Belief, RuleSpace, VisibleTrajectory
 
-__all__ = ["InferenceEngine", "binary_entropy_bits", "probabilities_from_log_odds"]
+__all__ = [
+    "InferenceEngine",
+    "binary_entropy_bits",
+    "independent_class_probability",
+    "probabilities_from_log_odds",
+    "union_bound_class_probability",
+]
 
 
 def probabilities_from_log_odds(log_odds: np.ndarray) -> np.ndarray:
@@ -37,6 +45,35 @@ def binary_entropy_bits(p_one: np.ndarray) -> np.ndarray:
         qu = 1.0 - pu
         terms[uncertain] = -(pu * np.log2(pu) + qu * np.log2(qu))
     return terms
+
+
+def _chance_of_values(p_one: np.ndarray, members: Sequence[np.ndarray]) -> np.ndarray:
+    """float64 (n_members, n_free): each member's per-bit marginal P(bit = its value)."""
+    p = np.clip(np.asarray(p_one, dtype=np.float64), 0.0, 1.0)
+    values = np.asarray(members, dtype=bool).reshape(len(members), -1)
+    return np.where(values, p, 1.0 - p)
+
+
+def independent_class_probability(p_one: np.ndarray, members: Sequence[np.ndarray]) -> float:
+    """P(the hidden rule is one of ``members``) (free-bit vectors, distinct rules) when
+    the bits are independent with these marginals: the sum over members of the product of
+    their bits' probabilities (exact for the ``exact`` engine, whose posterior factorises)."""
+    if not len(members):
+        return 0.0
+    with np.errstate(divide="ignore"):
+        logs = np.log(_chance_of_values(p_one, members)).sum(axis=1)
+    return float(min(1.0, np.exp(logs).sum()))
+
+
+def union_bound_class_probability(p_one: np.ndarray, members: Sequence[np.ndarray]) -> float:
+    """A lower bound on P(the hidden rule is one of ``members``) from per-bit marginals
+    alone, whatever their joint law: by Boole's inequality a member has probability at
+    least ``1 - sum_i P(bit i differs from it)``; the members are disjoint events, so
+    their bounds (each clipped at 0) add up."""
+    if not len(members):
+        return 0.0
+    wrong = (1.0 - _chance_of_values(p_one, members)).sum(axis=1)
+    return float(min(1.0, np.clip(1.0 - wrong, 0.0, None).sum()))
 
 
 class InferenceEngine(ABC):
@@ -82,6 +119,29 @@ class InferenceEngine(ABC):
     @abstractmethod
     def belief(self) -> Belief:
         """The current belief (a new object; the engine keeps no reference to it)."""
+
+    def class_probability(self, members: Sequence[Rule]) -> float:
+        """The posterior probability that the hidden rule is one of ``members`` (distinct
+        rules of the space: an observational-equivalence class, ``lifegym.equivalence``),
+        or a lower bound on it.
+
+        The default knows only the per-bit marginals of :meth:`belief` and gives Boole's
+        lower bound (:func:`union_bound_class_probability`), valid whatever the joint law
+        of the bits; it is as good as the marginals are (local ones, for ``search`` and
+        ``emulator``). ``exact`` and ``exhaustive`` override it with the probability itself.
+        """
+        return self.marginal_class_probability(self.belief().p_one, members)
+
+    def marginal_class_probability(self, p_one: np.ndarray, members: Sequence[Rule]) -> float:
+        """:meth:`class_probability` from the marginals ``p_one`` (Boole's bound; an engine
+        whose bits are independent overrides it with the product)."""
+        return union_bound_class_probability(p_one, [self.space.free_values(m) for m in members])
+
+    def map_probability(self, p_one: np.ndarray, map_rule: Rule) -> float:
+        """``Belief.map_probability``: :meth:`marginal_class_probability` of the class of
+        ``map_rule`` under this engine's observation model."""
+        members = observational_class(map_rule, self.space, self.model)
+        return self.marginal_class_probability(p_one, members)
 
     def component_log_odds(self, with_component: Rule, without_component: Rule) -> float:
         """The evidence a hypothesis test of one rule component yields: by default the

@@ -308,10 +308,12 @@ class EmulatorEngine(InferenceEngine):
         determined = (
             seen_bits[self.space.free_bits] | (self.climb_log_odds != 0) | (self.test_log_odds != 0)
         )
+        map_rule = self.space.rule((p_one > 0.5).astype(np.uint8))
         return Belief(
             p_one=p_one,
-            map_rule=self.space.rule((p_one > 0.5).astype(np.uint8)),
+            map_rule=map_rule,
             entropy=float(binary_entropy_bits(p_one).sum()),
             n_consistent=None,
             determined=determined,
+            map_probability=self.map_probability(p_one, map_rule),
         )

@@ -25,18 +25,22 @@ Strided and statistics observations have no exactly known inputs: use ``exhausti
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from lifegym.inference.base import (
     InferenceEngine,
     binary_entropy_bits,
+    independent_class_probability,
     probabilities_from_log_odds,
 )
 from lifegym.observe import ObservationModel
 from lifegym.patterns import count_seen_transitions
+from lifegym.rules import Rule
 from lifegym.types import Belief, RuleSpace, VisibleTrajectory
 
-__all__ = ["ExactEngine", "count_transitions", "posterior"]
+__all__ = ["ExactEngine", "class_probability", "count_transitions", "posterior"]
 
 
 def count_transitions(
@@ -90,13 +94,26 @@ class ExactEngine(InferenceEngine):
         n_consistent = None
         if self.model.noise == 0.0:
             n_consistent = 0 if conflict else 2 ** int((~evidence).sum())
+        map_rule = self.space.rule((p_one > 0.5).astype(np.uint8))
         return Belief(
             p_one=p_one,
-            map_rule=self.space.rule((p_one > 0.5).astype(np.uint8)),
+            map_rule=map_rule,
             entropy=float(binary_entropy_bits(p_one).sum()),
             n_consistent=n_consistent,
             determined=evidence,
+            map_probability=self.map_probability(p_one, map_rule),
         )
+
+    def marginal_class_probability(self, p_one: np.ndarray, members: Sequence[Rule]) -> float:
+        """The posterior factorises over the bits (module doc): a class's probability is
+        the sum over its rules of their bits' products (exact, not a bound)."""
+        return class_probability(self.space, p_one, members)
+
+
+def class_probability(space: RuleSpace, p_one: np.ndarray, members: Sequence[Rule]) -> float:
+    """The exact engine's posterior probability of the rules ``members`` of ``space``
+    given its marginals ``p_one`` (independent bits: :func:`independent_class_probability`)."""
+    return independent_class_probability(p_one, [space.free_values(m) for m in members])
 
 
 def posterior(

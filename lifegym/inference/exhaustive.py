@@ -72,6 +72,7 @@ import numba
 import numpy as np
 
 from lifegym.cells import kernel_input
+from lifegym.equivalence import observational_class
 from lifegym.inference import _multirule as mr
 from lifegym.inference import sparse_sums
 from lifegym.inference.base import InferenceEngine
@@ -682,7 +683,7 @@ def totalistic_logliks(
 # ------------------------------------------------------------------------------ engine
 
 # The prior belief of each rule space seen (a reset would compute it over 2^n_free rules).
-_PRIORS: dict[tuple[str, bytes, bytes], Belief] = {}
+_PRIORS: dict[tuple[str, bytes, bytes, ObservationModel], tuple[Belief, tuple[float, float]]] = {}
 _PRIORS_KEPT = 64
 
 #: Log-likelihoods this close (relative) to the best count as tied for the MAP rule.
@@ -743,6 +744,8 @@ class ExhaustiveEngine(InferenceEngine):
         super().__init__(space, model)
         self.scores = RuleScores(space, prune=prune, margin=margin, pilot_cells=pilot_cells)
         self._belief: Belief | None = None  # until the next trajectory: tests change nothing
+        # (best log-likelihood, total unnormalised weight) of the posterior last computed
+        self._total: tuple[float, float] = (-math.inf, 0.0)
         self._last_rule: tuple[int, Rule] | None = None
         empty = int(space.family.orbit_of[0])  # the bit of the all-dead neighbourhood
         free = np.flatnonzero(space.free_bits == empty)
@@ -791,12 +794,13 @@ class ExhaustiveEngine(InferenceEngine):
                     self.space.family.name,
                     self.space.known_mask.tobytes(),
                     self.space.known_values.tobytes(),
+                    self.model,  # the MAP's class depends on it
                 )
                 if key not in _PRIORS:
                     if len(_PRIORS) >= _PRIORS_KEPT:
                         _PRIORS.clear()
-                    _PRIORS[key] = self._posterior()
-                self._belief = _PRIORS[key]
+                    _PRIORS[key] = (self._posterior(), self._total)
+                self._belief, self._total = _PRIORS[key]
         known = self._belief
         return dataclasses.replace(
             known, p_one=known.p_one.copy(), determined=known.determined.copy()
@@ -809,6 +813,7 @@ class ExhaustiveEngine(InferenceEngine):
         loglik = self.scores.loglik
         best, rules, weights = self.scores.posterior_support()
         if not np.isfinite(best):  # no rule explains the data at all
+            self._total = (best, 0.0)
             return Belief(
                 p_one=np.full(n_free, 0.5),
                 map_rule=self.rule(0),
@@ -837,10 +842,34 @@ class ExhaustiveEngine(InferenceEngine):
             tied = near[loglik[near] >= floor]
         else:  # a tolerance wider than the near rules (|best| > 1e13 nats)
             tied = np.flatnonzero(np.where(self.scores.exact, loglik, -np.inf) >= floor)
+        self._total = (best, total)
+        map_rule = self.rule(_map_of_tied(tied, self._quiescent_bit))
         return Belief(
             p_one=p_one,
-            map_rule=self.rule(_map_of_tied(tied, self._quiescent_bit)),
+            map_rule=map_rule,
             entropy=max(0.0, entropy),
             n_consistent=len(near),
             determined=np.abs(p_one - 0.5) > _UNDETERMINED_TOL,
+            map_probability=self._mass(observational_class(map_rule, self.space, self.model)),
         )
+
+    def index_of(self, rule: Rule) -> int:
+        """The rule index of ``rule`` (a rule of the space; free bit ``i`` is bit ``i``)."""
+        values = self.space.free_values(rule).astype(np.int64)
+        return int((values << np.arange(len(values), dtype=np.int64)).sum())
+
+    def class_probability(self, members: Sequence[Rule]) -> float:
+        """The posterior mass of ``members``: their weights over the total (dropped rules
+        weigh 0, as in the posterior; the error is below the module doc's bound)."""
+        self.belief()
+        return self._mass(members)
+
+    def _mass(self, members: Sequence[Rule]) -> float:
+        """Posterior mass of ``members`` under the posterior last computed."""
+        best, total = self._total
+        if not np.isfinite(best) or not total > 0:
+            return 0.0
+        indices = np.array([self.index_of(m) for m in members], dtype=np.int64)
+        live = self.scores.exact[indices] & (self.loglik[indices] - best > -_SUPPORT_NATS)
+        weights = np.exp(self.loglik[indices[live]] - best)
+        return float(min(1.0, weights.sum() / total))

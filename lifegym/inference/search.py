@@ -628,12 +628,14 @@ class SearchEngine(InferenceEngine):
         p_one = probabilities_from_log_odds(log_odds)
         p_one[~determined] = 0.5
         entropy = float(binary_entropy_bits(p_one).sum())
+        map_rule = self.map_rule
         return Belief(
             p_one=p_one,
-            map_rule=self.map_rule,
+            map_rule=map_rule,
             entropy=entropy,
             n_consistent=None,
             determined=determined,
+            map_probability=self.map_probability(p_one, map_rule),
         )
 
     @property

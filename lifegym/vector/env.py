@@ -40,6 +40,7 @@ says. ``reset(options={"reset_mask": mask})`` resets only the masked episodes.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -52,6 +53,7 @@ from lifegym.env import SUMMARY_FRAMES, RuleDiscoveryEnv, summary_picks
 from lifegym.experiments import initial_condition
 from lifegym.inference.base import binary_entropy_bits
 from lifegym.inference.exact import ExactEngine, posterior
+from lifegym.inference.exact import class_probability as exact_class_probability
 from lifegym.observe import (
     COUNT_FIELDS,
     N_STATS,
@@ -860,8 +862,10 @@ class RuleDiscoveryVectorEnv(VectorEnv):
             self._hidden[i],
             self._map_rule(i),
             self._space,
+            settings.model,
             () if self._packed else self._trajectories(i),
             battery,
+            functools.partial(exact_class_probability, self._space, self._p_one[i].copy()),
             groups=self._packed_groups(i) if self._packed else None,
             experiment_cost=int(self._experiment_spent[i]),
             compute_cost=int(self._compute_spent[i]),
