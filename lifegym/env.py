@@ -11,6 +11,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from lifegym.behaviour import battery as scoring_battery
 from lifegym.experiments import (
     DEFAULT_WORLD,
     Experiment,
@@ -28,7 +29,6 @@ from lifegym.public import EnvView, design_dict
 from lifegym.reward import RewardFunction, StepOutcome, make_reward
 from lifegym.rules import Rule, RuleFamily, get_family
 from lifegym.scoring import EpisodeResult
-from lifegym.scoring import battery as scoring_battery
 from lifegym.seeding import BATTERY_STREAM, stream
 from lifegym.types import Belief, RuleSpace, VisibleTrajectory
 from lifegym.viewer import caption, render_ansi, render_rgb
@@ -266,19 +266,24 @@ class RuleDiscoveryEnv(gym.Env):
       submitted automatically).
     * Truncation: ``max_steps`` steps (the MAP rule is scored as if submitted).
     At the end ``info["result"]`` holds ``true_rule``, ``submitted_rule`` (canonical
-    strings), ``exact``, ``identified`` (exact, no undetermined bit, and the belief settled
-    on one rule: ``n_consistent == 1`` where the engine counts, else entropy <= 0.1 bit; the
-    luck-free score), ``bits_correct``, ``behavioural_match`` (identical frames from a
-    battery of fresh initial conditions, 32 steps: ``battery="episode"`` draws it per
-    episode from a stream of the env's seed that no agent sees; ``"fixed"`` is one constant
-    battery), ``undetermined_bits`` (names of
-    free bits whose flip changes nothing seen) and ``n_undetermined``, ``experiment_cost``,
-    ``compute_cost``, ``n_experiments``, ``n_tests``, ``submitted_by`` (``"agent"``,
-    ``"budget"`` or ``"truncation"``), and the belief at submission: ``belief_entropy``
-    (bits) and ``n_consistent`` (rules the engine still finds consistent with the data,
-    -1 where it cannot count). Some rules cannot be told apart by any experiment under an
-    observation model (e.g. under ``strided(2)`` a self-complementary rule R and NOT R give
-    the same even frames): ``n_consistent`` > 1 and a non-zero entropy say so.
+    strings), ``exact`` (the submitted rule is the hidden one up to observational
+    equivalence: some rules no experiment of the observation model can tell apart, e.g.
+    under ``strided(2)`` a self-complementary rule R and NOT.R give the same even frames;
+    ``lifegym.equivalence``), ``equivalent_rules`` (the other rules of the submitted rule's
+    class), ``class_probability`` (the engine's posterior probability of that class, or
+    the lower bound it gives), ``identified`` (exact, no undetermined bit, and
+    ``class_probability >= 1 - identified_delta``, one ``identified_delta`` = 0.01 for every
+    engine and preset: the luck-free score), ``bits_correct`` (against the nearest rule of
+    the hidden rule's class), ``behavioural_match`` (the evolution statistics of the two
+    rules on a battery of fresh soups agree within the soup-to-soup noise,
+    ``lifegym.behaviour``: ``battery="episode"`` draws it per episode from a stream of the
+    env's seed that no agent sees; ``"fixed"`` is one constant battery),
+    ``undetermined_bits`` (names of free bits whose flip changes nothing seen) and
+    ``n_undetermined``, ``experiment_cost``, ``compute_cost``, ``n_experiments``,
+    ``n_tests``, ``submitted_by`` (``"agent"``, ``"budget"`` or ``"truncation"``), the
+    belief at submission: ``belief_entropy`` (bits) and ``n_consistent`` (rules the engine
+    still finds consistent with the data, -1 where it cannot count), and
+    ``score_version`` (2: the scoring rules of these fields).
 
     ## Arguments
     | parameter | type | default | description |
@@ -322,6 +327,11 @@ class RuleDiscoveryEnv(gym.Env):
       that cannot change anything are masked (``repeat_tests=False``), the scoring battery
       is drawn per episode (``battery="episode"``).
     * v0: initial version (every menu item on the whole world; kept unchanged).
+    * Scoring, ``score_version`` 2 (every id; dynamics, observations, masks and the
+      default rewards unchanged): ``exact`` and ``identified`` over observational classes,
+      ``identified`` by the engine's class probability (``1 - identified_delta``) instead
+      of ``n_consistent == 1`` or 0.1 bit of entropy, ``behavioural_match`` by evolution
+      statistics. A reward's ``identified_bonus`` follows the new ``identified``.
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array", "ansi"], "render_fps": 2}
@@ -626,8 +636,7 @@ class RuleDiscoveryEnv(gym.Env):
         if seed is not None:
             self._battery_seeds = stream(seed, BATTERY_STREAM)
         if self.battery == "episode":  # a new battery per episode, from the env's own stream
-            child = self._battery_seeds.spawn(1)[0]
-            self._battery = scoring_battery(self.world, np.random.default_rng(child))
+            self._battery_child = self._battery_seeds.spawn(1)[0]  # drawn when scored
         if hidden is None:
             hidden = self.prior.sample(self.np_random)
         self._lab = Lab(
@@ -820,7 +829,7 @@ class RuleDiscoveryEnv(gym.Env):
             self.space,
             self.model,
             lab.trajectories,
-            self._battery,
+            self._episode_battery(),
             self._engine.class_probability,
             experiment_cost=lab.experiment_spent,
             compute_cost=lab.compute_spent,
@@ -832,6 +841,13 @@ class RuleDiscoveryEnv(gym.Env):
             if self._belief.n_consistent is None
             else int(self._belief.n_consistent),
         )
+
+    def _episode_battery(self) -> np.ndarray:
+        """The scoring battery of this episode (``battery``): fixed, or drawn from the
+        episode's own battery stream."""
+        if self.battery == "episode":
+            return scoring_battery(self.world, np.random.default_rng(self._battery_child))
+        return self._battery
 
     def _info(self, action: str, experiment_cost: int, compute_cost: int) -> dict[str, Any]:
         belief, lab = self._belief, self.lab

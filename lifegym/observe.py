@@ -277,13 +277,32 @@ def _counts_kernel(initial, frames, wrap, counts):
 
 def frame_counts(initial: np.ndarray, frames: np.ndarray, wrap: bool) -> np.ndarray:
     """``COUNT_FIELDS`` of each of ``frames`` (n, h, w) after ``initial`` (h, w): int64 (n, 18).
+    A batch, ``initial`` (..., h, w) with ``frames`` (..., n, h, w), gives (..., n, 18).
 
     2x2 blocks wrap around when ``wrap`` (the region is the whole torus), else stay inside.
     """
-    frames = kernel_input(frames)
-    counts = np.zeros((frames.shape[0], len(COUNT_FIELDS)), dtype=np.int64)
-    _counts_kernel(kernel_input(initial), frames, bool(wrap), counts)
-    return counts
+    if np.ndim(frames) == 3:
+        frames = kernel_input(frames)
+        counts = np.zeros((frames.shape[0], len(COUNT_FIELDS)), dtype=np.int64)
+        _counts_kernel(kernel_input(initial), frames, bool(wrap), counts)
+        return counts
+    lead = np.shape(frames)[:-3]
+    if np.shape(initial) != lead + np.shape(frames)[-2:]:
+        raise ValueError(
+            f"initial {np.shape(initial)} does not match frames {np.shape(frames)}: "
+            "expected (..., h, w) with (..., n, h, w)"
+        )
+    flat = kernel_input(np.reshape(frames, (-1, *np.shape(frames)[-3:])))
+    starts = kernel_input(np.reshape(initial, (-1, *np.shape(initial)[-2:])))
+    counts = np.zeros((*flat.shape[:2], len(COUNT_FIELDS)), dtype=np.int64)
+    _batch_counts_kernel(starts, flat, bool(wrap), counts)
+    return counts.reshape(*lead, *counts.shape[1:])
+
+
+@njit(cache=True, nogil=True)
+def _batch_counts_kernel(initials, frames, wrap, counts):
+    for b in range(frames.shape[0]):
+        _counts_kernel(initials[b], frames[b], wrap, counts[b])
 
 
 def block_histograms(frames: np.ndarray, wrap: bool) -> np.ndarray:

@@ -1,15 +1,26 @@
-"""Honest end-of-episode metrics (section 5 of the domain notes).
+"""Honest end-of-episode metrics (section 5 of the domain notes), ``score_version`` 2.
 
-* exact match and the fraction of free bits correct;
-* **behavioural match**: the submitted rule reproduces the hidden rule's trajectories,
-  every frame, on a battery of fresh initial conditions (:func:`battery`), drawn per
-  episode from a stream no agent sees (or fixed, on the v0 presets);
-* **identified**: exact, no undetermined bit, and the belief settled on one rule
-  (:func:`is_identified`): the luck-free score;
+* **exact**: the submitted rule is the hidden rule up to observational equivalence
+  (``lifegym.equivalence``: rules no experiment of the observation model can tell apart
+  form one class); ``bits_correct``: the fraction of free bits right against the nearest
+  rule of the hidden rule's class;
+* **identified** (:func:`is_identified`): exact, no undetermined bit, and the env's engine
+  gives the submitted rule's class posterior probability at least ``1 - IDENTIFIED_DELTA``
+  (``class_probability``; the engines that cannot compute it give a lower bound: see
+  ``InferenceEngine.class_probability``): the luck-free score, one definition for every
+  engine and preset;
+* **behavioural match** (``lifegym.behaviour``): the evolution statistics of the submitted
+  and the hidden rule on a battery of fresh soups, drawn per episode from a stream no agent
+  sees (or fixed, on the v0 presets), agree within the soup-to-soup noise; true for every
+  rule of the hidden rule's class;
 * **undetermined bits**: free bits the visible data could not determine: flipping the bit
   in the submitted rule changes nothing the experimenter saw (the clean observed frames,
   or clean statistics counts, of every visible trajectory). They are reported, not hidden
   in the accuracy.
+
+Version 1 (before the measuring-stick issue) required ``n_consistent == 1`` on engines
+that count and 0.1 bit of entropy on the others, demanded the very rule even where no
+experiment could separate it from its class, and matched behaviour by identical frames.
 """
 
 from __future__ import annotations
@@ -19,68 +30,28 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lifegym.behaviour import behavioural_match
 from lifegym.equivalence import observational_class
 from lifegym.likelihood import Replay, clean_counts, packed_region, replays
+from lifegym.observe import ObservationModel
 from lifegym.patterns import pattern_histogram
 from lifegym.rules import Rule
-from lifegym.sim import (
-    agreeing_rules,
-    bs_rule_words,
-    pack_frames,
-    same_trajectories,
-    simulate,
-)
-from lifegym.observe import ObservationModel
+from lifegym.sim import agreeing_rules, bs_rule_words, pack_frames, simulate
 from lifegym.types import RuleSpace, VisibleTrajectory
 
 __all__ = [
-    "BATTERY_SEED",
-    "BATTERY_STEPS",
     "IDENTIFIED_DELTA",
     "SCORE_VERSION",
     "EpisodeResult",
     "PackedGroup",
-    "battery",
-    "behavioural_match",
     "is_identified",
     "packed_groups",
     "undetermined_bits",
 ]
 
-#: The fixed battery (``battery="fixed"``, the v0 presets) is drawn from this seed.
-BATTERY_SEED = 20261122
-BATTERY_STEPS = 32
-_BATTERY_DENSITIES = (0.1, 0.25, 0.4, 0.5, 0.6, 0.75, 0.9)
-
-
 #: Frame trajectories sharing world, observed steps and region, as the bit-packed check
 #: takes them: (packed initials (B, nw+2, H+2), width, observed steps, region mask).
 PackedGroup = tuple[np.ndarray, int, np.ndarray, np.ndarray]
-
-
-def battery(world: tuple[int, int], rng: np.random.Generator | None = None) -> np.ndarray:
-    """The battery of initial conditions for a world: uint8 (B, H, W).
-
-    Whole-world soups at several densities, a small soup patch and two single-cell seeds,
-    drawn from ``rng``: the env's battery stream, per episode, which no agent sees (v1
-    presets); or, without ``rng``, the fixed ``BATTERY_SEED`` (v0 presets).
-    """
-    rng = np.random.default_rng(BATTERY_SEED) if rng is None else rng
-    height, width = world
-    grids = [(rng.random(world) < d).astype(np.uint8) for d in _BATTERY_DENSITIES]
-    patch = np.zeros(world, dtype=np.uint8)
-    side_h, side_w = min(height, 10), min(width, 10)
-    patch[:side_h, :side_w] = rng.random((side_h, side_w)) < 0.5
-    single = np.zeros(world, dtype=np.uint8)
-    single[height // 2, width // 2] = 1
-    pair = single.copy()
-    pair[height // 2, (width // 2 + 1) % width] = 1
-    return np.stack([*grids, patch, single, pair])
-
-
-def behavioural_match(a: Rule, b: Rule, initial: np.ndarray, steps: int = BATTERY_STEPS) -> bool:
-    """Whether ``a`` and ``b`` give identical frames from every grid of ``initial`` (B, H, W)."""
-    return same_trajectories(a, b, initial, steps)
 
 
 def _observed_view(replay: Replay, trajectory: VisibleTrajectory) -> np.ndarray:
@@ -271,7 +242,8 @@ class EpisodeResult:
             exact=in_class,
             identified=is_identified(in_class, len(unknown), probability),
             bits_correct=float(np.mean(truth == closest)) if len(truth) else 1.0,
-            behavioural_match=behavioural_match(true_rule, submitted, battery_grids),
+            # rules of one class behave alike wherever the model can look
+            behavioural_match=in_class or behavioural_match(true_rule, submitted, battery_grids),
             undetermined_bits=[names[i] for i in unknown],
             n_undetermined=len(unknown),
             class_probability=probability,

@@ -185,11 +185,13 @@ def test_only_a_reference_agent_is_told_the_hidden_rule() -> None:
 
 
 def test_identified_is_never_true_with_undetermined_bits() -> None:
-    assert is_identified(True, 0, 1, 5.0)
-    assert not is_identified(True, 0, 2, 0.0)  # the engine counts two rules
-    assert not is_identified(True, 1, 1, 0.0)  # exact by the tie-break's luck
-    assert not is_identified(False, 0, 1, 0.0)
-    assert is_identified(True, 0, -1, 0.05) and not is_identified(True, 0, -1, 0.5)
+    assert is_identified(True, 0, 0.995)
+    assert not is_identified(True, 0, 0.98)  # the engine leaves 2% elsewhere
+    assert not is_identified(True, 1, 1.0)  # exact by the tie-break's luck
+    assert not is_identified(False, 0, 1.0)  # another class
+    assert not is_identified(True, 0, float("nan"))  # no probability: not settled
+    with pytest.raises(ValueError, match="delta"):
+        is_identified(True, 0, 1.0, delta=0.0)
     env = gym.make("lifegym/LifeLike-Noisy-v1")
     rows = [run_episode(env, make_agent("random", env), seed=s) for s in range(6)]
     for row in rows:

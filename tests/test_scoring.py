@@ -1,4 +1,5 @@
-"""End-of-episode metrics: the battery, behavioural match and undetermined bits."""
+"""End-of-episode metrics: the result's fields and undetermined bits (the battery and
+behavioural match: tests/test_behaviour.py)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,8 @@ import numpy as np
 
 from lifegym.observe import ObservationModel, observe
 from lifegym.rules import Rule
-from lifegym.scoring import (
-    BATTERY_STEPS,
-    EpisodeResult,
-    battery,
-    behavioural_match,
-    undetermined_bits,
-)
+from lifegym.behaviour import battery
+from lifegym.scoring import EpisodeResult, undetermined_bits
 from lifegym.sim import same_trajectories, simulate
 from lifegym.types import RuleSpace, VisibleTrajectory
 
@@ -23,26 +19,6 @@ def _seen(
     rng = np.random.default_rng(0)
     times, frames, stats = observe(model, simulate(rule, initial, steps), rng)
     return VisibleTrajectory("custom", initial, steps, times, frames, stats, model, 0)
-
-
-def test_battery_is_fixed_fresh_and_shaped_like_the_world() -> None:
-    a = battery((30, 40))
-    assert a.shape[1:] == (30, 40) and a.dtype == np.uint8
-    assert np.array_equal(a, battery((30, 40)))
-    densities = a.reshape(len(a), -1).mean(axis=1)
-    assert densities.max() > 0.8 and densities.min() < 0.01
-
-
-def test_behavioural_match_tells_rules_apart_only_through_their_frames() -> None:
-    grids = battery((24, 24))
-    life = Rule.parse("B3/S23")
-    assert behavioural_match(life, life, grids)
-    assert not behavioural_match(life, Rule.parse("B36/S23"), grids)
-    # From a single live cell, B0-free rules without B1/B2 agree forever: all die.
-    single = np.zeros((1, 9, 9), dtype=np.uint8)
-    single[0, 4, 4] = 1
-    assert behavioural_match(life, Rule.parse("B3/S"), single, BATTERY_STEPS)
-    assert not behavioural_match(life, Rule.parse("B1/S"), single)
 
 
 def test_undetermined_bits_are_exactly_the_bits_a_flip_cannot_show() -> None:
@@ -82,8 +58,10 @@ def test_episode_result_fields() -> None:
         life,
         Rule.parse("B36/S23"),
         space,
+        ObservationModel(),
         [trajectory],
         battery((30, 30)),
+        lambda members: 0.25,
         experiment_cost=5,
         compute_cost=7,
         n_experiments=1,
@@ -96,6 +74,9 @@ def test_episode_result_fields() -> None:
     assert result.exact is False and result.behavioural_match is False
     assert result.bits_correct == 17 / 18
     assert result.n_undetermined == len(result.undetermined_bits)
+    assert result.class_probability == 0.25 and result.identified is False
+    assert result.identified_delta == 0.01 and result.score_version == 2
+    assert result.equivalent_rules == []
 
 
 def test_same_trajectories_agrees_with_full_simulation() -> None:
@@ -111,7 +92,7 @@ def test_same_trajectories_agrees_with_full_simulation() -> None:
         want = np.array_equal(simulate(a, grids, steps), simulate(b, grids, steps))
         assert same_trajectories(a, b, grids, steps) == want
     iso = Rule.parse("B2-a/S12")
-    grids = battery((20, 20))
+    grids = battery((20, 20)).reshape(-1, 20, 20)
     assert same_trajectories(iso, iso, grids, 5)
     assert not same_trajectories(iso, Rule.parse("B2/S12"), grids, 5)
 

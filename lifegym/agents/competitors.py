@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lifegym.likelihood import clean_counts, expected_statistics, stats_loglik
+from lifegym.likelihood import clean_counts, expected_statistics, stats_scale
 from lifegym.observe import ObservationModel
 from lifegym.rules import Rule
 from lifegym.sim import simulate
@@ -77,13 +77,12 @@ def separation(
     if model.stats_sigma is not None:
         wrap = model.wraps(*initials.shape[1:])
         q = model.flip_probability
-        counts = np.stack([clean_counts(a, f, wrap) for a, f in zip(start, seen, strict=True)])
-        truth = expected_statistics(counts, cells, q)
+        truth = expected_statistics(clean_counts(start, seen, wrap), cells, q)  # (B, n, S)
+        scale = stats_scale(truth, cells)
         for j, rule in enumerate(competitors):
             _, theirs = _clean_observations(simulate(rule, initials, steps), model, steps)
-            for b in range(len(initials)):
-                other = clean_counts(start[b], theirs[b], wrap)
-                out[j, b] = -stats_loglik(other, truth[b], cells, q)
+            z = (expected_statistics(clean_counts(start, theirs, wrap), cells, q) - truth) / scale
+            out[j] = 0.5 * (z * z).sum(axis=(1, 2))
         return out
     p = model.noise
     per_cell = NOISELESS_NATS if p == 0 else (1 - 2 * p) * math.log((1 - p) / p)
@@ -110,8 +109,8 @@ def competitor_sample(
     exclude: np.ndarray,
     reference_log_weight: float,
     rng: np.random.Generator,
-    top: int = 48,
-    sampled: int = 96,
+    top: int = 32,
+    sampled: int = 64,
 ) -> Competitors:
     """The competitors of a posterior's live ``rules`` (int64 indices) with log weights
     ``log_weights`` (any common offset), leaving out ``exclude`` (the reference's class),

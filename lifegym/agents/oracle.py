@@ -79,6 +79,10 @@ __all__ = ["OracleAgent"]
 
 Action = int | dict[str, Any]
 
+#: Experiments in a row that bring the env's MAP no closer to the hidden class before the
+#: oracle gives up (``OracleAgent._stalled``).
+STALL_PATIENCE = 32
+
 
 class OracleAgent(Agent):
     """See the module doc.
@@ -126,6 +130,9 @@ class OracleAgent(Agent):
         # with the belief it was taken from.
         self._useless: set[Hashable] = set()
         self._last: tuple[Hashable, bytes] | None = None
+        self._best_progress: tuple[int, float] | None = None
+        self._since_progress = 0
+        self._experiments_seen = 0
 
     def reveal(self, hidden_rule: Rule) -> None:
         self._hidden_rule = hidden_rule
@@ -159,6 +166,17 @@ class OracleAgent(Agent):
         unknown = undetermined_bits(belief.map_rule, view.space, view.trajectories)
         return is_identified(in_class, len(unknown), belief.map_probability, self.delta)
 
+    def _key(self, action: Action) -> Hashable:
+        """A hashable key of an action: a design's cells and steps, a menu item, or a test
+        with the number of trajectories it scores (new data make a test new again)."""
+        if isinstance(action, dict):
+            size = tuple(int(v) for v in np.asarray(action["size"]))
+            cells = np.ascontiguousarray(action["cells"], dtype=np.int8)
+            return ("design", size, cells.tobytes(), int(action["steps"]))
+        view = self.view
+        is_test = len(view.menu) <= action < view.submit_action
+        return ("action", int(action), len(view.trajectories) if is_test else -1)
+
     def _belief_key(self) -> bytes:
         belief = self.view.belief
         if belief is None:
@@ -176,17 +194,19 @@ class OracleAgent(Agent):
     def _taking(self, action: Action) -> Action:
         """Record ``action`` as taken from the current belief, and return it."""
         if action != self.view.submit_action:
-            self._last = (_action_key(action), self._belief_key())
+            self._last = (self._key(action), self._belief_key())
         return action
 
     def _allowed_items(self, action_mask: np.ndarray) -> np.ndarray:
         items = np.flatnonzero(action_mask[: len(self.view.menu)])
-        return np.array([i for i in items if int(i) not in self._useless], dtype=np.int64)
+        allowed = [i for i in items if self._key(int(i)) not in self._useless]
+        return np.array(allowed, dtype=np.int64)
 
     def _design_allowed(self, cells: np.ndarray, steps: int) -> bool:
         view = self.view
         affordable = view.model.cost(*cells.shape, steps) <= view.experiment_left
-        return affordable and _action_key(view.design_action(cells, steps)) not in self._useless
+        key = self._key(view.design_action(cells, steps))
+        return affordable and key not in self._useless
 
     # -- what the hidden rule shows --------------------------------------------------------
 
@@ -239,16 +259,58 @@ class OracleAgent(Agent):
         self, obs: dict[str, np.ndarray], info: dict[str, Any], action_mask: np.ndarray
     ) -> Action:
         self._note_outcome()
-        if self._identified():
-            return self.view.submit_action
+        view = self.view
+        if self._identified() or self._stalled():
+            return view.submit_action
         p_one = obs["p_one"].astype(np.float64)
-        if self._planner == "competitors":
+        test = self._corrective_test(action_mask)
+        if test is not None:
+            action: Action = test
+        elif self._planner == "competitors":
             action = self._competitor_act(action_mask)
         elif self._planner == "stats":
             action = self._stats_act(p_one, action_mask)
         else:
             action = self._sightings_act(p_one, action_mask)
         return self._taking(action)
+
+    def _wrong_bits(self) -> np.ndarray:
+        """Free-bit indices where the env's MAP rule differs from the nearest rule of the
+        hidden class."""
+        view = self.view
+        assert view.belief is not None
+        guess = view.space.free_values(view.belief.map_rule)
+        members = observational_class(self._hidden, view.space, view.model)
+        wrong = [np.flatnonzero(view.space.free_values(m) != guess) for m in members]
+        return min(wrong, key=len)
+
+    def _corrective_test(self, action_mask: np.ndarray) -> int | None:
+        """A bit test of a bit the MAP has wrong, on engines that fold tests into their
+        belief (a search engine stuck on a wrong local optimum flips the bit when the data
+        favour the truth); None when there is none to take."""
+        view = self.view
+        if not view.engine_uses_tests or not view.trajectories or view.belief is None:
+            return None
+        for bit in self._wrong_bits():
+            action = len(view.menu) + int(bit)
+            if action_mask[action] and self._key(action) not in self._useless:
+                return action
+        return None
+
+    def _stalled(self) -> bool:
+        """Whether ``STALL_PATIENCE`` experiments in a row brought the MAP no closer to the
+        hidden class (fewer wrong bits, else a higher class probability): then nothing it
+        plans helps, and it submits (the benchmark marks the reference failed)."""
+        view = self.view
+        if view.belief is None or not view.trajectories:
+            return False
+        progress = (-len(self._wrong_bits()), float(np.nan_to_num(view.belief.map_probability)))
+        if self._best_progress is None or progress > self._best_progress:
+            self._best_progress, self._since_progress = progress, 0
+        elif len(view.trajectories) > self._experiments_seen:
+            self._since_progress += 1
+        self._experiments_seen = len(view.trajectories)
+        return self._since_progress >= STALL_PATIENCE
 
     def _sightings_act(self, p_one: np.ndarray, action_mask: np.ndarray) -> Action:
         """The experiment supplying the most needed sightings per cell-step (module doc)."""
@@ -331,7 +393,7 @@ class OracleAgent(Agent):
         engine: Any = self._replica_engine()
         view = self.view
         engine.belief()
-        best, rules, weights = engine.scores.posterior_support()
+        best, rules, _ = engine.scores.posterior_support()
         members = observational_class(self._hidden, view.space, view.model)
         indices = np.array([engine.index_of(m) for m in members], dtype=np.int64)
         loglik = engine.loglik
@@ -374,7 +436,8 @@ class OracleAgent(Agent):
             gains = separation(self._hidden, rules, batch, steps, view.model)
             left = np.log(np.exp(-gains).T @ found.mass + 1e-300)
             removed = np.minimum(np.log(found.total) - left, needed)
-            for c, value in zip(members, removed / [candidates[c][3] for c in members]):
+            costs = np.array([candidates[c][3] for c in members], dtype=np.float64)
+            for c, value in zip(members, removed / costs, strict=True):
                 if value > best_value:
                     best, best_value = candidates[c][0], float(value)
         return best
@@ -401,19 +464,14 @@ class OracleAgent(Agent):
             disputed = (dispute >= 1e-3 * dispute.max()).astype(np.float64)
             for times in (1.0, 3.0):
                 cells, _ = cheapest_design(
-                    view.space, view.model, times * disputed, view.smallest_world, view.world,
+                    view.space,
+                    view.model,
+                    times * disputed,
+                    view.smallest_world,
+                    view.world,
                     self.rng,
                 )
                 designs.append(cells)
         stride = view.model.stride
         steps = [s for s in (stride, 2 * stride) if s <= view.max_experiment_steps]
         return [(cells, s) for cells in designs for s in steps]
-
-
-def _action_key(action: Action) -> Hashable:
-    """A hashable key of an action: the menu index, or a design's cells and steps."""
-    if isinstance(action, dict):
-        size = tuple(int(v) for v in np.asarray(action["size"]))
-        cells = np.ascontiguousarray(action["cells"], dtype=np.int8)
-        return ("design", size, cells.tobytes(), int(action["steps"]))
-    return int(action)

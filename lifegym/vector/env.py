@@ -49,6 +49,7 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, SyncVectorEnv, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from lifegym.behaviour import battery as scoring_battery
 from lifegym.env import SUMMARY_FRAMES, RuleDiscoveryEnv, summary_picks
 from lifegym.experiments import initial_condition
 from lifegym.inference.base import binary_entropy_bits
@@ -65,7 +66,6 @@ from lifegym.observe import (
 from lifegym.reward import StepOutcomes
 from lifegym.rules import TOTALISTIC, Rule
 from lifegym.scoring import EpisodeResult, PackedGroup
-from lifegym.scoring import battery as scoring_battery
 from lifegym.seeding import BATTERY_STREAM, stream
 from lifegym.sim import bs_rule_words
 from lifegym.types import VisibleTrajectory

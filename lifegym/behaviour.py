@@ -1,0 +1,263 @@
+"""Behavioural match: two rules match when their evolution statistics agree within the noise.
+
+The research seeds judged a learned rule by its behaviour, not its table: run it and the
+black box from the same soups and compare the *evolution statistics* of every frame,
+density, activity (fraction of cells changed since the previous frame) and 2x2 block
+entropy (``lifegym.observe.STAT_NAMES``, computed by ``lifegym.observe.frame_statistics``
+on the torus, as the env's ``stats`` observation and the emulator's
+``rollout_statistics`` do). A rule that is wrong only on neighbourhoods soups rarely show
+then counts as a match; one wrong on a common neighbourhood does not.
+
+The battery (:func:`battery`)
+=============================
+``BATTERY_REPLICATES`` independent whole-world soups at each of ``BATTERY_DENSITIES``,
+run ``BATTERY_STEPS`` steps. The densities (those of the frame-identity battery in
+``lifegym.scoring``) span sparse to crowded soups so that every neighbour count, hence
+every bit of a B/S rule, is common in the first step of at least one of them: at 0.9 a
+dead cell has 8 live neighbours 4% of the time, at 0.1 a live cell has none 43% of the
+time. Densities are never pooled: soups of different densities are different
+experiments, each compared on its own. Four replicates per density measure the
+soup-to-soup noise: with the variance pooled over neighbouring frames (below) they hold
+the false-mismatch rate near 1% or under, for 7 x 4 = 28 soups per rule. The fixed
+patch, single-cell and pair grids of the frame battery are left out: a statistic of one
+deterministic grid has no noise to compare with.
+
+The test (:func:`behavioural_match`)
+====================================
+For each density, statistic and frame ``t`` (1..steps), with ``m`` the mean over the
+``R`` replicates and ``v`` their noise variance::
+
+    |m_a - m_b| <= MATCH_Z * sqrt((v_a + v_b) / R) + one_cell(world)
+
+* ``v`` at frame ``t`` is the larger of the replicates' sample variance (ddof 1) at ``t``
+  and its mean over frames ``t - VARIANCE_HALF_WINDOW .. t + VARIANCE_HALF_WINDOW``
+  (clipped to 1..steps). A variance of four values has 3 degrees of freedom and among
+  the 7 x 3 x 32 = 672 comparisons some is always far too small by chance: with the
+  per-frame variance alone, a rule run on two independent batteries fails a 6-sigma test
+  about a third of the time. Variances change slowly from frame to frame, so the mean
+  over five frames has several times the degrees of freedom; where they change fast
+  (the first frames of a dense soup that dies out) the frame's own variance keeps the
+  noise from being underestimated.
+* ``one_cell(world)``: one cell's worth of each statistic (the statistics of one live
+  cell in a dead world: ``1 / (H W)`` for density and activity, more for block entropy),
+  so two deterministic series (zero variance, e.g. every soup dead) match when they are
+  equal to within a cell, and only then.
+* ``MATCH_Z = 6``, chosen from the false-mismatch rate measured by running one rule on
+  two independent batteries of a 60x60 world: 0.2% of 500 random B/S rules, 0% of 500
+  random isotropic rules, 0.7% of the 30 named rules x 10 battery pairs (rules whose soups
+  split between two fates, e.g. Vote freezing at either majority, fail most); at
+  ``Z = 5`` the rates are 2.8%, 0.4% and 3.3%. The two rules of an actual call run from
+  the *same* soups, which correlates their statistics, so a pair that behaves alike
+  fails less often than that.
+* False matches, the price of that safety: with ``R = 4`` the standard error of a
+  difference of means is 0.71 soup-to-soup standard deviations ``sigma``, so a
+  difference at one frame is certainly rejected from about ``(MATCH_Z + 2) x 0.71 = 5.7
+  sigma`` and can pass below ``4.2 sigma``. For Life on a 60x60 world ``sigma`` is about
+  0.015 in density and activity and 0.04 in block entropy (median over densities and
+  frames), so a difference of 0.06 in mean density at some frame can pass. Measured on the
+  fixed 60x60 battery: none of the 18 single-bit flips of Life (B/S) match (the smallest
+  gap, B3/S023, is 11.5: every neighbour count is common in the first step at some
+  density), while 51 of its 102 single-configuration flips in the isotropic family do,
+  those whose configurations are rare in Life's soups and ash: e.g. ``B34c/S23`` (gap 1.9;
+  the B4c neighbourhood is 0.017% of the cell updates of Life's battery trajectories)
+  and not ``B3/S23-a`` (gap 25; S3a, a cell of a block, is 0.76%). Of the single-bit
+  flips of 60 random B/S rules 3% match, all near the threshold (e.g. Seeds ``B2/S`` and
+  ``B2/S0``: gap 4.3 on the fixed battery, 5.4 to 9.2 on per-episode ones).
+
+Identical rules (equal tables) always match, without simulating. Otherwise the test runs
+in two stages: the first ``_FIRST_STAGE`` frames of both rules, then the rest, so most
+mismatching pairs are rejected after a quarter of the work; the answer is always
+``behaviour_gap(a, b, grids, steps) <= MATCH_Z``. Cost on a 60x60 world (2-core machine):
+see :func:`behavioural_match`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lifegym.cells import as_cells
+from lifegym.observe import N_STATS, frame_statistics
+from lifegym.rules import Rule
+from lifegym.sim import simulate
+
+__all__ = [
+    "BATTERY_DENSITIES",
+    "BATTERY_REPLICATES",
+    "BATTERY_SEED",
+    "BATTERY_STEPS",
+    "MATCH_Z",
+    "VARIANCE_HALF_WINDOW",
+    "battery",
+    "behaviour_gap",
+    "behavioural_match",
+    "evolution_statistics",
+    "one_cell",
+    "standardised_gaps",
+]
+
+#: The fixed battery (the v0 presets) is drawn from this seed.
+BATTERY_SEED = 20261122
+#: Frames compared after each soup (frames 1..BATTERY_STEPS).
+BATTERY_STEPS = 32
+#: Soup densities of the battery, one group of replicates each.
+BATTERY_DENSITIES = (0.1, 0.25, 0.4, 0.5, 0.6, 0.75, 0.9)
+#: Independent soups per density: their spread is the noise.
+BATTERY_REPLICATES = 4
+#: Standard errors two mean statistics may differ by.
+MATCH_Z = 6.0
+#: The noise variance at frame t is at least its mean over frames t-2..t+2.
+VARIANCE_HALF_WINDOW = 2
+
+# Frames of the first stage of behavioural_match (gaps of frames up to
+# _FIRST_STAGE - VARIANCE_HALF_WINDOW are final after it).
+_FIRST_STAGE = 8
+
+_GRIDS_LAYOUT = {4: "(n_densities, n_replicates, H, W)"}
+
+
+def battery(world: tuple[int, int], rng: np.random.Generator | None = None) -> np.ndarray:
+    """The battery of soups for a world: uint8 (n_densities, n_replicates, H, W).
+
+    ``BATTERY_REPLICATES`` whole-world soups at each of ``BATTERY_DENSITIES`` (each cell
+    alive independently with that probability), drawn from ``rng``: the env's battery
+    stream, per episode, which no agent sees; or, without ``rng``, from
+    ``np.random.default_rng(BATTERY_SEED)`` (the fixed battery of the v0 presets).
+    """
+    rng = np.random.default_rng(BATTERY_SEED) if rng is None else rng
+    height, width = world
+    shape = (len(BATTERY_DENSITIES), BATTERY_REPLICATES, height, width)
+    densities = np.asarray(BATTERY_DENSITIES)[:, None, None, None]
+    return (rng.random(shape) < densities).astype(np.uint8)
+
+
+def _run(rule: Rule, start: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Statistics of frames 1..steps from each of ``start`` (N, H, W): float64
+    (N, steps, N_STATS), and the last frames (N, H, W)."""
+    frames = simulate(rule, start, steps)  # (N, steps + 1, H, W), frame 0 = start
+    # One statistics call for the whole batch: on the stacked frames, each frame's
+    # activity is measured against the frame before it in the stack, which is its own
+    # previous frame except for frame 0 of each soup (compared with the previous soup's
+    # last frame), whose statistics are dropped.
+    flat = frames.reshape(-1, *frames.shape[2:])
+    stats = frame_statistics(flat[0], flat, wrap=True).reshape(*frames.shape[:2], N_STATS)
+    return stats[:, 1:], frames[:, -1]
+
+
+def evolution_statistics(rule: Rule, soups: np.ndarray, steps: int) -> np.ndarray:
+    """Density, activity and 2x2 block entropy of frames 1..steps of ``rule`` from each
+    soup, on the torus: float64 (..., steps, 3) for ``soups`` (..., H, W) with 0, 1 or 2
+    leading axes.
+
+    The statistics are ``lifegym.observe.frame_statistics`` (``STAT_NAMES``, each in
+    [0, 1]; activity of frame 1 is measured against the soup itself).
+    """
+    cells = as_cells(soups, "soups", {2: "(H, W)", 3: "(B, H, W)", **_GRIDS_LAYOUT})
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"steps must be an int >= 1, got {steps!r}")
+    lead, world = cells.shape[:-2], cells.shape[-2:]
+    stats, _ = _run(rule, cells.reshape(-1, *world), int(steps))
+    return stats.reshape(*lead, int(steps), N_STATS)
+
+
+def _noise_variance(stats: np.ndarray) -> np.ndarray:
+    """Sample variance (ddof 1) over the replicates of ``stats`` (D, R, T, S), averaged
+    over frames ``t +- VARIANCE_HALF_WINDOW`` (clipped to the frames there are):
+    float64 (D, T, S)."""
+    variance = stats.var(axis=1, ddof=1)
+    frames = variance.shape[1]
+    sums = np.concatenate([np.zeros_like(variance[:, :1]), np.cumsum(variance, axis=1)], axis=1)
+    t = np.arange(frames)
+    low = np.maximum(t - VARIANCE_HALF_WINDOW, 0)
+    high = np.minimum(t + VARIANCE_HALF_WINDOW + 1, frames)
+    pooled = (sums[:, high] - sums[:, low]) / (high - low)[None, :, None]
+    return np.maximum(variance, pooled)
+
+
+def one_cell(world: tuple[int, int]) -> np.ndarray:
+    """What one cell is worth in each statistic on a ``world`` torus: the statistics of a
+    single live cell on a dead world (after a dead one): float64 (N_STATS,)."""
+    frame = np.zeros((1, *world), dtype=np.uint8)
+    frame[0, 0, 0] = 1
+    return frame_statistics(np.zeros(world, dtype=np.uint8), frame, wrap=True)[0]
+
+
+def standardised_gaps(
+    stats_a: np.ndarray, stats_b: np.ndarray, world: tuple[int, int]
+) -> np.ndarray:
+    """Standardised differences of two rules' mean statistics: float64 (D, T, S).
+
+    ``stats_a``, ``stats_b``: (D, R, T, S) from :func:`evolution_statistics` on the same
+    battery of ``world``-sized soups. The gap is ``|m_a - m_b| / (se + floor / MATCH_Z)``
+    with ``se = sqrt((v_a + v_b) / R)`` (noise variances, see the module doc) and
+    ``floor = one_cell(world)``: a gap <= ``MATCH_Z`` is exactly the match condition.
+    """
+    replicates = stats_a.shape[1]
+    difference = np.abs(stats_a.mean(axis=1) - stats_b.mean(axis=1))
+    noise = np.sqrt((_noise_variance(stats_a) + _noise_variance(stats_b)) / replicates)
+    return difference / (noise + one_cell(world) / MATCH_Z)
+
+
+def _check(grids: np.ndarray, steps: int) -> tuple[np.ndarray, int]:
+    cells = as_cells(grids, "grids", _GRIDS_LAYOUT)
+    if cells.shape[1] < 2:
+        raise ValueError(
+            f"grids must hold at least 2 replicates per density (the noise is their spread), "
+            f"got shape {cells.shape}"
+        )
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"steps must be an int >= 1, got {steps!r}")
+    return cells, int(steps)
+
+
+def behaviour_gap(a: Rule, b: Rule, grids: np.ndarray, steps: int = BATTERY_STEPS) -> float:
+    """The largest standardised difference (:func:`standardised_gaps`) between the
+    evolution statistics of ``a`` and ``b`` on ``grids`` (n_densities, n_replicates, H, W)
+    over ``steps`` frames: 0.0 for identical rules; the rules match behaviourally when it
+    is at most ``MATCH_Z``."""
+    cells, steps = _check(grids, steps)
+    if a == b:
+        return 0.0
+    stats_a = evolution_statistics(a, cells, steps)
+    stats_b = evolution_statistics(b, cells, steps)
+    return float(standardised_gaps(stats_a, stats_b, cells.shape[2:]).max())
+
+
+def behavioural_match(a: Rule, b: Rule, grids: np.ndarray, steps: int = BATTERY_STEPS) -> bool:
+    """Whether ``a`` and ``b`` behave alike on the battery ``grids`` (n_densities,
+    n_replicates, H, W), e.g. :func:`battery`: for every density, statistic and frame
+    1..``steps`` their mean statistics over the replicates differ by at most the noise
+    (the module doc gives the test and its error rates). Equal tables always match.
+
+    Cost on the default 60x60 world (28 soups, 32 steps; best of 25 on the 2-core machine,
+    busy with other work): equal tables 10 us; pairs rejected in the first stage about
+    3 ms (B/S rules) to 4 ms (isotropic); pairs that run both stages, i.e. every match,
+    about 11 ms (two B/S rules) to 13-15 ms (an isotropic rule, on the table kernel),
+    two thirds of it the statistics (``frame_statistics``).
+
+    Raises ValueError when ``grids`` is not 4-D, has fewer than 2 replicates, or ``steps``
+    is not an int >= 1.
+    """
+    cells, steps = _check(grids, steps)
+    if a == b:
+        return True
+    dims, world = cells.shape[:2], cells.shape[2:]
+    start = cells.reshape(-1, *world)
+    first = min(steps, _FIRST_STAGE)
+    stats_a, last_a = _run(a, start, first)
+    stats_b, last_b = _run(b, start, first)
+    if first < steps:
+        final = first - VARIANCE_HALF_WINDOW  # gaps of frames 1..final are already exact
+        early = standardised_gaps(
+            stats_a.reshape(*dims, first, N_STATS), stats_b.reshape(*dims, first, N_STATS),
+            world,
+        )  # fmt: skip
+        if early[:, :final].max() > MATCH_Z:
+            return False
+        rest_a, _ = _run(a, last_a, steps - first)
+        rest_b, _ = _run(b, last_b, steps - first)
+        stats_a = np.concatenate([stats_a, rest_a], axis=1)
+        stats_b = np.concatenate([stats_b, rest_b], axis=1)
+    gaps = standardised_gaps(
+        stats_a.reshape(*dims, steps, N_STATS), stats_b.reshape(*dims, steps, N_STATS), world
+    )
+    return bool(gaps.max() <= MATCH_Z)
