@@ -9,8 +9,9 @@ episodes (3 by default, each with its own seed) per hidden rule, on two rule set
   (``--random-v1`` for the v1 presets; ``--named-v1`` caps their named rules).
 
 Every v1 preset is played twice: on its ``Discrete`` face and with ``design=True``. The
-``oracle`` (it reads the hidden rule) is a reference: its rows are the yardstick of every
-row's ``cost / oracle`` and it is never the "best agent" of a target. On the presets of
+``oracle`` (it reads the hidden rule) is the reference: it plays every episode, its
+experiment cost there is the episode's yardstick, and it is never ranked nor the "best
+agent" of a target. On the presets of
 ``SLOW_RULES`` (``Isotropic-Stats-v1``, ``Free-Noisy-v1``), whose episodes take seconds to
 a minute, at most that many rules of each set are played. ``--name`` sets the files' stem
 (e.g. ``leaderboard_v1`` for a run of the v1 presets alone).
@@ -18,19 +19,33 @@ a minute, at most that many rules of each set are played. ``--name`` sets the fi
 Plus each trained policy (``--policy ENV=AGENT``, by default the committed MaskablePPO
 policies: ``noisy-maskable-ppo.zip`` on LifeLike-Noisy-v0, ``noisy-v1-maskable-ppo.zip``
 on LifeLike-Noisy-v1's Discrete face) on the preset it was trained for, and
-``emulator-loop`` with
-``inference="emulator"`` (the research loop as designed: the learned emulator is the model)
-on the named rules of ``--emulator-envs``.
+``emulator-loop`` with ``inference="emulator"`` (the research loop as designed: the
+learned emulator is the model) on the named rules of ``--emulator-envs`` (by default
+``LifeLike-Noisy-v0``, ``Isotropic-Noisy-v0``, ``LifeLike-Noisy-v1``,
+``Isotropic-Noisy-v1`` and ``LifeLike-Stats-v1``; on a v1 preset the Discrete face, on the
+named rules its named set plays). Its rows keep the engine that ran (``emulator``); the
+oracle runs only on the preset's own engine, and the emulator rows are scored against it.
 
 Seeds come from ``lifegym.bench.make_jobs`` (``--seed`` for the named set, ``--seed + 1``
 for the random set), so every agent faces the same hidden rules and the same initial
 conditions, and a row does not depend on the worker count.
 
-Targets and the "best agent" use ``identified`` (exact, no undetermined bit, the belief
-settled on one rule), not ``exact``, which a tie-break can make true by luck. Rates carry
-95% Wilson intervals and mean costs 95% bootstrap intervals (``lifegym.intervals``).
+**Score and ranking.** Each episode scores ``identified x min(1, oracle cost / experiment
+cost)`` against the oracle's row of the same episode (``lifegym.bench.attach_scores``:
+same env, face, rule and seed; SPL-style, linear in the cost ratio). An episode the oracle
+did not identify has no yardstick: no score, counted in the ``reference failed`` column.
+Tables list each env and face's agents by mean score (the reference last), and every
+"best agent" is the one of highest mean score; a target then checks its own metric
+(``identified``, ``behavioural``, cost) on that agent. ``identified`` is the luck-free
+success (the env's verdict, see ``lifegym.scoring``), not ``exact``, which a tie-break
+can make true by luck. Every rate and mean carries a 95% interval from the cluster
+bootstrap over hidden rules (``lifegym.intervals.cluster_bootstrap_interval``: seeds are
+nested in rules, so the ``rules`` column, not the episodes, counts the independent draws;
+a rate or score the same on every rule, e.g. 100% or a single rule, gets Wilson's interval
+with one trial per rule instead of a point).
 
-Writes ``OUT/leaderboard.json`` (machine info, settings, every episode row),
+Writes ``OUT/leaderboard.json`` (machine info, settings, every episode row with its
+``score``, ``reference_failed`` and ``oracle_cost``),
 ``OUT/leaderboard.md`` (the summary per rule set x env x engine x agent, and the issues'
 targets with the best agent's value) and ``OUT/leaderboard.svg`` (identified % against
 mean experiment cost, all rules)::
@@ -51,6 +66,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+import math
 import os
 import sys
 import time
@@ -63,7 +79,9 @@ import machine
 import lifegym  # noqa: F401  (registers the ids)
 from lifegym import bench
 from lifegym.agents import AGENTS, make_agent
+from lifegym.equivalence import observational_class
 from lifegym.registration import PRESETS
+from lifegym.rules import Rule
 
 POLICIES = machine.ROOT / "benchmarks" / "policies"
 #: The committed policies and the preset each was trained for (used when the file exists).
@@ -71,7 +89,13 @@ DEFAULT_POLICIES = {
     "lifegym/LifeLike-Noisy-v0": POLICIES / "noisy-maskable-ppo.zip",
     "lifegym/LifeLike-Noisy-v1": POLICIES / "noisy-v1-maskable-ppo.zip",
 }
-DEFAULT_EMULATOR_ENVS = ("lifegym/LifeLike-Noisy-v0", "lifegym/Isotropic-Noisy-v0")
+DEFAULT_EMULATOR_ENVS = (
+    "lifegym/LifeLike-Noisy-v0",
+    "lifegym/Isotropic-Noisy-v0",
+    "lifegym/LifeLike-Noisy-v1",
+    "lifegym/Isotropic-Noisy-v1",
+    "lifegym/LifeLike-Stats-v1",
+)
 #: Presets whose episodes are slow (seconds to a minute), and the most rules of each set
 #: played on them.
 SLOW_RULES = {"lifegym/Isotropic-Stats-v1": 2, "lifegym/Free-Noisy-v1": 6}
@@ -133,6 +157,7 @@ def build_jobs(args: argparse.Namespace) -> dict[str, list[bench.Job]]:
     if args.quick:
         named = {env_id: rules[:1] for env_id, rules in named.items()}
     sets: dict[str, list[bench.Job]] = {"named": [], "random": []}
+    named_played: dict[str, list[str | None]] = {}
     for env_id in played:
         agents = list(AGENTS)
         policy = args.policies.get(env_id)
@@ -143,6 +168,7 @@ def build_jobs(args: argparse.Namespace) -> dict[str, list[bench.Job]]:
         cap = SLOW_RULES.get(env_id)
         named_cap = min(cap or args.named_v1, args.named_v1) if _is_v1(env_id) else cap
         random_rules: list[str | None] = [None] * count
+        named_played[env_id] = named[env_id][:named_cap]
         for name, rules, seed in (
             ("named", named[env_id][:named_cap], args.seed),
             ("random", random_rules[:cap], args.seed + 1),
@@ -154,8 +180,9 @@ def build_jobs(args: argparse.Namespace) -> dict[str, list[bench.Job]]:
                 sets[name] += bench.make_jobs(
                     env_ids, players, only_here, args.seeds, seed, None, design
                 )
+    # The named rules the oracle plays (the same seeds): the emulator rows' yardstick.
     on_emulator = functools.partial(
-        _rules_of, {e: named[e] for e in args.emulator_envs if e in named}
+        _rules_of, {e: named_played[e] for e in args.emulator_envs if e in named_played}
     )
     sets["named"] += bench.make_jobs(
         env_ids, ["emulator-loop"], on_emulator, args.seeds, args.seed, "emulator"
@@ -176,9 +203,59 @@ _INTERVAL_OF = {
 
 
 def _interval(entry: dict[str, Any], metric: str) -> str:
-    """``[low, high]`` in % of a rate's 95% Wilson interval."""
-    low, high = entry[_INTERVAL_OF[metric]]
+    """``[low, high]`` in % of a rate's 95% interval (empty when it has none)."""
+    low, high = entry.get(_INTERVAL_OF[metric]) or (math.nan, math.nan)
+    if _value(low) == -math.inf or _value(high) == -math.inf:
+        return ""
     return f"[{100 * low:.0f}, {100 * high:.0f}]"
+
+
+def _value(value: Any) -> float:
+    """A number to rank by: missing (None, NaN) ranks below every number."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return -math.inf
+    return float(value)
+
+
+def rank_key(entry: dict[str, Any], metric: str = "identified") -> tuple[float, float, float]:
+    """How agents rank: by mean score, then ``metric``, then the lower experiment cost (a
+    summary without a score, e.g. every episode's reference failed, ranks below any that
+    has one)."""
+    cost = _value(entry.get("experiment_cost"))
+    return (
+        _value(entry.get("score_mean")),
+        _value(entry.get(metric)),
+        -math.inf if cost == -math.inf else -cost,
+    )
+
+
+def best_agent(entries: list[dict[str, Any]], metric: str = "identified") -> dict[str, Any]:
+    """The entry of highest :func:`rank_key` (the first of equals)."""
+    return max(entries, key=functools.partial(rank_key, metric=metric))
+
+
+def ranked(summary: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The summary with each env and face's agents by :func:`rank_key`, best first, and
+    its reference last; the envs and faces in order of first appearance."""
+    blocks: dict[tuple[str, bool], list[dict[str, Any]]] = {}
+    for entry in summary:
+        blocks.setdefault((entry["env"], bool(entry.get("design"))), []).append(entry)
+    out = []
+    for block in blocks.values():
+        agents = [e for e in block if not e.get("reference")]
+        out += sorted(agents, key=rank_key, reverse=True)  # stable: equals keep their order
+        out += [e for e in block if e.get("reference")]
+    return out
+
+
+def _score_text(entry: dict[str, Any]) -> str:
+    """``score 0.86 [0.73, 0.98]`` (``score -`` without one)."""
+    score = _value(entry.get("score_mean"))
+    if score == -math.inf:
+        return "score -"
+    low, high = (_value(v) for v in entry.get("score_ci") or (None, None))
+    interval = "" if -math.inf in (low, high) else f" [{low:.2f}, {high:.2f}]"
+    return f"score {score:.2f}{interval}"
 
 
 def target_lines(summaries: dict[str, list[dict[str, Any]]]) -> list[str]:
@@ -194,10 +271,10 @@ def target_lines(summaries: dict[str, list[dict[str, Any]]]) -> list[str]:
             if not entries:
                 cells.append("-")
                 continue
-            best = max(entries, key=lambda e: (e[metric], -e["experiment_cost"]))
+            best = best_agent(entries, metric)
             cells.append(
                 f"{best[metric]:.1f}% {_interval(best, metric)} ({best['agent']}, "
-                f"{best['inference']})"
+                f"{best['inference']}, {_score_text(best)})"
             )
             met = met and best[metric] >= threshold
         lines.append(
@@ -212,21 +289,22 @@ def _v1_cell(entries: list[dict[str, Any]], target: tuple) -> tuple[str, bool]:
     """The text and verdict of one v1 target on one rule set's summary entries."""
     _, _, agent, metric, threshold, limit, _ = target
     oracle = next((e for e in entries if e["agent"] == "oracle"), None)
-    ranked = [e for e in entries if not e.get("reference")]
+    players = [e for e in entries if not e.get("reference")]
     if agent is not None:
-        ranked = [e for e in ranked if e["agent"] == agent]
-    if not ranked:
+        players = [e for e in players if e["agent"] == agent]
+    if not players:
         return "-", False
-    best = max(ranked, key=lambda e: (e[metric], -e["experiment_cost"]))
+    best = best_agent(players, metric)
     text = (
-        f"{best[metric]:.1f}% {_interval(best, metric)} ({best['agent']}) at "
-        f"{best['experiment_cost']:,.0f}"
+        f"{best[metric]:.1f}% {_interval(best, metric)} ({best['agent']}, "
+        f"{_score_text(best)}) at {best['experiment_cost']:,.0f}"
     )
     met = best[metric] >= threshold
     if limit == "2x oracle":
-        ratio = best["cost_vs_oracle"]
-        text += f" = {ratio:.2f}x oracle"
-        met = met and ratio <= 2.0
+        ratio, paired = _value(best.get("cost_vs_oracle")), best.get("cost_vs_oracle_episodes")
+        text += f" = {ratio:.2f}x oracle" if ratio > -math.inf else ", no oracle episode"
+        text += f" (n={paired})" if paired else ""
+        met = met and -math.inf < ratio <= 2.0
     elif limit is not None:
         met = met and best["experiment_cost"] <= limit
     if oracle is not None:
@@ -273,9 +351,10 @@ def _is_policy(agent: str) -> bool:
 
 def policy_target_line(summaries: dict[str, list[dict[str, Any]]], env_id: str) -> str | None:
     """The v0 RL target as a Markdown table row: the policy's identified rate at least the
-    best heuristic's (the most identified, then the cheapest, of the agents other than
-    ``random`` and policies) at no more than its mean experiment cost, and at most half of
-    ``random``'s cost. None when no policy ran on ``env_id``."""
+    best heuristic's (the best by :func:`rank_key`: score, then identified, then the
+    cheapest, of the agents other than ``random``, policies and the reference) at no more
+    than its mean experiment cost, and at most half of ``random``'s cost. None when no
+    policy ran on ``env_id``."""
     cells, met = [], True
     for name in ("named", "random"):
         entries = [e for e in summaries[name] if e["env"] == env_id]
@@ -289,7 +368,7 @@ def policy_target_line(summaries: dict[str, list[dict[str, Any]]], env_id: str) 
         if not (policies and heuristics and randomly):
             return None
         policy, random = policies[0], randomly[0]
-        best = max(heuristics, key=lambda e: (e["identified"], -e["experiment_cost"]))
+        best = best_agent(heuristics)
         cells.append(
             f"policy {policy['identified']:.1f}% at {policy['experiment_cost']:,.0f}; "
             f"{best['agent']} {best['identified']:.1f}% at {best['experiment_cost']:,.0f}; "
@@ -352,8 +431,50 @@ def json_text(head: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     return "{\n" + ",\n".join(fields) + ',\n "rows": [\n' + body + "\n ]\n}\n"
 
 
+def identifiability_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """Per preset (its own engine's rows): the episodes and hidden rules played, the rules
+    that share their observational class with others (``lifegym.equivalence``), the
+    identifiability ceiling (with classes every rule is identifiable: 100%; demanding the
+    one rule, as score version 1 did, only rules alone in their class can be), and the
+    reference on each face: episodes it identified out of all, and how many it did not
+    finish by itself (truncated or budget)."""
+    lines = [
+        "| env | episodes | rules | rules in a class of 2+ | ceiling (classes) | ceiling "
+        "(one rule, v1) | oracle identified (Discrete) | oracle identified (design) | "
+        "oracle not submitting |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    by_env: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        if not row.get("env_kwargs"):
+            by_env.setdefault(row["env"], []).append(row)
+    for env_id, group in by_env.items():
+        unwrapped = gym.make(env_id).unwrapped
+        space, model = unwrapped.space, unwrapped.model
+        rules = sorted({row["true_rule"] for row in group})
+        shared = [r for r in rules if len(observational_class(Rule.parse(r), space, model)) > 1]
+        episodes = {(row["true_rule"], row["seed"]) for row in group}
+        alone = sum(rule not in shared for rule, _ in episodes)
+        oracle = [row for row in group if row["agent"] == "oracle"]
+        cells = []
+        for design in (False, True):
+            face = [row for row in oracle if bool(row.get("design")) == design]
+            cells.append(f"{sum(r['identified'] for r in face)}/{len(face)}" if face else "-")
+        unfinished = sum(row["submitted_by"] != "agent" for row in oracle)
+        lines.append(
+            f"| {env_id.removeprefix('lifegym/')} | {len(episodes)} | {len(rules)} | "
+            f"{', '.join(shared) or '-'} | 100% | {100 * alone / max(len(episodes), 1):.0f}% | "
+            + " | ".join(cells)
+            + f" | {unfinished} |"
+        )
+    return lines
+
+
 def write_markdown(
-    path: Path, summaries: dict[str, list[dict[str, Any]]], settings: dict[str, Any]
+    path: Path,
+    summaries: dict[str, list[dict[str, Any]]],
+    settings: dict[str, Any],
+    rows: list[dict[str, Any]] | None = None,
 ) -> None:
     parts = [
         "# Leaderboard",
@@ -361,17 +482,39 @@ def write_markdown(
         "Written by `benchmarks/leaderboard.py` (see its docstring for the method). "
         f"Settings: {json.dumps(settings)}.",
         "",
-        "Costs are means per episode: experiment cost in observed cell-steps, compute cost in "
-        "simulated cell-steps (bit tests and MAP tests). "
-        f"{settings['seeds']} episodes (seeds) per rule. `identified %` is the luck-free "
-        "score (exact, no undetermined bit, the belief settled on one rule); brackets hold "
-        "95% intervals (Wilson for rates, bootstrap for mean costs).",
+        "`score` is the mean over episodes of identified x min(1, oracle's experiment cost / "
+        "the agent's) on the same episode (same env, face, rule and seed): 1 for identifying "
+        "the rule at no more than the oracle's cost, 0.5 at twice it, 0 for not identifying "
+        "it. The oracle reads the hidden rule and is the reference, never ranked (it plays "
+        "on each preset's own engine; `emulator` rows are scored against it). An episode the "
+        "oracle did not identify has no score and is counted under `reference failed`. "
+        "Agents are listed by score; every target's best agent is the one of highest score.",
         "",
-        "`cost / oracle` divides an agent's mean experiment cost by the oracle's on the same "
-        "rules and seeds (same env, engine and face); the oracle reads the hidden rule and is "
-        "a reference, never ranked. `design` marks runs with `design=True`.",
+        "Costs are means per episode: experiment cost in observed cell-steps; `env tests "
+        "(compute)` counts the cell-steps the env simulated for the agent's bit and MAP "
+        "tests (not the agent's own simulation, whose CPU time is `agent CPU s`). "
+        f"{settings['seeds']} episodes (seeds) per rule. `identified %` is the luck-free "
+        "success the env reports (`lifegym.scoring`); `exact %` can be true by a lucky "
+        "tie-break. Brackets hold 95% intervals from the cluster bootstrap over hidden rules "
+        "(`rules` of them; seeds of a rule are not independent); a rate or score that is the "
+        "same on every rule (e.g. 100%, or one rule) gets Wilson's interval with one trial "
+        "per rule instead of a point.",
+        "",
+        "`cost / oracle` divides an agent's mean experiment cost by the oracle's over the "
+        "episodes the oracle identified (n of them). `design` marks runs with `design=True`.",
         "",
     ]
+    if rows:
+        parts += [
+            "## Observational classes, identifiability and the reference",
+            "",
+            "Rules no experiment of a preset can tell apart form one class and count as one "
+            "(docs/environments.md); the ceiling is the share of episodes an agent can "
+            "identify at all. The oracle should identify every episode and submit by itself.",
+            "",
+            *identifiability_lines(rows),
+            "",
+        ]
     if any(not _is_v1(e) for e in settings["envs"]):
         parts += [
             "## Targets (v0)",
@@ -405,7 +548,7 @@ def write_markdown(
         for name, title in (("named", "named rules"), ("random", "random rules (uniform prior)")):
             entries = [e for e in summaries[name] if e["env"].endswith(f"-{version}")]
             if entries:
-                parts += [f"## {version}: {title}", "", bench.markdown_table(entries)]
+                parts += [f"## {version}: {title}", "", bench.markdown_table(ranked(entries))]
     path.write_text("\n".join(parts))
 
 
@@ -551,7 +694,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, jobs in sets.items():
         print(f"{name}: {len(jobs)} episodes", file=sys.stderr, flush=True)
         try:
-            rows[name] = play(jobs, args.workers, log, args.resume)
+            rows[name] = bench.attach_scores(play(jobs, args.workers, log, args.resume))
         except ValueError as exc:
             parser.error(str(exc))
         for row in rows[name]:
@@ -573,7 +716,7 @@ def main(argv: list[str] | None = None) -> int:
     all_rows = rows["named"] + rows["random"]
     head = {"machine": machine.machine_info(), "settings": settings}
     (out / f"{stem}.json").write_text(json_text(head, all_rows))
-    write_markdown(out / f"{stem}.md", summaries, settings)
+    write_markdown(out / f"{stem}.md", summaries, settings, all_rows)
     bench.plot_accuracy_vs_cost(bench.summarise(all_rows), out / f"{stem}.svg")
     print((out / f"{stem}.md").read_text())
     print(f"{len(all_rows)} episodes in {wall:.0f} s; wrote {out}/{stem}.{{json,md,svg}}")

@@ -1,4 +1,4 @@
-"""Benchmark agents on envs and hidden rules: the jobs, running them, and the summary.
+"""Benchmark agents on envs and hidden rules: the jobs, running them, the score and the summary.
 
 One *job* is one episode: an env id, an agent name, a hidden rule (or ``None``: the env
 draws one from its prior with the episode's seed), a seed and, optionally, the inference
@@ -11,11 +11,36 @@ or the number of workers. A *row* is the episode's ``info["result"]`` plus ``env
 told the hidden rule: the ``oracle``), ``rule``, ``seed``, ``agent_seed`` (the agent's own
 stream, ``lifegym.agents.agent_seed_for``), ``steps`` and ``wall_s``.
 
-The summary has one entry per env x engine x design x agent. ``cost_vs_oracle`` is the
-agent's mean experiment cost over the episodes it shares (rule and seed) with the
-``oracle`` in the same env, engine and design, divided by the oracle's mean over them
-(NaN without oracle episodes). ``bounds`` gives each env's analytic lower bounds on the
-experiment cost (``lifegym.bounds``).
+**The reference and the score.** The ``oracle`` reads the hidden rule and buys the
+cheapest experiments it finds after which the env's engine holds it; its experiment cost
+on an episode is that episode's yardstick. :func:`attach_scores` gives each row
+
+    score = identified x min(1, oracle_cost / experiment_cost)
+
+where ``oracle_cost`` is the experiment cost (observed cell-steps) of the oracle's row of
+the same episode: same env (with its ``env_kwargs``), ``design``, rule and seed; an oracle
+row with the row's own ``inference`` is preferred, else any (an ``emulator``-engine row
+thus pairs with the oracle on the preset's own engine). An agent that spends nothing scores
+``identified``. It is the SPL measure of embodied navigation (success weighted by the
+reference's path length over the agent's), linear in the cost ratio rather than squared
+as in ARC-AGI-3's action efficiency: at 2x the oracle's cost an agent scores 0.5, not
+0.25, so useful agents keep their spread while ones at 10-100x the oracle's cost still go
+to about 0. Compute (``compute_cost``, ``agent_cpu_s``) is reported beside it, not in it.
+Where the oracle did not identify the episode there is no yardstick: every row of it has
+``score`` None and ``reference_failed`` True, and the summary counts such episodes
+instead of averaging them; with no oracle row, ``score`` and ``reference_failed`` are None.
+:func:`benchmark` therefore always runs the oracle on the same rules and seeds, adding it
+when the agents do not include it (on the preset's own engine: on the ``emulator`` engine
+it is slow and often fails).
+
+**The summary** has one entry per env x engine x design x agent. Rates and means carry
+95% intervals from the cluster bootstrap over hidden rules
+(``lifegym.intervals.cluster_bootstrap_interval``): an episode's seeds are nested in its
+rule, so the rules, not the episodes, are the independent draws (``n_rules`` of them).
+``cost_vs_oracle`` is the agent's mean experiment cost over its episodes whose oracle
+identified the rule, divided by the oracle's mean over the same episodes
+(``cost_vs_oracle_episodes`` of them; NaN with none). ``bounds`` gives each env's analytic
+lower bounds on the experiment cost (``lifegym.bounds``).
 
 Rules (``rules_for``): ``"named"`` (the named rules of ``lifegym.rules.NAMED_RULES`` that
 lie in the env's rule space), ``"random:N"`` (N rules from the env's prior, one per episode
@@ -42,15 +67,19 @@ import numpy as np
 import lifegym  # noqa: F401  (registers the ids)
 from lifegym.agents import check_agent_name, is_reference, make_agent, run_episode
 from lifegym.bounds import capacity_bound, sighting_bound
-from lifegym.intervals import bootstrap_interval, wilson_interval
+from lifegym.intervals import cluster_bootstrap_interval
 from lifegym.registration import check_env_id
 from lifegym.rules import NAMED_RULES, Rule
 
 __all__ = [
+    "MEANS",
     "PLOT_SUFFIXES",
+    "RATES",
+    "REFERENCE_AGENT",
     "SUMMARY_FIELDS",
     "BenchResult",
     "Job",
+    "attach_scores",
     "benchmark",
     "bounds",
     "iter_local",
@@ -67,21 +96,31 @@ __all__ = [
     "write_summary_json",
 ]
 
-#: (key, heading) of each column of a summary, in order.
+#: The agent whose experiment cost is every episode's yardstick (see the module doc).
+REFERENCE_AGENT = "oracle"
+
+#: (key, heading) of each column of a summary, in order: who played and on how many
+#: episodes and rules, then the score first. ``env tests (compute)`` is the compute cost:
+#: the cell-steps the env simulated for the agent's bit and MAP tests, not the agent's own
+#: simulation (its CPU time is ``agent CPU s``).
 SUMMARY_FIELDS: tuple[tuple[str, str], ...] = (
     ("env", "env"),
     ("inference", "inference"),
     ("design", "design"),
     ("agent", "agent"),
     ("episodes", "episodes"),
+    ("n_rules", "rules"),
+    ("score", "score"),
     ("identified", "identified %"),
     ("exact", "exact %"),
     ("behavioural", "behavioural %"),
-    ("bits_correct", "bits correct %"),
-    ("undetermined_bits", "undetermined bits"),
     ("experiment_cost", "experiment cost"),
     ("cost_vs_oracle", "cost / oracle"),
-    ("compute_cost", "compute cost"),
+    ("compute_cost", "env tests (compute)"),
+    ("agent_cpu_s", "agent CPU s"),
+    ("bits_correct", "bits correct %"),
+    ("undetermined_bits", "undetermined bits"),
+    ("reference_failed", "reference failed"),
     ("wall_s", "wall s / episode"),
 )
 
@@ -333,11 +372,14 @@ class BenchResult:
         rows: one dict per episode (the module doc), in job order.
         summary: :func:`summarise` of the rows.
         left_out: env id -> the rules of the spec outside its rule space (not played).
+        reference_added: the agents did not include the ``oracle``, so it was added to
+            score them (its rows are ordinary oracle rows, its summary the reference's).
     """
 
     rows: list[dict[str, Any]]
     summary: list[dict[str, Any]]
     left_out: dict[str, list[str]]
+    reference_added: bool = False
 
 
 def benchmark(
@@ -355,7 +397,14 @@ def benchmark(
     progress: Callable[[int, int], None] | None = None,
 ) -> BenchResult:
     """``lifegym bench`` from Python: every agent on every env for every rule of ``rules``
-    (``named``, ``random:N`` or a file, see :func:`rules_for`) and episode.
+    (``named``, ``random:N`` or a file, see :func:`rules_for`) and episode; the rows carry
+    their score (:func:`attach_scores`).
+
+    The score needs the ``oracle`` on the same rules and seeds: when ``agents`` lacks it,
+    it is added (after the others; ``reference_added`` in the result says so). An added
+    oracle plays with the preset's own engine even when ``inference`` replaces the
+    others' (on the ``emulator`` engine the oracle is slow and often fails; the scores of
+    the others' rows then pair with it, see the module doc).
 
     ``agents`` are names for :func:`lifegym.agents.make_agent` (registered names, policies,
     ``module.path:Class`` or ``file.py:Class``); ``env_kwargs`` adds keyword arguments of
@@ -374,9 +423,12 @@ def benchmark(
     for env_id, (kept, _) in found.items():
         if not kept:
             raise ValueError(f"no rule of {rules!r} lies in the rule space of {env_id}")
+    agents = list(agents)
+    reference_added = REFERENCE_AGENT not in agents
+    players = [*agents, REFERENCE_AGENT] if reference_added and inference is None else agents
     jobs = make_jobs(
         env_ids,
-        agents,
+        players,
         lambda env_id: found[env_id][0],
         episodes,
         seed,
@@ -384,6 +436,24 @@ def benchmark(
         design,
         env_kwargs,
     )
+    if reference_added and inference is not None:
+        references = make_jobs(
+            env_ids,
+            [REFERENCE_AGENT],
+            lambda env_id: found[env_id][0],
+            episodes,
+            seed,
+            None,
+            design,
+            env_kwargs,
+        )
+        # Each episode's oracle right after its agents (make_jobs lists episode by episode).
+        per = len(players)
+        jobs = [
+            job
+            for k, reference in enumerate(references)
+            for job in (*jobs[k * per : (k + 1) * per], reference)
+        ]
 
     def done(count: int) -> None:
         if progress is not None:
@@ -394,75 +464,211 @@ def benchmark(
     else:
         rows = run_local(jobs, workers or 1, done)
     left_out = {env_id: lost for env_id, (_, lost) in found.items() if lost}
-    return BenchResult(rows, summarise(rows), left_out)
+    rows = attach_scores(rows)
+    return BenchResult(rows, summarise(rows), left_out, reference_added)
 
 
-def _mean(values: Iterable[float]) -> float:
-    values = list(values)
-    return float(np.mean(values)) if values else math.nan
+def _number(value: Any) -> float | None:
+    """``value`` as a float; None when it is missing, not a number, or NaN."""
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+        return None
+    number = float(value)
+    return None if math.isnan(number) else number
 
 
-def _cost_vs_oracle(group: Sequence[dict[str, Any]], oracle: Sequence[dict[str, Any]]) -> float:
-    """Mean experiment cost of ``group`` / the oracle's, over the (rule, seed) they share."""
-    oracle_cost = {(r["rule"], r["seed"]): r["experiment_cost"] for r in oracle}
-    shared = [r for r in group if (r["rule"], r["seed"]) in oracle_cost]
-    if not shared:
+def _mean(values: Iterable[float | None]) -> float:
+    """The mean; NaN for no values or when any value is missing (None or NaN)."""
+    numbers = [_number(v) for v in values]
+    if not numbers or any(n is None for n in numbers):
         return math.nan
-    reference = _mean(oracle_cost[(r["rule"], r["seed"])] for r in shared)
-    return _mean(r["experiment_cost"] for r in shared) / reference if reference else math.nan
+    return float(np.mean(numbers))
 
 
-#: The 0/1 outcomes whose rates get a Wilson interval.
+def _env_label(row: dict[str, Any]) -> str:
+    """The env of a row: its id, followed by its extra settings when there are any."""
+    extra = row.get("env_kwargs") or {}
+    return str(row.get("env")) + (" " + json.dumps(extra, sort_keys=True) if extra else "")
+
+
+def _hidden_rule(row: dict[str, Any]) -> Any:
+    return row.get("true_rule", row.get("rule"))
+
+
+def _episode(row: dict[str, Any]) -> tuple[Any, ...]:
+    """What makes two rows the same episode: env (with its settings), face, rule, seed."""
+    return (_env_label(row), bool(row.get("design", False)), _hidden_rule(row), row.get("seed"))
+
+
+def _is_oracle(row: dict[str, Any]) -> bool:
+    return row.get("agent") == REFERENCE_AGENT
+
+
+def _episode_score(row: dict[str, Any], oracle: dict[str, Any]) -> tuple[float | None, bool | None]:
+    """``(score, reference_failed)`` of ``row`` against the oracle's row of its episode."""
+    reference = oracle.get("identified")
+    if reference is None:  # a row from before the field: no verdict
+        return None, None
+    if not reference:
+        return None, True
+    identified = row.get("identified")
+    if identified is None:
+        return None, False
+    if not identified:
+        return 0.0, False
+    if row is oracle:
+        return 1.0, False
+    cost, oracle_cost = _number(row.get("experiment_cost")), _number(oracle.get("experiment_cost"))
+    if cost is None or oracle_cost is None:
+        return None, False
+    return (1.0 if cost <= 0 else min(1.0, oracle_cost / cost)), False
+
+
+def attach_scores(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """New rows (``rows`` is left as it is), each with ``score``, ``reference_failed`` and
+    ``oracle_cost`` (the experiment cost of the oracle row it pairs with; None without
+    one). See the module doc: ``score = identified x min(1, oracle_cost /
+    experiment_cost)`` against the ``oracle`` row of the same env, design, rule and seed
+    (the row's own engine preferred, else the first oracle row of the episode); an oracle
+    row is its own yardstick (``score`` = ``identified``). Where that oracle row did not
+    identify the rule, ``score`` is None and ``reference_failed`` True; without an oracle
+    row, both are None. A row lacking a field the score needs gets ``score`` None."""
+    oracles: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        if _is_oracle(row):
+            oracles.setdefault(_episode(row), []).append(row)
+    out = []
+    for row in rows:
+        candidates = oracles.get(_episode(row), [])
+        if _is_oracle(row):
+            partner: dict[str, Any] | None = row
+        else:
+            same = [o for o in candidates if o.get("inference") == row.get("inference")]
+            partner = (same or candidates or [None])[0]
+        if partner is None:
+            score, failed, oracle_cost = None, None, None
+        else:
+            score, failed = _episode_score(row, partner)
+            oracle_cost = _number(partner.get("experiment_cost"))
+        out.append({**row, "score": score, "reference_failed": failed, "oracle_cost": oracle_cost})
+    return out
+
+
+def _scored(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows``, with scores attached (:func:`attach_scores`) to those that have none."""
+    fields = ("score", "reference_failed", "oracle_cost")
+    if all(all(f in row for f in fields) for row in rows):
+        return list(rows)
+    scored = attach_scores(rows)
+    return [
+        row if all(f in row for f in fields) else new for row, new in zip(rows, scored, strict=True)
+    ]
+
+
+def _cost_vs_oracle(group: Sequence[dict[str, Any]]) -> tuple[float, int]:
+    """Mean experiment cost of ``group`` / the oracle's, over the episodes whose oracle
+    identified the rule, and how many episodes that is."""
+    pairs = [
+        (_number(r.get("experiment_cost")), _number(r.get("oracle_cost")))
+        for r in group
+        if r.get("reference_failed") is False
+    ]
+    pairs = [(cost, ref) for cost, ref in pairs if cost is not None and ref is not None]
+    if not pairs:
+        return math.nan, 0
+    reference = _mean(ref for _, ref in pairs)
+    ratio = _mean(cost for cost, _ in pairs) / reference if reference else math.nan
+    return ratio, len(pairs)
+
+
+#: The 0/1 outcomes whose rates (``<m>_rate``) get an interval (``<m>_ci``).
 RATES = ("identified", "exact", "behavioural_match")
-#: The costs whose means get a bootstrap interval.
-MEANS = ("experiment_cost", "compute_cost")
+#: The per-episode numbers whose means (``<m>_mean``) get an interval (``<m>_ci``).
+#: ``score`` averages only the episodes that have one (``score_episodes``).
+MEANS = (
+    "score",
+    "experiment_cost",
+    "compute_cost",
+    "agent_cpu_s",
+    "bits_correct",
+    "n_undetermined",
+    "wall_s",
+)
 #: Markdown column -> the interval shown beside it, and the scale of both.
 _SHOWN_INTERVALS = {
+    "score": ("score_ci", 1),
     "identified": ("identified_ci", 100),
     "exact": ("exact_ci", 100),
     "behavioural": ("behavioural_match_ci", 100),
     "experiment_cost": ("experiment_cost_ci", 1),
     "compute_cost": ("compute_cost_ci", 1),
 }
+_NO_INTERVAL = [math.nan, math.nan]
 
 
-def _rate_fields(group: Sequence[dict[str, Any]], key: str) -> dict[str, Any]:
-    """``<key>_rate`` and ``<key>_ci`` (95% Wilson) of a 0/1 field; NaN where some row
-    lacks it (rows written before the field existed)."""
-    if any(key not in row for row in group):
-        return {f"{key}_rate": math.nan, f"{key}_ci": [math.nan, math.nan]}
-    successes = sum(bool(row[key]) for row in group)
+def _rate_fields(
+    group: Sequence[dict[str, Any]], key: str, clusters: Sequence[Any]
+) -> dict[str, Any]:
+    """``<key>_rate`` and ``<key>_ci`` (95% cluster bootstrap over rules) of a 0/1 field;
+    NaN where some row lacks it (rows written before the field existed): a rate over the
+    rows that happen to have it would mislead."""
+    values = [row.get(key) for row in group]
+    if not values or any(v is None for v in values):
+        return {f"{key}_rate": math.nan, f"{key}_ci": list(_NO_INTERVAL)}
+    outcomes = [float(bool(v)) for v in values]
     return {
-        f"{key}_rate": successes / len(group),
-        f"{key}_ci": list(wilson_interval(successes, len(group))),
+        f"{key}_rate": float(np.mean(outcomes)),
+        f"{key}_ci": list(cluster_bootstrap_interval(outcomes, clusters, rate=True)),
     }
 
 
-def _mean_fields(group: Sequence[dict[str, Any]], key: str) -> dict[str, Any]:
-    """``<key>_mean`` and ``<key>_ci`` (95% percentile bootstrap) of a cost."""
-    values = [float(row[key]) for row in group]
-    return {f"{key}_mean": _mean(values), f"{key}_ci": list(bootstrap_interval(values))}
+def _mean_fields(
+    group: Sequence[dict[str, Any]], key: str, clusters: Sequence[Any]
+) -> dict[str, Any]:
+    """``<key>_mean`` and ``<key>_ci`` (95% cluster bootstrap over rules). NaN where some
+    row lacks the value, except ``score``: its mean is over the rows that have one."""
+    values = [_number(row.get(key)) for row in group]
+    if key == "score":
+        kept = [(v, c) for v, c in zip(values, clusters, strict=True) if v is not None]
+        values, clusters = [v for v, _ in kept], [c for _, c in kept]
+    if not values or any(v is None for v in values):
+        return {f"{key}_mean": math.nan, f"{key}_ci": list(_NO_INTERVAL)}
+    interval = cluster_bootstrap_interval(values, clusters, rate=key == "score")
+    return {f"{key}_mean": float(np.mean(values)), f"{key}_ci": list(interval)}
 
 
-def _env_label(row: dict[str, Any]) -> str:
-    """The env of a row: its id, followed by its extra settings when there are any."""
-    extra = row.get("env_kwargs") or {}
-    return row["env"] + (" " + json.dumps(extra, sort_keys=True) if extra else "")
+def _median(values: Iterable[Any]) -> float:
+    numbers = [_number(v) for v in values]
+    if not numbers or any(n is None for n in numbers):
+        return math.nan
+    return float(np.median(numbers))
 
 
 def summarise(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One summary per (env, inference, design, agent), in order of first appearance:
-    ``SUMMARY_FIELDS`` (rates in %), ``reference``, and for ``RATES`` ``<m>_rate`` and
-    ``<m>_ci`` (fractions, 95% Wilson interval), for ``MEANS`` ``<m>_mean`` and ``<m>_ci``
-    (95% bootstrap interval of the mean), and ``truncated`` (episodes that ended at
-    ``max_steps``)."""
-    groups: dict[tuple[str, str, bool, str], list[dict[str, Any]]] = {}
-    for row in rows:
-        key = (_env_label(row), row["inference"], bool(row.get("design", False)), row["agent"])
+    """One summary per (env, inference, design, agent), in order of first appearance.
+
+    Each has ``SUMMARY_FIELDS`` (rates in %, ``score`` the mean score as a fraction),
+    ``reference``, ``episodes``, ``n_rules`` (distinct hidden rules), for ``RATES``
+    ``<m>_rate`` and for ``MEANS`` ``<m>_mean`` with ``<m>_ci`` for both (fractions; 95%
+    cluster-bootstrap interval over the hidden rules, ``lifegym.intervals``),
+    ``score_episodes`` (episodes with a score), ``reference_failed`` (episodes whose
+    oracle did not identify the rule: no score), ``cost_vs_oracle`` and
+    ``cost_vs_oracle_episodes``, ``experiment_cost_median`` and ``truncated`` (episodes that
+    ended at ``max_steps``). Rows without scores get them first (:func:`attach_scores`, on
+    these rows alone). A field some row lacks gives NaN (rows written before it existed).
+    """
+    groups: dict[tuple[str, Any, bool, Any], list[dict[str, Any]]] = {}
+    for row in _scored(rows):
+        key = (
+            _env_label(row),
+            row.get("inference"),
+            bool(row.get("design", False)),
+            row.get("agent"),
+        )
         groups.setdefault(key, []).append(row)
     out = []
     for (env_label, inference, design, agent), group in groups.items():
-        oracle = groups.get((env_label, inference, design, "oracle"), [])
+        # Cluster by hidden rule; a row that names none is a cluster of its own.
+        clusters = [_hidden_rule(r) or ("episode", i) for i, r in enumerate(group)]
         entry: dict[str, Any] = {
             "env": env_label,
             "inference": inference,
@@ -470,24 +676,31 @@ def summarise(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             "agent": agent,
             "reference": bool(group[0].get("reference", False)),
             "episodes": len(group),
+            "n_rules": len(set(clusters)),
         }
         for key in RATES:
-            entry.update(_rate_fields(group, key))
+            entry.update(_rate_fields(group, key, clusters))
         for key in MEANS:
-            entry.update(_mean_fields(group, key))
+            entry.update(_mean_fields(group, key, clusters))
+        ratio, paired = _cost_vs_oracle(group)
         entry.update(
             {
+                "score": entry["score_mean"],
+                "score_episodes": sum(_number(r.get("score")) is not None for r in group),
+                "reference_failed": sum(r.get("reference_failed") is True for r in group),
                 "identified": 100 * entry["identified_rate"],
                 "exact": 100 * entry["exact_rate"],
                 "behavioural": 100 * entry["behavioural_match_rate"],
-                "bits_correct": 100 * _mean(r["bits_correct"] for r in group),
-                "undetermined_bits": _mean(r["n_undetermined"] for r in group),
+                "bits_correct": 100 * entry["bits_correct_mean"],
+                "undetermined_bits": entry["n_undetermined_mean"],
                 "experiment_cost": entry["experiment_cost_mean"],
-                "experiment_cost_median": float(np.median([r["experiment_cost"] for r in group])),
-                "cost_vs_oracle": _cost_vs_oracle(group, oracle),
+                "experiment_cost_median": _median(r.get("experiment_cost") for r in group),
+                "cost_vs_oracle": ratio,
+                "cost_vs_oracle_episodes": paired,
                 "compute_cost": entry["compute_cost_mean"],
+                "agent_cpu_s": entry["agent_cpu_s_mean"],
                 "truncated": sum(r.get("submitted_by") == "truncation" for r in group),
-                "wall_s": _mean(r["wall_s"] for r in group),
+                "wall_s": entry["wall_s_mean"],
             }
         )
         out.append(entry)
@@ -510,6 +723,8 @@ def write_summary_json(summary: Sequence[dict[str, Any]], path: Path) -> None:
 
 
 def _cell(value: Any) -> str:
+    if value is None:
+        return ""
     if isinstance(value, bool):
         return "yes" if value else ""
     if isinstance(value, float) and math.isnan(value):
@@ -520,21 +735,26 @@ def _cell(value: Any) -> str:
 
 
 def markdown_table(summary: Sequence[dict[str, Any]]) -> str:
-    """The summary as a Markdown table (one line per env x inference engine x agent); rates
-    and mean costs carry their 95% interval in brackets."""
+    """The summary as a Markdown table (one line per env x inference engine x design x
+    agent, columns ``SUMMARY_FIELDS``): the score, rates and mean costs carry their 95%
+    interval in brackets, ``cost / oracle`` the number of episodes it is over."""
+    keys = [key for key, _ in SUMMARY_FIELDS]
     lines = [
         "| " + " | ".join(heading for _, heading in SUMMARY_FIELDS) + " |",
         "|" + "---|" * len(SUMMARY_FIELDS),
     ]
     for entry in summary:
-        cells = [_cell(entry[key]) for key, _ in SUMMARY_FIELDS]
+        cells = [_cell(entry.get(key, math.nan)) for key in keys]
         for column, (interval, scale) in _SHOWN_INTERVALS.items():
-            low, high = entry.get(interval, (math.nan, math.nan))
-            if not (math.isnan(low) or math.isnan(high)):
-                at = [key for key, _ in SUMMARY_FIELDS].index(column)
-                cells[at] += f" [{_cell(scale * low)}, {_cell(scale * high)}]"
+            low, high = entry.get(interval) or _NO_INTERVAL
+            low, high = _number(low), _number(high)
+            if low is not None and high is not None and column in keys:
+                cells[keys.index(column)] += f" [{_cell(scale * low)}, {_cell(scale * high)}]"
+        paired = entry.get("cost_vs_oracle_episodes")
+        if cells[keys.index("cost_vs_oracle")] and paired is not None:
+            cells[keys.index("cost_vs_oracle")] += f" (n={paired})"
         if entry.get("reference"):
-            cells[[key for key, _ in SUMMARY_FIELDS].index("agent")] += " (reference)"
+            cells[keys.index("agent")] += " (reference)"
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -544,8 +764,11 @@ PLOT_SUFFIXES = (".svg", ".png", ".pdf")
 
 
 def plot_accuracy_vs_cost(summary: Sequence[dict[str, Any]], path: Path) -> None:
-    """Identified % (95% Wilson interval as an error bar) against mean experiment cost (log
+    """Identified % (its 95% interval as an error bar) against mean experiment cost (log
     scale), one panel per env, one colour per agent; a reference agent is a hollow marker.
+    It plots the two things the score combines, each on its own axis, rather than the
+    score: a score of 0.5 may be every rule at twice the oracle's cost or half the rules at
+    its cost, and the plot tells those apart (the tables rank by score).
     An agent run with another engine than most of its env's runs is a series of its own,
     named "agent (engine)". Written with matplotlib (``pip install 'lifegym[plot]'``); the
     suffix of ``path`` (``PLOT_SUFFIXES``) picks the format."""
@@ -578,12 +801,16 @@ def plot_accuracy_vs_cost(summary: Sequence[dict[str, Any]], path: Path) -> None
     )
     for ax, env_id in zip(axes[0], envs, strict=False):
         for entry in (e for e in summary if e["env"] == env_id):
-            rate = entry.get("identified_rate", math.nan)
-            low, high = entry.get("identified_ci", (math.nan, math.nan))
+            rate = _number(entry.get("identified_rate"))
+            cost = _number(entry.get("experiment_cost"))
+            if rate is None or cost is None:  # rows without the field: nothing to place
+                continue
+            low, high = (_number(v) for v in entry.get("identified_ci") or _NO_INTERVAL)
+            low, high = rate if low is None else low, rate if high is None else high
             name = series(entry)
             colour = colours[names.index(name) % len(colours)]
             ax.errorbar(
-                [max(entry["experiment_cost"], 1.0)],
+                [max(cost, 1.0)],
                 [100 * rate],
                 yerr=[[100 * max(rate - low, 0.0)], [100 * max(high - rate, 0.0)]],
                 fmt="o",

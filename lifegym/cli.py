@@ -345,11 +345,16 @@ def _add_bench_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "bench",
         help="measure agents on envs and hidden rules",
-        description="Run every agent on every env for every rule and episode; print a summary "
-        "per env x engine x agent (identified %, exact %, behavioural %, each with a 95% "
-        "Wilson interval; bits correct, undetermined bits; mean experiment and compute cost "
-        "with 95% bootstrap intervals; wall time) and optionally write the episode rows "
-        "(JSON), the summary (JSON, Markdown) and a plot of accuracy against experiment cost.",
+        description="Run every agent on every env for every rule and episode, and the oracle "
+        "(the reference, added when --agent does not name it) on the same rules and seeds; "
+        "print a summary per env x engine x agent: the score (per episode identified x "
+        "min(1, oracle's experiment cost / the agent's); episodes the oracle did not identify "
+        "have none and are counted as reference failed), identified %, exact %, behavioural "
+        "%, mean experiment cost and cost / oracle, env tests (compute), agent CPU s, bits "
+        "correct, undetermined bits, rules, wall time; 95% intervals from the cluster "
+        "bootstrap over hidden rules. Optionally write the episode rows (JSON, with their "
+        "score), the summary (JSON, Markdown) and a plot of identified % against experiment "
+        "cost.",
         formatter_class=_ShowDefaults,
     )
     parser.add_argument(
@@ -405,8 +410,10 @@ def _add_bench_parser(subparsers: argparse._SubParsersAction) -> None:
         "--summary-json",
         metavar="PATH",
         help="write the summary here: one object per env x engine x agent with episodes, "
-        "<m>_rate and <m>_ci for identified, exact, behavioural_match, <m>_mean and <m>_ci "
-        "for experiment_cost, compute_cost",
+        "n_rules, <m>_rate and <m>_ci for identified, exact, behavioural_match, <m>_mean and "
+        "<m>_ci for score, experiment_cost, compute_cost, agent_cpu_s, bits_correct, "
+        "n_undetermined, wall_s; score_episodes, reference_failed, cost_vs_oracle, "
+        "cost_vs_oracle_episodes",
     )
     parser.add_argument("--markdown", metavar="PATH", help="write the summary table here")
     parser.add_argument(
@@ -473,6 +480,11 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     rows, summary = result.rows, result.summary
     table = bench.markdown_table(summary)
     print(table, end="")
+    if result.reference_added:
+        print(
+            "oracle: added as the reference (the score compares each episode's experiment "
+            "cost with the oracle's on the same rule and seed)"
+        )
     for env_id, left_out in result.left_out.items():
         print(
             f"{env_id}: {len(left_out)} rule(s) of {args.rules!r} lie outside its rule space "

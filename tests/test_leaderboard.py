@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -42,8 +44,24 @@ def test_quick_leaderboard_writes_rows_tables_targets_and_plot(tmp_path: Path, c
     assert [(r["env"], r["agent"]) for r in on_emulator] == [
         ("lifegym/LifeLike-Full-v0", "emulator-loop")
     ]
+    # Every row is scored against the oracle of its episode; the emulator row against the
+    # oracle on the preset's own engine (no oracle plays on the emulator).
+    assert all({"score", "reference_failed", "oracle_cost"} <= set(row) for row in rows)
+    (emulator,) = on_emulator
+    (yardstick,) = [
+        r
+        for r in rows
+        if r["agent"] == "oracle"
+        and (r["env"], r["design"], r["rule"], r["seed"])
+        == (emulator["env"], emulator["design"], emulator["rule"], emulator["seed"])
+    ]
+    assert yardstick["inference"] == "exact"
+    assert emulator["oracle_cost"] == yardstick["experiment_cost"]
+    assert emulator["reference_failed"] is (not yardstick["identified"])
     table = (tmp_path / "leaderboard_quick.md").read_text()
     assert "## Targets (v0)" in table
+    header = "| agent | episodes | rules | score | identified % |"
+    assert header in table and "| reference failed |" in table
     assert "| LifeLike-Noisy-v0 | best agent identified >= 99% |" in table
     assert table.count("| lifegym/Isotropic-Noisy-v0 | exact |  | infogain | 1 |") == 2
     target = "| LifeLike-Noisy-v1 | design | infogain identified at mean cost <= 2x the oracle's |"
@@ -84,7 +102,8 @@ def test_seeds_per_rule_give_independent_episodes(tmp_path: Path) -> None:
     infogain = [r for r in rows if r["agent"] == "infogain" and r["rule_set"] == "named"]
     assert len(infogain) == 3 and len({r["seed"] for r in infogain}) == 3
     table = (tmp_path / "leaderboard_quick.md").read_text()
-    assert "3 episodes (seeds) per rule" in table and "| infogain | 3 | 100 [" in table
+    assert "3 episodes (seeds) per rule" in table
+    assert "| infogain | 3 | 1 | 1 [0.207, 1] | 100 [20.7, 100] |" in table  # 1 rule: 1 trial
 
 
 def test_resume_takes_the_logged_episodes_and_refuses_another_source(
@@ -163,3 +182,69 @@ def test_policy_target_compares_with_the_best_heuristic_and_random() -> None:
     dearer = {**met, "random": [*heuristics, entry("maskable-ppo:p.zip", 100.0, 8_000)]}
     assert leaderboard.policy_target_line(dearer, env).endswith("| no |")
     assert leaderboard.policy_target_line({"named": heuristics, "random": heuristics}, env) is None
+
+
+def _summary(agent: str, score: float, identified: float, cost: float, **more) -> dict:
+    return {
+        "env": "lifegym/LifeLike-Noisy-v0",
+        "design": False,
+        "inference": "exact",
+        "agent": agent,
+        "score_mean": score,
+        "score_ci": [score - 0.1, score + 0.1],
+        "identified": identified,
+        "identified_ci": [identified / 100 - 0.1, identified / 100],
+        "experiment_cost": cost,
+        **more,
+    }
+
+
+def test_the_best_agent_is_the_one_of_highest_score() -> None:
+    cheap = _summary("cheap", 0.9, 98.0, 100)  # misses the 99% target, but scores best
+    dear = _summary("dear", 0.4, 100.0, 400)
+    oracle = _summary("oracle", 1.0, 100.0, 90, reference=True)
+    unscored = _summary("unscored", math.nan, 100.0, 50)  # every reference failed
+    summaries = {"named": [dear, unscored, oracle, cheap], "random": [dear, cheap]}
+    line = next(line for line in leaderboard.target_lines(summaries) if "LifeLike-Noisy-v0" in line)
+    assert "98.0% [88, 98] (cheap, exact, score 0.90 [0.80, 1.00])" in line
+    assert line.endswith("| no |")  # the target keeps its own metric, on the best agent
+    assert [e["agent"] for e in leaderboard.ranked(summaries["named"])] == [
+        "cheap",
+        "dear",
+        "unscored",
+        "oracle",
+    ]
+    # Equal scores: the higher metric, then the cheaper.
+    tied = [_summary("a", 0.5, 90.0, 100), _summary("b", 0.5, 95.0, 200)]
+    tied.append(_summary("c", 0.5, 95.0, 150))
+    assert leaderboard.best_agent(tied)["agent"] == "c"
+    # Summaries from before the score rank as before: identified, then cost.
+    old = [{k: v for k, v in e.items() if k != "score_mean"} for e in (dear, cheap)]
+    assert leaderboard.best_agent(old)["agent"] == "dear"
+
+
+def test_emulator_loop_plays_the_named_rules_of_v1_presets_by_default() -> None:
+    v1 = ["lifegym/LifeLike-Noisy-v1", "lifegym/Isotropic-Noisy-v1", "lifegym/LifeLike-Stats-v1"]
+    assert set(v1) < set(leaderboard.DEFAULT_EMULATOR_ENVS)
+    args = argparse.Namespace(
+        envs=v1,
+        quick=False,
+        policies={},
+        random=1,
+        random_v1=1,
+        named_v1=2,
+        seeds=2,
+        seed=0,
+        emulator_envs=list(leaderboard.DEFAULT_EMULATOR_ENVS),
+    )
+    named = leaderboard.build_jobs(args)["named"]
+    emulator = [job for job in named if job.inference == "emulator"]
+    assert {job.agent for job in emulator} == {"emulator-loop"}
+    assert {job.env_id for job in emulator} == set(v1) and not any(j.design for j in emulator)
+    assert len(emulator) == len(v1) * 2 * 2  # the named rules the others play: 2, 2 seeds
+    references = {
+        (job.env_id, job.rule, job.seed)
+        for job in named
+        if job.agent == "oracle" and not job.design and job.inference is None
+    }
+    assert {(job.env_id, job.rule, job.seed) for job in emulator} <= references

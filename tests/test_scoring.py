@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from lifegym.behaviour import battery
 from lifegym.observe import ObservationModel, observe
 from lifegym.rules import Rule
-from lifegym.behaviour import battery
 from lifegym.scoring import EpisodeResult, undetermined_bits
 from lifegym.sim import same_trajectories, simulate
 from lifegym.types import RuleSpace, VisibleTrajectory

@@ -82,6 +82,9 @@ Action = int | dict[str, Any]
 #: Experiments in a row that bring the env's MAP no closer to the hidden class before the
 #: oracle gives up (``OracleAgent._stalled``).
 STALL_PATIENCE = 32
+#: Experiments in a row without progress after which it tests the bits the MAP has wrong
+#: (and whenever no experiment helps).
+TEST_AFTER = 4
 
 
 class OracleAgent(Agent):
@@ -133,6 +136,7 @@ class OracleAgent(Agent):
         self._best_progress: tuple[int, float] | None = None
         self._since_progress = 0
         self._experiments_seen = 0
+        self._tested_at = -1  # the number of trajectories of the last corrective test
 
     def reveal(self, hidden_rule: Rule) -> None:
         self._hidden_rule = hidden_rule
@@ -263,15 +267,16 @@ class OracleAgent(Agent):
         if self._identified() or self._stalled():
             return view.submit_action
         p_one = obs["p_one"].astype(np.float64)
-        test = self._corrective_test(action_mask)
-        if test is not None:
-            action: Action = test
-        elif self._planner == "competitors":
+        action: Action
+        if self._planner == "competitors":
             action = self._competitor_act(action_mask)
         elif self._planner == "stats":
             action = self._stats_act(p_one, action_mask)
         else:
             action = self._sightings_act(p_one, action_mask)
+        if action == view.submit_action or self._since_progress >= TEST_AFTER:
+            test = self._corrective_test(action_mask)
+            action = action if test is None else test
         return self._taking(action)
 
     def _wrong_bits(self) -> np.ndarray:
@@ -285,15 +290,22 @@ class OracleAgent(Agent):
         return min(wrong, key=len)
 
     def _corrective_test(self, action_mask: np.ndarray) -> int | None:
-        """A bit test of a bit the MAP has wrong, on engines that fold tests into their
-        belief (a search engine stuck on a wrong local optimum flips the bit when the data
-        favour the truth); None when there is none to take."""
+        """A bit test of the bit the MAP has wrong that the engine holds least firmly, on
+        engines that fold tests into their belief (a search engine stuck on a wrong local
+        optimum flips the bit when the data favour the truth); at most one per state of
+        the data, and None when there is none to take. Taken only once experiments stop
+        making progress (``TEST_AFTER``) or none helps: tests cost compute, and new data
+        usually move a wrong bit anyway."""
         view = self.view
-        if not view.engine_uses_tests or not view.trajectories or view.belief is None:
+        n = len(view.trajectories)
+        if not view.engine_uses_tests or not n or view.belief is None or self._tested_at == n:
             return None
-        for bit in self._wrong_bits():
+        wrong = self._wrong_bits()
+        firmness = np.abs(view.belief.p_one[wrong] - 0.5)
+        for bit in wrong[np.argsort(firmness, kind="stable")]:
             action = len(view.menu) + int(bit)
             if action_mask[action] and self._key(action) not in self._useless:
+                self._tested_at = n
                 return action
         return None
 
@@ -310,7 +322,8 @@ class OracleAgent(Agent):
         elif len(view.trajectories) > self._experiments_seen:
             self._since_progress += 1
         self._experiments_seen = len(view.trajectories)
-        return self._since_progress >= STALL_PATIENCE
+        last_step = view.steps >= view.max_steps - 1  # a reference is never truncated
+        return last_step or self._since_progress >= STALL_PATIENCE
 
     def _sightings_act(self, p_one: np.ndarray, action_mask: np.ndarray) -> Action:
         """The experiment supplying the most needed sightings per cell-step (module doc)."""
@@ -364,7 +377,9 @@ class OracleAgent(Agent):
             if values.max() > 0:
                 best, best_value = int(items[np.argmax(values)]), float(values.max())
         bit = int(np.argmax(entropy))
-        if view.design and entropy[bit] > 0:
+        # Probes of one bit can hold a search engine in a wrong optimum: once experiments
+        # stop making progress, the menu's soups alone.
+        if view.design and entropy[bit] > 0 and self._since_progress < TEST_AFTER:
             for cells in stats_designs(
                 view.space, view.model, bit, entropy, view.smallest_world, view.world, self.rng
             ):
