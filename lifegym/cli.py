@@ -587,9 +587,10 @@ def _cmd_discover(args: argparse.Namespace) -> int:
     result = run_episode(env, agent, args.rule, args.seed, watch=show)
     print(
         f"submitted {result['submitted_rule']} by {result['submitted_by']}; hidden rule "
-        f"{result['true_rule']}: exact {result['exact']}, bits correct "
-        f"{result['bits_correct']:.1%}, behavioural match {result['behavioural_match']}, "
-        f"undetermined bits {result['n_undetermined']}"
+        f"{result['true_rule']}: identified {result['identified']} (class probability "
+        f"{result['class_probability']:.4g}, needs >= {1 - result['identified_delta']:g}), "
+        f"exact {result['exact']}, bits correct {result['bits_correct']:.1%}, behavioural "
+        f"match {result['behavioural_match']}, undetermined bits {result['n_undetermined']}"
     )
     print(
         f"experiment cost {result['experiment_cost']:,} observed cell-steps in "
