@@ -15,8 +15,9 @@
   rule of the hidden rule's class;
 * **undetermined bits**: free bits the visible data could not determine: flipping the bit
   in the submitted rule changes nothing the experimenter saw (the clean observed frames,
-  or clean statistics counts, of every visible trajectory). They are reported, not hidden
-  in the accuracy.
+  or clean statistics counts, of every visible trajectory) and takes it out of its class
+  (:func:`outside_class`: a flip inside the class is settled as far as any experiment
+  can). They are reported, not hidden in the accuracy.
 
 Version 1 (before the measuring-stick issue) required ``n_consistent == 1`` on engines
 that count and 0.1 bit of entropy on the others, demanded the very rule even where no
@@ -45,6 +46,7 @@ __all__ = [
     "EpisodeResult",
     "PackedGroup",
     "is_identified",
+    "outside_class",
     "packed_groups",
     "undetermined_bits",
 ]
@@ -141,6 +143,25 @@ def undetermined_bits(
     ]
 
 
+def outside_class(
+    bits: Sequence[int], rule: Rule, space: RuleSpace, members: Sequence[Rule]
+) -> list[int]:
+    """The free-bit indices of ``bits`` whose flip takes ``rule`` out of its observational
+    class ``members`` (a flip inside the class changes nothing any experiment can show:
+    such a bit is settled up to the class, as ``exact`` and ``identified`` ask)."""
+    if len(members) < 2:
+        return list(bits)
+    values = space.free_values(rule)
+    inside = {space.free_values(member).tobytes() for member in members}
+    kept = []
+    for index in bits:
+        flipped = values.copy()
+        flipped[index] ^= 1
+        if flipped.tobytes() not in inside:
+            kept.append(int(index))
+    return kept
+
+
 def packed_groups(trajectories: Sequence[VisibleTrajectory]) -> list[PackedGroup]:
     """The frame trajectories as groups sharing world and observed steps, one
     ``agreeing_rules`` call each (see ``PackedGroup``)."""
@@ -234,7 +255,9 @@ class EpisodeResult:
             key=lambda values: int(np.sum(values == truth)),
         )
         names = space.free_names
-        unknown = undetermined_bits(submitted, space, trajectories, groups)
+        unknown = outside_class(
+            undetermined_bits(submitted, space, trajectories, groups), submitted, space, members
+        )
         probability = float(class_probability(members))
         return cls(
             true_rule=str(true_rule),

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 import lifegym  # noqa: F401
 from lifegym.agents import make_agent, run_episode
-from lifegym.equivalence import complement
+from lifegym.behaviour import battery
+from lifegym.equivalence import complement, observational_class
 from lifegym.inference.base import (
     independent_class_probability,
     union_bound_class_probability,
@@ -22,7 +23,7 @@ from lifegym.inference.exact import ExactEngine
 from lifegym.inference.exhaustive import ExhaustiveEngine
 from lifegym.observe import ObservationModel, observe
 from lifegym.rules import Rule
-from lifegym.scoring import IDENTIFIED_DELTA, SCORE_VERSION
+from lifegym.scoring import IDENTIFIED_DELTA, SCORE_VERSION, EpisodeResult, outside_class
 from lifegym.sim import simulate
 from lifegym.types import RuleSpace, VisibleTrajectory
 
@@ -131,3 +132,37 @@ def test_identified_is_one_rule_on_every_engine() -> None:
         assert row["identified_delta"] == IDENTIFIED_DELTA
         assert 0.0 <= row["agent_cpu_s"]
     assert all(r["identified"] for r in rows if r["agent"] == "oracle")
+
+
+def test_a_flip_inside_the_class_is_not_an_undetermined_bit() -> None:
+    """Under stride 2, B/S, B7/S, B8/S and B78/S share one two-step map: B7 and B8 are
+    settled up to the class, so only flips that leave the class can be undetermined."""
+    space = RuleSpace.of("totalistic")
+    model = ObservationModel(stride=2)
+    empty = Rule.parse("B/S")
+    members = observational_class(empty, space, model)
+    assert {str(m) for m in members} == {"B/S", "B7/S", "B8/S", "B78/S"}
+    names = list(space.free_names)
+    bits = [names.index(n) for n in ("B6", "B7", "B8", "S0")]
+    assert [names[i] for i in outside_class(bits, empty, space, members)] == ["B6", "S0"]
+    assert outside_class(bits, empty, space, members[:1]) == bits  # a singleton keeps all
+    soup = (np.random.default_rng(2).random((10, 10)) < 0.5).astype(np.uint8)
+    seen = [_seen(empty, soup, 2, model)]
+    result = EpisodeResult.score(
+        empty,
+        Rule.parse("B78/S"),
+        space,
+        model,
+        seen,
+        battery((10, 10)),
+        lambda found: 1.0,
+        experiment_cost=1,
+        compute_cost=0,
+        n_experiments=1,
+        n_tests=0,
+        submitted_by="agent",
+        belief_entropy=0.0,
+        n_consistent=4,
+    )
+    assert result.exact and result.bits_correct == 1.0
+    assert not {"B7", "B8"} & set(result.undetermined_bits)

@@ -72,7 +72,7 @@ from lifegym.equivalence import observational_class
 from lifegym.experiments import initial_condition
 from lifegym.inference.base import InferenceEngine, binary_entropy_bits
 from lifegym.rules import Rule
-from lifegym.scoring import IDENTIFIED_DELTA, is_identified, undetermined_bits
+from lifegym.scoring import IDENTIFIED_DELTA, is_identified, outside_class, undetermined_bits
 from lifegym.sim import simulate
 
 __all__ = ["OracleAgent"]
@@ -167,7 +167,12 @@ class OracleAgent(Agent):
         in_class = any(member == self._hidden for member in members)
         if not (in_class and belief.map_probability >= 1.0 - self.delta):
             return False
-        unknown = undetermined_bits(belief.map_rule, view.space, view.trajectories)
+        unknown = outside_class(
+            undetermined_bits(belief.map_rule, view.space, view.trajectories),
+            belief.map_rule,
+            view.space,
+            members,
+        )
         return is_identified(in_class, len(unknown), belief.map_probability, self.delta)
 
     def _key(self, action: Action) -> Hashable:
