@@ -278,7 +278,8 @@ class RuleDiscoveryEnv(gym.Env):
     rules on a battery of fresh soups agree within the soup-to-soup noise,
     ``lifegym.behaviour``: ``battery="episode"`` draws it per episode from a stream of the
     env's seed that no agent sees; ``"fixed"`` is one constant battery),
-    ``undetermined_bits`` (names of free bits whose flip changes nothing seen) and
+    ``undetermined_bits`` (names of free bits whose flip changes nothing seen and
+    leaves the class) and
     ``n_undetermined``, ``experiment_cost``, ``compute_cost``, ``n_experiments``,
     ``n_tests``, ``submitted_by`` (``"agent"``, ``"budget"`` or ``"truncation"``), the
     belief at submission: ``belief_entropy`` (bits) and ``n_consistent`` (rules the engine
