@@ -38,7 +38,11 @@ engine's own tests and of the agent's hypothesis tests. An agent's ``test`` of c
 component are run from the same initial conditions and their density, activity and block
 entropy are scored against the black box's (:func:`lifegym.likelihood.statistics_loglik`).
 A bit is *determined* when a transition through one of its patterns was seen, or a test
-produced evidence about it.
+produced evidence about it. The probability of a class of rules (what ``identified`` reads)
+is Boole's lower bound from these marginals (``InferenceEngine.class_probability``): with
+many bits each held at a modest confidence it stays well below 1 even when the MAP rule is
+right (the v1 leaderboard: exact on all 30 named Isotropic-Noisy-v1 episodes, identified on
+none).
 """
 
 from __future__ import annotations

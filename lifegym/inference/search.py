@@ -98,7 +98,10 @@ into ``p_one`` with :func:`~lifegym.inference.base.probabilities_from_log_odds`.
 the MAP itself fails to explain noise-free data, the surrogate ``p`` ranks them. A bit none
 of whose patterns occurs in any simulation of the visible initial conditions under the MAP
 (before the last observed step) is undetermined: ``p_one = 0.5``, ``determined`` False.
-``entropy`` is the sum of the bits' binary entropies; ``n_consistent`` is None.
+``entropy`` is the sum of the bits' binary entropies; ``n_consistent`` is None. The
+probability of a class of rules (``class_probability``, ``Belief.map_probability``, what
+``identified`` reads) cannot be computed over 2^n_free rules: it is Boole's lower bound from
+these local marginals (``InferenceEngine.class_probability``), as good as they are.
 
 A hypothesis test handed to :meth:`SearchEngine.absorb_test` sets that bit's log-odds (until
 the next update); when it contradicts the MAP the bit is flipped, held there, and the local
