@@ -281,13 +281,8 @@ def frame_counts(initial: np.ndarray, frames: np.ndarray, wrap: bool) -> np.ndar
 
     2x2 blocks wrap around when ``wrap`` (the region is the whole torus), else stay inside.
     """
-    if np.ndim(frames) == 3:
-        frames = kernel_input(frames)
-        counts = np.zeros((frames.shape[0], len(COUNT_FIELDS)), dtype=np.int64)
-        _counts_kernel(kernel_input(initial), frames, bool(wrap), counts)
-        return counts
     lead = np.shape(frames)[:-3]
-    if np.shape(initial) != lead + np.shape(frames)[-2:]:
+    if np.ndim(frames) < 3 or np.shape(initial) != lead + np.shape(frames)[-2:]:
         raise ValueError(
             f"initial {np.shape(initial)} does not match frames {np.shape(frames)}: "
             "expected (..., h, w) with (..., n, h, w)"

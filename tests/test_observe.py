@@ -19,6 +19,7 @@ from lifegym.observe import (
     bernoulli_positions,
     block_histograms,
     compose,
+    frame_counts,
     frame_statistics,
     full,
     noisy,
@@ -506,3 +507,17 @@ def test_frame_statistics_are_in_unit_interval(frames, wrap):
     assert result.shape == (len(frames), N_STATS)
     assert np.all((result >= 0) & (result <= 1))
     np.testing.assert_allclose(result[:, 0], frames.mean(axis=(1, 2)))
+
+
+def test_frame_counts_of_a_batch_are_the_counts_of_each_trajectory() -> None:
+    rng = np.random.default_rng(5)
+    initials = (rng.random((2, 3, 7, 9)) < 0.4).astype(np.uint8)
+    frames = (rng.random((2, 3, 4, 7, 9)) < 0.4).astype(np.uint8)
+    for wrap in (True, False):
+        batch = frame_counts(initials, frames, wrap)
+        assert batch.shape == (2, 3, 4, 18)
+        for i in range(2):
+            for j in range(3):
+                assert np.array_equal(batch[i, j], frame_counts(initials[i, j], frames[i, j], wrap))
+    with pytest.raises(ValueError, match=r"initial \(7, 9\) does not match frames"):
+        frame_counts(initials[0, 0], frames, True)

@@ -48,10 +48,10 @@ def binary_entropy_bits(p_one: np.ndarray) -> np.ndarray:
 
 
 def _chance_of_values(p_one: np.ndarray, members: Sequence[np.ndarray]) -> np.ndarray:
-    """float64 (n_members, n_free): each member's per-bit marginal P(bit = its value)."""
-    p = np.clip(np.asarray(p_one, dtype=np.float64), 0.0, 1.0)
-    values = np.asarray(members, dtype=bool).reshape(len(members), -1)
-    return np.where(values, p, 1.0 - p)
+    """float64 (n_members, n_free): each member's per-bit marginal P(bit = its value)
+    (``p_one`` in [0, 1], as engines give it)."""
+    p = np.asarray(p_one, dtype=np.float64)
+    return np.where(np.asarray(members, dtype=bool), p, 1.0 - p)
 
 
 def independent_class_probability(p_one: np.ndarray, members: Sequence[np.ndarray]) -> float:
@@ -60,9 +60,7 @@ def independent_class_probability(p_one: np.ndarray, members: Sequence[np.ndarra
     their bits' probabilities (exact for the ``exact`` engine, whose posterior factorises)."""
     if not len(members):
         return 0.0
-    with np.errstate(divide="ignore"):
-        logs = np.log(_chance_of_values(p_one, members)).sum(axis=1)
-    return float(min(1.0, np.exp(logs).sum()))
+    return float(min(1.0, _chance_of_values(p_one, members).prod(axis=1).sum()))
 
 
 def union_bound_class_probability(p_one: np.ndarray, members: Sequence[np.ndarray]) -> float:
