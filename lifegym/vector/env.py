@@ -865,7 +865,7 @@ class RuleDiscoveryVectorEnv(VectorEnv):
             settings.model,
             () if self._packed else self._trajectories(i),
             battery,
-            functools.partial(exact_class_probability, self._space, self._p_one[i].copy()),
+            functools.partial(exact_class_probability, self._space, self._p_one[i]),
             groups=self._packed_groups(i) if self._packed else None,
             experiment_cost=int(self._experiment_spent[i]),
             compute_cost=int(self._compute_spent[i]),
