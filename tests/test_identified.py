@@ -8,30 +8,23 @@ import itertools
 import gymnasium as gym
 import numpy as np
 import pytest
+from examples import seen
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lifegym  # noqa: F401
 from lifegym.agents import make_agent, run_episode
-from lifegym.behaviour import battery
-from lifegym.equivalence import complement, observational_class
+from lifegym.equivalence import complement
 from lifegym.inference.base import (
     independent_class_probability,
     union_bound_class_probability,
 )
 from lifegym.inference.exact import ExactEngine
 from lifegym.inference.exhaustive import ExhaustiveEngine
-from lifegym.observe import ObservationModel, observe
+from lifegym.observe import ObservationModel
 from lifegym.rules import Rule
-from lifegym.scoring import IDENTIFIED_DELTA, SCORE_VERSION, EpisodeResult, outside_class
-from lifegym.sim import simulate
-from lifegym.types import RuleSpace, VisibleTrajectory
-
-
-def _seen(rule: Rule, initial: np.ndarray, steps: int, model: ObservationModel, seed: int = 0):
-    rng = np.random.default_rng(seed)
-    times, frames, stats = observe(model, simulate(rule, initial, steps), rng)
-    return VisibleTrajectory("custom", initial, steps, times, frames, stats, model, 0)
+from lifegym.scoring import IDENTIFIED_DELTA, SCORE_VERSION
+from lifegym.types import RuleSpace
 
 
 @settings(max_examples=60, deadline=None)
@@ -60,7 +53,7 @@ def test_exact_engine_class_probability_is_the_product_of_its_marginals() -> Non
     model = ObservationModel(noise=0.05)
     soup = (np.random.default_rng(3).random((16, 16)) < 0.4).astype(np.uint8)
     engine = ExactEngine(space, model)
-    engine.update(_seen(Rule.parse("B3/S23"), soup, 2, model))
+    engine.update(seen(Rule.parse("B3/S23"), soup, 2, model))
     belief = engine.belief()
     chance = np.where(space.free_values(belief.map_rule) == 1, belief.p_one, 1 - belief.p_one)
     assert belief.map_probability == pytest.approx(float(np.prod(chance)), rel=1e-12)
@@ -78,7 +71,7 @@ def test_exhaustive_class_probability_is_the_posterior_mass_of_the_class() -> No
     full = RuleSpace.of("totalistic")
     engine = ExhaustiveEngine(full, model, prune=False)
     soup = (np.random.default_rng(1).random((12, 12)) < 0.5).astype(np.uint8)
-    engine.update(_seen(life_like, soup, 4, model))
+    engine.update(seen(life_like, soup, 4, model))
     loglik = engine.loglik
     weights = np.exp(loglik - loglik.max())
     pair = [life_like, complement(life_like)]
@@ -86,7 +79,7 @@ def test_exhaustive_class_probability_is_the_posterior_mass_of_the_class() -> No
     assert engine.class_probability(pair) == pytest.approx(expected, rel=1e-9)
     assert engine.class_probability(pair[:1]) == pytest.approx(expected / 2, rel=1e-6)
     small = ExhaustiveEngine(space, model, prune=False)
-    small.update(_seen(life_like, soup, 4, model))
+    small.update(seen(life_like, soup, 4, model))
     assert small.class_probability([life_like]) == small.belief().map_probability
 
 
@@ -132,37 +125,3 @@ def test_identified_is_one_rule_on_every_engine() -> None:
         assert row["identified_delta"] == IDENTIFIED_DELTA
         assert 0.0 <= row["agent_cpu_s"]
     assert all(r["identified"] for r in rows if r["agent"] == "oracle")
-
-
-def test_a_flip_inside_the_class_is_not_an_undetermined_bit() -> None:
-    """Under stride 2, B/S, B7/S, B8/S and B78/S share one two-step map: B7 and B8 are
-    settled up to the class, so only flips that leave the class can be undetermined."""
-    space = RuleSpace.of("totalistic")
-    model = ObservationModel(stride=2)
-    empty = Rule.parse("B/S")
-    members = observational_class(empty, space, model)
-    assert {str(m) for m in members} == {"B/S", "B7/S", "B8/S", "B78/S"}
-    names = list(space.free_names)
-    bits = [names.index(n) for n in ("B6", "B7", "B8", "S0")]
-    assert [names[i] for i in outside_class(bits, empty, space, members)] == ["B6", "S0"]
-    assert outside_class(bits, empty, space, members[:1]) == bits  # a singleton keeps all
-    soup = (np.random.default_rng(2).random((10, 10)) < 0.5).astype(np.uint8)
-    seen = [_seen(empty, soup, 2, model)]
-    result = EpisodeResult.score(
-        empty,
-        Rule.parse("B78/S"),
-        space,
-        model,
-        seen,
-        battery((10, 10)),
-        lambda found: 1.0,
-        experiment_cost=1,
-        compute_cost=0,
-        n_experiments=1,
-        n_tests=0,
-        submitted_by="agent",
-        belief_entropy=0.0,
-        n_consistent=4,
-    )
-    assert result.exact and result.bits_correct == 1.0
-    assert not {"B7", "B8"} & set(result.undetermined_bits)

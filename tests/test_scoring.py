@@ -4,21 +4,15 @@ behavioural match: tests/test_behaviour.py)."""
 from __future__ import annotations
 
 import numpy as np
+from examples import seen
 
 from lifegym.behaviour import battery
-from lifegym.observe import ObservationModel, observe
+from lifegym.equivalence import observational_class
+from lifegym.observe import ObservationModel
 from lifegym.rules import Rule
-from lifegym.scoring import EpisodeResult, undetermined_bits
+from lifegym.scoring import EpisodeResult, outside_class, undetermined_bits
 from lifegym.sim import same_trajectories, simulate
 from lifegym.types import RuleSpace, VisibleTrajectory
-
-
-def _seen(
-    rule: Rule, initial: np.ndarray, steps: int, model: ObservationModel
-) -> VisibleTrajectory:
-    rng = np.random.default_rng(0)
-    times, frames, stats = observe(model, simulate(rule, initial, steps), rng)
-    return VisibleTrajectory("custom", initial, steps, times, frames, stats, model, 0)
 
 
 def test_undetermined_bits_are_exactly_the_bits_a_flip_cannot_show() -> None:
@@ -26,7 +20,7 @@ def test_undetermined_bits_are_exactly_the_bits_a_flip_cannot_show() -> None:
     life = Rule.parse("B3/S23")
     blinker = np.zeros((12, 12), dtype=np.uint8)
     blinker[5, 4:7] = 1
-    trajectory = _seen(life, blinker, 4, ObservationModel())
+    trajectory = seen(life, blinker, 4, ObservationModel())
     unknown = {space.free_names[i] for i in undetermined_bits(life, space, [trajectory])}
     # A blinker in Life shows neighbour counts 0..3 for dead cells and 1..2 for live ones.
     assert unknown == {"B4", "B5", "B6", "B7", "B8", "S0", "S3", "S4", "S5", "S6", "S7", "S8"}
@@ -43,7 +37,7 @@ def test_undetermined_bits_with_statistics_and_a_window() -> None:
     life = Rule.parse("B3/S23")
     soup = (np.random.default_rng(3).random((40, 40)) < 0.5).astype(np.uint8)
     for model in (ObservationModel(stats_sigma=0.3), ObservationModel(window=(10, 10))):
-        trajectory = _seen(life, soup, 6, model)
+        trajectory = seen(life, soup, 6, model)
         unknown = undetermined_bits(life, space, [trajectory])
         assert len(unknown) < space.n_free
     assert undetermined_bits(life, space, []) == list(range(space.n_free))
@@ -53,23 +47,8 @@ def test_episode_result_fields() -> None:
     space = RuleSpace.of("totalistic")
     soup = (np.random.default_rng(4).random((30, 30)) < 0.5).astype(np.uint8)
     life = Rule.parse("B3/S23")
-    trajectory = _seen(life, soup, 3, ObservationModel())
-    result = EpisodeResult.score(
-        life,
-        Rule.parse("B36/S23"),
-        space,
-        ObservationModel(),
-        [trajectory],
-        battery((30, 30)),
-        lambda members: 0.25,
-        experiment_cost=5,
-        compute_cost=7,
-        n_experiments=1,
-        n_tests=0,
-        submitted_by="agent",
-        belief_entropy=0.0,
-        n_consistent=1,
-    )
+    trajectory = seen(life, soup, 3, ObservationModel())
+    result = _scored(life, Rule.parse("B36/S23"), space, ObservationModel(), [trajectory], 0.25)
     assert result.true_rule == "B3/S23" and result.submitted_rule == "B36/S23"
     assert result.exact is False and result.behavioural_match is False
     assert result.bits_correct == 17 / 18
@@ -103,6 +82,52 @@ def test_undetermined_bits_of_a_totalistic_table_in_a_larger_family() -> None:
     space = RuleSpace.of("isotropic")
     rule = Rule(Rule.parse("B01/S").table, "isotropic")
     soup = (np.random.default_rng(5).random((20, 20)) < 0.3).astype(np.uint8)
-    trajectory = _seen(rule, soup, 3, ObservationModel(noise=0.05))
+    trajectory = seen(rule, soup, 3, ObservationModel(noise=0.05))
     unknown = undetermined_bits(rule, space, [trajectory])
     assert 0 < len(unknown) < space.n_free
+
+
+def test_a_flip_inside_the_class_is_not_an_undetermined_bit() -> None:
+    """Under stride 2, B/S, B7/S, B8/S and B78/S share one two-step map: B7 and B8 are
+    settled up to the class, so only flips that leave the class can be undetermined."""
+    space = RuleSpace.of("totalistic")
+    model = ObservationModel(stride=2)
+    empty = Rule.parse("B/S")
+    members = observational_class(empty, space, model)
+    assert {str(m) for m in members} == {"B/S", "B7/S", "B8/S", "B78/S"}
+    names = list(space.free_names)
+    bits = [names.index(n) for n in ("B6", "B7", "B8", "S0")]
+    assert [names[i] for i in outside_class(bits, empty, space, members)] == ["B6", "S0"]
+    assert outside_class(bits, empty, space, members[:1]) == bits  # a singleton keeps all
+    soup = (np.random.default_rng(2).random((10, 10)) < 0.5).astype(np.uint8)
+    result = _scored(empty, Rule.parse("B78/S"), space, model, [seen(empty, soup, 2, model)], 1.0)
+    assert result.exact and result.bits_correct == 1.0
+    assert not {"B7", "B8"} & set(result.undetermined_bits)
+
+
+def _scored(
+    truth: Rule,
+    submitted: Rule,
+    space: RuleSpace,
+    model: ObservationModel,
+    trajectories: list[VisibleTrajectory],
+    probability: float,
+) -> EpisodeResult:
+    """``submitted`` scored against ``truth`` by an engine giving every class
+    ``probability``, on a battery of the first trajectory's world."""
+    return EpisodeResult.score(
+        truth,
+        submitted,
+        space,
+        model,
+        trajectories,
+        battery(trajectories[0].world_shape),
+        lambda members: probability,
+        experiment_cost=5,
+        compute_cost=7,
+        n_experiments=len(trajectories),
+        n_tests=0,
+        submitted_by="agent",
+        belief_entropy=0.0,
+        n_consistent=1,
+    )
