@@ -39,7 +39,12 @@ benchmark marks the episode ``reference_failed``.
   it, but with the truth: a bit the env's MAP has wrong counts a full bit of entropy. It
   takes the experiment (menu item, or with ``design=True`` a probe of the bit most in
   need on a few world sizes, ``stats_designs``) expected to remove the most of that
-  entropy per observed cell-step.
+  entropy per observed cell-step. Once experiments stop making progress while the MAP
+  has bits wrong (a search engine on compensating errors: each wrong bit held by the
+  other wrong ones, no single flip improves), it plans flips instead (``_flip_act``): the
+  experiment (menu item, or a probe of a wrong bit) whose expected evidence, in the
+  engine's own likelihood, does most to outweigh the holds of the wrong bits per
+  cell-step, so that the engine's climb flips them.
 
 **It never repeats an experiment that left its belief unchanged**: such an action (a menu
 item, or a design's exact cells and steps) is struck off for the rest of the episode.
@@ -85,6 +90,8 @@ STALL_PATIENCE = 32
 #: Experiments in a row without progress after which it tests the bits the MAP has wrong
 #: (and whenever no experiment helps).
 TEST_AFTER = 4
+#: Nats beyond a wrong bit's hold that the flip planner asks of new data (``_flip_act``).
+FLIP_MARGIN = 2.0
 
 
 class OracleAgent(Agent):
@@ -133,7 +140,7 @@ class OracleAgent(Agent):
         # with the belief it was taken from.
         self._useless: set[Hashable] = set()
         self._last: tuple[Hashable, bytes] | None = None
-        self._best_progress: tuple[int, float] | None = None
+        self._best_progress: tuple[int, int, float] | None = None
         self._since_progress = 0
         self._experiments_seen = 0
         self._tested_at = -1  # the number of trajectories of the last corrective test
@@ -316,12 +323,18 @@ class OracleAgent(Agent):
 
     def _stalled(self) -> bool:
         """Whether ``STALL_PATIENCE`` experiments in a row brought the MAP no closer to the
-        hidden class (fewer wrong bits, else a higher class probability): then nothing it
-        plans helps, and it submits (the benchmark marks the reference failed)."""
+        hidden class (fewer wrong bits, else fewer undetermined bits, else a higher class
+        probability): then nothing it plans helps, and it submits (the benchmark marks the
+        reference failed)."""
         view = self.view
         if view.belief is None or not view.trajectories:
             return False
-        progress = (-len(self._wrong_bits()), float(np.nan_to_num(view.belief.map_probability)))
+        belief = view.belief
+        progress = (
+            -len(self._wrong_bits()),
+            -int(np.count_nonzero(~belief.determined)),
+            float(np.nan_to_num(belief.map_probability)),
+        )
         if self._best_progress is None or progress > self._best_progress:
             self._best_progress, self._since_progress = progress, 0
         elif len(view.trajectories) > self._experiments_seen:
@@ -366,6 +379,10 @@ class OracleAgent(Agent):
     def _stats_act(self, p_one: np.ndarray, action_mask: np.ndarray) -> Action:
         """The experiment that removes the most planned entropy per cell-step (module doc)."""
         view = self.view
+        if self._since_progress >= TEST_AFTER:
+            flip = self._flip_act(p_one, action_mask)
+            if flip is not None:
+                return flip
         self._ledger.update(view.trajectories)
         truth = view.space.free_values(self._hidden).astype(bool)
         wrong = (p_one > 0.5) != truth
@@ -394,6 +411,67 @@ class OracleAgent(Agent):
                 value = float(shares @ entropy) / cost
                 if self._design_allowed(cells, 1) and value > best_value:
                     best, best_value = view.design_action(cells, 1), value
+        return best
+
+    def _flip_act(self, p_one: np.ndarray, action_mask: np.ndarray) -> Action | None:
+        """The experiment that does most, per cell-step, to make the search engine flip the
+        bits its MAP has wrong (None when it has none, or nothing helps).
+
+        A MAP stuck with compensating errors holds each wrong bit ``b`` by ``hold_b``, the
+        log-likelihood its flip alone would lose (the engine's log-odds); the engine's
+        climb flips ``b`` once new data make the flip gain more than that. An experiment's
+        expected gain for the flip is ``separation(MAP) - separation(MAP with b flipped)``
+        (``lifegym.agents.competitors``: the engine's own likelihood, in expectation under
+        the hidden rule). Candidates are the menu's items and designed probes of each
+        wrong bit whose other patterns belong to bits the MAP holds firmly and right; each
+        scores the share of every wrong bit's hold (plus ``FLIP_MARGIN``) it supplies,
+        capped at one per bit, per cell-step."""
+        view = self.view
+        assert view.belief is not None
+        wrong = self._wrong_bits()
+        if not wrong.size:
+            return None
+        truth = view.space.free_values(self._hidden).astype(bool)
+        odds = log_odds(np.clip(p_one, 1e-300, 1 - 1e-16))
+        toward_truth = np.where(truth, odds, -odds)
+        holds = np.maximum(-toward_truth[wrong], 0.0) + FLIP_MARGIN
+        guess = view.space.free_values(view.belief.map_rule)
+        flipped = []
+        for bit in wrong:
+            values = guess.copy()
+            values[bit] ^= 1
+            flipped.append(view.space.rule(values))
+        rules = [view.belief.map_rule, *flipped]
+        candidates: list[tuple[Action, np.ndarray, int, int]] = []
+        initials = self._menu_initials()
+        for item in self._allowed_items(action_mask):
+            menu_item = view.menu[int(item)]
+            cost = int(view.item_costs[item])
+            candidates.append((int(item), initials[item], menu_item.steps, cost))
+        if view.design:
+            avoid = np.where(truth == (p_one > 0.5), binary_entropy_bits(p_one), 1.0)
+            for bit in wrong:
+                for cells in stats_designs(
+                    view.space, view.model, int(bit), avoid, view.smallest_world, view.world,
+                    self.rng,
+                ):  # fmt: skip
+                    if self._design_allowed(cells, 1):
+                        cost = view.model.cost(*cells.shape, 1)
+                        candidates.append((view.design_action(cells, 1), cells, 1, cost))
+        best: Action | None = None
+        best_value = 0.0
+        groups: dict[tuple[tuple[int, ...], int], list[int]] = {}
+        for c, (_, cells, steps, _) in enumerate(candidates):
+            groups.setdefault((cells.shape, steps), []).append(c)
+        for (_, steps), members in groups.items():
+            batch = np.stack([candidates[c][1] for c in members])
+            apart = separation(self._hidden, rules, batch, steps, view.model)
+            gains = apart[0][None] - apart[1:]  # (wrong bits, candidates)
+            supplied = np.clip(gains / holds[:, None], 0.0, 1.0).sum(axis=0)
+            costs = np.array([candidates[c][3] for c in members], dtype=np.float64)
+            for c, value in zip(members, supplied / costs, strict=True):
+                if value > best_value:
+                    best, best_value = candidates[c][0], float(value)
         return best
 
     # -- the competitor planner ------------------------------------------------------------
