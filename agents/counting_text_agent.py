@@ -12,8 +12,9 @@ It plugs in from outside the package, through public interfaces only: ``gym.make
 2. a bit is settled once its majority leads by ``lead`` sightings (``lead * ln((1-p)/p)``
    of log-odds: 3 sightings ahead at p = 0.05 is about 1 error in 7,000 per bit);
 3. it starts with a 16x16 soup (common neighbourhoods), then asks for the menu's probe of
-   the least settled bit (a small world full of that bit's neighbourhoods) until every bit
-   is settled, then submits the majority rule.
+   the least settled bit (``probe-<bit>``: a small world full of that bit's
+   neighbourhoods; the task's ``menu.probes`` gives its steps and cost) until every bit is
+   settled, then submits the majority rule.
 
 ::
 
@@ -70,8 +71,9 @@ class CountingTextAgent:
     def reset(self, task: dict[str, Any]) -> None:
         self.task = task
         self.counts = np.zeros((18, 2), dtype=np.int64)
-        self.probes = {m["item"]: m for m in task["menu"] if m["item"].startswith("probe-")}
+        self.probe = task["menu"]["probes"]  # steps and cost of every probe-<bit>
         self.started = False
+        self.budget_left = math.inf
 
     def observe(self, reply: dict[str, Any]) -> None:
         """Fold one run_experiment reply in (step 1 from the exact initial condition)."""
@@ -85,13 +87,10 @@ class CountingTextAgent:
             return {"tool": "run_experiment", "steps": 1, "density": 0.5, "height": 16, "width": 16}
         lead = np.abs(self.counts[:, 1] - self.counts[:, 0])
         unsettled = [b for b in np.argsort(lead, kind="stable") if lead[b] < self.lead]
-        for bit in unsettled:
-            probe = self.probes.get(f"probe-{BITS[bit]}")
-            if probe is not None and probe["cost"] <= self.budget_left:
-                return {"tool": "run_experiment", "steps": probe["steps"], "item": probe["item"]}
+        if unsettled and self.probe["cost"] <= self.budget_left:
+            item = f"probe-{BITS[unsettled[0]]}"
+            return {"tool": "run_experiment", "steps": self.probe["steps"], "item": item}
         return {"tool": "submit_rule", "rule": rule_string(self.counts[:, 1] > self.counts[:, 0])}
-
-    budget_left: float = math.inf
 
 
 def play(env: gym.Env, agent: CountingTextAgent, seed: int, max_calls: int = 200) -> dict:

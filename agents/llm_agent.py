@@ -2,8 +2,10 @@
 
 Public interfaces only: ``gym.make`` of a ``lifegym/Text-...`` id, JSON text in and out.
 The model gets the task description (the reset observation) and the tools, answers with one
-JSON tool call per turn, and reads each reply; the episode ends when it submits a rule
-(or after ``--max-turns``). Nothing but the Python standard library talks to the endpoint.
+JSON tool call per turn, and reads each reply; the episode ends when it submits a rule, when
+the env truncates it (its ``max_steps``), or after ``--max-turns`` (the harness's time-out:
+the episode is ended with nothing submitted, and a transcript gets its ``end`` line). Nothing
+but the Python standard library talks to the endpoint.
 
 ::
 
@@ -11,8 +13,8 @@ JSON tool call per turn, and reads each reply; the episode ends when it submits 
     python agents/llm_agent.py --base-url https://api.openai.com/v1 --model gpt-4o \\
         --env lifegym/Text-LifeLike-Noisy-v1 --seed 0 --transcript episode.jsonl
 
-Long replies (frames of large worlds) are cut to ``--max-reply-chars`` before they are sent
-to the model; the env itself always returns them in full.
+Replies are never cut: the env refuses an experiment whose reply would exceed its reply cap
+(``--reply-cap``, 60,000 characters by default) before running it, and says what fits.
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ SYSTEM_PROMPT = (
     "You act only through tools. Answer every turn with exactly one JSON object and nothing "
     'else: {"tool": NAME, ...arguments}. The tools: run_experiment (steps plus exactly one '
     "of item, pattern, or density with height and width), test_rule (rule), submit_rule "
-    "(rule; ends the episode). Experiments cost observed cell-steps: design small, informative "
-    "initial conditions. Submit when you are confident."
+    "(rule; ends the episode), list_menu (offset, limit, prefix). The task lists every "
+    "argument. Experiments cost observed cell-steps: design small, informative initial "
+    "conditions. Submit when what you observed settles the rule."
 )
 
 
@@ -74,29 +77,28 @@ def tool_call(text: str) -> str:
 
 
 def play(
-    env: gym.Env,
-    chat: ChatEndpoint,
-    seed: int | None = None,
-    max_turns: int = 60,
-    max_reply_chars: int = 20_000,
-) -> dict[str, Any] | None:
-    """One episode; returns ``info["result"]`` (None if the model never submitted)."""
+    env: gym.Env, chat: ChatEndpoint, seed: int | None = None, max_turns: int | None = None
+) -> dict[str, Any]:
+    """One episode; returns ``info["result"]``. After ``max_turns`` model turns (None: the
+    env's own ``max_steps``, which truncates first) the episode is ended as a time-out
+    (``submitted_by`` ``"timeout"``: not identified)."""
+    text_env = env.unwrapped
+    turns = text_env.max_steps if max_turns is None else max_turns
+    if isinstance(turns, bool) or not isinstance(turns, int) or turns < 1:
+        raise ValueError(f"max_turns must be an int >= 1 or None, got {max_turns!r}")
     observation, _ = env.reset(seed=seed)
     messages = [
         {"role": "system", "content": SYSTEM_PROMPT},
         {"role": "user", "content": f"Task: {observation}"},
     ]
-    for _ in range(max_turns):
+    for _ in range(turns):
         text = chat.reply(messages)
         messages.append({"role": "assistant", "content": text})
         observation, _, terminated, truncated, info = env.step(tool_call(text))
         if terminated or truncated:
-            return info.get("result")
-        shown = observation
-        if len(shown) > max_reply_chars:
-            shown = shown[:max_reply_chars] + f"... [cut: {len(observation)} characters in all]"
-        messages.append({"role": "user", "content": shown})
-    return None
+            return info["result"]
+        messages.append({"role": "user", "content": observation})
+    return text_env.end_episode("timeout")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,15 +109,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", required=True, help="the model's name at that endpoint")
     parser.add_argument("--env", default="lifegym/Text-LifeLike-Noisy-v1", help="a Text env id")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--max-turns", type=int, default=60)
-    parser.add_argument("--max-reply-chars", type=int, default=20_000)
+    parser.add_argument(
+        "--max-turns",
+        type=int,
+        default=None,
+        help="model turns before a time-out (default: the env's max_steps, 256)",
+    )
+    parser.add_argument(
+        "--reply-cap", type=int, default=60_000, help="longest experiment reply (characters)"
+    )
     parser.add_argument("--transcript", default=None, help="append the episode as JSON lines")
     args = parser.parse_args(argv)
     key = os.environ.get("OPENAI_API_KEY") or os.environ.get("LLM_API_KEY")
-    env = gym.make(args.env, transcript=args.transcript)
+    env = gym.make(args.env, transcript=args.transcript, reply_cap=args.reply_cap)
     chat = ChatEndpoint(args.base_url, args.model, key)
-    result = play(env, chat, args.seed, args.max_turns, args.max_reply_chars)
-    print(json.dumps(result, indent=1) if result else "the model did not submit a rule")
+    result = play(env, chat, args.seed, args.max_turns)
+    print(json.dumps(result, indent=1))
     return 0
 
 

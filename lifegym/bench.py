@@ -82,6 +82,7 @@ __all__ = [
     "attach_scores",
     "benchmark",
     "bounds",
+    "episode_seed",
     "iter_local",
     "json_default",
     "make_jobs",
@@ -183,6 +184,13 @@ def rules_for(spec: str, env_id: str) -> tuple[list[str | None], list[str]]:
     return list(dict.fromkeys(kept)), left_out
 
 
+def episode_seed(seed: int, env_index: int, rule_index: int, episode: int) -> int:
+    """The seed of episode ``episode`` of rule ``rule_index`` on the ``env_index``-th env of
+    a run seeded ``seed``: it depends on nothing else (not the agents, the workers or the
+    backend)."""
+    return int(np.random.SeedSequence([seed, env_index, rule_index, episode]).generate_state(1)[0])
+
+
 def make_jobs(
     env_ids: Sequence[str],
     agents: Sequence[str],
@@ -215,9 +223,9 @@ def make_jobs(
         check_env_id(env_id)
         for r, rule in enumerate(rules(env_id)):
             for k in range(episodes):
-                state = np.random.SeedSequence([seed, e, r, k]).generate_state(1)[0]
+                state = episode_seed(seed, e, r, k)
                 jobs.extend(
-                    Job(env_id, agent, rule, int(state), inference, design, env_kwargs=extra)
+                    Job(env_id, agent, rule, state, inference, design, env_kwargs=extra)
                     for agent in agents
                 )
     return jobs

@@ -13,6 +13,7 @@ import math
 import re
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn, TextIO
@@ -20,6 +21,7 @@ from typing import NoReturn, TextIO
 import numpy as np
 
 from lifegym.io import read_rle
+from lifegym.protocol import DEFAULT_REPLY_CAP
 from lifegym.rules import Rule
 
 __all__ = ["main"]
@@ -610,8 +612,14 @@ def _add_mcp_parser(subparsers: argparse._SubParsersAction) -> None:
         "mcp",
         help="serve the text protocol to language-model agents over MCP",
         description="An MCP server (official mcp SDK; pip install 'lifegym[mcp]') with the "
-        "tools list_envs, start_episode, run_experiment, test_rule and submit_rule, on stdio "
-        "(the default: an MCP client starts it) or streamable HTTP on 127.0.0.1.",
+        "tools list_envs, start_episode, run_experiment, test_rule, submit_rule and "
+        "list_menu, on stdio (the default: an MCP client starts it) or streamable HTTP on "
+        "127.0.0.1. The server, not the agent, chooses each episode's hidden rule and seed: "
+        "the k-th episode of an env gets the k-th rule of --rules for it and the seed that "
+        "lifegym bench --env ID --rules R --seed S (one env, one episode per rule) gives "
+        "that rule, so an oracle bench run with those options is the reference. Once the "
+        "rules are used up, start_episode is refused with an error saying so. Over HTTP "
+        "each MCP session sees only its own episodes.",
         formatter_class=_ShowDefaults,
     )
     parser.add_argument(
@@ -619,24 +627,59 @@ def _add_mcp_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--port", type=_int_arg(1, "port"), default=8765, help="HTTP port")
     parser.add_argument(
+        "--env",
+        action="append",
+        metavar="ID",
+        help="serve this v1 preset (repeatable; none given: every v1 preset)",
+    )
+    parser.add_argument(
+        "--rules",
+        default=None,
+        metavar="SPEC",
+        help="the hidden rules, in order: named (the named rules in each env's family), "
+        "random:N (N rules from the env's prior) or a file with one rule per line; none "
+        "given: every episode's rule from the env's prior, without end",
+    )
+    parser.add_argument(
+        "--seed",
+        type=_int_arg(0, "seed"),
+        default=None,
+        help="base seed of the episodes (none: fresh entropy)",
+    )
+    parser.add_argument(
+        "--reply-cap",
+        type=_int_arg(1, "reply-cap"),
+        default=DEFAULT_REPLY_CAP,
+        help="longest experiment reply in characters (larger requests are refused)",
+    )
+    parser.add_argument(
         "--max-episodes", type=_int_arg(1, "max-episodes"), default=64, help="episodes held at once"
     )
-    parser.add_argument("--transcript", metavar="PATH", help="append every call as JSON lines")
+    parser.add_argument(
+        "--transcript",
+        metavar="PATH",
+        help="append every episode as JSON lines (what the harness set, calls, per-experiment "
+        "diagnostics, results)",
+    )
     parser.set_defaults(func=_cmd_mcp)
 
 
 def _cmd_mcp(args: argparse.Namespace) -> int:
-    from lifegym.mcp_server import build_server
+    from lifegym.mcp_server import build_server, serve
 
     _check_output(args.transcript, "--transcript")
     try:
-        server = build_server(args.max_episodes, args.transcript and Path(args.transcript))
+        server = build_server(
+            args.max_episodes,
+            args.transcript and Path(args.transcript),
+            rules=args.rules,
+            seed=args.seed,
+            reply_cap=args.reply_cap,
+            envs=args.env,
+        )
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    if args.transport == "stdio":
-        server.run("stdio")
-    else:
-        server.run("streamable-http", host="127.0.0.1", port=args.port)
+    serve(server, args.transport, args.port)
     return 0
 
 
@@ -649,7 +692,9 @@ def _add_transcripts_parser(subparsers: argparse._SubParsersAction) -> None:
         help="summarise transcripts of text or MCP episodes like bench does",
         description="Read transcripts (JSON lines written by a Text env's transcript= or by "
         "lifegym mcp --transcript; a folder means every *.jsonl in it) and print the same "
-        "summary table as lifegym bench, one agent per file (named by the file's stem).",
+        "summary table as lifegym bench, one agent per file (named by the file's stem). "
+        "Every episode counts: one that timed out, was abandoned or never ended is not "
+        "identified, and the counts of each are printed under the table.",
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="transcript files or folders")
     parser.add_argument("--summary-json", metavar="PATH", help="write the summary here")
@@ -658,7 +703,7 @@ def _add_transcripts_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def _cmd_transcripts(args: argparse.Namespace) -> int:
     from lifegym import bench
-    from lifegym.protocol import transcript_rows
+    from lifegym.protocol import UNFINISHED, transcript_rows
 
     files: list[Path] = []
     for given in map(Path, args.paths):
@@ -673,10 +718,18 @@ def _cmd_transcripts(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     if not rows:
-        raise UsageError(f"no finished episode in {', '.join(map(str, files)) or 'those folders'}")
+        raise UsageError(f"no episode in {', '.join(map(str, files)) or 'those folders'}")
     summary = bench.summarise(rows)
     print(bench.markdown_table(summary), end="")
-    print(f"{len(rows)} episodes from {len(files)} file(s)")
+    ends = Counter(row.get("submitted_by") for row in rows)
+    unfinished = ends.pop(UNFINISHED, 0)
+    submitted = ends.pop("agent", 0)
+    other = ", ".join(f"{count} {how}" for how, count in sorted(ends.items()))
+    print(
+        f"{len(rows)} episodes from {len(files)} file(s): {submitted} submitted, "
+        f"{sum(ends.values())} ended without a submission ({other or 'none'}), {unfinished} "
+        "never ended (no end record); all but the submitted count as not identified"
+    )
     if args.summary_json:
         bench.write_summary_json(summary, Path(args.summary_json))
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 import threading
@@ -86,3 +87,25 @@ def test_the_llm_agent_loop_end_to_end_against_a_scripted_endpoint(tmp_path: Pat
     assert result["n_experiments"] == 1 and result["n_tests"] == 1
     kinds = [json.loads(line)["kind"] for line in log.read_text().splitlines()]
     assert kinds == ["start", "call", "call", "call", "call", "end"]
+
+
+def test_the_llm_agent_times_out_with_an_end_record(tmp_path: Path) -> None:
+    _ScriptedChat.requests = []
+    _ScriptedChat.replies = ["Let me think.", '{"tool": "list_menu", "limit": 2}']
+    server = HTTPServer(("127.0.0.1", 0), _ScriptedChat)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}/v1"
+        chat = llm_agent.ChatEndpoint(base, "scripted-model", None)
+        log = tmp_path / "episode.jsonl"
+        env = gym.make("lifegym/Text-LifeLike-Noisy-v1", transcript=str(log))
+        assert llm_agent.play(env, chat, seed=1, max_turns=2)["submitted_by"] == "timeout"
+    finally:
+        server.shutdown()
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [line["kind"] for line in lines] == ["start", "call", "call", "end"]
+    assert not lines[-1]["result"]["identified"]
+    assert json.loads(_ScriptedChat.requests[1]["messages"][-1]["content"])["error"]
+    # no --max-turns: the env's max_steps, so the env truncates first and ends the episode
+    assert inspect.signature(llm_agent.play).parameters["max_turns"].default is None

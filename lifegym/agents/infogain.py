@@ -405,11 +405,10 @@ class InfoGainAgent(Agent):
             return Rule.parse(info["map_rule"], space.family)
         return space.rule((p_one > 0.5).astype(np.uint8))
 
-    def act(
-        self, obs: dict[str, np.ndarray], info: dict[str, Any], action_mask: np.ndarray
-    ) -> int | dict[str, Any]:
-        view = self.view
-        p_one = obs["p_one"].astype(np.float64)
+    def _planning_entropy(
+        self, p_one: np.ndarray, info: dict[str, Any]
+    ) -> tuple[np.ndarray, np.ndarray, float]:
+        """(entropy per bit to plan with, entropy a bit test can remove, joint entropy)."""
         entropy = binary_entropy_bits(p_one)
         # The joint entropy caps every gain (the marginals may overlap).
         joint = float(info.get("entropy", entropy.sum()))
@@ -420,6 +419,41 @@ class InfoGainAgent(Agent):
             testable = np.maximum(entropy - isolated, 0.0)
             entropy = np.maximum(entropy, isolated)
             joint = max(joint, float(entropy.sum()))
+        return entropy, testable, joint
+
+    def _item_gains(
+        self,
+        p_one: np.ndarray,
+        entropy: np.ndarray,
+        joint: float,
+        map_rule: Rule,
+        rules: list[Rule | None],
+        items: np.ndarray,
+    ) -> tuple[list[float], np.ndarray]:
+        """The bits each of the menu ``items`` is expected to remove, and the chance each
+        menu item decides each bit (M, n_free)."""
+        chances = self._item_decided(rules, entropy)
+        split = self._rival_split(p_one, map_rule, joint)
+        gains = [min(float(entropy @ chances[item]), joint) * split[item] for item in items]
+        return gains, chances
+
+    def expected_item_gains(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:
+        """float (M,): the bits each menu item is expected to remove now, as :meth:`act`
+        plans (without acting or learning from the last action): for diagnostics of
+        episodes another agent plays (``lifegym.diagnostics``)."""
+        p_one = obs["p_one"].astype(np.float64)
+        entropy, _, joint = self._planning_entropy(p_one, info)
+        map_rule = self._map_rule(p_one, info)
+        rules = self._sample_rules(p_one, map_rule)
+        items = np.arange(len(self.view.menu))
+        return np.array(self._item_gains(p_one, entropy, joint, map_rule, rules, items)[0])
+
+    def act(
+        self, obs: dict[str, np.ndarray], info: dict[str, Any], action_mask: np.ndarray
+    ) -> int | dict[str, Any]:
+        view = self.view
+        p_one = obs["p_one"].astype(np.float64)
+        entropy, testable, joint = self._planning_entropy(p_one, info)
         self._learn(entropy, joint)
         done = joint <= self.target_entropy or self._stalls >= self.patience
         if done and view.trajectories:
@@ -432,10 +466,8 @@ class InfoGainAgent(Agent):
         items = np.flatnonzero(action_mask[:menu_size])
         rules = self._sample_rules(p_one, map_rule)
         if len(items):
-            chances = self._item_decided(rules, entropy)
-            split = self._rival_split(p_one, map_rule, joint)
-            for item in items:
-                gain = min(float(entropy @ chances[item]), joint) * split[item]
+            gains, chances = self._item_gains(p_one, entropy, joint, map_rule, rules, items)
+            for item, gain in zip(items, gains, strict=True):
                 value = gain * view.experiment_budget / view.item_costs[item]
                 if gain >= self.min_gain and value > best_value:
                     best, best_value, plan = int(item), value, ("item", chances[item], gain)

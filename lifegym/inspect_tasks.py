@@ -1,0 +1,430 @@
+"""Inspect AI tasks: rule discovery by a language model, in the harness LLM researchers use.
+
+Needs the ``inspect`` extra (``pip install -c constraints.txt -e '.[inspect]'``), which also
+registers this module through Inspect's entry point, so::
+
+    inspect eval lifegym/rule_discovery -T env=LifeLike-Noisy-v1 -T rules=random:20 --model M
+    inspect eval lifegym/rule_discovery_code ...        # the same, with a Python tool
+
+* **Samples**: one per episode of ``lifegym bench`` (:func:`lifegym.bench.make_jobs`: the
+  same rules and seeds as ``lifegym bench --env ENV --rules RULES --episodes N --seed S
+  --design``). Each sample's metadata holds ``env``, ``rule`` (the hidden rule) and
+  ``seed``; the model never sees it, only the task text (:meth:`Episode.task`, as JSON).
+* **Solver**: a fresh :class:`~lifegym.protocol.Episode` per sample, created by the harness
+  from the metadata; Inspect's ``react`` agent with one tool per protocol tool (names,
+  descriptions and parameter schemas read from :mod:`lifegym.protocol`), each calling
+  :meth:`Episode.call`. A bad call is a tool error the model reads; the episode goes on.
+  ``submit_rule`` ends the sample. Every call's costs and the result go to the sample's
+  store (``lifegym``).
+* **Scorer**: ``identified``, ``exact``, ``submitted``, ``experiment_cost``,
+  ``compute_cost`` and the cost-aware ``score`` of ``lifegym bench``
+  (:func:`lifegym.bench.attach_scores`: identified x min(1, oracle cost / experiment cost),
+  the ``oracle`` agent run on the same env, rule and seed), with mean and stderr. An
+  episode the model never submitted (it stopped, or hit the message or token limit) is
+  not identified and scores 0; the ``submitted`` metrics count them (``unsubmitted``). An
+  episode whose oracle did not identify the rule has no yardstick: its ``score`` is NaN,
+  which Inspect leaves out of the score's mean (as ``lifegym bench`` does).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import anyio
+import gymnasium as gym
+from inspect_ai import Task, task
+from inspect_ai.agent import AgentPrompt, AgentSubmit, as_solver, react
+from inspect_ai.dataset import MemoryDataset, Sample
+from inspect_ai.scorer import (
+    Metric,
+    SampleScore,
+    Score,
+    Scorer,
+    Target,
+    mean,
+    metric,
+    scorer,
+    stderr,
+)
+from inspect_ai.solver import Solver, TaskState, solver
+from inspect_ai.tool import ToolDef, ToolParams, python
+from inspect_ai.tool import ToolError as InspectToolError
+from inspect_ai.util import Store
+
+from lifegym import protocol
+from lifegym.bench import REFERENCE_AGENT, Job, attach_scores, make_jobs, rules_for, run_job
+from lifegym.protocol import Episode, ToolError
+
+__all__ = [
+    "STORE_KEY",
+    "episode_row",
+    "protocol_tools",
+    "rule_discovery",
+    "rule_discovery_code",
+    "rule_discovery_scorer",
+    "rule_discovery_solver",
+    "samples",
+    "tool_specs",
+]
+
+#: The sample store's key for what the episode spent and its result.
+STORE_KEY = "lifegym"
+#: The agent name of Inspect rows (``bench.attach_scores`` pairs them with the oracle).
+AGENT_NAME = "inspect"
+#: Messages per sample by default: room for the Text env's 256 tool calls and the task.
+DEFAULT_MESSAGE_LIMIT = 600
+_SUBMIT = "submit_rule"
+_PREFIX = "lifegym/"
+
+INSTRUCTIONS = (
+    "You are an experimental scientist. The user's message is your task, as JSON: a "
+    "hidden rule of a 2-D cellular automaton to find, the experiments you may run, what "
+    "they cost and how you are scored. Use the tools to run experiments and test "
+    "hypotheses, then call submit_rule once with the rule you conclude (it ends the "
+    "episode; an episode never submitted counts as not identified)."
+)
+CODE_INSTRUCTIONS = (
+    " You also have a `python` tool that runs Python code on this machine to analyse what "
+    "you observe; it has no access to the hidden rule."
+)
+
+
+def _env_id(env: str) -> str:
+    return env if env.startswith(_PREFIX) else _PREFIX + env
+
+
+# -- the protocol's tools as Inspect tools -------------------------------------------------
+
+
+def tool_specs() -> list[tuple[str, str, dict[str, Any]]]:
+    """``(name, description, parameters)`` of every protocol tool, read from
+    :data:`lifegym.protocol.TOOL_SCHEMAS` (the one declaration of the tools)."""
+    return [
+        (name, schema["description"], schema["parameters"])
+        for name, schema in protocol.TOOL_SCHEMAS.items()
+    ]
+
+
+def protocol_tools(episode: Episode, store: Store | None = None) -> list[ToolDef]:
+    """One Inspect tool per protocol tool, each calling ``episode.call``; a
+    :class:`~lifegym.protocol.ToolError` becomes a tool error for the model. With
+    ``store``, each call adds its costs to ``store[STORE_KEY]``, which also holds the
+    episode's ``diagnostics`` (when it records them) and, after ``submit_rule``, the
+    result."""
+    if store is not None and store.get(STORE_KEY) is None:
+        store.set(STORE_KEY, _fresh_record())
+    return [
+        _tool(episode, name, description, parameters, store)
+        for name, description, parameters in tool_specs()
+    ]
+
+
+def _fresh_record() -> dict[str, Any]:
+    return {
+        "calls": 0,
+        "errors": 0,
+        "experiment_cost": 0,
+        "compute_cost": 0,
+        "diagnostics": [],
+        "result": None,
+    }
+
+
+def _tool(
+    episode: Episode, name: str, description: str, parameters: dict[str, Any], store: Store | None
+) -> ToolDef:
+    async def execute(**kwargs: Any) -> str:
+        record = None if store is None else dict(store.get(STORE_KEY))
+        try:
+            reply = episode.call(name, kwargs)
+        except ToolError as exc:
+            if record is not None:
+                record["calls"] += 1
+                record["errors"] += 1
+                store.set(STORE_KEY, record)  # type: ignore[union-attr]
+            raise InspectToolError(str(exc)) from exc
+        if record is not None:
+            record["calls"] += 1
+            record["experiment_cost"] += int(reply.get("experiment_cost", 0))
+            record["compute_cost"] += int(reply.get("compute_cost", 0))
+            if episode.diagnostics:
+                record["diagnostics"] = list(episode.diagnostics)
+            if name == _SUBMIT:
+                record["result"] = reply
+            store.set(STORE_KEY, record)  # type: ignore[union-attr]
+        return json.dumps(reply, separators=(",", ":"))
+
+    return ToolDef(
+        execute,
+        name=name,
+        description=description,
+        parameters=ToolParams.model_validate(parameters),
+    )
+
+
+# -- dataset, solver, scorer ---------------------------------------------------------------
+
+
+def _task_text(episode: Episode) -> str:
+    return json.dumps(episode.task(), separators=(",", ":"))
+
+
+def samples(env: str, rules: str = "named", episodes: int = 1, seed: int = 0) -> list[Sample]:
+    """The samples of ``lifegym bench``'s episodes on ``env`` (with ``design=True``): one
+    per rule of ``rules`` (``named``, ``random:N`` or a file) and episode, with the same
+    seeds; ValueError for a bad argument or no rule in the env's rule space."""
+    env_id = _env_id(env)
+    found = rules_for(rules, env_id)[0]  # rules outside the rule space are left out
+    if not found:
+        raise ValueError(f"no rule of {rules!r} lies in the rule space of {env_id}")
+    jobs = make_jobs([env_id], [REFERENCE_AGENT], lambda _: found, episodes, seed, design=True)
+    text = _task_text(Episode(env_id))  # the task does not depend on the hidden rule
+    prior = gym.make(env_id, design=True).unwrapped
+    out = []
+    for number, job in enumerate(jobs, start=1):
+        drawn = job.rule is None
+        if drawn:  # the rule the episode's seed draws from the prior (as bench's episode)
+            prior.reset(seed=job.seed)
+        rule = str(prior.lab.hidden_rule) if drawn else job.rule
+        out.append(
+            Sample(
+                id=f"{env_id.removeprefix(_PREFIX)}-{number}",
+                input=text,
+                metadata={"env": env_id, "rule": rule, "seed": job.seed, "drawn": drawn},
+            )
+        )
+    return out
+
+
+def _episode(metadata: dict[str, Any], **options: Any) -> Episode:
+    """The sample's episode: a drawn rule is drawn again from the seed (as bench does)."""
+    rule = None if metadata.get("drawn") else metadata["rule"]
+    return Episode(metadata["env"], seed=metadata["seed"], rule=rule, **options)
+
+
+@solver
+def rule_discovery_solver(
+    code: bool = False, reply_cap: int | None = None, diagnostics: bool = True
+) -> Solver:
+    """A fresh episode for the sample (from its metadata), then Inspect's ``react`` agent
+    with the protocol's tools (and ``python`` with ``code``) until ``submit_rule``.
+    ``reply_cap``: the episode's (None: the protocol's default); ``diagnostics``: record
+    each experiment's diagnostics (``Episode.diagnostics``) in the store."""
+
+    async def solve(state: TaskState, generate: Any) -> TaskState:
+        options: dict[str, Any] = {"diagnostics": diagnostics}
+        if reply_cap is not None:
+            options["reply_cap"] = reply_cap
+        episode = _episode(state.metadata, **options)
+        tools = protocol_tools(episode, state.store)
+        submit = next(t for t in tools if t.name == _SUBMIT)
+        others = [t for t in tools if t.name != _SUBMIT]
+        if code:
+            others.append(python(timeout=120))
+        agent = react(
+            prompt=AgentPrompt(
+                instructions=INSTRUCTIONS + (CODE_INSTRUCTIONS if code else ""),
+                assistant_prompt=None,
+            ),
+            tools=others,
+            submit=AgentSubmit(
+                name=_SUBMIT,
+                description=submit.description,
+                tool=submit,
+                answer_only=True,
+                keep_in_messages=True,
+            ),
+        )
+        return await as_solver(agent)(state, generate)
+
+    return solve
+
+
+def episode_row(metadata: dict[str, Any], record: dict[str, Any] | None) -> dict[str, Any]:
+    """A ``lifegym bench`` row for the sample's episode: the result when the model
+    submitted; otherwise not identified, not exact, at the costs it ran up."""
+    record = record or _fresh_record()
+    base = {
+        "env": metadata["env"],
+        "env_kwargs": {},
+        "design": True,
+        "agent": AGENT_NAME,
+        "seed": metadata["seed"],
+    }
+    result = record.get("result")
+    if result is not None:
+        return {**base, **result, "rule": result["true_rule"], "submitted": True}
+    return {
+        **base,
+        "true_rule": metadata["rule"],
+        "rule": metadata["rule"],
+        "submitted_rule": None,
+        "exact": False,
+        "identified": False,
+        "experiment_cost": record["experiment_cost"],
+        "compute_cost": record["compute_cost"],
+        "submitted": False,
+    }
+
+
+_REFERENCE_LOCK = threading.Lock()
+
+
+def _run_reference(job: Job) -> dict[str, Any]:
+    """``run_job(job)`` off the event loop, one at a time (bench reuses one env per preset
+    in a process)."""
+    with _REFERENCE_LOCK:
+        return run_job(job)
+
+
+@metric
+def unsubmitted() -> Metric:
+    """How many episodes ended without a submission (of a 0/1 ``submitted`` value)."""
+
+    def count(scores: list[SampleScore]) -> float:
+        return float(sum(1 for s in scores if not s.score.as_float()))
+
+    return count
+
+
+@scorer(
+    metrics={
+        "identified": [mean(), stderr()],
+        "exact": [mean(), stderr()],
+        "score": [mean(), stderr()],
+        "experiment_cost": [mean()],
+        "compute_cost": [mean()],
+        "submitted": [mean(), unsubmitted()],
+    }
+)
+def rule_discovery_scorer(reference: bool = True) -> Scorer:
+    """The episode's result the way ``lifegym bench`` scores it; ``reference``: run the
+    ``oracle`` on the same episode for the cost-aware ``score`` (NaN without it)."""
+
+    async def score(state: TaskState, target: Target) -> Score:
+        metadata = state.metadata
+        row = episode_row(metadata, state.store.get(STORE_KEY))
+        scored: dict[str, Any] = {"score": None, "reference_failed": None, "oracle_cost": None}
+        if reference:
+            rule = None if metadata.get("drawn") else metadata["rule"]
+            job = Job(metadata["env"], REFERENCE_AGENT, rule, metadata["seed"], design=True)
+            oracle = await anyio.to_thread.run_sync(_run_reference, job)
+            scored = attach_scores([row, oracle])[0]
+        value = {
+            "identified": float(bool(row["identified"])),
+            "exact": float(bool(row["exact"])),
+            "score": float("nan") if scored["score"] is None else float(scored["score"]),
+            "experiment_cost": float(row["experiment_cost"]),
+            "compute_cost": float(row["compute_cost"]),
+            "submitted": float(row["submitted"]),
+        }
+        keep = ("true_rule", "submitted_rule", "bits_correct", "behavioural_match")
+        return Score(
+            value=value,
+            answer=row.get("submitted_rule"),
+            explanation=(
+                f"submitted {row.get('submitted_rule')}, hidden {row['true_rule']}"
+                if row["submitted"]
+                else "never submitted: not identified"
+            ),
+            metadata={
+                **{k: row.get(k) for k in keep},
+                "reference_failed": scored["reference_failed"],
+                "oracle_cost": scored["oracle_cost"],
+            },
+        )
+
+    return score
+
+
+def _task(
+    env: str,
+    rules: str,
+    episodes: int,
+    seed: int,
+    code: bool,
+    message_limit: int | None,
+    token_limit: int | None,
+    reference: bool,
+    reply_cap: int | None,
+    diagnostics: bool,
+) -> Task:
+    return Task(
+        dataset=MemoryDataset(samples(env, rules, episodes, seed), name="lifegym"),
+        solver=rule_discovery_solver(code, reply_cap, diagnostics),
+        scorer=rule_discovery_scorer(reference=reference),
+        sandbox="local" if code else None,
+        message_limit=message_limit,
+        token_limit=token_limit,
+    )
+
+
+@task
+def rule_discovery(
+    env: str = "LifeLike-Noisy-v1",
+    rules: str = "named",
+    episodes: int = 1,
+    seed: int = 0,
+    code: bool = False,
+    message_limit: int | None = DEFAULT_MESSAGE_LIMIT,
+    token_limit: int | None = None,
+    reference: bool = True,
+    reply_cap: int | None = None,
+    diagnostics: bool = True,
+) -> Task:
+    """Active rule discovery on the v1 preset ``env`` (with or without ``lifegym/``).
+
+    Args:
+        env: the preset.
+        rules: ``named``, ``random:N`` or a file of rules, one per line (``lifegym bench``).
+        episodes: episodes (seeds) per rule.
+        seed: the seed of the episodes' seeds (``lifegym bench --seed``).
+        code: give the model a ``python`` tool (a ``local`` sandbox: this machine).
+        message_limit: messages per sample (None: no limit).
+        token_limit: tokens per sample (None: no limit).
+        reference: run the ``oracle`` per episode for the cost-aware score.
+        reply_cap: the longest experiment reply (characters; None: the protocol's default).
+        diagnostics: record each experiment's belief entropy before and after and the
+            best menu item's expected gain per cost in the sample's store (the log).
+    """
+    return _task(
+        env,
+        rules,
+        episodes,
+        seed,
+        code,
+        message_limit,
+        token_limit,
+        reference,
+        reply_cap,
+        diagnostics,
+    )
+
+
+@task
+def rule_discovery_code(
+    env: str = "LifeLike-Noisy-v1",
+    rules: str = "named",
+    episodes: int = 1,
+    seed: int = 0,
+    message_limit: int | None = DEFAULT_MESSAGE_LIMIT,
+    token_limit: int | None = None,
+    reference: bool = True,
+    reply_cap: int | None = None,
+    diagnostics: bool = True,
+) -> Task:
+    """:func:`rule_discovery` with a ``python`` tool (code-assisted, reported apart)."""
+    return _task(
+        env,
+        rules,
+        episodes,
+        seed,
+        True,
+        message_limit,
+        token_limit,
+        reference,
+        reply_cap,
+        diagnostics,
+    )
