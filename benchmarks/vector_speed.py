@@ -8,6 +8,13 @@ steps) after a warm-up, and the three modes of one (preset, N) run back to back,
 ratios come from one run on one machine state. ``async`` starts one process per env: it is
 measured up to ``--async-max`` envs (256 processes would not fit in memory here).
 
+``--policies`` adds two ways of acting that end episodes often, so what an episode's end
+costs stays visible: ``submit`` submits at every step (every step ends an episode: the
+loop of a policy that has learned to stop at once), ``short`` submits with probability
+1/4 and otherwise takes a random valid experiment or test (episodes of 4 steps on
+average). Their rows carry ``vs_random``: their rate over the random policy's on the same
+(preset, N, mode), measured in the same run.
+
 Presets whose engine is not batched (``exhaustive``, ``search``) fall back to single envs
 in the native mode; their rows say so.
 
@@ -16,6 +23,8 @@ Run from the repository root:
     python benchmarks/vector_speed.py            # about 15 minutes on 2 cores
     python benchmarks/vector_speed.py --quick    # smoke run
     python benchmarks/vector_speed.py --env lifegym/LifeLike-Noisy-v1 --num-envs 64
+    python benchmarks/vector_speed.py --num-envs 32 --modes vector_entry_point \
+        --policies random submit short --out benchmarks/results/vector_speed_episode_ends.json
 
 Prints a table and writes ``benchmarks/results/vector_speed.json`` (a run over part of the
 sweep writes ``vector_speed_part.json``, a quick one ``vector_speed_quick.json``).
@@ -42,6 +51,10 @@ QUICK_OUT = machine.ROOT / "benchmarks" / "results" / "vector_speed_quick.json"
 PART_OUT = machine.ROOT / "benchmarks" / "results" / "vector_speed_part.json"
 MODES = ("vector_entry_point", "sync", "async")
 NUM_ENVS = (1, 16, 64, 256)
+#: How the loop acts (module doc).
+POLICIES = ("random", "submit", "short")
+#: The chance of submitting at each step under the ``short`` policy.
+SHORT_SUBMIT = 0.25
 #: The done-when target: native >= this x sync at N = 64 on LifeLike-Noisy-v1.
 TARGET = ("lifegym/LifeLike-Noisy-v1", 64, 10.0)
 
@@ -52,11 +65,35 @@ def _masks(env: gym.vector.VectorEnv) -> np.ndarray:
     return np.stack(env.call("action_masks"))
 
 
+def choose(masks: np.ndarray, submit: int, policy: str, rng: np.random.Generator) -> np.ndarray:
+    """One action per env under ``policy`` (``POLICIES``) from the valid-action ``masks``
+    (N, n_actions); ``submit`` is the submit action's index."""
+    if policy == "submit":
+        return np.full(len(masks), submit)
+    if policy == "random":
+        return (rng.random(masks.shape) * masks).argmax(axis=1)
+    others = masks.copy()
+    others[:, submit] = False
+    actions = (rng.random(masks.shape) * others).argmax(axis=1)
+    stop = (rng.random(len(masks)) < SHORT_SUBMIT) | ~others.any(axis=1)
+    return np.where(stop, submit, actions)
+
+
 def steps_per_second(
-    env_id: str, mode: str, num_envs: int, seconds: float, min_steps: int, seed: int = 0
+    env_id: str,
+    mode: str,
+    num_envs: int,
+    seconds: float,
+    min_steps: int,
+    seed: int = 0,
+    policy: str = "random",
 ) -> dict[str, Any]:
-    """Env steps/s of ``gym.make_vec(env_id, num_envs, mode)`` under random valid actions
-    (the env's step time only; choosing the actions is not counted)."""
+    """Env steps/s of ``gym.make_vec(env_id, num_envs, mode)`` under ``policy`` (random
+    valid actions by default; the env's step time only: choosing the actions is not
+    counted)."""
+    if policy not in POLICIES:
+        raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}")
+    submit = gym.make(env_id).unwrapped.submit_action
     start = time.perf_counter()
     env = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode)
     built = time.perf_counter() - start
@@ -67,8 +104,7 @@ def steps_per_second(
         def run(batches: int, budget: float | None) -> tuple[int, float]:
             done, spent = 0, 0.0
             while done < batches or (budget is not None and spent < budget):
-                masks = _masks(env)
-                actions = (rng.random(masks.shape) * masks).argmax(axis=1)
+                actions = choose(_masks(env), submit, policy, rng)
                 tick = time.perf_counter()
                 env.step(actions)
                 spent += time.perf_counter() - tick
@@ -83,6 +119,7 @@ def steps_per_second(
     return {
         "env": env_id,
         "mode": mode,
+        "policy": policy,
         "num_envs": num_envs,
         "batched": native if mode == "vector_entry_point" else None,
         "batch_steps": batches,
@@ -94,8 +131,13 @@ def steps_per_second(
 
 
 def ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Native steps/s over sync's and async's for each (preset, N) measured."""
-    rate = {(r["env"], r["num_envs"], r["mode"]): r["steps_per_s"] for r in rows}
+    """Native steps/s over sync's and async's for each (preset, N) measured, under random
+    actions."""
+    rate = {
+        (r["env"], r["num_envs"], r["mode"]): r["steps_per_s"]
+        for r in rows
+        if r["policy"] == "random"
+    }
     found = []
     for (env_id, n, mode), native in rate.items():
         if mode != "vector_entry_point":
@@ -108,6 +150,19 @@ def ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return found
 
 
+def add_vs_random(rows: list[dict[str, Any]]) -> None:
+    """Set ``vs_random`` on every row: its rate over the random policy's on the same
+    (preset, N, mode) in the same run (None without such a row)."""
+    random_rate = {
+        (r["env"], r["num_envs"], r["mode"]): r["steps_per_s"]
+        for r in rows
+        if r["policy"] == "random"
+    }
+    for row in rows:
+        base = random_rate.get((row["env"], row["num_envs"], row["mode"]))
+        row["vs_random"] = None if base is None else row["steps_per_s"] / base
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
@@ -117,6 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env", action="append", metavar="ID", help="preset (repeatable)")
     parser.add_argument("--num-envs", type=int, action="append", help="N (repeatable)")
     parser.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
+    parser.add_argument(
+        "--policies", nargs="+", default=["random"], choices=POLICIES, help="how to act"
+    )
     parser.add_argument("--seconds", type=float, default=3.0, help="least time per config")
     parser.add_argument("--min-steps", type=int, default=5, help="least batch steps per config")
     parser.add_argument("--async-max", type=int, default=64, help="most async envs")
@@ -132,19 +190,30 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--num-envs must be >= 1, got {min(sizes)}")
     seconds = 0.5 if args.quick else args.seconds
     rows: list[dict[str, Any]] = []
-    print(f"{'env':30s} {'N':>4s} {'mode':>18s} {'steps/s':>9s}  batched")
+    print(f"{'env':30s} {'N':>4s} {'mode':>18s} {'policy':>7s} {'steps/s':>9s}  batched")
     for env_id in env_ids:
         for n in sizes:
             for mode in args.modes:
                 if mode == "async" and n > args.async_max:
                     continue
-                row = steps_per_second(env_id, mode, n, seconds, args.min_steps)
-                rows.append(row)
-                print(
-                    f"{env_id:30s} {n:4d} {mode:>18s} {row['steps_per_s']:9.0f}  "
-                    f"{'' if row['batched'] is None else row['batched']}",
-                    flush=True,
-                )
+                for policy in args.policies:
+                    row = steps_per_second(env_id, mode, n, seconds, args.min_steps, policy=policy)
+                    rows.append(row)
+                    print(
+                        f"{env_id:30s} {n:4d} {mode:>18s} {policy:>7s} "
+                        f"{row['steps_per_s']:9.0f}  "
+                        f"{'' if row['batched'] is None else row['batched']}",
+                        flush=True,
+                    )
+    add_vs_random(rows)
+    ends = [r for r in rows if r["policy"] != "random" and r["vs_random"] is not None]
+    if ends:
+        print("\nepisode ends: rate / random actions' rate (same run):")
+        for row in ends:
+            print(
+                f"  {row['env']:30s} N={row['num_envs']:<4d} {row['mode']:>18s} "
+                f"{row['policy']:>7s} {row['vs_random']:.2f}x"
+            )
     found = ratios(rows)
     print("\nnative / sync, native / async (same run):")
     for entry in found:
@@ -157,10 +226,20 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"\n{env_id} N={n}: native {hit['vs_sync']:.1f}x sync (target >= {target}): {verdict}"
         )
-    whole = not (args.env or args.num_envs) and set(args.modes) == set(MODES)
+    whole = (
+        not (args.env or args.num_envs)
+        and set(args.modes) == set(MODES)
+        and args.policies == ["random"]
+    )
     out = args.out or (QUICK_OUT if args.quick else OUT if whole else PART_OUT)
     out.parent.mkdir(parents=True, exist_ok=True)
-    settings = {"seconds": seconds, "min_steps": args.min_steps, "async_max": args.async_max}
+    settings = {
+        "seconds": seconds,
+        "min_steps": args.min_steps,
+        "async_max": args.async_max,
+        "policies": args.policies,
+        "short_submit": SHORT_SUBMIT,
+    }
     out.write_text(
         json.dumps(
             {

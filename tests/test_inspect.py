@@ -5,6 +5,7 @@ scripted model: Inspect's ``mockllm`` whose outputs come from the counting agent
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -25,7 +26,7 @@ from inspect_ai.model import (
 )
 
 from lifegym import bench
-from lifegym.inspect_tasks import STORE_KEY, episode_row, rule_discovery
+from lifegym.inspect_tasks import STORE_KEY, episode_row, rule_discovery, rule_discovery_code
 from lifegym.protocol import Episode, ToolError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,7 +98,7 @@ def test_a_scripted_model_identifies_random_rules_and_the_log_scores_like_bench(
     tmp_path: Path,
 ) -> None:
     model = get_model("mockllm/model", custom_outputs=counting_model())
-    log = _eval("lifegym/rule_discovery", model, tmp_path, task_args={"rules": "random:20"})
+    log = _eval(rule_discovery(rules="random:20"), model, tmp_path)
     assert len(log.samples) == 20
     metrics = _metrics(log)
     assert metrics["identified.mean"] >= 0.95, metrics
@@ -159,7 +160,7 @@ def test_bad_calls_are_tool_errors_and_unsubmitted_episodes_count_as_not_identif
 def test_the_code_variant_gives_the_model_python_in_a_local_sandbox(tmp_path: Path) -> None:
     prelude = [("python", {"code": "print(6 * 7)"})]
     model = get_model("mockllm/model", custom_outputs=counting_model(prelude))
-    log = _eval("lifegym/rule_discovery_code", model, tmp_path, task_args={"rules": "random:1"})
+    log = _eval(rule_discovery_code(rules="random:1"), model, tmp_path)
     [sample] = log.samples
     [python] = [m for m in sample.messages if isinstance(m, ChatMessageTool)][:1]
     assert python.function == "python" and python.text.strip() == "42"
@@ -167,6 +168,21 @@ def test_the_code_variant_gives_the_model_python_in_a_local_sandbox(tmp_path: Pa
 
 
 def test_the_tasks_are_registered_through_inspects_entry_point() -> None:
+    """``inspect eval lifegym/rule_discovery`` finds the tasks by name through the entry
+    point. Checked as the ``inspect`` command runs, without the working directory on
+    ``sys.path`` (``python -P``): from the repository root an editable install's
+    ``lifegym.egg-info`` there would otherwise shadow the installed metadata, and Inspect
+    would register the tasks without their ``lifegym/`` prefix (so the other tests pass
+    the task objects)."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["entry-points"]["inspect_ai"] == {"lifegym": "lifegym.inspect_tasks"}
     assert "inspect-ai" in " ".join(project["optional-dependencies"]["inspect"])
+    lookup = (
+        "from inspect_ai._util.registry import registry_lookup\n"
+        "for name in ('lifegym/rule_discovery', 'lifegym/rule_discovery_code'):\n"
+        "    assert registry_lookup('task', name) is not None, name\n"
+    )
+    found = subprocess.run(
+        [sys.executable, "-P", "-c", lookup], cwd=ROOT, capture_output=True, text=True
+    )
+    assert found.returncode == 0, found.stderr

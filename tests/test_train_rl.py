@@ -49,3 +49,44 @@ def test_help_shows_defaults_and_the_real_program_name() -> None:
     result = subprocess.run([*TRAIN, "--help"], capture_output=True, text=True, timeout=60)
     assert result.stdout.startswith("usage: python -m lifegym.agents.train_rl")
     assert "(default: lifegym/LifeLike-Noisy-v0)" in result.stdout
+
+
+def test_normalized_observations_are_saved_and_applied_when_the_policy_plays(
+    tmp_path: Path,
+) -> None:
+    """--normalize-obs: the running statistics are saved beside the policy and each
+    checkpoint, recorded in train.json, and a PolicyAgent feeds the policy what training
+    fed it; without the statistics a normalised policy refuses to load."""
+    import gymnasium as gym
+    import numpy as np
+    import pytest
+
+    import lifegym  # noqa: F401
+    from lifegym.agents.rl import PolicyAgent
+    from lifegym.agents.train_rl import observation_statistics, train
+
+    out = tmp_path / "run"
+    path = train(
+        "lifegym/LifeLike-Noisy-v1", out, steps=128, n_envs=2, n_steps=32,
+        checkpoint_every=64, normalize_obs=True,
+    )  # fmt: skip
+    assert json.loads((out / "train.json").read_text())["normalize_obs"] is True
+    assert observation_statistics(path) == out / "policy_vecnormalize.pkl"
+    assert observation_statistics(path).exists()
+    checkpoints = sorted((out / "checkpoints").glob("policy_*_steps.zip"))
+    assert checkpoints and all(observation_statistics(c).exists() for c in checkpoints)
+
+    env = gym.make("lifegym/LifeLike-Noisy-v1")
+    obs, _ = env.reset(seed=3)
+    obs, *_ = env.step(0)
+    agent = PolicyAgent(env, "maskable-ppo", path)
+    seen = agent.normalizer.normalize_obs(obs)
+    assert not np.allclose(seen["spent_per_item"], obs["spent_per_item"])
+    policy = agent.model.policy
+    tensor, _ = policy.obs_to_tensor(seen)
+    expected = policy.get_distribution(tensor).distribution.probs[0].detach().double().numpy()
+    np.testing.assert_allclose(agent.probabilities(obs), expected)
+
+    observation_statistics(path).unlink()
+    with pytest.raises(ValueError, match=r"policy_vecnormalize\.pkl"):
+        PolicyAgent(env, "maskable-ppo", path)

@@ -33,3 +33,33 @@ def test_bad_options_are_named(capsys) -> None:
     with pytest.raises(SystemExit):
         vector_speed.main(["--env", "lifegym/LifeLike-Noisy-v0"])
     assert "not v1 presets" in capsys.readouterr().err
+
+
+def test_episode_end_policies_get_rows_beside_random_actions(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "ends.json"
+    argv = ["--env", "lifegym/LifeLike-Noisy-v1", "--num-envs", "2", "--modes"]
+    argv += ["vector_entry_point", "--policies", "random", "submit", "short", "--seconds", "0.2"]
+    assert vector_speed.main([*argv, "--min-steps", "1", "--out", str(out)]) == 0
+    record = json.loads(out.read_text())
+    rows = {r["policy"]: r for r in record["rows"]}
+    assert set(rows) == {"random", "submit", "short"}
+    assert rows["random"]["vs_random"] == 1.0
+    assert all(r["vs_random"] > 0 for r in rows.values())
+    assert "episode ends" in capsys.readouterr().out
+
+
+def test_the_policies_act_as_named() -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    masks = rng.random((500, 6)) < 0.5
+    masks[:, 5] = True  # submit (the last action) is always valid
+    submit = vector_speed.choose(masks, 5, "submit", rng)
+    assert (submit == 5).all()
+    for policy in ("random", "short"):
+        actions = vector_speed.choose(masks, 5, policy, rng)
+        assert masks[np.arange(500), actions].all()  # only valid actions
+    short = vector_speed.choose(masks, 5, "short", rng)
+    has_other = masks[:, :5].any(axis=1)
+    share = (short[has_other] == 5).mean()
+    assert 0.15 < share < 0.35  # submits about SHORT_SUBMIT of the time

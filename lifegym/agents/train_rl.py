@@ -9,11 +9,17 @@ writes ``OUT/policy.zip`` (load it as ``maskable-ppo:OUT/policy.zip``), checkpoi
 ``OUT/checkpoints/``, the learning curve (SB3's logger: episode reward and length, losses)
 in ``OUT/progress.csv`` and, with ``--tensorboard``, TensorBoard event files in ``OUT/``
 (``pip install 'lifegym[tensorboard]'``), and ``OUT/train.json`` with the settings and the
-wall time. The policy is SB3's ``MultiInputPolicy`` on the env's Dict observation. The envs
-run (``--vectorize``) in the native vector env where the id has one (the v1 presets:
-``gym.make_vec``, all episodes batched in this process, through ``lifegym.vector.sb3``'s
-adapter and ``VecMonitor``; 32 envs by default), else in a ``DummyVecEnv`` (``--envs 1``) or
-``SubprocVecEnv`` of ``Monitor``-wrapped envs (one per core by default).
+wall time. With ``--normalize-obs`` the observations are standardised by running
+statistics (SB3's ``VecNormalize``: every Box key, clipped at 10 deviations), saved beside
+the policy as ``OUT/policy_vecnormalize.pkl`` (and with each checkpoint): a
+``PolicyAgent`` applies them when it plays the policy, so evaluation sees what training
+saw. (``spent_per_item`` is a fraction of the whole budget, 0.00056 for a 256-cell soup:
+unnormalised, such inputs barely move the policy.) The policy is SB3's
+``MultiInputPolicy`` on the env's Dict observation. The envs run (``--vectorize``) in the
+native vector env where the id has one (the v1 presets: ``gym.make_vec``, all episodes
+batched in this process, through ``lifegym.vector.sb3``'s adapter and ``VecMonitor``; 32
+envs by default), else in a ``DummyVecEnv`` (``--envs 1``) or ``SubprocVecEnv`` of
+``Monitor``-wrapped envs (one per core by default).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import functools
 import json
 import multiprocessing
 import os
+import re
 import shlex
 import signal
 import sys
@@ -37,12 +44,24 @@ import gymnasium as gym
 from lifegym.registration import check_env_id
 from lifegym.reward import REWARDS
 
-__all__ = ["VECTORIZE", "main", "train"]
+__all__ = ["VECTORIZE", "main", "observation_statistics", "train"]
 
 #: ``--vectorize`` choices: ``auto`` = native where the id has a vector entry point.
 VECTORIZE = ("auto", "native", "subproc")
 #: Default number of envs of the native vector env.
 NATIVE_ENVS = 32
+
+
+def observation_statistics(policy: str | Path) -> Path:
+    """Where the observation statistics of the policy saved at ``policy`` (a ``.zip``) are,
+    had it been trained with ``normalize_obs``: ``policy_vecnormalize.pkl`` beside
+    ``policy.zip``, ``policy_vecnormalize_<n>_steps.pkl`` beside the checkpoint
+    ``policy_<n>_steps.zip`` (SB3's checkpoint naming)."""
+    policy = Path(policy)
+    match = re.fullmatch(r"(.+)_(\d+)_steps", policy.stem)
+    if match:
+        return policy.with_name(f"{match[1]}_vecnormalize_{match[2]}_steps.pkl")
+    return policy.with_name(f"{policy.stem}_vecnormalize.pkl")
 
 
 def make_env(env_id: str, **kwargs: Any) -> gym.Env:
@@ -139,6 +158,7 @@ def train(
     compute_weight: float = 1.0,
     identified_bonus: float = 0.0,
     normalize_reward: bool = False,
+    normalize_obs: bool = False,
     ent_coef: float = 0.0,
     vectorize: str = "auto",
     command: str | None = None,
@@ -158,9 +178,11 @@ def train(
     The envs are trained with the reward ``reward`` (a key of ``lifegym.reward.REWARDS``)
     at these cost weights and ``identified_bonus`` (paid at the end of an identified
     episode); the trained policy is measured on the env's results, whatever reward shaped
-    it. ``ent_coef`` is PPO's entropy bonus (SB3's default 0; a little keeps the policy
-    trying other openings, since its first observation never changes). ``command`` is
-    recorded in ``train.json`` (the command line passes the one that ran)."""
+    it. ``normalize_obs`` standardises the observations (module doc), ``normalize_reward``
+    scales rewards by a running return deviation. ``ent_coef`` is PPO's entropy bonus
+    (SB3's default 0; a little keeps the policy trying other openings, since its first
+    observation never changes). ``command`` is recorded in ``train.json`` (the command line
+    passes the one that ran)."""
     from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.logger import configure
@@ -234,8 +256,15 @@ def train(
             env_kwargs={**(env_kwargs or {}), "reward": reward_function},
             vec_env_cls=DummyVecEnv if n_envs == 1 else SubprocVecEnv,
         )
-    if normalize_reward:
-        venv = VecNormalize(venv, norm_obs=False, norm_reward=True)
+    if normalize_reward or normalize_obs:
+        boxes = [
+            key
+            for key, space in venv.observation_space.spaces.items()
+            if isinstance(space, gym.spaces.Box)
+        ]
+        venv = VecNormalize(
+            venv, norm_obs=normalize_obs, norm_reward=normalize_reward, norm_obs_keys=boxes
+        )
     if algorithm == "ppo":
         from stable_baselines3 import PPO as model_class
     else:
@@ -255,6 +284,7 @@ def train(
         save_freq=max(checkpoint_every // n_envs, 1),
         save_path=str(out / "checkpoints"),
         name_prefix="policy",
+        save_vecnormalize=normalize_obs,
     )
     start = time.perf_counter()
     callbacks = [checkpoints]
@@ -290,6 +320,8 @@ def train(
         stopped_by = "minutes"
     path = out / "policy.zip"
     model.save(path)
+    if normalize_obs:
+        venv.save(str(observation_statistics(path)))
     settings = {
         "env": env_id,
         "algorithm": algorithm,
@@ -308,6 +340,7 @@ def train(
         "compute_weight": compute_weight,
         "identified_bonus": identified_bonus,
         "normalize_reward": normalize_reward,
+        "normalize_obs": normalize_obs,
         "ent_coef": float(ent_coef),
         "wall_s": time.perf_counter() - start,
         "command": command,
@@ -371,6 +404,12 @@ def main(argv: list[str] | None = None) -> int:
         help="scale rewards by a running return std (VecNormalize; for large cost weights)",
     )
     parser.add_argument(
+        "--normalize-obs",
+        action="store_true",
+        help="standardise observations by running statistics (VecNormalize; saved beside "
+        "the policy and applied when it is played)",
+    )
+    parser.add_argument(
         "--ent-coef",
         type=float,
         default=0.0,
@@ -395,6 +434,7 @@ def main(argv: list[str] | None = None) -> int:
             compute_weight=args.compute_weight,
             identified_bonus=args.identified_bonus,
             normalize_reward=args.normalize_reward,
+            normalize_obs=args.normalize_obs,
             ent_coef=args.ent_coef,
             vectorize=args.vectorize,
             progress=sys.stderr,
