@@ -29,11 +29,9 @@ registers this module through Inspect's entry point, so::
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any
 
 import anyio
-import gymnasium as gym
 from inspect_ai import Task, task
 from inspect_ai.agent import AgentPrompt, AgentSubmit, as_solver, react
 from inspect_ai.dataset import MemoryDataset, Sample
@@ -53,8 +51,8 @@ from inspect_ai.tool import ToolDef, ToolParams, python
 from inspect_ai.tool import ToolError as InspectToolError
 from inspect_ai.util import Store
 
-from lifegym import protocol
-from lifegym.bench import REFERENCE_AGENT, Job, attach_scores, make_jobs, rules_for, run_job
+from lifegym import llm_episodes, protocol
+from lifegym.llm_episodes import episode_specs, fresh_record, make_episode, task_text
 from lifegym.protocol import Episode, ToolError
 
 __all__ = [
@@ -76,7 +74,6 @@ AGENT_NAME = "inspect"
 #: Messages per sample by default: room for the Text env's 256 tool calls and the task.
 DEFAULT_MESSAGE_LIMIT = 600
 _SUBMIT = "submit_rule"
-_PREFIX = "lifegym/"
 
 INSTRUCTIONS = (
     "You are an experimental scientist. The user's message is your task, as JSON: a "
@@ -89,10 +86,6 @@ CODE_INSTRUCTIONS = (
     " You also have a `python` tool that runs Python code on this machine to analyse what "
     "you observe; it has no access to the hidden rule."
 )
-
-
-def _env_id(env: str) -> str:
-    return env if env.startswith(_PREFIX) else _PREFIX + env
 
 
 # -- the protocol's tools as Inspect tools -------------------------------------------------
@@ -114,22 +107,11 @@ def protocol_tools(episode: Episode, store: Store | None = None) -> list[ToolDef
     episode's ``diagnostics`` (when it records them) and, after ``submit_rule``, the
     result."""
     if store is not None and store.get(STORE_KEY) is None:
-        store.set(STORE_KEY, _fresh_record())
+        store.set(STORE_KEY, fresh_record())
     return [
         _tool(episode, name, description, parameters, store)
         for name, description, parameters in tool_specs()
     ]
-
-
-def _fresh_record() -> dict[str, Any]:
-    return {
-        "calls": 0,
-        "errors": 0,
-        "experiment_cost": 0,
-        "compute_cost": 0,
-        "diagnostics": [],
-        "result": None,
-    }
 
 
 def _tool(
@@ -167,41 +149,21 @@ def _tool(
 # -- dataset, solver, scorer ---------------------------------------------------------------
 
 
-def _task_text(episode: Episode) -> str:
-    return json.dumps(episode.task(), separators=(",", ":"))
-
-
 def samples(env: str, rules: str = "named", episodes: int = 1, seed: int = 0) -> list[Sample]:
     """The samples of ``lifegym bench``'s episodes on ``env`` (with ``design=True``): one
     per rule of ``rules`` (``named``, ``random:N`` or a file) and episode, with the same
-    seeds; ValueError for a bad argument or no rule in the env's rule space."""
-    env_id = _env_id(env)
-    found = rules_for(rules, env_id)[0]  # rules outside the rule space are left out
-    if not found:
-        raise ValueError(f"no rule of {rules!r} lies in the rule space of {env_id}")
-    jobs = make_jobs([env_id], [REFERENCE_AGENT], lambda _: found, episodes, seed, design=True)
-    text = _task_text(Episode(env_id))  # the task does not depend on the hidden rule
-    prior = gym.make(env_id, design=True).unwrapped
-    out = []
-    for number, job in enumerate(jobs, start=1):
-        drawn = job.rule is None
-        if drawn:  # the rule the episode's seed draws from the prior (as bench's episode)
-            prior.reset(seed=job.seed)
-        rule = str(prior.lab.hidden_rule) if drawn else job.rule
-        out.append(
-            Sample(
-                id=f"{env_id.removeprefix(_PREFIX)}-{number}",
-                input=text,
-                metadata={"env": env_id, "rule": rule, "seed": job.seed, "drawn": drawn},
-            )
+    seeds (:func:`lifegym.llm_episodes.episode_specs`, the sample's metadata); ValueError
+    for a bad argument or no rule in the env's rule space."""
+    specs = episode_specs(env, rules, episodes, seed)
+    text = task_text(env)  # the task does not depend on the hidden rule
+    return [
+        Sample(
+            id=f"{spec['env'].removeprefix(llm_episodes.PREFIX)}-{number}",
+            input=text,
+            metadata=spec,
         )
-    return out
-
-
-def _episode(metadata: dict[str, Any], **options: Any) -> Episode:
-    """The sample's episode: a drawn rule is drawn again from the seed (as bench does)."""
-    rule = None if metadata.get("drawn") else metadata["rule"]
-    return Episode(metadata["env"], seed=metadata["seed"], rule=rule, **options)
+        for number, spec in enumerate(specs, start=1)
+    ]
 
 
 @solver
@@ -217,7 +179,7 @@ def rule_discovery_solver(
         options: dict[str, Any] = {"diagnostics": diagnostics}
         if reply_cap is not None:
             options["reply_cap"] = reply_cap
-        episode = _episode(state.metadata, **options)
+        episode = make_episode(state.metadata, **options)
         tools = protocol_tools(episode, state.store)
         submit = next(t for t in tools if t.name == _SUBMIT)
         others = [t for t in tools if t.name != _SUBMIT]
@@ -245,38 +207,7 @@ def rule_discovery_solver(
 def episode_row(metadata: dict[str, Any], record: dict[str, Any] | None) -> dict[str, Any]:
     """A ``lifegym bench`` row for the sample's episode: the result when the model
     submitted; otherwise not identified, not exact, at the costs it ran up."""
-    record = record or _fresh_record()
-    base = {
-        "env": metadata["env"],
-        "env_kwargs": {},
-        "design": True,
-        "agent": AGENT_NAME,
-        "seed": metadata["seed"],
-    }
-    result = record.get("result")
-    if result is not None:
-        return {**base, **result, "rule": result["true_rule"], "submitted": True}
-    return {
-        **base,
-        "true_rule": metadata["rule"],
-        "rule": metadata["rule"],
-        "submitted_rule": None,
-        "exact": False,
-        "identified": False,
-        "experiment_cost": record["experiment_cost"],
-        "compute_cost": record["compute_cost"],
-        "submitted": False,
-    }
-
-
-_REFERENCE_LOCK = threading.Lock()
-
-
-def _run_reference(job: Job) -> dict[str, Any]:
-    """``run_job(job)`` off the event loop, one at a time (bench reuses one env per preset
-    in a process)."""
-    with _REFERENCE_LOCK:
-        return run_job(job)
+    return llm_episodes.episode_row(metadata, record, AGENT_NAME)
 
 
 @metric
@@ -308,10 +239,8 @@ def rule_discovery_scorer(reference: bool = True) -> Scorer:
         row = episode_row(metadata, state.store.get(STORE_KEY))
         scored: dict[str, Any] = {"score": None, "reference_failed": None, "oracle_cost": None}
         if reference:
-            rule = None if metadata.get("drawn") else metadata["rule"]
-            job = Job(metadata["env"], REFERENCE_AGENT, rule, metadata["seed"], design=True)
-            oracle = await anyio.to_thread.run_sync(_run_reference, job)
-            scored = attach_scores([row, oracle])[0]
+            oracle = await anyio.to_thread.run_sync(llm_episodes.reference_row, metadata)
+            scored = llm_episodes.scored_row(row, oracle)
         value = {
             "identified": float(bool(row["identified"])),
             "exact": float(bool(row["exact"])),
