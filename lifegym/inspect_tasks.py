@@ -28,7 +28,6 @@ registers this module through Inspect's entry point, so::
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import anyio
@@ -53,7 +52,7 @@ from inspect_ai.util import Store
 
 from lifegym import llm_episodes, protocol
 from lifegym.llm_episodes import episode_specs, fresh_record, make_episode, task_text
-from lifegym.protocol import Episode, ToolError
+from lifegym.protocol import Episode, ToolError, compact_json
 
 __all__ = [
     "STORE_KEY",
@@ -129,14 +128,15 @@ def _tool(
             raise InspectToolError(str(exc)) from exc
         if record is not None:
             record["calls"] += 1
-            record["experiment_cost"] += int(reply.get("experiment_cost", 0))
-            record["compute_cost"] += int(reply.get("compute_cost", 0))
             if episode.diagnostics:
                 record["diagnostics"] = list(episode.diagnostics)
-            if name == _SUBMIT:
+            if name == _SUBMIT:  # its costs are the episode's totals, already counted
                 record["result"] = reply
+            else:
+                record["experiment_cost"] += int(reply.get("experiment_cost", 0))
+                record["compute_cost"] += int(reply.get("compute_cost", 0))
             store.set(STORE_KEY, record)  # type: ignore[union-attr]
-        return json.dumps(reply, separators=(",", ":"))
+        return compact_json(reply)
 
     return ToolDef(
         execute,

@@ -128,6 +128,8 @@ def test_a_scripted_model_identifies_random_rules_and_the_log_scores_like_bench(
         assert value["score"] == pytest.approx(expected["score"])
         record = sample.store[STORE_KEY]
         assert record["result"]["submitted_rule"] == result["submitted_rule"]
+        # The store's running costs are the episode's own (submit_rule's totals not re-added).
+        assert record["experiment_cost"] == result["experiment_cost"]
         # The log keeps each experiment's diagnostics (entropy before and after, best item).
         experiments = [call for call in _calls(sample) if call[0] == "run_experiment"]
         assert len(record["diagnostics"]) == len(experiments)
