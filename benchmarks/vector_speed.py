@@ -215,9 +215,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"{row['policy']:>7s} {row['vs_random']:.2f}x"
             )
     found = ratios(rows)
-    print("\nnative / sync, native / async (same run):")
+    if any(len(entry) > 2 for entry in found):
+        print("\nnative / sync, native / async (same run):")
     for entry in found:
         parts = [f"{k[3:]} {v:.1f}x" for k, v in entry.items() if k.startswith("vs_")]
+        if not parts:  # only the native mode was measured
+            continue
         print(f"  {entry['env']:30s} N={entry['num_envs']:<4d} {', '.join(parts)}")
     env_id, n, target = TARGET
     hit = next((e for e in found if (e["env"], e["num_envs"]) == (env_id, n)), None)
