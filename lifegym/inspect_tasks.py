@@ -51,7 +51,14 @@ from inspect_ai.tool import ToolError as InspectToolError
 from inspect_ai.util import Store
 
 from lifegym import llm_episodes, protocol
-from lifegym.llm_episodes import episode_specs, fresh_record, make_episode, task_text
+from lifegym.llm_episodes import (
+    INSTRUCTIONS,
+    SUBMIT_TOOL,
+    episode_specs,
+    fresh_record,
+    make_episode,
+    task_text,
+)
 from lifegym.protocol import Episode, ToolError, compact_json
 
 __all__ = [
@@ -72,15 +79,6 @@ STORE_KEY = "lifegym"
 AGENT_NAME = "inspect"
 #: Messages per sample by default: room for the Text env's 256 tool calls and the task.
 DEFAULT_MESSAGE_LIMIT = 600
-_SUBMIT = "submit_rule"
-
-INSTRUCTIONS = (
-    "You are an experimental scientist. The user's message is your task, as JSON: a "
-    "hidden rule of a 2-D cellular automaton to find, the experiments you may run, what "
-    "they cost and how you are scored. Use the tools to run experiments and test "
-    "hypotheses, then call submit_rule once with the rule you conclude (it ends the "
-    "episode; an episode never submitted counts as not identified)."
-)
 CODE_INSTRUCTIONS = (
     " You also have a `python` tool that runs Python code on this machine to analyse what "
     "you observe; it has no access to the hidden rule."
@@ -130,11 +128,11 @@ def _tool(
             record["calls"] += 1
             if episode.diagnostics:
                 record["diagnostics"] = list(episode.diagnostics)
-            if name == _SUBMIT:  # its costs are the episode's totals, already counted
+            experiment, compute = llm_episodes.call_costs(name, reply)
+            record["experiment_cost"] += experiment
+            record["compute_cost"] += compute
+            if name == SUBMIT_TOOL:
                 record["result"] = reply
-            else:
-                record["experiment_cost"] += int(reply.get("experiment_cost", 0))
-                record["compute_cost"] += int(reply.get("compute_cost", 0))
             store.set(STORE_KEY, record)  # type: ignore[union-attr]
         return compact_json(reply)
 
@@ -181,8 +179,8 @@ def rule_discovery_solver(
             options["reply_cap"] = reply_cap
         episode = make_episode(state.metadata, **options)
         tools = protocol_tools(episode, state.store)
-        submit = next(t for t in tools if t.name == _SUBMIT)
-        others = [t for t in tools if t.name != _SUBMIT]
+        submit = next(t for t in tools if t.name == SUBMIT_TOOL)
+        others = [t for t in tools if t.name != SUBMIT_TOOL]
         if code:
             others.append(python(timeout=120))
         agent = react(
@@ -192,7 +190,7 @@ def rule_discovery_solver(
             ),
             tools=others,
             submit=AgentSubmit(
-                name=_SUBMIT,
+                name=SUBMIT_TOOL,
                 description=submit.description,
                 tool=submit,
                 answer_only=True,

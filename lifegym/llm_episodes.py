@@ -20,7 +20,10 @@ from lifegym.bench import REFERENCE_AGENT, Job, attach_scores, make_jobs, rules_
 from lifegym.protocol import Episode
 
 __all__ = [
+    "INSTRUCTIONS",
     "PREFIX",
+    "SUBMIT_TOOL",
+    "call_costs",
     "env_id",
     "episode_row",
     "episode_specs",
@@ -33,6 +36,24 @@ __all__ = [
 
 #: The namespace of lifegym's Gymnasium ids.
 PREFIX = "lifegym/"
+#: The tool that ends an episode.
+SUBMIT_TOOL = "submit_rule"
+#: The system prompt of every harness: the task itself is the user's message.
+INSTRUCTIONS = (
+    "You are an experimental scientist. The user's message is your task, as JSON: a "
+    "hidden rule of a 2-D cellular automaton to find, the experiments you may run, what "
+    "they cost and how you are scored. Use the tools to run experiments and test "
+    "hypotheses, then call submit_rule once with the rule you conclude (it ends the "
+    "episode; an episode never submitted counts as not identified)."
+)
+
+
+def call_costs(tool: str, reply: dict[str, Any]) -> tuple[int, int]:
+    """(experiment, compute) cost a successful call of ``tool`` adds to an episode's running
+    costs: its reply's, none for ``submit_rule``, whose reply holds the episode's totals."""
+    if tool == SUBMIT_TOOL:
+        return 0, 0
+    return int(reply.get("experiment_cost", 0)), int(reply.get("compute_cost", 0))
 
 
 def env_id(env: str) -> str:

@@ -294,6 +294,11 @@ def _finite(value: float) -> float | None:
     return None if math.isnan(value) or math.isinf(value) else float(value)
 
 
+def _given(**arguments: Any) -> dict[str, Any]:
+    """The arguments a Python caller gave, as a JSON call carries them (None: left out)."""
+    return {key: value for key, value in arguments.items() if value is not None}
+
+
 def _ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
@@ -624,10 +629,8 @@ class Episode:
         width: int | None = None,
     ) -> dict[str, Any]:
         """The tool ``run_experiment`` (see :data:`TOOL_SCHEMAS`; None: not given)."""
-        given = {"item": item, "pattern": pattern, "density": density}
-        given |= {"height": height, "width": width}
-        arguments = {"steps": steps} | {k: v for k, v in given.items() if v is not None}
-        return self.call("run_experiment", arguments)
+        given = _given(item=item, pattern=pattern, density=density, height=height, width=width)
+        return self.call("run_experiment", {"steps": steps} | given)
 
     def test_rule(self, rule: str) -> dict[str, Any]:
         """The tool ``test_rule`` (see :data:`TOOL_SCHEMAS`)."""
@@ -640,9 +643,8 @@ class Episode:
     def list_menu(
         self, offset: int = 0, limit: int = MENU_PAGE, prefix: str | None = None
     ) -> dict[str, Any]:
-        """The tool ``list_menu`` (see :data:`TOOL_SCHEMAS`)."""
-        arguments = {"offset": offset, "limit": limit}
-        return self.call("list_menu", arguments | ({} if prefix is None else {"prefix": prefix}))
+        """The tool ``list_menu`` (see :data:`TOOL_SCHEMAS`; None: not given)."""
+        return self.call("list_menu", {"offset": offset, "limit": limit} | _given(prefix=prefix))
 
     def _run_experiment(
         self,

@@ -63,6 +63,7 @@ except ImportError as exc:  # pragma: no cover - the extra is missing
     ) from exc
 
 from lifegym import llm_episodes
+from lifegym.llm_episodes import INSTRUCTIONS, SUBMIT_TOOL
 from lifegym.protocol import TOOL_SCHEMAS, Episode, ToolError, compact_json
 
 __all__ = [
@@ -85,16 +86,6 @@ __all__ = [
 TASKSET_ID = "lifegym_verifiers"
 #: The agent name of this environment's bench rows.
 AGENT_NAME = "verifiers"
-_SUBMIT = "submit_rule"
-
-INSTRUCTIONS = (
-    "You are an experimental scientist. The user's message is your task, as JSON: a "
-    "hidden rule of a 2-D cellular automaton to find, the experiments you may run, what "
-    "they cost and how you are scored. Use the tools to run experiments and test "
-    "hypotheses, then call submit_rule once with the rule you conclude (it ends the "
-    "episode; an episode never submitted counts as not identified)."
-)
-
 
 # -- the rollout's data and state ----------------------------------------------------------
 
@@ -175,11 +166,11 @@ class RuleDiscoveryToolset(vf.Toolset[vf.ToolsetConfig, RuleDiscoveryState]):
             state.errors += 1
             text = mcp_types.TextContent(type="text", text=str(exc))
             return mcp_types.CallToolResult(content=[text], is_error=True)
-        if name != _SUBMIT:  # submit_rule's reply holds the episode's totals
-            state.experiment_cost += int(reply.get("experiment_cost", 0))
-            state.compute_cost += int(reply.get("compute_cost", 0))
+        experiment, compute = llm_episodes.call_costs(name, reply)
+        state.experiment_cost += experiment
+        state.compute_cost += compute
         state.diagnostics = list(self.episode.diagnostics)
-        if name == _SUBMIT:
+        if name == SUBMIT_TOOL:
             state.result = reply
         text = mcp_types.TextContent(type="text", text=compact_json(reply))
         return mcp_types.CallToolResult(content=[text], structured_content=reply)

@@ -52,7 +52,7 @@ item, or a design's exact cells and steps) is struck off for the rest of the epi
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import gymnasium as gym
@@ -83,6 +83,8 @@ from lifegym.sim import simulate
 __all__ = ["OracleAgent"]
 
 Action = int | dict[str, Any]
+#: An experiment the planners weigh: (action, initial condition, steps, cost).
+Candidate = tuple[Action, np.ndarray, int, int]
 
 #: Experiments in a row that bring the env's MAP no closer to the hidden class before the
 #: oracle gives up (``OracleAgent._stalled``).
@@ -442,12 +444,7 @@ class OracleAgent(Agent):
             values[bit] ^= 1
             flipped.append(view.space.rule(values))
         rules = [view.belief.map_rule, *flipped]
-        candidates: list[tuple[Action, np.ndarray, int, int]] = []
-        initials = self._menu_initials()
-        for item in self._allowed_items(action_mask):
-            menu_item = view.menu[int(item)]
-            cost = int(view.item_costs[item])
-            candidates.append((int(item), initials[item], menu_item.steps, cost))
+        candidates = self._menu_candidates(action_mask)
         if view.design:
             avoid = np.where(truth == (p_one > 0.5), binary_entropy_bits(p_one), 1.0)
             for bit in wrong:
@@ -458,6 +455,32 @@ class OracleAgent(Agent):
                     if self._design_allowed(cells, 1):
                         cost = view.model.cost(*cells.shape, 1)
                         candidates.append((view.design_action(cells, 1), cells, 1, cost))
+
+        def supplied(apart: np.ndarray) -> np.ndarray:
+            gains = apart[0][None] - apart[1:]  # (wrong bits, candidates)
+            return np.clip(gains / holds[:, None], 0.0, 1.0).sum(axis=0)
+
+        return self._most_separating(candidates, rules, supplied)
+
+    def _menu_candidates(self, action_mask: np.ndarray) -> list[Candidate]:
+        """Every allowed menu item as a candidate (action, initial condition, steps, cost)."""
+        view = self.view
+        initials = self._menu_initials()
+        return [
+            (int(item), initials[item], view.menu[int(item)].steps, int(view.item_costs[item]))
+            for item in self._allowed_items(action_mask)
+        ]
+
+    def _most_separating(
+        self,
+        candidates: list[Candidate],
+        rules: list[Rule],
+        value: Callable[[np.ndarray], np.ndarray],
+    ) -> Action | None:
+        """The candidate of highest positive ``value`` per cell-step (None if none):
+        ``value`` maps the ``separation`` of ``rules`` from the hidden rule (rules x
+        candidates) to a value per candidate; candidates sharing a world shape and steps
+        are simulated as one batch."""
         best: Action | None = None
         best_value = 0.0
         groups: dict[tuple[tuple[int, ...], int], list[int]] = {}
@@ -465,13 +488,11 @@ class OracleAgent(Agent):
             groups.setdefault((cells.shape, steps), []).append(c)
         for (_, steps), members in groups.items():
             batch = np.stack([candidates[c][1] for c in members])
-            apart = separation(self._hidden, rules, batch, steps, view.model)
-            gains = apart[0][None] - apart[1:]  # (wrong bits, candidates)
-            supplied = np.clip(gains / holds[:, None], 0.0, 1.0).sum(axis=0)
+            values = value(separation(self._hidden, rules, batch, steps, self.view.model))
             costs = np.array([candidates[c][3] for c in members], dtype=np.float64)
-            for c, value in zip(members, supplied / costs, strict=True):
-                if value > best_value:
-                    best, best_value = candidates[c][0], float(value)
+            for c, per_cost in zip(members, values / costs, strict=True):
+                if per_cost > best_value:
+                    best, best_value = candidates[c][0], float(per_cost)
         return best
 
     # -- the competitor planner ------------------------------------------------------------
@@ -512,33 +533,19 @@ class OracleAgent(Agent):
         goal = self.delta / 2 / (1 - self.delta / 2)  # competitor mass per class mass
         needed = max(np.log(found.total) - np.log(goal), 1e-3)
         rules = [engine.rule(int(i)) for i in found.indices]
-        candidates: list[tuple[Action, np.ndarray, int, int]] = []
-        initials = self._menu_initials()
-        for item in self._allowed_items(action_mask):
-            menu_item = view.menu[int(item)]
-            candidates.append(
-                (int(item), initials[item], menu_item.steps, int(view.item_costs[item]))
-            )
+        candidates = self._menu_candidates(action_mask)
         if view.design:
             for cells, steps in self._competitor_designs(found, rules):
                 if self._design_allowed(cells, steps):
                     cost = view.model.cost(*cells.shape, steps)
                     candidates.append((view.design_action(cells, steps), cells, steps, cost))
-        best: Action = view.submit_action
-        best_value = 0.0
-        groups: dict[tuple[tuple[int, int], int], list[int]] = {}
-        for c, (_, cells, steps, _) in enumerate(candidates):
-            groups.setdefault((cells.shape, steps), []).append(c)
-        for (_, steps), members in groups.items():
-            batch = np.stack([candidates[c][1] for c in members])
-            gains = separation(self._hidden, rules, batch, steps, view.model)
+
+        def removed(gains: np.ndarray) -> np.ndarray:
             left = np.log(np.exp(-gains).T @ found.mass + 1e-300)
-            removed = np.minimum(np.log(found.total) - left, needed)
-            costs = np.array([candidates[c][3] for c in members], dtype=np.float64)
-            for c, value in zip(members, removed / costs, strict=True):
-                if value > best_value:
-                    best, best_value = candidates[c][0], float(value)
-        return best
+            return np.minimum(np.log(found.total) - left, needed)
+
+        best = self._most_separating(candidates, rules, removed)
+        return view.submit_action if best is None else best
 
     def _competitor_designs(
         self, found: Competitors, rules: list[Rule]
