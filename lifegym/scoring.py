@@ -77,15 +77,15 @@ def _occurring_bits(
     """
     n_bits = int(np.max(orbit_of)) + 1
     occurring = np.zeros((len(trajectories), n_bits), dtype=bool)
-    by_steps: dict[int, list[int]] = {}
+    by_run: dict[tuple[int, tuple[int, int]], list[int]] = {}
     for i, trajectory in enumerate(trajectories):
         complete = trajectory.model.stride == 1 and trajectory.model.window is None
         if complete:
             inputs = np.concatenate([base[i].initial[None], base[i].frames[:-1]])
             occurring[i, np.asarray(orbit_of)[pattern_histogram(inputs) > 0]] = True
         else:
-            by_steps.setdefault(trajectory.steps, []).append(i)
-    for steps, members in by_steps.items():
+            by_run.setdefault((trajectory.steps, trajectory.world_shape), []).append(i)
+    for (steps, _), members in by_run.items():
         initials = np.stack([trajectories[i].initial for i in members])
         for i, frames in zip(members, simulate(rule, initials, steps), strict=True):
             seen = pattern_histogram(frames[:-1]) > 0
