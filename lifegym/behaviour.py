@@ -65,13 +65,17 @@ For each density, statistic and frame ``t`` (1..steps), with ``m`` the mean over
   ``B2/S0``: gap 4.3 on the fixed battery, 5.4 to 9.2 on per-episode ones).
 
 Identical rules (equal tables) always match, without simulating. Otherwise the test runs
-in two stages: the first ``_FIRST_STAGE`` frames of both rules, then the rest, so most
-mismatching pairs are rejected after a quarter of the work; the answer is always
-``behaviour_gap(a, b, grids, steps) <= MATCH_Z``. Cost on a 60x60 world (2-core machine):
-see :func:`behavioural_match`.
+in stages, each able to reject: first each density group alone, ``_SCREEN`` frames (frame
+1's gap is final then), then every group for ``_FIRST_STAGE`` frames, then the rest; most
+mismatching pairs are rejected on one group's soups in a fiftieth of the work. The answer
+is always ``behaviour_gap(a, b, grids, steps) <= MATCH_Z``. A :class:`LazyBattery` draws
+a density group's soups only when a stage first needs them (the same soups as
+:func:`battery`). Cost on a 60x60 world (2-core machine): see :func:`behavioural_match`.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -87,6 +91,7 @@ __all__ = [
     "BATTERY_STEPS",
     "MATCH_Z",
     "VARIANCE_HALF_WINDOW",
+    "LazyBattery",
     "battery",
     "behaviour_gap",
     "behavioural_match",
@@ -111,6 +116,9 @@ VARIANCE_HALF_WINDOW = 2
 # Frames of the first stage of behavioural_match (gaps of frames up to
 # _FIRST_STAGE - VARIANCE_HALF_WINDOW are final after it).
 _FIRST_STAGE = 8
+# Frames of the screen of one density group at a time: the fewest after which a frame's
+# gap (frame 1's) is final.
+_SCREEN = 1 + 2 * VARIANCE_HALF_WINDOW
 
 _GRIDS_LAYOUT = {4: "(n_densities, n_replicates, H, W)"}
 
@@ -128,6 +136,36 @@ def battery(world: tuple[int, int], rng: np.random.Generator | None = None) -> n
     shape = (len(BATTERY_DENSITIES), BATTERY_REPLICATES, height, width)
     densities = np.asarray(BATTERY_DENSITIES)[:, None, None, None]
     return (rng.random(shape) < densities).astype(np.uint8)
+
+
+class LazyBattery:
+    """:func:`battery`'s soups for ``world`` from ``rng``, drawn one density group at a time
+    when first asked for: ``lazy[d]`` is ``battery(world, rng)[d]`` (the generator's
+    doubles are drawn in the same order, group after group), and a match test rejected on
+    the first groups never draws the others. Takes the generator over: draw nothing else
+    from it."""
+
+    def __init__(self, world: tuple[int, int], rng: np.random.Generator) -> None:
+        self.world = (int(world[0]), int(world[1]))
+        self.shape = (len(BATTERY_DENSITIES), BATTERY_REPLICATES, *self.world)
+        self._rng = rng
+        self._groups: list[np.ndarray] = []
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, d: int) -> np.ndarray:
+        """uint8 (n_replicates, H, W): the soups of density group ``d``."""
+        if not 0 <= d < len(self):
+            raise IndexError(f"density group must be in 0..{len(self) - 1}, got {d!r}")
+        while len(self._groups) <= d:
+            density = BATTERY_DENSITIES[len(self._groups)]
+            self._groups.append((self._rng.random(self.shape[1:]) < density).astype(np.uint8))
+        return self._groups[d]
+
+    def __array__(self, dtype: object = None, copy: object = None) -> np.ndarray:
+        grids = np.stack([self[d] for d in range(len(self))])
+        return grids if dtype is None else grids.astype(dtype)
 
 
 def _run(rule: Rule, start: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
@@ -176,9 +214,14 @@ def _noise_variance(stats: np.ndarray) -> np.ndarray:
 def one_cell(world: tuple[int, int]) -> np.ndarray:
     """What one cell is worth in each statistic on a ``world`` torus: the statistics of a
     single live cell on a dead world (after a dead one): float64 (N_STATS,)."""
-    frame = np.zeros((1, *world), dtype=np.uint8)
+    return _one_cell(int(world[0]), int(world[1])).copy()
+
+
+@functools.lru_cache(maxsize=64)
+def _one_cell(height: int, width: int) -> np.ndarray:
+    frame = np.zeros((1, height, width), dtype=np.uint8)
     frame[0, 0, 0] = 1
-    return frame_statistics(np.zeros(world, dtype=np.uint8), frame, wrap=True)[0]
+    return frame_statistics(np.zeros((height, width), dtype=np.uint8), frame, wrap=True)[0]
 
 
 def standardised_gaps(
@@ -194,11 +237,14 @@ def standardised_gaps(
     replicates = stats_a.shape[1]
     difference = np.abs(stats_a.mean(axis=1) - stats_b.mean(axis=1))
     noise = np.sqrt((_noise_variance(stats_a) + _noise_variance(stats_b)) / replicates)
-    return difference / (noise + one_cell(world) / MATCH_Z)
+    return difference / (noise + _one_cell(*world) / MATCH_Z)
 
 
-def _check(grids: np.ndarray, steps: int) -> tuple[np.ndarray, int]:
-    cells = as_cells(grids, "grids", _GRIDS_LAYOUT)
+def _check(grids: np.ndarray | LazyBattery, steps: int) -> tuple[np.ndarray | LazyBattery, int]:
+    if isinstance(grids, LazyBattery):
+        cells: np.ndarray | LazyBattery = grids
+    else:
+        cells = as_cells(grids, "grids", _GRIDS_LAYOUT)
     if cells.shape[1] < 2:
         raise ValueError(
             f"grids must hold at least 2 replicates per density (the noise is their spread), "
@@ -209,37 +255,62 @@ def _check(grids: np.ndarray, steps: int) -> tuple[np.ndarray, int]:
     return cells, int(steps)
 
 
-def behaviour_gap(a: Rule, b: Rule, grids: np.ndarray, steps: int = BATTERY_STEPS) -> float:
+def behaviour_gap(
+    a: Rule, b: Rule, grids: np.ndarray | LazyBattery, steps: int = BATTERY_STEPS
+) -> float:
     """The largest standardised difference (:func:`standardised_gaps`) between the
     evolution statistics of ``a`` and ``b`` on ``grids`` (n_densities, n_replicates, H, W)
     over ``steps`` frames: 0.0 for identical rules; the rules match behaviourally when it
     is at most ``MATCH_Z``."""
-    cells, steps = _check(grids, steps)
+    checked, steps = _check(grids, steps)
     if a == b:
         return 0.0
+    cells = np.asarray(checked)
     stats_a = evolution_statistics(a, cells, steps)
     stats_b = evolution_statistics(b, cells, steps)
     return float(standardised_gaps(stats_a, stats_b, cells.shape[2:]).max())
 
 
-def behavioural_match(a: Rule, b: Rule, grids: np.ndarray, steps: int = BATTERY_STEPS) -> bool:
-    """Whether ``a`` and ``b`` behave alike on the battery ``grids`` (n_densities,
-    n_replicates, H, W), e.g. :func:`battery`: for every density, statistic and frame
-    1..``steps`` their mean statistics over the replicates differ by at most the noise
-    (the module doc gives the test and its error rates). Equal tables always match.
+def _screen(a: Rule, b: Rule, grids: np.ndarray | LazyBattery, steps: int) -> bool:
+    """Whether any density group alone rejects the match on the frames whose gaps are
+    final after its first ``_SCREEN`` frames; the groups in order, each drawn only if the
+    ones before it did not reject."""
+    frames = min(steps, _SCREEN)
+    final = frames if frames == steps else frames - VARIANCE_HALF_WINDOW
+    for d in range(len(grids)):
+        soups = grids[d]
+        stats_a, _ = _run(a, soups, frames)
+        stats_b, _ = _run(b, soups, frames)
+        gaps = standardised_gaps(stats_a[None], stats_b[None], soups.shape[1:])
+        if gaps[:, :final].max() > MATCH_Z:
+            return True
+    return False
 
-    Cost on the default 60x60 world (28 soups, 32 steps; best of 25 on the 2-core machine,
-    busy with other work): equal tables 10 us; pairs rejected in the first stage about
-    3 ms (B/S rules) to 4 ms (isotropic); pairs that run both stages, i.e. every match,
-    about 11 ms (two B/S rules) to 13-15 ms (an isotropic rule, on the table kernel),
-    two thirds of it the statistics (``frame_statistics``).
+
+def behavioural_match(
+    a: Rule, b: Rule, grids: np.ndarray | LazyBattery, steps: int = BATTERY_STEPS
+) -> bool:
+    """Whether ``a`` and ``b`` behave alike on the battery ``grids`` (n_densities,
+    n_replicates, H, W), e.g. :func:`battery` or a :class:`LazyBattery`: for every
+    density, statistic and frame 1..``steps`` their mean statistics over the replicates
+    differ by at most the noise (the module doc gives the test and its error rates). Equal
+    tables always match.
+
+    Cost on the default 60x60 world (28 soups, 32 steps; 2-core machine): equal tables
+    10 us; pairs rejected by the first density group's screen about 0.2 ms with a
+    :class:`LazyBattery` (a third of it drawing that group's soups); pairs that run every
+    stage, i.e. every match, about 12 ms (two B/S rules) to 16 ms (an isotropic rule, on
+    the table kernel), two thirds of it the statistics (``frame_statistics``).
 
     Raises ValueError when ``grids`` is not 4-D, has fewer than 2 replicates, or ``steps``
     is not an int >= 1.
     """
-    cells, steps = _check(grids, steps)
+    checked, steps = _check(grids, steps)
     if a == b:
         return True
+    if _screen(a, b, checked, steps):
+        return False
+    cells = np.asarray(checked)
     dims, world = cells.shape[:2], cells.shape[2:]
     start = cells.reshape(-1, *world)
     first = min(steps, _FIRST_STAGE)

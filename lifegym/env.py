@@ -11,6 +11,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from lifegym.behaviour import LazyBattery
 from lifegym.behaviour import battery as scoring_battery
 from lifegym.experiments import (
     DEFAULT_WORLD,
@@ -730,7 +731,7 @@ class RuleDiscoveryEnv(gym.Env):
         if submitted_by:
             self._done = True
             result = self._result(submitted_by)
-            info["result"] = dataclasses.asdict(result)
+            info["result"] = result.as_dict()
         outcome = StepOutcome(
             entropy_before=entropy_before,
             entropy_after=self._belief.entropy,
@@ -843,11 +844,11 @@ class RuleDiscoveryEnv(gym.Env):
             else int(self._belief.n_consistent),
         )
 
-    def _episode_battery(self) -> np.ndarray:
+    def _episode_battery(self) -> np.ndarray | LazyBattery:
         """The scoring battery of this episode (``battery``): fixed, or drawn from the
-        episode's own battery stream."""
+        episode's own battery stream (as the match test asks for its density groups)."""
         if self.battery == "episode":
-            return scoring_battery(self.world, np.random.default_rng(self._battery_child))
+            return LazyBattery(self.world, np.random.default_rng(self._battery_child))
         return self._battery
 
     def _info(self, action: str, experiment_cost: int, compute_cost: int) -> dict[str, Any]:

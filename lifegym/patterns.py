@@ -1,6 +1,7 @@
-"""Counting 3x3 neighbourhood patterns in grids: the one numba kernel behind the exact
-engine's evidence and the scoring of undetermined bits. Pattern indices follow
-``lifegym.rules`` (cell (r, c) of the patch is bit ``8 - (3r + c)``); grids wrap (torus).
+"""Counting 3x3 neighbourhood patterns in grids: the numba kernels behind the exact
+engine's evidence and the scoring of undetermined bits (:func:`occurring_bits`). Pattern
+indices follow ``lifegym.rules`` (cell (r, c) of the patch is bit ``8 - (3r + c)``); grids
+wrap (torus).
 """
 
 from __future__ import annotations
@@ -12,7 +13,13 @@ from lifegym.cells import kernel_input
 from lifegym.rules import N_PATTERNS
 from lifegym.types import VisibleTrajectory
 
-__all__ = ["count_outputs", "count_seen_transitions", "pattern_histogram"]
+__all__ = [
+    "RUN_COLUMNS",
+    "count_outputs",
+    "count_seen_transitions",
+    "occurring_bits",
+    "pattern_histogram",
+]
 
 
 @njit(inline="always")
@@ -135,3 +142,54 @@ def pattern_histogram(frames: np.ndarray) -> np.ndarray:
     counts = np.zeros(N_PATTERNS, dtype=np.int64)
     _histogram_kernel(np.ascontiguousarray(frames, dtype=np.uint8), counts)
     return counts
+
+
+#: Columns of a run of :func:`occurring_bits`: where its initial condition starts in the
+#: flat cells, its world, its steps, the row of the answer it marks and its rule table.
+RUN_COLUMNS = ("offset", "height", "width", "steps", "row", "table")
+
+
+@njit(cache=True, nogil=True)
+def _occurring_kernel(cells, runs, tables, orbit_of, out):
+    for j in range(runs.shape[0]):
+        offset, height, width, steps, row, rule = runs[j]
+        grid = cells[offset : offset + height * width].reshape((height, width)).copy()
+        after = np.empty_like(grid)
+        codes = np.empty((height, width), dtype=np.int64)
+        table = tables[rule]
+        marks = out[row]
+        for _ in range(steps):
+            for r in range(height):
+                _row_codes(grid[r], codes[r])
+            for r in range(height):
+                up, mid, down = codes[(r - 1) % height], codes[r], codes[(r + 1) % height]
+                for c in range(width):
+                    pattern = (up[c] << 6) | (mid[c] << 3) | down[c]
+                    marks[orbit_of[pattern]] = True
+                    after[r, c] = table[pattern]
+            grid, after = after, grid
+
+
+def occurring_bits(
+    cells: np.ndarray, runs: np.ndarray, tables: np.ndarray, orbit_of: np.ndarray, n_rows: int
+) -> np.ndarray:
+    """Which rule bits' patterns occur as inputs of runs of rules: bool (n_rows, n_bits).
+
+    Run ``j`` (a row of ``runs``, int64 (J, 6), columns :data:`RUN_COLUMNS`) steps the
+    initial condition ``cells[offset : offset + height * width]`` (uint8, flat, row by row)
+    ``steps`` times on the torus under ``tables[table]`` (uint8 (R, 512)) and marks, in row
+    ``row`` of the answer, bit ``orbit_of[p]`` of every pattern ``p`` of frames
+    0..steps-1 (``orbit_of``: int64 (512,), ``lifegym.rules.Family.orbit_of``). One
+    kernel call for the runs of many rules and many episodes.
+    """
+    orbit = np.ascontiguousarray(orbit_of, dtype=np.int64)
+    out = np.zeros((n_rows, int(orbit.max()) + 1), dtype=np.bool_)
+    if len(runs):
+        _occurring_kernel(
+            np.ascontiguousarray(cells, dtype=np.uint8),
+            np.ascontiguousarray(runs, dtype=np.int64),
+            np.ascontiguousarray(tables, dtype=np.uint8),
+            orbit,
+            out,
+        )
+    return out

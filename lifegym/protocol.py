@@ -763,7 +763,7 @@ class Episode:
     def _submit_rule(self, rule: str) -> dict[str, Any]:
         self._check_open()
         submitted = self._rule(rule)
-        self.result = dataclasses.asdict(self.env.score(submitted, "agent"))
+        self.result = self.env.score(submitted, "agent").as_dict()
         return dict(self.result)
 
     def _list_menu(
@@ -799,7 +799,7 @@ class Episode:
             return dict(self.result)
         space = self.env.space
         nothing = space.rule(np.zeros(space.n_free, dtype=np.uint8))
-        result = dataclasses.asdict(self.env.score(nothing, reason))
+        result = self.env.score(nothing, reason).as_dict()
         result |= {
             "submitted_rule": None,
             "exact": False,

@@ -28,16 +28,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from lifegym.behaviour import behavioural_match
+from lifegym.behaviour import LazyBattery, behavioural_match
 from lifegym.equivalence import observational_class
 from lifegym.likelihood import Replay, clean_counts, packed_region, replays
 from lifegym.observe import ObservationModel
-from lifegym.patterns import pattern_histogram
+from lifegym.patterns import RUN_COLUMNS, occurring_bits
 from lifegym.rules import Rule
-from lifegym.sim import agreeing_rules, bs_rule_words, pack_frames, simulate
+from lifegym.sim import agreeing_rules, bs_rule_words, pack_frames
 from lifegym.types import RuleSpace, VisibleTrajectory
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "is_identified",
     "outside_class",
     "packed_groups",
+    "shows_every_flip",
     "undetermined_bits",
 ]
 
@@ -65,32 +67,25 @@ def _observed_view(replay: Replay, trajectory: VisibleTrajectory) -> np.ndarray:
 
 
 def _occurring_bits(
-    rule: Rule,
-    trajectories: Sequence[VisibleTrajectory],
-    base: Sequence[Replay],
-    orbit_of: np.ndarray,
+    rule: Rule, trajectories: Sequence[VisibleTrajectory], orbit_of: np.ndarray
 ) -> np.ndarray:
-    """bool (n_trajectories, n_bits): whose patterns occur as inputs in ``rule``'s replays.
+    """bool (n_trajectories, n_bits): whose patterns occur as inputs in ``rule``'s runs
+    from the trajectories' initial conditions (one kernel call)."""
+    cells = np.concatenate([t.initial.ravel() for t in trajectories])
+    sizes = np.array([t.initial.size for t in trajectories], dtype=np.int64)
+    runs = np.zeros((len(trajectories), len(RUN_COLUMNS)), dtype=np.int64)
+    runs[:, 0] = np.cumsum(sizes) - sizes
+    runs[:, 1:3] = [t.initial.shape for t in trajectories]
+    runs[:, 3] = [t.steps for t in trajectories]
+    runs[:, 4] = np.arange(len(trajectories))
+    return occurring_bits(cells, runs, rule.table[None], orbit_of, len(trajectories))
 
-    A replay that holds every frame of the whole world (stride 1, no window) is used as it
-    is; other trajectories are simulated again.
-    """
-    n_bits = int(np.max(orbit_of)) + 1
-    occurring = np.zeros((len(trajectories), n_bits), dtype=bool)
-    by_run: dict[tuple[int, tuple[int, int]], list[int]] = {}
-    for i, trajectory in enumerate(trajectories):
-        complete = trajectory.model.stride == 1 and trajectory.model.window is None
-        if complete:
-            inputs = np.concatenate([base[i].initial[None], base[i].frames[:-1]])
-            occurring[i, np.asarray(orbit_of)[pattern_histogram(inputs) > 0]] = True
-        else:
-            by_run.setdefault((trajectory.steps, trajectory.world_shape), []).append(i)
-    for (steps, _), members in by_run.items():
-        initials = np.stack([trajectories[i].initial for i in members])
-        for i, frames in zip(members, simulate(rule, initials, steps), strict=True):
-            seen = pattern_histogram(frames[:-1]) > 0
-            occurring[i, np.asarray(orbit_of)[seen]] = True
-    return occurring
+
+def shows_every_flip(model: ObservationModel) -> bool:
+    """Whether a trajectory seen through ``model`` shows every cell of every frame (stride
+    1, no window, frames not statistics): then a rule's flipped bit changes what is seen
+    exactly when one of its patterns occurs in the rule's run."""
+    return model.stride == 1 and model.window is None and model.stats_sigma is None
 
 
 def undetermined_bits(
@@ -105,8 +100,10 @@ def undetermined_bits(
     side by side bit-packed, trajectory after trajectory, until an observed cell differs
     (``groups``: the trajectories as :func:`packed_groups` gives them, when the caller
     keeps them packed; ``trajectories`` are then not read). Otherwise: a bit changes
-    nothing in a trajectory where its patterns never occur in ``rule``'s replay; where
-    they do, the flipped rule is replayed and compared.
+    nothing in a trajectory where its patterns never occur in ``rule``'s run
+    (:func:`lifegym.patterns.occurring_bits`, one kernel call); where they do, it changes
+    what is seen if every cell of every frame is (:func:`shows_every_flip`), and
+    elsewhere the flipped rule is replayed and compared.
     """
     values = space.free_values(rule)
     # Flipping a bit keeps a rule outer-totalistic only in the totalistic family.
@@ -125,22 +122,22 @@ def undetermined_bits(
                 break
             undetermined[still] = agreeing_rules(base, (born[still], flip[still]), *group)
         return np.flatnonzero(undetermined).tolist()
-    flipped_rules = []
-    for index in range(space.n_free):
-        flipped_values = values.copy()
-        flipped_values[index] ^= 1
-        flipped_rules.append(space.rule(flipped_values))
-    base = replays(rule, trajectories)
-    occurring = _occurring_bits(rule, trajectories, base, space.family.orbit_of)
-    occurring = occurring[:, space.free_bits]
-    return [
-        index
-        for index, other in enumerate(flipped_rules)
-        if all(
-            _same_replay(other, trajectories[t], base[t])
-            for t in np.flatnonzero(occurring[:, index])
+    if not trajectories:
+        return list(range(space.n_free))
+    occurring = _occurring_bits(rule, trajectories, space.family.orbit_of)[:, space.free_bits]
+    every = np.array([shows_every_flip(t.model) for t in trajectories])
+    undetermined = ~occurring[every].any(axis=0)
+    # elsewhere a flip whose patterns occur may still change nothing seen: replay it
+    rest = np.flatnonzero(~every)
+    base = dict(zip(rest.tolist(), replays(rule, [trajectories[t] for t in rest]), strict=True))
+    for index in np.flatnonzero(undetermined & occurring[rest].any(axis=0)):
+        flipped = values.copy()
+        flipped[index] ^= 1
+        other = space.rule(flipped)
+        undetermined[index] = all(
+            _same_replay(other, trajectories[t], base[t]) for t in rest[occurring[rest, index]]
         )
-    ]
+    return np.flatnonzero(undetermined).tolist()
 
 
 def outside_class(
@@ -230,6 +227,14 @@ class EpisodeResult:
     belief_entropy: float
     n_consistent: int
 
+    def as_dict(self) -> dict[str, Any]:
+        """The fields as a dict of plain values (``dataclasses.asdict``, without its
+        recursive deep copy: the lists hold strings)."""
+        return {
+            name: list(value) if isinstance(value, list) else value
+            for name, value in self.__dict__.items()
+        }
+
     @classmethod
     def score(
         cls,
@@ -238,15 +243,17 @@ class EpisodeResult:
         space: RuleSpace,
         model: ObservationModel,
         trajectories: Sequence[VisibleTrajectory],
-        battery_grids: np.ndarray,
+        battery_grids: np.ndarray | LazyBattery,
         class_probability: Callable[[Sequence[Rule]], float],
         groups: Sequence[PackedGroup] | None = None,
+        undetermined: Sequence[int] | None = None,
         **costs: int | str | float,
     ) -> EpisodeResult:
         """Score ``submitted`` against ``true_rule`` seen through ``model``;
         ``class_probability(members)`` is the env's engine's posterior probability (or
         bound) of a class; ``costs`` fills the cost fields (``groups``: as for
-        :func:`undetermined_bits`)."""
+        :func:`undetermined_bits`; ``undetermined``: its answer, when the caller found it
+        for many episodes at once)."""
         members = observational_class(submitted, space, model)
         in_class = any(true_rule == member for member in members)
         truth = space.free_values(true_rule)
@@ -255,9 +262,9 @@ class EpisodeResult:
             key=lambda values: int(np.sum(values == truth)),
         )
         names = space.free_names
-        unknown = outside_class(
-            undetermined_bits(submitted, space, trajectories, groups), submitted, space, members
-        )
+        if undetermined is None:
+            undetermined = undetermined_bits(submitted, space, trajectories, groups)
+        unknown = outside_class(undetermined, submitted, space, members)
         probability = float(class_probability(members))
         return cls(
             true_rule=str(true_rule),

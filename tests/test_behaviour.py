@@ -13,6 +13,7 @@ from lifegym.behaviour import (
     BATTERY_SEED,
     BATTERY_STEPS,
     MATCH_Z,
+    LazyBattery,
     battery,
     behaviour_gap,
     behavioural_match,
@@ -138,6 +139,8 @@ def test_the_staged_match_is_the_gap_against_match_z(
         grids = battery((16, 16), np.random.default_rng(seed))
         gap = behaviour_gap(rule, other, grids, steps)
         assert behavioural_match(rule, other, grids, steps) == (gap <= MATCH_Z)
+        lazy = LazyBattery((16, 16), np.random.default_rng(seed))
+        assert behavioural_match(rule, other, lazy, steps) == (gap <= MATCH_Z)
         assert behaviour_gap(other, rule, grids, steps) == pytest.approx(gap)
 
 
@@ -221,3 +224,18 @@ def test_bad_input_is_a_value_error_naming_it(fixed: np.ndarray) -> None:
         evolution_statistics(LIFE, fixed[0, 0, 0], 4)
     with pytest.raises(ValueError, match=r"grids must hold only 0 \(dead\) and 1"):
         behavioural_match(LIFE, LIFE, fixed * 2)
+
+
+@given(worlds, st.integers(0, 2**32 - 1), st.lists(st.integers(0, 6), max_size=4))
+@settings(max_examples=30, deadline=None)
+def test_a_lazy_battery_draws_the_battery_s_soups_in_any_order_of_asking(
+    world: tuple[int, int], seed: int, asked: list[int]
+) -> None:
+    grids = battery(world, np.random.default_rng(seed))
+    lazy = LazyBattery(world, np.random.default_rng(seed))
+    for d in asked:
+        assert np.array_equal(lazy[d], grids[d])
+    assert lazy.shape == grids.shape and len(lazy) == len(BATTERY_DENSITIES)
+    assert np.array_equal(np.asarray(lazy), grids)
+    with pytest.raises(IndexError, match=r"density group must be in 0\.\.6, got 7"):
+        lazy[7]

@@ -7,8 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from lifegym.patterns import count_outputs, pattern_histogram
-from lifegym.rules import FAMILIES
+from lifegym.patterns import RUN_COLUMNS, count_outputs, occurring_bits, pattern_histogram
+from lifegym.rules import FAMILIES, Rule
+from lifegym.sim import simulate
 from lifegym.types import RuleSpace
 
 
@@ -74,3 +75,39 @@ def test_free_bit_counts_sum_pattern_counts_per_free_bit() -> None:
     known = RuleSpace.of("totalistic", {"B0": 0})
     assert known.free_bit_counts(pattern_histogram(empty)).sum() == 0
     assert "B0" not in known.free_names and len(known.free_bit_counts(histogram)) == 17
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(3, 12), st.integers(3, 12), st.integers(0, 5), st.integers(0, 2**32 - 1)
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    st.sampled_from(sorted(FAMILIES)),
+    st.integers(0, 2**32 - 1),
+)
+@settings(max_examples=40, deadline=None)
+def test_occurring_bits_are_the_patterns_of_each_run_s_inputs(
+    runs: list[tuple[int, int, int, int]], family: str, seed: int
+) -> None:
+    """Runs of several rules and sizes into two rows: each row marks the bits whose patterns
+    occur in frames 0..steps-1 of its runs (the simulator's frames, counted directly)."""
+    rules = [Rule.random(family, seed), Rule.random(family, seed + 1)]
+    orbit_of = np.asarray(rules[0].family.orbit_of)
+    initials, table = [], np.zeros((len(runs), len(RUN_COLUMNS)), dtype=np.int64)
+    want = np.zeros((2, rules[0].family.n_bits), dtype=bool)
+    at = 0
+    for j, (height, width, steps, draw) in enumerate(runs):
+        grid = (np.random.default_rng(draw).random((height, width)) < 0.5).astype(np.uint8)
+        initials.append(grid.ravel())
+        row, rule = j % 2, (j // 2) % 2
+        table[j] = (at, height, width, steps, row, rule)
+        at += grid.size
+        if steps:
+            frames = simulate(rules[rule], grid[None], steps)[0, :steps]
+            want[row, orbit_of[pattern_histogram(frames) > 0]] = True
+    tables = np.stack([r.table for r in rules])
+    got = occurring_bits(np.concatenate(initials), table, tables, orbit_of, 2)
+    assert np.array_equal(got, want)

@@ -49,7 +49,7 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, SyncVectorEnv, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from lifegym.behaviour import battery as scoring_battery
+from lifegym.behaviour import LazyBattery
 from lifegym.env import SUMMARY_FRAMES, RuleDiscoveryEnv, summary_picks
 from lifegym.experiments import initial_condition
 from lifegym.inference.base import binary_entropy_bits
@@ -63,9 +63,10 @@ from lifegym.observe import (
     bernoulli_rate,
     block_channel,
 )
+from lifegym.patterns import RUN_COLUMNS, occurring_bits
 from lifegym.reward import StepOutcomes
 from lifegym.rules import TOTALISTIC, Rule
-from lifegym.scoring import EpisodeResult, PackedGroup
+from lifegym.scoring import EpisodeResult, PackedGroup, shows_every_flip
 from lifegym.seeding import BATTERY_STREAM, stream
 from lifegym.sim import bs_rule_words
 from lifegym.types import VisibleTrajectory
@@ -400,13 +401,15 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         ended = submits | out_of_budget | truncated
         experiment_cost = self._experiment_spent - experiment_before
         compute_cost = self._compute_spent - compute_before
+        finished = np.flatnonzero(ended)
         results = {
-            int(i): dataclasses.asdict(
-                self._result(int(i), "agent" if submits[i] else "budget" if out_of_budget[i]
-                             else "truncation")
-            )
-            for i in np.flatnonzero(ended)
-        }  # fmt: skip
+            int(i): self._result(
+                int(i),
+                "agent" if submits[i] else "budget" if out_of_budget[i] else "truncation",
+                unknown,
+            ).as_dict()
+            for i, unknown in zip(finished, self._undetermined(finished), strict=True)
+        }
         exact, bits_correct, identified = np.zeros(n, bool), np.zeros(n), np.zeros(n, bool)
         for i, result in results.items():
             exact[i], bits_correct[i] = result["exact"], result["bits_correct"]
@@ -676,12 +679,16 @@ class RuleDiscoveryVectorEnv(VectorEnv):
     def _test_rules(self, which: np.ndarray, free_index: np.ndarray) -> np.ndarray:
         """Full bit vectors (2K, n_bits) of the MAP rule of each episode with its tested bit
         set (rows 2k) and cleared (rows 2k + 1)."""
-        space = self._space
         values = np.repeat(self._map_values[which], 2, axis=0)
         values[np.arange(0, 2 * len(which), 2), free_index] = 1
         values[np.arange(1, 2 * len(which), 2), free_index] = 0
-        bits = np.repeat(space.known_values[None], 2 * len(which), axis=0)
-        bits[:, space.free_bits] = values
+        return self._bit_vectors(values)
+
+    def _bit_vectors(self, free_values: np.ndarray) -> np.ndarray:
+        """Full bit vectors (K, n_bits) of the rules with free bits ``free_values`` (K, n_free)."""
+        space = self._space
+        bits = np.repeat(space.known_values[None], len(free_values), axis=0)
+        bits[:, space.free_bits] = free_values
         return bits
 
     def _run_bit_tests(self, which: np.ndarray, free_index: np.ndarray) -> list[float]:
@@ -850,11 +857,31 @@ class RuleDiscoveryVectorEnv(VectorEnv):
             found = self._rule_strings[key] = str(self._map_rule(i))
         return found
 
-    def _result(self, i: int, submitted_by: str) -> EpisodeResult:
+    def _undetermined(self, which: np.ndarray) -> list[list[int] | None]:
+        """The undetermined free bits of the MAP rules of episodes ``which``
+        (``lifegym.scoring.undetermined_bits``), where one kernel call over the arena finds
+        them for all: table rules seen at every cell of every frame, whose flipped bits
+        change what is seen exactly where their patterns occur (``shows_every_flip``).
+        None for the others (:meth:`_result` asks ``undetermined_bits``)."""
+        if self._packed or not shows_every_flip(self._model) or not len(which):
+            return [None] * len(which)
+        ids = [self._arena_ids[i] for i in which]
+        jobs = np.array([t for episode in ids for t in episode], dtype=np.int64)
+        runs = np.zeros((len(jobs), len(RUN_COLUMNS)), dtype=np.int64)
+        runs[:, :3] = self._arena.layout[jobs, :3]
+        runs[:, 3] = self._arena.layout[jobs, 5]  # every step is observed
+        runs[:, 4] = runs[:, 5] = np.repeat(np.arange(len(which)), [len(e) for e in ids])
+        tables = self._bit_vectors(self._map_values[which])[:, self._space.family.orbit_of]
+        seen = occurring_bits(
+            self._arena.cells, runs, tables, self._space.family.orbit_of, len(which)
+        )[:, self._space.free_bits]
+        return [np.flatnonzero(~row).tolist() for row in seen]
+
+    def _result(self, i: int, submitted_by: str, undetermined: list[int] | None) -> EpisodeResult:
         settings = self.settings
         stream_i = self._battery_streams[i]
         battery = (
-            scoring_battery(settings.world, np.random.default_rng(stream_i))
+            LazyBattery(settings.world, np.random.default_rng(stream_i))
             if settings.battery == "episode"
             else settings._battery
         )
@@ -867,6 +894,7 @@ class RuleDiscoveryVectorEnv(VectorEnv):
             battery,
             functools.partial(exact_class_probability, self._space, self._p_one[i]),
             groups=self._packed_groups(i) if self._packed else None,
+            undetermined=undetermined,
             experiment_cost=int(self._experiment_spent[i]),
             compute_cost=int(self._compute_spent[i]),
             n_experiments=int(self._n_trajectories[i]),
