@@ -76,13 +76,14 @@ a density group's soups only when a stage first needs them (the same soups as
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
 import numpy as np
 
 from lifegym.cells import as_cells
-from lifegym.observe import N_STATS, frame_statistics
+from lifegym.observe import N_STATS, frame_counts, frame_statistics, statistics_from_counts
 from lifegym.rules import Rule
-from lifegym.sim import simulate
+from lifegym.sim import simulate, simulate_tables
 
 __all__ = [
     "BATTERY_DENSITIES",
@@ -95,6 +96,7 @@ __all__ = [
     "battery",
     "behaviour_gap",
     "behavioural_match",
+    "behavioural_matches",
     "evolution_statistics",
     "one_cell",
     "standardised_gaps",
@@ -271,20 +273,66 @@ def behaviour_gap(
     return float(standardised_gaps(stats_a, stats_b, cells.shape[2:]).max())
 
 
-def _screen(a: Rule, b: Rule, grids: np.ndarray | LazyBattery, steps: int) -> bool:
-    """Whether any density group alone rejects the match on the frames whose gaps are
-    final after its first ``_SCREEN`` frames; the groups in order, each drawn only if the
-    ones before it did not reject."""
+def _screen_statistics(tables: np.ndarray, soups: np.ndarray, frames: int) -> np.ndarray:
+    """Statistics of frames 1..frames of each pair's soups (P, R, H, W) under each rule of
+    the pair (``tables`` (2P, 512): pair p's rules are rows 2p and 2p + 1): float64
+    (2P, R, frames, N_STATS), in one simulation and one statistics call."""
+    pairs, replicates = soups.shape[:2]
+    grids = np.repeat(soups, 2, axis=0).reshape(-1, *soups.shape[2:])
+    run = simulate_tables(np.repeat(tables, replicates, axis=0), grids, frames)
+    counts = frame_counts(run[:, 0], run[:, 1:], wrap=True)  # frame_statistics, batched
+    stats = statistics_from_counts(counts, run.shape[2] * run.shape[3])
+    return stats.reshape(2 * pairs, replicates, frames, N_STATS)
+
+
+def _screened(
+    a: Sequence[Rule], b: Sequence[Rule], grids: Sequence[np.ndarray | LazyBattery], steps: int
+) -> np.ndarray:
+    """bool (P,): whether some density group alone rejects pair ``p``'s match on the frames
+    whose gaps are final after its first ``_SCREEN`` frames. The groups in order, all
+    pairs (of one world size) still open in one kernel call per group; a battery's group
+    is drawn only if the ones before it did not reject."""
     frames = min(steps, _SCREEN)
     final = frames if frames == steps else frames - VARIANCE_HALF_WINDOW
-    for d in range(len(grids)):
-        soups = grids[d]
-        stats_a, _ = _run(a, soups, frames)
-        stats_b, _ = _run(b, soups, frames)
-        gaps = standardised_gaps(stats_a[None], stats_b[None], soups.shape[1:])
-        if gaps[:, :final].max() > MATCH_Z:
-            return True
-    return False
+    rejected = np.zeros(len(a), dtype=bool)
+    by_world: dict[tuple[int, ...], list[int]] = {}
+    for p, battery_p in enumerate(grids):
+        by_world.setdefault(tuple(battery_p.shape), []).append(p)
+    for shape, members in by_world.items():
+        for d in range(shape[0]):
+            open_pairs = [p for p in members if not rejected[p]]
+            if not open_pairs:
+                break
+            tables = np.stack([rule.table for p in open_pairs for rule in (a[p], b[p])])
+            soups = np.stack([grids[p][d] for p in open_pairs])
+            stats = _screen_statistics(tables, soups, frames)
+            gaps = standardised_gaps(stats[0::2], stats[1::2], shape[2:])
+            rejected[open_pairs] = gaps[:, :final].max(axis=(1, 2)) > MATCH_Z
+    return rejected
+
+
+def behavioural_matches(
+    a: Sequence[Rule],
+    b: Sequence[Rule],
+    grids: Sequence[np.ndarray | LazyBattery],
+    steps: int = BATTERY_STEPS,
+) -> np.ndarray:
+    """:func:`behavioural_match` of each pair ``(a[p], b[p])`` on its battery
+    ``grids[p]``: bool (P,). The screens of all pairs run together (one kernel call per
+    density group and world size); only pairs no screen rejects run the full test, one
+    by one. Scoring the ends of many episodes at once takes this."""
+    if not len(a) == len(b) == len(grids):
+        raise ValueError(f"a, b and grids must be as long, got {len(a)}, {len(b)} and {len(grids)}")
+    checked = [_check(battery_p, steps)[0] for battery_p in grids]
+    steps = int(steps)
+    matches = np.array([x == y for x, y in zip(a, b, strict=True)], dtype=bool)
+    differ = np.flatnonzero(~matches)
+    rejected = _screened(
+        [a[p] for p in differ], [b[p] for p in differ], [checked[p] for p in differ], steps
+    )
+    for p in differ[~rejected]:
+        matches[p] = _full_match(a[p], b[p], np.asarray(checked[p]), steps)
+    return matches
 
 
 def behavioural_match(
@@ -298,19 +346,19 @@ def behavioural_match(
 
     Cost on the default 60x60 world (28 soups, 32 steps; 2-core machine): equal tables
     10 us; pairs rejected by the first density group's screen about 0.2 ms with a
-    :class:`LazyBattery` (a third of it drawing that group's soups); pairs that run every
-    stage, i.e. every match, about 12 ms (two B/S rules) to 16 ms (an isotropic rule, on
-    the table kernel), two thirds of it the statistics (``frame_statistics``).
+    :class:`LazyBattery` (a third of it drawing that group's soups; less a pair when
+    :func:`behavioural_matches` screens many together); pairs that run every stage, i.e.
+    every match, about 12 ms (two B/S rules) to 16 ms (an isotropic rule, on the table
+    kernel), two thirds of it the statistics (``frame_statistics``).
 
     Raises ValueError when ``grids`` is not 4-D, has fewer than 2 replicates, or ``steps``
     is not an int >= 1.
     """
-    checked, steps = _check(grids, steps)
-    if a == b:
-        return True
-    if _screen(a, b, checked, steps):
-        return False
-    cells = np.asarray(checked)
+    return bool(behavioural_matches([a], [b], [grids], steps)[0])
+
+
+def _full_match(a: Rule, b: Rule, cells: np.ndarray, steps: int) -> bool:
+    """The match test on every density group: ``_FIRST_STAGE`` frames, then the rest."""
     dims, world = cells.shape[:2], cells.shape[2:]
     start = cells.reshape(-1, *world)
     first = min(steps, _FIRST_STAGE)

@@ -29,7 +29,7 @@ from lifegym.observe import N_STATS, ObservationModel, frame_statistics
 from lifegym.public import EnvView, design_dict
 from lifegym.reward import RewardFunction, StepOutcome, make_reward
 from lifegym.rules import Rule, RuleFamily, get_family
-from lifegym.scoring import EpisodeResult
+from lifegym.scoring import Ending, EpisodeResult, score_episodes
 from lifegym.seeding import BATTERY_STREAM, stream
 from lifegym.types import Belief, RuleSpace, VisibleTrajectory
 from lifegym.viewer import caption, render_ansi, render_rgb
@@ -824,25 +824,24 @@ class RuleDiscoveryEnv(gym.Env):
         return self._result(submitted_by, rule)
 
     def _result(self, submitted_by: str, submitted: Rule | None = None) -> EpisodeResult:
-        lab = self.lab
-        return EpisodeResult.score(
+        lab, belief = self.lab, self._belief
+        ending = Ending(
             lab.hidden_rule,
-            self._belief.map_rule if submitted is None else submitted,
-            self.space,
-            self.model,
+            belief.map_rule if submitted is None else submitted,
             lab.trajectories,
             self._episode_battery(),
             self._engine.class_probability,
-            experiment_cost=lab.experiment_spent,
-            compute_cost=lab.compute_spent,
-            n_experiments=len(lab.trajectories),
-            n_tests=self._n_tests,
-            submitted_by=submitted_by,
-            belief_entropy=float(self._belief.entropy),
-            n_consistent=-1
-            if self._belief.n_consistent is None
-            else int(self._belief.n_consistent),
+            costs={
+                "experiment_cost": lab.experiment_spent,
+                "compute_cost": lab.compute_spent,
+                "n_experiments": len(lab.trajectories),
+                "n_tests": self._n_tests,
+                "submitted_by": submitted_by,
+                "belief_entropy": float(belief.entropy),
+                "n_consistent": -1 if belief.n_consistent is None else int(belief.n_consistent),
+            },
         )
+        return score_episodes([ending], self.space, self.model)[0]
 
     def _episode_battery(self) -> np.ndarray | LazyBattery:
         """The scoring battery of this episode (``battery``): fixed, or drawn from the

@@ -118,7 +118,7 @@ the same table LifeWiki's "Isotropic non-totalistic rule" page draws).
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -371,6 +371,10 @@ HENSEL_CLASSES: tuple[tuple[int, str], ...] = tuple(
 
 _HENSEL_INDEX: Mapping[tuple[int, str], int] = MappingProxyType(
     {cls: i for i, cls in enumerate(HENSEL_CLASSES)}
+)
+# Per count: its letters (sorted) with their bit indices, as the formatter walks them.
+_HENSEL_BY_COUNT: tuple[tuple[tuple[str, int], ...], ...] = tuple(
+    tuple((x, _HENSEL_INDEX[(n, x)]) for x in sorted(HENSEL_LETTERS[n] or "")) for n in range(9)
 )
 
 
@@ -875,29 +879,30 @@ def _format_counts(table: np.ndarray, family: RuleFamily, suffix: str = "") -> s
     return f"B{birth}/S{survival}{suffix}"
 
 
-def _format_hensel_part(bits: np.ndarray) -> str:
+def _format_hensel_part(bits: Sequence[int]) -> str:
     """Canonical Hensel text of one centre state (51 bits), Golly's canonical form."""
     out = []
     for count in range(9):
         valid = HENSEL_LETTERS[count]
-        present = [x for x in (valid or "") if bits[_HENSEL_INDEX[(count, x)]]]
         if not valid:
             if bits[_HENSEL_INDEX[(count, "")]]:
                 out.append(str(count))
             continue
+        letters = _HENSEL_BY_COUNT[count]
+        present = [x for x, index in letters if bits[index]]
         if not present:
             continue
         if len(present) == len(valid):
             out.append(str(count))
             continue
-        positive = "".join(sorted(present))
-        negative = "-" + "".join(sorted(set(valid) - set(present)))
+        positive = "".join(present)
+        negative = "-" + "".join(x for x, index in letters if not bits[index])
         out.append(str(count) + (negative if len(negative) < len(positive) else positive))
     return "".join(out)
 
 
 def _format_hensel(table: np.ndarray) -> str:
-    bits = ISOTROPIC.bits_from_table(table)
+    bits = ISOTROPIC.bits_from_table(table).tolist()  # Python ints: indexed one by one
     half = len(HENSEL_CLASSES)
     return f"B{_format_hensel_part(bits[:half])}/S{_format_hensel_part(bits[half:])}"
 
@@ -1085,7 +1090,7 @@ class Rule:
     # -- protocol ----------------------------------------------------------------------------
 
     def __str__(self) -> str:
-        return _FORMATTERS.get(self._family.name, table_to_map)(self._table)
+        return _rule_text(self._family.name, self._key)
 
     def __repr__(self) -> str:
         return f"Rule.parse({str(self)!r}, family={self._family.name!r})"
@@ -1155,3 +1160,11 @@ NAMED_RULES: Mapping[str, str] = MappingProxyType(
 )
 """Rule name -> canonical rule string: the domain notes' table ("Morley (Move)" appears under
 both names), Vote, and two Hensel examples."""
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _rule_text(family: str, table: bytes) -> str:
+    """``str`` of a rule of ``family`` with this table (as bytes), kept per rule: the
+    Hensel notation of a rule takes ~50 us to write, and scoring writes the same rules
+    again and again."""
+    return _FORMATTERS.get(family, table_to_map)(np.frombuffer(table, dtype=np.uint8))

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from lifegym.behaviour import LazyBattery, behavioural_match
+from lifegym.behaviour import LazyBattery, behavioural_matches
 from lifegym.equivalence import observational_class
 from lifegym.likelihood import Replay, clean_counts, packed_region, replays
 from lifegym.observe import ObservationModel
@@ -44,11 +44,13 @@ from lifegym.types import RuleSpace, VisibleTrajectory
 __all__ = [
     "IDENTIFIED_DELTA",
     "SCORE_VERSION",
+    "Ending",
     "EpisodeResult",
     "PackedGroup",
     "is_identified",
     "outside_class",
     "packed_groups",
+    "score_episodes",
     "shows_every_flip",
     "undetermined_bits",
 ]
@@ -235,50 +237,78 @@ class EpisodeResult:
             for name, value in self.__dict__.items()
         }
 
-    @classmethod
-    def score(
-        cls,
-        true_rule: Rule,
-        submitted: Rule,
-        space: RuleSpace,
-        model: ObservationModel,
-        trajectories: Sequence[VisibleTrajectory],
-        battery_grids: np.ndarray | LazyBattery,
-        class_probability: Callable[[Sequence[Rule]], float],
-        groups: Sequence[PackedGroup] | None = None,
-        undetermined: Sequence[int] | None = None,
-        **costs: int | str | float,
-    ) -> EpisodeResult:
-        """Score ``submitted`` against ``true_rule`` seen through ``model``;
-        ``class_probability(members)`` is the env's engine's posterior probability (or
-        bound) of a class; ``costs`` fills the cost fields (``groups``: as for
-        :func:`undetermined_bits`; ``undetermined``: its answer, when the caller found it
-        for many episodes at once)."""
-        members = observational_class(submitted, space, model)
-        in_class = any(true_rule == member for member in members)
-        truth = space.free_values(true_rule)
+
+@dataclass(frozen=True)
+class Ending:
+    """What scoring one episode's end reads (see :func:`score_episodes`).
+
+    ``class_probability(members)`` is the env's engine's posterior probability (or bound)
+    of a class; ``costs`` fills the cost fields of the result (``experiment_cost``,
+    ``compute_cost``, ``n_experiments``, ``n_tests``, ``submitted_by``,
+    ``belief_entropy``, ``n_consistent``); ``groups``: the trajectories as
+    :func:`undetermined_bits` takes them when the caller keeps them packed;
+    ``undetermined``: :func:`undetermined_bits`'s answer, when the caller found it for many
+    episodes at once (``trajectories`` are then not read)."""
+
+    true_rule: Rule
+    submitted: Rule
+    trajectories: Sequence[VisibleTrajectory]
+    battery: np.ndarray | LazyBattery
+    class_probability: Callable[[Sequence[Rule]], float]
+    costs: dict[str, int | str | float]
+    groups: Sequence[PackedGroup] | None = None
+    undetermined: Sequence[int] | None = None
+
+
+def score_episodes(
+    endings: Sequence[Ending], space: RuleSpace, model: ObservationModel
+) -> list[EpisodeResult]:
+    """Score each episode's submitted rule against its hidden rule seen through ``model``
+    (the module doc gives the fields): the episodes ending in one step of a batch
+    together (their behavioural tests screened in one kernel call per density group), or
+    one. Per episode only small lookups remain (its observational class, cached)."""
+    classes = [observational_class(e.submitted, space, model) for e in endings]
+    in_class = [
+        any(e.true_rule == member for member in members)
+        for e, members in zip(endings, classes, strict=True)
+    ]
+    # rules of one class behave alike wherever the model can look
+    testing = [k for k, inside in enumerate(in_class) if not inside]
+    behaves = np.array(in_class, dtype=bool)
+    behaves[testing] = behavioural_matches(
+        [endings[k].true_rule for k in testing],
+        [endings[k].submitted for k in testing],
+        [endings[k].battery for k in testing],
+    )
+    names = space.free_names
+    results = []
+    for ending, members, inside, alike in zip(endings, classes, in_class, behaves, strict=True):
+        submitted = ending.submitted
+        truth = space.free_values(ending.true_rule)
         closest = max(  # bits correct against the class member nearest the truth
             (space.free_values(member) for member in members),
             key=lambda values: int(np.sum(values == truth)),
         )
-        names = space.free_names
+        undetermined = ending.undetermined
         if undetermined is None:
-            undetermined = undetermined_bits(submitted, space, trajectories, groups)
+            undetermined = undetermined_bits(submitted, space, ending.trajectories, ending.groups)
         unknown = outside_class(undetermined, submitted, space, members)
-        probability = float(class_probability(members))
-        return cls(
-            true_rule=str(true_rule),
-            submitted_rule=str(submitted),
-            exact=in_class,
-            identified=is_identified(in_class, len(unknown), probability),
-            bits_correct=float(np.mean(truth == closest)) if len(truth) else 1.0,
-            # rules of one class behave alike wherever the model can look
-            behavioural_match=in_class or behavioural_match(true_rule, submitted, battery_grids),
-            undetermined_bits=[names[i] for i in unknown],
-            n_undetermined=len(unknown),
-            class_probability=probability,
-            identified_delta=IDENTIFIED_DELTA,
-            equivalent_rules=[str(member) for member in members[1:]],
-            score_version=SCORE_VERSION,
-            **costs,  # type: ignore[arg-type]
+        probability = float(ending.class_probability(members))
+        results.append(
+            EpisodeResult(
+                true_rule=str(ending.true_rule),
+                submitted_rule=str(submitted),
+                exact=inside,
+                identified=is_identified(inside, len(unknown), probability),
+                bits_correct=float(np.mean(truth == closest)) if len(truth) else 1.0,
+                behavioural_match=bool(alike),
+                undetermined_bits=[names[i] for i in unknown],
+                n_undetermined=len(unknown),
+                class_probability=probability,
+                identified_delta=IDENTIFIED_DELTA,
+                equivalent_rules=[str(member) for member in members[1:]],
+                score_version=SCORE_VERSION,
+                **ending.costs,  # type: ignore[arg-type]
+            )
         )
+    return results

@@ -10,7 +10,7 @@ from lifegym.behaviour import battery
 from lifegym.equivalence import observational_class
 from lifegym.observe import ObservationModel
 from lifegym.rules import Rule
-from lifegym.scoring import EpisodeResult, outside_class, undetermined_bits
+from lifegym.scoring import Ending, EpisodeResult, outside_class, score_episodes, undetermined_bits
 from lifegym.sim import same_trajectories, simulate
 from lifegym.types import RuleSpace, VisibleTrajectory
 
@@ -115,19 +115,20 @@ def _scored(
 ) -> EpisodeResult:
     """``submitted`` scored against ``truth`` by an engine giving every class
     ``probability``, on a battery of the first trajectory's world."""
-    return EpisodeResult.score(
+    ending = Ending(
         truth,
         submitted,
-        space,
-        model,
         trajectories,
         battery(trajectories[0].world_shape),
         lambda members: probability,
-        experiment_cost=5,
-        compute_cost=7,
-        n_experiments=len(trajectories),
-        n_tests=0,
-        submitted_by="agent",
-        belief_entropy=0.0,
-        n_consistent=1,
+        costs={
+            "experiment_cost": 5,
+            "compute_cost": 7,
+            "n_experiments": len(trajectories),
+            "n_tests": 0,
+            "submitted_by": "agent",
+            "belief_entropy": 0.0,
+            "n_consistent": 1,
+        },
     )
+    return score_episodes([ending], space, model)[0]

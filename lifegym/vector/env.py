@@ -66,7 +66,7 @@ from lifegym.observe import (
 from lifegym.patterns import RUN_COLUMNS, occurring_bits
 from lifegym.reward import StepOutcomes
 from lifegym.rules import TOTALISTIC, Rule
-from lifegym.scoring import EpisodeResult, PackedGroup, shows_every_flip
+from lifegym.scoring import Ending, PackedGroup, score_episodes, shows_every_flip
 from lifegym.seeding import BATTERY_STREAM, stream
 from lifegym.sim import bs_rule_words
 from lifegym.types import VisibleTrajectory
@@ -402,14 +402,16 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         experiment_cost = self._experiment_spent - experiment_before
         compute_cost = self._compute_spent - compute_before
         finished = np.flatnonzero(ended)
-        results = {
-            int(i): self._result(
+        endings = [
+            self._ending(
                 int(i),
                 "agent" if submits[i] else "budget" if out_of_budget[i] else "truncation",
                 unknown,
-            ).as_dict()
+            )
             for i, unknown in zip(finished, self._undetermined(finished), strict=True)
-        }
+        ]
+        scored = score_episodes(endings, self._space, self.settings.model)
+        results = {int(i): r.as_dict() for i, r in zip(finished, scored, strict=True)}
         exact, bits_correct, identified = np.zeros(n, bool), np.zeros(n), np.zeros(n, bool)
         for i, result in results.items():
             exact[i], bits_correct[i] = result["exact"], result["bits_correct"]
@@ -877,31 +879,33 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         )[:, self._space.free_bits]
         return [np.flatnonzero(~row).tolist() for row in seen]
 
-    def _result(self, i: int, submitted_by: str, undetermined: list[int] | None) -> EpisodeResult:
+    def _ending(self, i: int, submitted_by: str, undetermined: list[int] | None) -> Ending:
+        """What scoring episode ``i``'s end reads (``undetermined``: from
+        :meth:`_undetermined`, or None to find them from its trajectories)."""
         settings = self.settings
-        stream_i = self._battery_streams[i]
         battery = (
-            LazyBattery(settings.world, np.random.default_rng(stream_i))
+            LazyBattery(settings.world, np.random.default_rng(self._battery_streams[i]))
             if settings.battery == "episode"
             else settings._battery
         )
-        return EpisodeResult.score(
+        unread = self._packed or undetermined is not None
+        return Ending(
             self._hidden[i],
             self._map_rule(i),
-            self._space,
-            settings.model,
-            () if self._packed else self._trajectories(i),
+            () if unread else self._trajectories(i),
             battery,
             functools.partial(exact_class_probability, self._space, self._p_one[i]),
+            costs={
+                "experiment_cost": int(self._experiment_spent[i]),
+                "compute_cost": int(self._compute_spent[i]),
+                "n_experiments": int(self._n_trajectories[i]),
+                "n_tests": int(self._n_tests[i]),
+                "submitted_by": submitted_by,
+                "belief_entropy": float(self._entropy[i]),
+                "n_consistent": int(self._n_consistent[i]),
+            },
             groups=self._packed_groups(i) if self._packed else None,
             undetermined=undetermined,
-            experiment_cost=int(self._experiment_spent[i]),
-            compute_cost=int(self._compute_spent[i]),
-            n_experiments=int(self._n_trajectories[i]),
-            n_tests=int(self._n_tests[i]),
-            submitted_by=submitted_by,
-            belief_entropy=float(self._entropy[i]),
-            n_consistent=int(self._n_consistent[i]),
         )
 
     def _packed_groups(self, i: int) -> list[PackedGroup]:
