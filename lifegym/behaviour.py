@@ -79,11 +79,19 @@ import functools
 from collections.abc import Sequence
 
 import numpy as np
+from numba import njit
 
 from lifegym.cells import as_cells
-from lifegym.observe import N_STATS, frame_counts, frame_statistics, statistics_from_counts
+from lifegym.observe import (
+    COUNT_FIELDS,
+    N_STATS,
+    _counts_kernel,
+    frame_statistics,
+    statistics_from_counts,
+)
+from lifegym.patterns import _table_step
 from lifegym.rules import Rule
-from lifegym.sim import simulate, simulate_tables
+from lifegym.sim import simulate
 
 __all__ = [
     "BATTERY_DENSITIES",
@@ -273,15 +281,31 @@ def behaviour_gap(
     return float(standardised_gaps(stats_a, stats_b, cells.shape[2:]).max())
 
 
-def _screen_statistics(tables: np.ndarray, soups: np.ndarray, frames: int) -> np.ndarray:
+@njit(cache=True, nogil=True)
+def _screen_counts(grids, tables, steps, blocks, counts):
+    """``counts[g]`` = the ``COUNT_FIELDS`` of frames 1..steps of grid ``g`` (G, H, W) run
+    on the torus under ``tables[g]`` (``lifegym.observe.frame_counts``; only live and
+    changed cells without ``blocks``), one grid's frames at a time in a small buffer."""
+    run = np.empty((steps + 1, grids.shape[1], grids.shape[2]), dtype=np.uint8)
+    for g in range(grids.shape[0]):
+        run[0] = grids[g]
+        for t in range(steps):
+            _table_step(run[t], run[t + 1], tables[g])
+        _counts_kernel(run[0], run[1:], True, counts[g], blocks)
+
+
+def _screen_statistics(
+    tables: np.ndarray, soups: np.ndarray, frames: int, blocks: bool
+) -> np.ndarray:
     """Statistics of frames 1..frames of each pair's soups (P, R, H, W) under each rule of
     the pair (``tables`` (2P, 512): pair p's rules are rows 2p and 2p + 1): float64
-    (2P, R, frames, N_STATS), in one simulation and one statistics call."""
-    pairs, replicates = soups.shape[:2]
-    grids = np.repeat(soups, 2, axis=0).reshape(-1, *soups.shape[2:])
-    run = simulate_tables(np.repeat(tables, replicates, axis=0), grids, frames)
-    counts = frame_counts(run[:, 0], run[:, 1:], wrap=True)  # frame_statistics, batched
-    stats = statistics_from_counts(counts, run.shape[2] * run.shape[3])
+    (2P, R, frames, N_STATS), in one kernel call. Without ``blocks`` the block entropy is
+    left out (0 for every frame: it then rejects nothing)."""
+    pairs, replicates, height, width = soups.shape
+    grids = np.repeat(soups, 2, axis=0).reshape(-1, height, width)
+    counts = np.zeros((len(grids), frames, len(COUNT_FIELDS)), dtype=np.int64)
+    _screen_counts(grids, np.repeat(tables, replicates, axis=0), frames, blocks, counts)
+    stats = statistics_from_counts(counts, height * width)
     return stats.reshape(2 * pairs, replicates, frames, N_STATS)
 
 
@@ -290,8 +314,9 @@ def _screened(
 ) -> np.ndarray:
     """bool (P,): whether some density group alone rejects pair ``p``'s match on the frames
     whose gaps are final after its first ``_SCREEN`` frames. The groups in order, all
-    pairs (of one world size) still open in one kernel call per group; a battery's group
-    is drawn only if the ones before it did not reject."""
+    pairs (of one world size) still open in one kernel call per group: first on density
+    and activity alone (the cheap counts), then, for the pairs those leave open, with the
+    block entropy; a battery's group is drawn only if the ones before it did not reject."""
     frames = min(steps, _SCREEN)
     final = frames if frames == steps else frames - VARIANCE_HALF_WINDOW
     rejected = np.zeros(len(a), dtype=bool)
@@ -300,14 +325,15 @@ def _screened(
         by_world.setdefault(tuple(battery_p.shape), []).append(p)
     for shape, members in by_world.items():
         for d in range(shape[0]):
-            open_pairs = [p for p in members if not rejected[p]]
-            if not open_pairs:
-                break
-            tables = np.stack([rule.table for p in open_pairs for rule in (a[p], b[p])])
-            soups = np.stack([grids[p][d] for p in open_pairs])
-            stats = _screen_statistics(tables, soups, frames)
-            gaps = standardised_gaps(stats[0::2], stats[1::2], shape[2:])
-            rejected[open_pairs] = gaps[:, :final].max(axis=(1, 2)) > MATCH_Z
+            for blocks in (False, True):
+                open_pairs = [p for p in members if not rejected[p]]
+                if not open_pairs:
+                    break
+                tables = np.stack([rule.table for p in open_pairs for rule in (a[p], b[p])])
+                soups = np.stack([grids[p][d] for p in open_pairs])
+                stats = _screen_statistics(tables, soups, frames, blocks)
+                gaps = standardised_gaps(stats[0::2], stats[1::2], shape[2:])
+                rejected[open_pairs] = gaps[:, :final].max(axis=(1, 2)) > MATCH_Z
     return rejected
 
 

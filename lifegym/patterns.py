@@ -50,6 +50,23 @@ def _row_patterns(grid, r, above, middle, below, index):
 
 
 @njit(cache=True, nogil=True)
+def _table_step(src, dst, table):
+    """One step on the torus of grid ``src`` (H, W) into ``dst`` under the 512-entry rule
+    ``table``, indexed as ``lifegym.rules`` orders a 3x3 pattern (row by row, top-left the
+    highest bit): each row's 3-cell codes (:func:`_row_codes`) are computed once and
+    shared by three rows."""
+    height, width = src.shape
+    codes = np.empty((height, width), dtype=np.int64)
+    for r in range(height):
+        _row_codes(src[r], codes[r])
+    for r in range(height):
+        up, mid, down = codes[(r - 1) % height], codes[r], codes[(r + 1) % height]
+        out = dst[r]
+        for c in range(width):
+            out[c] = table[(up[c] << 6) | (mid[c] << 3) | down[c]]
+
+
+@njit(cache=True, nogil=True)
 def _count_kernel(before, after, classes, ones, zeros, first_row, stop_row, first_col, stop_col):
     """For cells [first_row, stop_row) x [first_col, stop_col): add 1 to ``ones`` (or
     ``zeros``) at ``classes[pattern]`` when ``after`` is 1 (or 0) there, where ``pattern``

@@ -50,7 +50,6 @@ __all__ = [
     "same_observations",
     "same_trajectories",
     "simulate",
-    "simulate_tables",
 ]
 
 Boundary = Literal["torus", "dead"]
@@ -649,32 +648,6 @@ def _table_grids_serial(a, b, recorded, frames, table, torus):
     """``_table_run_grid`` for every grid of ``a``, on the calling thread."""
     for g in range(a.shape[0]):
         _table_run_grid(a, b, g, recorded, frames, table, torus)
-
-
-@njit(cache=True, nogil=True)
-def _table_grids_own_rules(a, b, recorded, frames, tables, torus):
-    """``_table_run_grid`` for every grid of ``a``, grid ``g`` under ``tables[g]``."""
-    for g in range(a.shape[0]):
-        _table_run_grid(a, b, g, recorded, frames, tables[g], torus)
-
-
-def simulate_tables(tables: np.ndarray, grids: np.ndarray, steps: int) -> np.ndarray:
-    """Run each grid under its own rule on the torus, in one kernel call on the calling
-    thread (for many small runs of different rules, as scoring the ends of many episodes
-    asks): uint8 (G, steps + 1, H, W) for ``tables`` uint8 (G, 512) and ``grids`` uint8 0/1
-    (G, H, W), as ``simulate(rule_g, grids[g], steps)`` for each ``g`` would give them."""
-    tables = np.ascontiguousarray(tables, dtype=np.uint8)
-    if tables.ndim != 2 or tables.shape[1] != 512 or len(tables) != len(grids):
-        raise ValueError(
-            f"tables must be (G, 512) for grids (G, H, W), got {tables.shape} and {grids.shape}"
-        )
-    n_grids, height, width = grids.shape
-    state = np.zeros((n_grids, height + 2, width + 2), dtype=np.uint8)
-    state[:, 1:-1, 1:-1] = grids
-    frames = np.empty((n_grids, steps + 1, height, width), dtype=np.uint8)
-    recorded = np.arange(_as_steps(steps) + 1, dtype=np.int64)
-    _table_grids_own_rules(state, np.zeros_like(state), recorded, frames, tables, True)
-    return frames
 
 
 @njit(parallel=True, cache=True, nogil=True)

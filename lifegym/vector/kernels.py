@@ -16,7 +16,7 @@ import numpy as np
 from numba import njit
 
 from lifegym.observe import _counts_kernel, _statistics_kernel
-from lifegym.patterns import _count_kernel, _row_codes
+from lifegym.patterns import _count_kernel, _table_step
 from lifegym.sim import (
     _ALL,
     _ONE,
@@ -36,23 +36,6 @@ __all__ = [
     "test_packed",
     "test_tables",
 ]
-
-
-@njit(cache=True, nogil=True)
-def _table_step(src, dst, table):
-    """One step on the torus of grid ``src`` (H, W) into ``dst`` under the 512-entry rule
-    ``table``, indexed as ``lifegym.rules`` orders a 3x3 pattern (row by row, top-left the
-    highest bit): each row's 3-cell codes (``lifegym.patterns``) are computed once and
-    shared by three rows."""
-    height, width = src.shape
-    codes = np.empty((height, width), dtype=np.int64)
-    for r in range(height):
-        _row_codes(src[r], codes[r])
-    for r in range(height):
-        up, mid, down = codes[(r - 1) % height], codes[r], codes[(r + 1) % height]
-        out = dst[r]
-        for c in range(width):
-            out[c] = table[(up[c] << 6) | (mid[c] << 3) | down[c]]
 
 
 #: Columns of a request's row in the ``spec`` of :func:`run_packed_jobs` /
