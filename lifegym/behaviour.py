@@ -91,7 +91,6 @@ from lifegym.observe import (
 )
 from lifegym.patterns import _table_step
 from lifegym.rules import Rule
-from lifegym.sim import simulate
 
 __all__ = [
     "BATTERY_DENSITIES",
@@ -178,17 +177,42 @@ class LazyBattery:
         return grids if dtype is None else grids.astype(dtype)
 
 
+@njit(cache=True, nogil=True)
+def _run_kernel(grids, tables, steps, blocks, counts, last):
+    """``counts[g]`` = the ``COUNT_FIELDS`` of frames 1..steps of grid ``g`` (G, H, W) run
+    on the torus under ``tables[g]`` (``lifegym.observe.frame_counts``; only live and
+    changed cells without ``blocks``), and ``last[g]`` its frame ``steps``; one grid's
+    frames at a time in a small buffer."""
+    frames = np.empty((steps, grids.shape[1], grids.shape[2]), dtype=np.uint8)
+    for g in range(grids.shape[0]):
+        _table_step(grids[g], frames[0], tables[g])
+        for t in range(1, steps):
+            _table_step(frames[t - 1], frames[t], tables[g])
+        _counts_kernel(grids[g], frames, True, counts[g], blocks)
+        last[g] = frames[steps - 1]
+
+
+def _runs(
+    tables: np.ndarray, grids: np.ndarray, steps: int, blocks: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Statistics of frames 1..steps of each of ``grids`` (K, n, H, W) under rule
+    ``tables[k]`` (K, 512): float64 (K, n, steps, N_STATS), and the last frames
+    (K, n, H, W); in one kernel call. Without ``blocks`` the block entropy is left out
+    (0 for every frame: it then rejects nothing)."""
+    rules, n, height, width = grids.shape
+    flat = np.ascontiguousarray(grids, dtype=np.uint8).reshape(-1, height, width)
+    counts = np.zeros((len(flat), steps, len(COUNT_FIELDS)), dtype=np.int64)
+    last = np.empty_like(flat)
+    _run_kernel(flat, np.repeat(tables, n, axis=0), steps, blocks, counts, last)
+    stats = statistics_from_counts(counts, height * width)
+    return stats.reshape(rules, n, steps, N_STATS), last.reshape(grids.shape)
+
+
 def _run(rule: Rule, start: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
     """Statistics of frames 1..steps from each of ``start`` (N, H, W): float64
     (N, steps, N_STATS), and the last frames (N, H, W)."""
-    frames = simulate(rule, start, steps)  # (N, steps + 1, H, W), frame 0 = start
-    # One statistics call for the whole batch: on the stacked frames, each frame's
-    # activity is measured against the frame before it in the stack, which is its own
-    # previous frame except for frame 0 of each soup (compared with the previous soup's
-    # last frame), whose statistics are dropped.
-    flat = frames.reshape(-1, *frames.shape[2:])
-    stats = frame_statistics(flat[0], flat, wrap=True).reshape(*frames.shape[:2], N_STATS)
-    return stats[:, 1:], frames[:, -1]
+    stats, last = _runs(rule.table[None], start[None], steps)
+    return stats[0], last[0]
 
 
 def evolution_statistics(rule: Rule, soups: np.ndarray, steps: int) -> np.ndarray:
@@ -281,32 +305,21 @@ def behaviour_gap(
     return float(standardised_gaps(stats_a, stats_b, cells.shape[2:]).max())
 
 
-@njit(cache=True, nogil=True)
-def _screen_counts(grids, tables, steps, blocks, counts):
-    """``counts[g]`` = the ``COUNT_FIELDS`` of frames 1..steps of grid ``g`` (G, H, W) run
-    on the torus under ``tables[g]`` (``lifegym.observe.frame_counts``; only live and
-    changed cells without ``blocks``), one grid's frames at a time in a small buffer."""
-    run = np.empty((steps + 1, grids.shape[1], grids.shape[2]), dtype=np.uint8)
-    for g in range(grids.shape[0]):
-        run[0] = grids[g]
-        for t in range(steps):
-            _table_step(run[t], run[t + 1], tables[g])
-        _counts_kernel(run[0], run[1:], True, counts[g], blocks)
+def _by_world(grids: Sequence[np.ndarray | LazyBattery]) -> dict[tuple[int, ...], list[int]]:
+    """The indices of ``grids`` by battery shape (pairs run together only on one world)."""
+    found: dict[tuple[int, ...], list[int]] = {}
+    for p, battery_p in enumerate(grids):
+        found.setdefault(tuple(battery_p.shape), []).append(p)
+    return found
 
 
-def _screen_statistics(
-    tables: np.ndarray, soups: np.ndarray, frames: int, blocks: bool
-) -> np.ndarray:
-    """Statistics of frames 1..frames of each pair's soups (P, R, H, W) under each rule of
-    the pair (``tables`` (2P, 512): pair p's rules are rows 2p and 2p + 1): float64
-    (2P, R, frames, N_STATS), in one kernel call. Without ``blocks`` the block entropy is
-    left out (0 for every frame: it then rejects nothing)."""
-    pairs, replicates, height, width = soups.shape
-    grids = np.repeat(soups, 2, axis=0).reshape(-1, height, width)
-    counts = np.zeros((len(grids), frames, len(COUNT_FIELDS)), dtype=np.int64)
-    _screen_counts(grids, np.repeat(tables, replicates, axis=0), frames, blocks, counts)
-    stats = statistics_from_counts(counts, height * width)
-    return stats.reshape(2 * pairs, replicates, frames, N_STATS)
+def _pair_gaps(stats: np.ndarray, world: tuple[int, ...]) -> np.ndarray:
+    """:func:`standardised_gaps` of each pair: ``stats`` (2P, D, R, T, S) with pair p's
+    rules in rows 2p and 2p + 1: float64 (P, D, T, S)."""
+    pairs, dims = len(stats) // 2, stats.shape[1:]
+    a = stats[0::2].reshape(pairs * dims[0], *dims[1:])
+    b = stats[1::2].reshape(pairs * dims[0], *dims[1:])
+    return standardised_gaps(a, b, world).reshape(pairs, dims[0], *dims[2:])
 
 
 def _screened(
@@ -320,21 +333,45 @@ def _screened(
     frames = min(steps, _SCREEN)
     final = frames if frames == steps else frames - VARIANCE_HALF_WINDOW
     rejected = np.zeros(len(a), dtype=bool)
-    by_world: dict[tuple[int, ...], list[int]] = {}
-    for p, battery_p in enumerate(grids):
-        by_world.setdefault(tuple(battery_p.shape), []).append(p)
-    for shape, members in by_world.items():
+    for shape, members in _by_world(grids).items():
         for d in range(shape[0]):
             for blocks in (False, True):
                 open_pairs = [p for p in members if not rejected[p]]
                 if not open_pairs:
                     break
                 tables = np.stack([rule.table for p in open_pairs for rule in (a[p], b[p])])
-                soups = np.stack([grids[p][d] for p in open_pairs])
-                stats = _screen_statistics(tables, soups, frames, blocks)
-                gaps = standardised_gaps(stats[0::2], stats[1::2], shape[2:])
-                rejected[open_pairs] = gaps[:, :final].max(axis=(1, 2)) > MATCH_Z
+                soups = np.repeat(np.stack([grids[p][d] for p in open_pairs]), 2, axis=0)
+                stats, _ = _runs(tables, soups, frames, blocks)
+                gaps = _pair_gaps(stats[:, None], shape[2:])
+                rejected[open_pairs] = gaps[:, :, :final].max(axis=(1, 2, 3)) > MATCH_Z
     return rejected
+
+
+def _full_matches(
+    a: Sequence[Rule], b: Sequence[Rule], grids: Sequence[np.ndarray], steps: int
+) -> np.ndarray:
+    """bool (P,): the match test of each pair on every density group, all pairs (of one
+    world size) together: ``_FIRST_STAGE`` frames, then, for the pairs those leave open,
+    the rest."""
+    matches = np.zeros(len(a), dtype=bool)
+    for shape, members in _by_world(grids).items():
+        dims, world = shape[:2], shape[2:]
+        tables = np.stack([rule.table for p in members for rule in (a[p], b[p])])
+        soups = np.stack([grids[p].reshape(-1, *world) for p in members])
+        first = min(steps, _FIRST_STAGE)
+        stats, last = _runs(tables, np.repeat(soups, 2, axis=0), first)
+        stats = stats.reshape(len(tables), *dims, first, N_STATS)
+        if first < steps:
+            final = first - VARIANCE_HALF_WINDOW  # gaps of frames 1..final are already exact
+            early = _pair_gaps(stats, world)[:, :, :final].max(axis=(1, 2, 3))
+            kept = np.flatnonzero(early <= MATCH_Z)
+            rows = np.stack([2 * kept, 2 * kept + 1], axis=1).ravel()
+            members = [members[k] for k in kept]
+            rest, _ = _runs(tables[rows], last[rows], steps - first)
+            rest = rest.reshape(len(rows), *dims, steps - first, N_STATS)
+            stats = np.concatenate([stats[rows], rest], axis=3)
+        matches[members] = _pair_gaps(stats, world).max(axis=(1, 2, 3)) <= MATCH_Z
+    return matches
 
 
 def behavioural_matches(
@@ -356,8 +393,10 @@ def behavioural_matches(
     rejected = _screened(
         [a[p] for p in differ], [b[p] for p in differ], [checked[p] for p in differ], steps
     )
-    for p in differ[~rejected]:
-        matches[p] = _full_match(a[p], b[p], np.asarray(checked[p]), steps)
+    left = differ[~rejected]
+    matches[left] = _full_matches(
+        [a[p] for p in left], [b[p] for p in left], [np.asarray(checked[p]) for p in left], steps
+    )
     return matches
 
 
@@ -381,28 +420,3 @@ def behavioural_match(
     is not an int >= 1.
     """
     return bool(behavioural_matches([a], [b], [grids], steps)[0])
-
-
-def _full_match(a: Rule, b: Rule, cells: np.ndarray, steps: int) -> bool:
-    """The match test on every density group: ``_FIRST_STAGE`` frames, then the rest."""
-    dims, world = cells.shape[:2], cells.shape[2:]
-    start = cells.reshape(-1, *world)
-    first = min(steps, _FIRST_STAGE)
-    stats_a, last_a = _run(a, start, first)
-    stats_b, last_b = _run(b, start, first)
-    if first < steps:
-        final = first - VARIANCE_HALF_WINDOW  # gaps of frames 1..final are already exact
-        early = standardised_gaps(
-            stats_a.reshape(*dims, first, N_STATS), stats_b.reshape(*dims, first, N_STATS),
-            world,
-        )  # fmt: skip
-        if early[:, :final].max() > MATCH_Z:
-            return False
-        rest_a, _ = _run(a, last_a, steps - first)
-        rest_b, _ = _run(b, last_b, steps - first)
-        stats_a = np.concatenate([stats_a, rest_a], axis=1)
-        stats_b = np.concatenate([stats_b, rest_b], axis=1)
-    gaps = standardised_gaps(
-        stats_a.reshape(*dims, steps, N_STATS), stats_b.reshape(*dims, steps, N_STATS), world
-    )
-    return bool(gaps.max() <= MATCH_Z)
