@@ -19,6 +19,11 @@
   (:func:`outside_class`: a flip inside the class is settled as far as any experiment
   can). They are reported, not hidden in the accuracy.
 
+:func:`score_episodes` scores the episodes that end in one step of a batch together (the
+single env's one episode is a batch of one): their behavioural tests in shared kernel
+calls, and each episode's undetermined bits from one occurrence kernel
+(``lifegym.patterns.occurring_bits``) or the bit-packed check, with no rule object per bit.
+
 Version 1 (before the measuring-stick issue) required ``n_consistent == 1`` on engines
 that count and 0.1 bit of entropy on the others, demanded the very rule even where no
 experiment could separate it from its class, and matched behaviour by identical frames.

@@ -17,6 +17,7 @@ from lifegym.behaviour import (
     battery,
     behaviour_gap,
     behavioural_match,
+    behavioural_matches,
     evolution_statistics,
     one_cell,
     standardised_gaps,
@@ -239,3 +240,33 @@ def test_a_lazy_battery_draws_the_battery_s_soups_in_any_order_of_asking(
     assert np.array_equal(np.asarray(lazy), grids)
     with pytest.raises(IndexError, match=r"density group must be in 0\.\.6, got 7"):
         lazy[7]
+
+
+@given(
+    st.lists(
+        st.tuples(rules, st.integers(0, 101), st.booleans(), st.sampled_from([(12, 12), (9, 14)])),
+        min_size=1,
+        max_size=6,
+    ),
+    st.integers(0, 2**32 - 1),
+    st.integers(1, 12),
+)
+@settings(max_examples=15, deadline=None)
+def test_matches_of_many_pairs_are_each_pair_s_gap_against_match_z(
+    pairs: list[tuple[Rule, int, bool, tuple[int, int]]], seed: int, steps: int
+) -> None:
+    """Pairs of two world sizes, equal and unequal rules, lazy and drawn batteries,
+    screened and tested together: each answer is the pair's own gap against MATCH_Z."""
+    a, b, grids, gaps = [], [], [], []
+    for k, (rule, bit, lazy, world) in enumerate(pairs):
+        family = rule.family
+        values = family.bits_from_table(rule.table)
+        values[bit % family.n_bits] ^= 1
+        other = Rule(family.table_from_bits(values), family) if k % 3 else rule
+        drawn = battery(world, np.random.default_rng(seed + k))
+        a.append(rule)
+        b.append(other)
+        grids.append(LazyBattery(world, np.random.default_rng(seed + k)) if lazy else drawn)
+        gaps.append(behaviour_gap(rule, other, drawn, steps))
+    got = behavioural_matches(a, b, grids, steps)
+    assert got.dtype == bool and got.tolist() == [gap <= MATCH_Z for gap in gaps]

@@ -18,8 +18,14 @@ every episode's state in arrays and does each step's work for all episodes at on
   log-likelihoods kept so that a rule is replayed only on trajectories it has not seen;
 * **beliefs, masks, observations, rewards, infos**: array operations over the batch.
 
-What stays per episode: the random draws, resets, and the scoring at the episode's end
-(its undetermined-bit check reads the packed initial conditions from the arena).
+* **episode ends**: every episode ending in a step is scored together
+  (``lifegym.scoring.score_episodes``, as the single env scores its one): the undetermined
+  bits of all their MAP rules in one kernel call over the arena (table rules) or from its
+  packed initial conditions (B/S rules), and their behavioural tests screened in one
+  kernel call per density group (``lifegym.behaviour.behavioural_matches``).
+
+What stays per episode: the random draws, resets, and a few lookups at the episode's end
+(its observational class, the rules' names).
 
 The kernels run on the thread that steps the env: at a step's sizes (a few ms of work),
 waking numba's fork-safe workqueue threads cost more than they saved (measured: 20% fewer
