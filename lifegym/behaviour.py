@@ -65,9 +65,11 @@ For each density, statistic and frame ``t`` (1..steps), with ``m`` the mean over
   ``B2/S0``: gap 4.3 on the fixed battery, 5.4 to 9.2 on per-episode ones).
 
 Identical rules (equal tables) always match, without simulating. Otherwise the test runs
-in stages, each able to reject: first each density group alone, ``_SCREEN`` frames (frame
-1's gap is final then), then every group for ``_FIRST_STAGE`` frames, then the rest; most
-mismatching pairs are rejected on one group's soups in a fiftieth of the work. The answer
+in stages, each able to reject: first the first density group alone, ``_SCREEN`` frames
+(frame 1's gap is final then; density and activity before the block entropy), then every
+group for ``_FIRST_STAGE`` frames, then the rest; most mismatching pairs are rejected on
+one group's soups in a fiftieth of the work, and many pairs are tested together
+(:func:`behavioural_matches`). The answer
 is always ``behaviour_gap(a, b, grids, steps) <= MATCH_Z``. A :class:`LazyBattery` draws
 a density group's soups only when a stage first needs them (the same soups as
 :func:`battery`). Cost on a 60x60 world (2-core machine): see :func:`behavioural_match`.
@@ -85,11 +87,10 @@ from lifegym.cells import as_cells
 from lifegym.observe import (
     COUNT_FIELDS,
     N_STATS,
-    _counts_kernel,
     frame_statistics,
     statistics_from_counts,
 )
-from lifegym.patterns import _table_step
+from lifegym.patterns import _row_codes, _table_step
 from lifegym.rules import Rule
 
 __all__ = [
@@ -177,19 +178,80 @@ class LazyBattery:
         return grids if dtype is None else grids.astype(dtype)
 
 
+# The 2x2 block (``lifegym.observe.COUNT_FIELDS``' code: 8 top-left + 4 top-right + 2
+# bottom-left + bottom-right) whose top-left cell is the centre of each 3x3 pattern: the
+# pattern's centre, east, south and south-east cells (bits 4, 3, 1 and 0).
+_BLOCK_OF_PATTERN = np.array(
+    [8 * (p >> 4 & 1) + 4 * (p >> 3 & 1) + 2 * (p >> 1 & 1) + (p & 1) for p in range(512)],
+    dtype=np.int64,
+)
+_CENTRE_OF_PATTERN = np.array([p >> 4 & 1 for p in range(512)], dtype=np.int64)
+
+
+@njit(inline="always")
+def _step_counting(src, dst, table, codes, histogram):
+    """One step of ``src`` into ``dst`` on the torus (as ``lifegym.patterns._table_step``)
+    that also counts each 3x3 pattern of ``src`` into ``histogram`` (512,)."""
+    height, width = src.shape
+    histogram[:] = 0
+    for r in range(height):
+        _row_codes(src[r], codes[r])
+    for r in range(height):
+        up, mid, down = codes[(r - 1) % height], codes[r], codes[(r + 1) % height]
+        out = dst[r]
+        for c in range(width):
+            pattern = (np.int32(up[c]) << 6) | (np.int32(mid[c]) << 3) | np.int32(down[c])
+            histogram[pattern] += 1
+            out[c] = table[pattern]
+
+
 @njit(cache=True, nogil=True)
 def _run_kernel(grids, tables, steps, blocks, counts, last):
-    """``counts[g]`` = the ``COUNT_FIELDS`` of frames 1..steps of grid ``g`` (G, H, W) run
-    on the torus under ``tables[g]`` (``lifegym.observe.frame_counts``; only live and
-    changed cells without ``blocks``), and ``last[g]`` its frame ``steps``; one grid's
-    frames at a time in a small buffer."""
-    frames = np.empty((steps, grids.shape[1], grids.shape[2]), dtype=np.uint8)
+    """``counts[g, t - 1]`` = the ``COUNT_FIELDS`` of frame ``t`` (1..steps) of grid ``g``
+    (G, H, W) run on the torus under ``tables[g]`` (as ``lifegym.observe.frame_counts``
+    counts them; only live and changed cells without ``blocks``), and ``last[g]`` its
+    frame ``steps``.
+
+    With ``blocks``, one pass over each frame: every cell's 3x3 pattern is looked up to
+    step it and counted; frame t's pattern histogram gives frame t+1's live and changed
+    cells (the patterns whose next state is 1, or differs from their centre) and frame
+    t's own 2x2 blocks (``_BLOCK_OF_PATTERN``). Without, a plain step and a count of the
+    new frame (a loop the compiler vectorises)."""
+    height, width = grids.shape[1], grids.shape[2]
+    src = np.empty((height, width), dtype=np.uint8)
+    dst = np.empty((height, width), dtype=np.uint8)
+    codes = np.empty((height, width), dtype=np.uint8)
+    histogram = np.empty(512, dtype=np.int64)
     for g in range(grids.shape[0]):
-        _table_step(grids[g], frames[0], tables[g])
-        for t in range(1, steps):
-            _table_step(frames[t - 1], frames[t], tables[g])
-        _counts_kernel(grids[g], frames, True, counts[g], blocks)
-        last[g] = frames[steps - 1]
+        src[:] = grids[g]
+        table = tables[g]
+        for t in range(steps):
+            if blocks:
+                _step_counting(src, dst, table, codes, histogram)
+                live = 0
+                changed = 0
+                for pattern in range(512):
+                    n = histogram[pattern]
+                    live += n * table[pattern]
+                    changed += n * (table[pattern] != _CENTRE_OF_PATTERN[pattern])
+                    if t > 0:
+                        counts[g, t - 1, 2 + _BLOCK_OF_PATTERN[pattern]] += n
+            else:
+                _table_step(src, dst, table)
+                live = 0
+                changed = 0
+                for r in range(height):
+                    for c in range(width):
+                        live += dst[r, c]
+                        changed += dst[r, c] ^ src[r, c]
+            counts[g, t, 0] = live
+            counts[g, t, 1] = changed
+            src, dst = dst, src
+        if blocks:  # the last frame's blocks, from its own patterns
+            _step_counting(src, dst, table, codes, histogram)
+            for pattern in range(512):
+                counts[g, steps - 1, 2 + _BLOCK_OF_PATTERN[pattern]] += histogram[pattern]
+        last[g] = src
 
 
 def _runs(
@@ -325,25 +387,26 @@ def _pair_gaps(stats: np.ndarray, world: tuple[int, ...]) -> np.ndarray:
 def _screened(
     a: Sequence[Rule], b: Sequence[Rule], grids: Sequence[np.ndarray | LazyBattery], steps: int
 ) -> np.ndarray:
-    """bool (P,): whether some density group alone rejects pair ``p``'s match on the frames
-    whose gaps are final after its first ``_SCREEN`` frames. The groups in order, all
-    pairs (of one world size) still open in one kernel call per group: first on density
-    and activity alone (the cheap counts), then, for the pairs those leave open, with the
-    block entropy; a battery's group is drawn only if the ones before it did not reject."""
+    """bool (P,): whether the first density group alone rejects pair ``p``'s match on the
+    frames whose gaps are final after its first ``_SCREEN`` frames; all pairs (of one
+    world size) in one kernel call: first on density and activity alone (the cheap
+    counts), then, for the pairs those leave open, with the block entropy. Only that
+    group of a :class:`LazyBattery` is drawn for a rejected pair. (A pair the first group
+    leaves open mostly matches: screening the other groups would only add to its full
+    test.)"""
     frames = min(steps, _SCREEN)
     final = frames if frames == steps else frames - VARIANCE_HALF_WINDOW
     rejected = np.zeros(len(a), dtype=bool)
     for shape, members in _by_world(grids).items():
-        for d in range(shape[0]):
-            for blocks in (False, True):
-                open_pairs = [p for p in members if not rejected[p]]
-                if not open_pairs:
-                    break
-                tables = np.stack([rule.table for p in open_pairs for rule in (a[p], b[p])])
-                soups = np.repeat(np.stack([grids[p][d] for p in open_pairs]), 2, axis=0)
-                stats, _ = _runs(tables, soups, frames, blocks)
-                gaps = _pair_gaps(stats[:, None], shape[2:])
-                rejected[open_pairs] = gaps[:, :, :final].max(axis=(1, 2, 3)) > MATCH_Z
+        for blocks in (False, True):
+            open_pairs = [p for p in members if not rejected[p]]
+            if not open_pairs:
+                break
+            tables = np.stack([rule.table for p in open_pairs for rule in (a[p], b[p])])
+            soups = np.repeat(np.stack([grids[p][0] for p in open_pairs]), 2, axis=0)
+            stats, _ = _runs(tables, soups, frames, blocks)
+            gaps = _pair_gaps(stats[:, None], shape[2:])
+            rejected[open_pairs] = gaps[:, :, :final].max(axis=(1, 2, 3)) > MATCH_Z
     return rejected
 
 
