@@ -18,6 +18,7 @@ __all__ = ["PRESETS", "TEXT_PRESETS", "check_env_id", "register_envs"]
 _ENTRY_POINT = "lifegym.env:RuleDiscoveryEnv"
 #: ``gym.make_vec`` of a v1 id: the native batched env (``lifegym.vector``).
 _VECTOR_ENTRY_POINT = "lifegym.vector.env:make_vector_env"
+_SYNC_VECTOR_ENTRY_POINT = "lifegym.vector.env:make_sync_vector_env"
 
 #: The v0 presets (every menu item on the whole world); their behaviour never changes.
 _V0: dict[str, tuple[dict[str, Any], str]] = {
@@ -110,13 +111,17 @@ TEXT_PRESETS: MappingProxyType[str, str] = MappingProxyType(
 def register_envs() -> None:
     """Register every id of ``PRESETS`` and ``TEXT_PRESETS`` (ids already registered are
     left as they are). The v1 ids also get a ``vector_entry_point``: ``gym.make_vec(id,
-    num_envs)`` builds the native batched env (``lifegym.vector``)."""
+    num_envs)`` builds the native batched env (``lifegym.vector``); the v0 ids one that
+    builds single envs in this process with ``action_masks()`` and whole-batch action
+    checks (``MaskedSyncVectorEnv``: the same episodes as Gymnasium's ``SyncVectorEnv``)."""
     for env_id, (kwargs, _) in PRESETS.items():
         if env_id not in gym.registry:
             gym.register(
                 id=env_id,
                 entry_point=_ENTRY_POINT,
-                vector_entry_point=_VECTOR_ENTRY_POINT if env_id.endswith("-v1") else None,
+                vector_entry_point=_VECTOR_ENTRY_POINT
+                if env_id.endswith("-v1")
+                else _SYNC_VECTOR_ENTRY_POINT,
                 kwargs=dict(kwargs),
             )
     for env_id, preset in TEXT_PRESETS.items():

@@ -132,8 +132,11 @@ def test_the_exact_presets_are_batched_and_the_rest_fall_back() -> None:
     assert type(designed) is MaskedSyncVectorEnv
     with pytest.raises(ValueError, match="design=True"):
         RuleDiscoveryVectorEnv(2, **PRESETS["lifegym/LifeLike-Noisy-v1"][0], design=True)
-    with pytest.raises(gym.error.Error, match="vector entry point"):
-        gym.make_vec("lifegym/LifeLike-Noisy-v0", 2, vectorization_mode="vector_entry_point")
+    # the v0 ids batch single envs, as Gymnasium's SyncVectorEnv would (same episodes)
+    v0 = gym.make_vec("lifegym/LifeLike-Noisy-v0", 2, vectorization_mode="vector_entry_point")
+    v0.reset(seed=0)
+    assert type(v0) is MaskedSyncVectorEnv and v0.action_masks().shape[0] == 2
+    v0.close()
 
 
 def test_bad_actions_are_named_and_leave_the_batch_usable() -> None:

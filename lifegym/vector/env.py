@@ -97,7 +97,14 @@ from lifegym.vector.kernels import (
     test_tables,
 )
 
-__all__ = ["MaskedSyncVectorEnv", "RuleDiscoveryVectorEnv", "make_vector_env", "native_unsupported"]
+__all__ = [
+    "MaskedSyncVectorEnv",
+    "RuleDiscoveryVectorEnv",
+    "check_actions",
+    "make_sync_vector_env",
+    "make_vector_env",
+    "native_unsupported",
+]
 
 _SUMMARY_SIZE = N_STATS * SUMMARY_FRAMES
 #: Most MAP-rule strings remembered (info["map_rule"] of recent beliefs).
@@ -375,7 +382,7 @@ class RuleDiscoveryVectorEnv(VectorEnv):
     ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if not self._started.all():
             raise RuntimeError("call reset() before step()")
-        actions = self._check_actions(actions)
+        actions = check_actions(actions, self.num_envs, self._n_actions)
         n = self.num_envs
         resetting = self._autoreset.copy()
         live = ~resetting
@@ -482,22 +489,6 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         self._arena_ids = [[] for _ in range(self.num_envs)]
 
     # -- episodes ------------------------------------------------------------------------
-
-    def _check_actions(self, actions: object) -> np.ndarray:
-        array = np.asarray(actions)
-        n, a = self.num_envs, self._n_actions
-        if array.shape != (n,) or array.dtype.kind not in "iu":
-            raise ValueError(
-                f"actions must be {n} ints in 0..{a - 1} (shape ({n},)), got {array.dtype} "
-                f"array of shape {array.shape}"
-            )
-        bad = np.flatnonzero((array < 0) | (array >= a))
-        if len(bad):
-            i = int(bad[0])
-            raise ValueError(
-                f"actions[{i}] = {array[i]} is outside the action space: allowed 0..{a - 1}"
-            )
-        return array.astype(np.int64)
 
     def _reset_one(self, i: int, seed: int | None, rule: Rule | None) -> None:
         settings = self.settings
@@ -1015,13 +1006,54 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         }
 
 
+def check_actions(actions: object, num_envs: int, n_actions: int) -> np.ndarray:
+    """``actions`` as int64 (num_envs,), each in 0..n_actions-1, or a ValueError naming the
+    first bad one and what is allowed (before any episode steps: a bad action anywhere in
+    the batch changes nothing)."""
+    array = np.asarray(actions)
+    if array.shape != (num_envs,) or array.dtype.kind not in "iu":
+        raise ValueError(
+            f"actions must be {num_envs} ints in 0..{n_actions - 1} (shape ({num_envs},)), "
+            f"got {array.dtype} array of shape {array.shape}"
+        )
+    bad = np.flatnonzero((array < 0) | (array >= n_actions))
+    if len(bad):
+        i = int(bad[0])
+        raise ValueError(
+            f"actions[{i}] = {array[i]} is outside the action space: allowed 0..{n_actions - 1}"
+        )
+    return array.astype(np.int64)
+
+
 class MaskedSyncVectorEnv(SyncVectorEnv):
     """Gymnasium's ``SyncVectorEnv`` over single lifegym envs, with ``action_masks()``
-    (num_envs, n_actions): the fallback for settings the native env does not batch."""
+    (num_envs, n_actions) and Discrete actions checked for the whole batch before any env
+    steps (:func:`check_actions`): the fallback for settings the native env does not
+    batch, and the vector env of the v0 ids."""
 
     def action_masks(self) -> np.ndarray:
         """bool (num_envs, n_actions): each env's ``action_masks()``."""
         return np.stack(self.call("action_masks"))
+
+    def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict]:
+        space = self.single_action_space
+        if isinstance(space, gym.spaces.Discrete):
+            actions = check_actions(actions, self.num_envs, int(space.n))
+        return super().step(actions)
+
+
+def make_sync_vector_env(
+    num_envs: int,
+    autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+    **kwargs: Any,
+) -> MaskedSyncVectorEnv:
+    """The ``vector_entry_point`` of the v0 ids (and :func:`make_vector_env`'s fallback):
+    :class:`MaskedSyncVectorEnv` of ``num_envs`` single envs of these arguments."""
+    kwargs.pop("max_episode_steps", None)  # make_vec passes the spec's (None here)
+    return MaskedSyncVectorEnv(
+        [lambda: gym.wrappers.PassiveEnvChecker(RuleDiscoveryEnv(**kwargs))] * int(num_envs),
+        autoreset_mode=_check_mode(autoreset_mode),
+    )
 
 
 def make_vector_env(
@@ -1037,7 +1069,4 @@ def make_vector_env(
     probe = RuleDiscoveryEnv(**kwargs)  # ValueError for bad arguments, as gym.make gives
     if native_unsupported(probe) is None:
         return RuleDiscoveryVectorEnv(num_envs, autoreset_mode=mode, **kwargs)
-    return MaskedSyncVectorEnv(
-        [lambda: gym.wrappers.PassiveEnvChecker(RuleDiscoveryEnv(**kwargs))] * int(num_envs),
-        autoreset_mode=mode,
-    )
+    return make_sync_vector_env(num_envs, mode, **kwargs)
