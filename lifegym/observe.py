@@ -70,6 +70,10 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
+#: The features an observation model may have (``ObservationModel.features``).
+OBSERVATION_FEATURES = frozenset({"frames", "statistics", "noise", "stride", "window"})
+
+
 @dataclass(frozen=True)
 class ObservationModel:
     """A combination of the observation parts (see the module docstring).
@@ -117,6 +121,21 @@ class ObservationModel:
 
     def __add__(self, other: ObservationModel) -> ObservationModel:
         return compose(self, other)
+
+    @property
+    def features(self) -> frozenset[str]:
+        """What this model is, as the inference engines declare what they handle
+        (``InferenceEngine.observes``; every feature is one of :data:`OBSERVATION_FEATURES`):
+        ``"frames"`` or ``"statistics"`` (what is seen), and ``"noise"``, ``"stride"``,
+        ``"window"`` for each part in use."""
+        found = {"statistics" if self.stats_sigma is not None else "frames"}
+        if self.noise:
+            found.add("noise")
+        if self.stride != 1:
+            found.add("stride")
+        if self.window is not None:
+            found.add("window")
+        return frozenset(found)
 
     @property
     def flip_probability(self) -> float:

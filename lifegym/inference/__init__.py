@@ -41,7 +41,7 @@ def auto_engine(space: RuleSpace, model: ObservationModel) -> str:
     """The engine ``"auto"`` picks: the first of ``AUTO_ORDER`` that supports the setting
     (``exact`` for frames at stride 1, ``exhaustive`` for B/S rules, else ``search``)."""
     for name in AUTO_ORDER:
-        if engine_class(name).unsupported(space, model) is None:
+        if engine_class(name).refusal(space, model) is None:
             return name
     raise ValueError(f"no inference engine supports {space.family.name} with {model.describe()}")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from typing import ClassVar
 
 import numpy as np
 
@@ -77,8 +78,11 @@ def union_bound_class_probability(p_one: np.ndarray, members: Sequence[np.ndarra
 class InferenceEngine(ABC):
     """Base of the inference engines (``exact``, ``exhaustive``, ``search``, ...).
 
-    Subclasses set ``name`` and implement :meth:`update` and :meth:`belief`; they may
-    refuse a setting in :meth:`unsupported` (called by the constructor).
+    Subclasses set ``name``, declare the observation features they handle in
+    ``observes`` (``ObservationModel.features``: an engine is refused any model with a
+    feature it does not declare) and implement :meth:`update` and :meth:`belief`; they may
+    refuse more settings in :meth:`unsupported` (a family, a combination). The constructor,
+    and so ``gym.make``, refuses what :meth:`refusal` names.
 
     Attributes:
         space: the rules the hidden rule may be.
@@ -90,19 +94,43 @@ class InferenceEngine(ABC):
     """
 
     name: str = ""
+    #: The observation features (``ObservationModel.features``) this engine handles.
+    observes: ClassVar[frozenset[str]] = frozenset()
     test_from_time: int = 1
 
     def __init__(self, space: RuleSpace, model: ObservationModel) -> None:
-        reason = self.unsupported(space, model)
+        reason = self.refusal(space, model)
         if reason:
-            raise ValueError(f"inference {self.name!r} cannot be used here: {reason}")
+            raise ValueError(
+                f"inference {self.name!r} cannot be used with {space.family.name} rules seen "
+                f"through {model.describe()}: {reason}"
+            )
         self.space = space
         self.model = model
         self.trajectories: list[VisibleTrajectory] = []
 
     @classmethod
     def unsupported(cls, space: RuleSpace, model: ObservationModel) -> str | None:
-        """Why this engine cannot serve ``space`` observed through ``model``, or None."""
+        """Why this engine cannot serve ``space`` observed through ``model`` beyond the
+        features it declares (its own explanation, a family it cannot serve), or None."""
+        return None
+
+    @classmethod
+    def refusal(cls, space: RuleSpace, model: ObservationModel) -> str | None:
+        """Why this engine cannot serve ``space`` observed through ``model``, or None: its
+        own reason (:meth:`unsupported`), else the model's features it does not declare
+        in ``observes``."""
+        reason = cls.unsupported(space, model)
+        if reason:
+            return reason
+        if not cls.observes:
+            return "it declares no observation features it handles (set its `observes`)"
+        missing = sorted(model.features - cls.observes)
+        if missing:
+            return (
+                f"it does not handle {' or '.join(missing)} (it handles "
+                f"{', '.join(sorted(cls.observes))})"
+            )
         return None
 
     def update(self, trajectory: VisibleTrajectory) -> None:

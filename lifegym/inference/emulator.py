@@ -59,7 +59,7 @@ from lifegym.inference.base import (
     probabilities_from_log_odds,
 )
 from lifegym.likelihood import compare, statistics_loglik
-from lifegym.observe import ObservationModel
+from lifegym.observe import OBSERVATION_FEATURES, ObservationModel
 from lifegym.patterns import count_seen_transitions
 from lifegym.rules import FAMILIES, N_PATTERNS, Rule, get_family, is_subfamily
 from lifegym.types import Belief, RuleSpace, VisibleTrajectory
@@ -180,6 +180,7 @@ class EmulatorEngine(InferenceEngine):
     """
 
     name = "emulator"
+    observes = OBSERVATION_FEATURES
 
     def __init__(
         self,

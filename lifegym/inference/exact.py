@@ -60,6 +60,7 @@ class ExactEngine(InferenceEngine):
     """
 
     name = "exact"
+    observes = frozenset({"frames", "noise", "window"})
     test_from_time = 2
 
     def __init__(self, space: RuleSpace, model: ObservationModel) -> None:

@@ -77,7 +77,7 @@ from lifegym.inference import _multirule as mr
 from lifegym.inference import sparse_sums
 from lifegym.inference.base import InferenceEngine
 from lifegym.likelihood import stats_scale
-from lifegym.observe import ObservationModel
+from lifegym.observe import OBSERVATION_FEATURES, ObservationModel
 from lifegym.rules import Rule
 from lifegym.types import Belief, RuleSpace, VisibleTrajectory
 
@@ -731,6 +731,7 @@ class ExhaustiveEngine(InferenceEngine):
     """
 
     name = "exhaustive"
+    observes = OBSERVATION_FEATURES
 
     def __init__(
         self,

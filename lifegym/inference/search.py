@@ -129,7 +129,7 @@ from lifegym.inference.base import (
     probabilities_from_log_odds,
 )
 from lifegym.likelihood import COUNT_FIELDS, frame_loglik, stats_loglik, stats_scale
-from lifegym.observe import ObservationModel
+from lifegym.observe import OBSERVATION_FEATURES, ObservationModel
 from lifegym.rules import Rule
 from lifegym.types import Belief, RuleSpace, VisibleTrajectory
 
@@ -529,6 +529,7 @@ class SearchEngine(InferenceEngine):
     """
 
     name = "search"
+    observes = OBSERVATION_FEATURES
 
     def __init__(
         self,
