@@ -604,6 +604,38 @@ def _cmd_discover(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------ train
+
+
+def _add_train_parser(subparsers: argparse._SubParsersAction) -> None:
+    from lifegym.agents import train_rl
+
+    parser = subparsers.add_parser(
+        "train",
+        help="train a PPO or MaskablePPO policy for ppo:PATH / maskable-ppo:PATH agents",
+        description="Train a PPO or MaskablePPO policy on a lifegym env and save it for "
+        "ppo:PATH / maskable-ppo:PATH agents: the same options and outputs as python -m "
+        "lifegym.agents.train_rl. Writes OUT/policy.zip, OUT/checkpoints/, OUT/progress.csv "
+        "(the learning curve) and OUT/train.json (the settings, the steps done and why "
+        "training stopped: --steps, --minutes or Ctrl-C, each of which saves the policy).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,  # the module's: same help
+    )
+    train_rl.add_training_arguments(parser)
+    parser.set_defaults(func=_cmd_train)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    import shlex
+
+    from lifegym.agents.train_rl import train_from_arguments
+
+    try:
+        train_from_arguments(args, command=shlex.join(["lifegym", *args.argv]))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    return 0
+
+
 # ------------------------------------------------------------------ mcp
 
 
@@ -749,6 +781,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_simulate_parser(subparsers)
     _add_bench_parser(subparsers)
     _add_discover_parser(subparsers)
+    _add_train_parser(subparsers)
     _add_mcp_parser(subparsers)
     _add_transcripts_parser(subparsers)
     return parser
@@ -777,6 +810,7 @@ def main(argv: list[str] | None = None) -> int:
     if not hasattr(args, "func"):
         parser.print_help(sys.stderr)
         return 2
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # what ran (train records it)
     try:
         return args.func(args)
     except UsageError as exc:

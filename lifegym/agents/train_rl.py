@@ -5,7 +5,9 @@
     python -m lifegym.agents.train_rl --env lifegym/LifeLike-Noisy-v0 \\
         --algo maskable-ppo --steps 2000000 --minutes 25 --envs 2 --seed 0 --out runs/noisy
 
-writes ``OUT/policy.zip`` (load it as ``maskable-ppo:OUT/policy.zip``), checkpoints in
+(or ``lifegym train`` with the same options: both command lines get them from
+:func:`add_training_arguments` and run :func:`train_from_arguments`) writes
+``OUT/policy.zip`` (load it as ``maskable-ppo:OUT/policy.zip``), checkpoints in
 ``OUT/checkpoints/``, the learning curve (SB3's logger: episode reward and length, losses)
 in ``OUT/progress.csv`` and, with ``--tensorboard``, TensorBoard event files in ``OUT/``
 (``pip install 'lifegym[tensorboard]'``), and ``OUT/train.json`` with the settings and the
@@ -44,7 +46,14 @@ import gymnasium as gym
 from lifegym.registration import check_env_id
 from lifegym.reward import REWARDS
 
-__all__ = ["VECTORIZE", "main", "observation_statistics", "train"]
+__all__ = [
+    "VECTORIZE",
+    "add_training_arguments",
+    "main",
+    "observation_statistics",
+    "train",
+    "train_from_arguments",
+]
 
 #: ``--vectorize`` choices: ``auto`` = native where the id has a vector entry point.
 VECTORIZE = ("auto", "native", "subproc")
@@ -349,12 +358,11 @@ def train(
     return path
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m lifegym.agents.train_rl",
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+def add_training_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Declare the training options (``--env``, ``--algo``, ``--steps``, ``--out``, ...) on
+    ``parser`` and return it. The one place they are defined: this module's :func:`main`
+    and ``lifegym train`` (``lifegym.cli``) both call it, and
+    :func:`train_from_arguments` runs what they parse."""
     parser.add_argument("--env", default="lifegym/LifeLike-Noisy-v0", help="a registered id")
     parser.add_argument("--algo", default="maskable-ppo", choices=("ppo", "maskable-ppo"))
     parser.add_argument("--steps", type=int, default=100_000, help="environment steps")
@@ -415,34 +423,37 @@ def main(argv: list[str] | None = None) -> int:
         default=0.0,
         help="PPO's entropy bonus (keeps the policy trying other actions)",
     )
-    args = parser.parse_args(argv)
-    given = sys.argv[1:] if argv is None else argv
-    try:
-        path = train(
-            args.env,
-            args.out,
-            algorithm=args.algo,
-            steps=args.steps,
-            n_envs=args.envs,
-            seed=args.seed,
-            checkpoint_every=args.checkpoint_every,
-            tensorboard=args.tensorboard,
-            n_steps=args.n_steps,
-            max_minutes=args.minutes,
-            reward=args.reward,
-            experiment_weight=args.experiment_weight,
-            compute_weight=args.compute_weight,
-            identified_bonus=args.identified_bonus,
-            normalize_reward=args.normalize_reward,
-            normalize_obs=args.normalize_obs,
-            ent_coef=args.ent_coef,
-            vectorize=args.vectorize,
-            progress=sys.stderr,
-            command=shlex.join(["python", "-m", "lifegym.agents.train_rl", *given]),
-        )
-    except ValueError as exc:  # short: the full usage would bury the one line that matters
-        print(f"{parser.prog}: error: {exc}\n(see {parser.prog} --help)", file=sys.stderr)
-        return 2
+    return parser
+
+
+def train_from_arguments(args: argparse.Namespace, command: str | None = None) -> Path:
+    """Run :func:`train` with the options :func:`add_training_arguments` parsed into
+    ``args`` (progress bar on stderr), print one line saying where the policy was saved and
+    why training stopped, and return the policy's path. ``command`` (the command line that
+    ran) is recorded in ``train.json``. A bad setting raises ValueError before anything
+    starts; the caller prints it as a usage error."""
+    path = train(
+        args.env,
+        args.out,
+        algorithm=args.algo,
+        steps=args.steps,
+        n_envs=args.envs,
+        seed=args.seed,
+        checkpoint_every=args.checkpoint_every,
+        tensorboard=args.tensorboard,
+        n_steps=args.n_steps,
+        max_minutes=args.minutes,
+        reward=args.reward,
+        experiment_weight=args.experiment_weight,
+        compute_weight=args.compute_weight,
+        identified_bonus=args.identified_bonus,
+        normalize_reward=args.normalize_reward,
+        normalize_obs=args.normalize_obs,
+        ent_coef=args.ent_coef,
+        vectorize=args.vectorize,
+        progress=sys.stderr,
+        command=command,
+    )
     record = json.loads((path.parent / "train.json").read_text())
     why = {
         "steps": "reached --steps",
@@ -450,6 +461,27 @@ def main(argv: list[str] | None = None) -> int:
         "interrupt": "interrupted (Ctrl-C)",
     }[record["stopped_by"]]
     print(f"saved {path} after {record['steps_done']:,} of {args.steps:,} steps: {why}")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m lifegym.agents.train_rl``: parse ``argv`` (default ``sys.argv[1:]``) and
+    train (``lifegym train`` takes the same options). Returns the exit code: 0, or 2 with
+    one line on stderr for a bad setting."""
+    parser = argparse.ArgumentParser(
+        prog="python -m lifegym.agents.train_rl",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    args = add_training_arguments(parser).parse_args(argv)
+    given = sys.argv[1:] if argv is None else argv
+    try:
+        train_from_arguments(
+            args, command=shlex.join(["python", "-m", "lifegym.agents.train_rl", *given])
+        )
+    except ValueError as exc:  # short: the full usage would bury the one line that matters
+        print(f"{parser.prog}: error: {exc}\n(see {parser.prog} --help)", file=sys.stderr)
+        return 2
     return 0
 
 
