@@ -82,6 +82,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from numba import njit
+from numpy.typing import DTypeLike
 
 from lifegym.cells import as_cells
 from lifegym.observe import (
@@ -173,7 +174,7 @@ class LazyBattery:
             self._groups.append((self._rng.random(self.shape[1:]) < density).astype(np.uint8))
         return self._groups[d]
 
-    def __array__(self, dtype: object = None, copy: object = None) -> np.ndarray:
+    def __array__(self, dtype: DTypeLike | None = None, copy: bool | None = None) -> np.ndarray:
         grids = np.stack([self[d] for d in range(len(self))])
         return grids if dtype is None else grids.astype(dtype)
 
@@ -377,11 +378,12 @@ def _by_world(grids: Sequence[np.ndarray | LazyBattery]) -> dict[tuple[int, ...]
 
 def _pair_gaps(stats: np.ndarray, world: tuple[int, ...]) -> np.ndarray:
     """:func:`standardised_gaps` of each pair: ``stats`` (2P, D, R, T, S) with pair p's
-    rules in rows 2p and 2p + 1: float64 (P, D, T, S)."""
+    rules in rows 2p and 2p + 1, ``world`` (height, width): float64 (P, D, T, S)."""
     pairs, dims = len(stats) // 2, stats.shape[1:]
     a = stats[0::2].reshape(pairs * dims[0], *dims[1:])
     b = stats[1::2].reshape(pairs * dims[0], *dims[1:])
-    return standardised_gaps(a, b, world).reshape(pairs, dims[0], *dims[2:])
+    height, width = world
+    return standardised_gaps(a, b, (height, width)).reshape(pairs, dims[0], *dims[2:])
 
 
 def _screened(
@@ -456,8 +458,9 @@ def behavioural_matches(
     steps = int(steps)
     matches = np.array([x == y for x, y in zip(a, b, strict=True)], dtype=bool)
     differ = np.flatnonzero(~matches)
+    pairs = differ.tolist()
     rejected = _screened(
-        [a[p] for p in differ], [b[p] for p in differ], [checked[p] for p in differ], steps
+        [a[p] for p in pairs], [b[p] for p in pairs], [checked[p] for p in pairs], steps
     )
     left = differ[~rejected]
     matches[left] = _full_matches(

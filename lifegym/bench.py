@@ -59,7 +59,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import gymnasium as gym
 import numpy as np
@@ -67,9 +67,13 @@ import numpy as np
 import lifegym  # noqa: F401  (registers the ids)
 from lifegym.agents import check_agent_name, is_reference, make_agent, run_episode
 from lifegym.bounds import capacity_bound, sighting_bound
+from lifegym.env import RuleDiscoveryEnv
 from lifegym.intervals import cluster_bootstrap_interval
 from lifegym.registration import check_env_id
 from lifegym.rules import NAMED_RULES, Rule
+
+if TYPE_CHECKING:
+    from matplotlib.artist import Artist  # matplotlib is imported only for plots
 
 __all__ = [
     "MEANS",
@@ -178,7 +182,9 @@ def rules_for(spec: str, env_id: str) -> tuple[list[str | None], list[str]]:
         candidates = [str(Rule.parse(text)) for text in dict.fromkeys(NAMED_RULES.values())]
     else:
         candidates = _rules_from_file(Path(spec))
-    space = gym.make(env_id).unwrapped.space
+    env = gym.make(env_id).unwrapped
+    assert isinstance(env, RuleDiscoveryEnv)  # check_env_id passed: a numeric env
+    space = env.space
     kept = [rule for rule in candidates if space.contains(Rule.parse(rule))]
     left_out = [rule for rule in candidates if rule not in kept]
     return list(dict.fromkeys(kept)), left_out
@@ -218,7 +224,7 @@ def make_jobs(
         for env_id in env_ids:
             check_env_id(env_id)
             _make_env(env_id, inference, design, extra)  # ValueError naming the setting
-    jobs = []
+    jobs: list[Job] = []
     for e, env_id in enumerate(env_ids):
         check_env_id(env_id)
         for r, rule in enumerate(rules(env_id)):
@@ -288,6 +294,7 @@ def bounds(env_id: str, target_entropy: float = 0.1) -> dict[str, int | None]:
     ``sightings`` (where the engine counts per-bit evidence from known inputs: ``exact``;
     None otherwise)."""
     env = _make_env(env_id, None).unwrapped
+    assert isinstance(env, RuleDiscoveryEnv)  # _make_env checked the id
     n_free, flip = env.space.n_free, env.model.flip_probability
     sightings = sighting_bound(n_free, flip, target_entropy) if env.inference == "exact" else None
     return {"capacity": capacity_bound(n_free, flip, target_entropy), "sightings": sightings}
@@ -369,7 +376,7 @@ def run_ray(
     finally:
         if started:
             ray.shutdown()
-    return rows  # type: ignore[return-value]
+    return cast("list[dict[str, Any]]", rows)  # every job's row has arrived
 
 
 @dataclass(frozen=True)
@@ -487,9 +494,10 @@ def _number(value: Any) -> float | None:
 def _mean(values: Iterable[float | None]) -> float:
     """The mean; NaN for no values or when any value is missing (None or NaN)."""
     numbers = [_number(v) for v in values]
-    if not numbers or any(n is None for n in numbers):
+    present = [n for n in numbers if n is not None]
+    if not numbers or len(present) < len(numbers):
         return math.nan
-    return float(np.mean(numbers))
+    return float(np.mean(present))
 
 
 def _env_label(row: dict[str, Any]) -> str:
@@ -551,7 +559,7 @@ def attach_scores(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             partner: dict[str, Any] | None = row
         else:
             same = [o for o in candidates if o.get("inference") == row.get("inference")]
-            partner = (same or candidates or [None])[0]
+            partner = same[0] if same else candidates[0] if candidates else None
         if partner is None:
             score, failed, oracle_cost = None, None, None
         else:
@@ -638,17 +646,19 @@ def _mean_fields(
     if key == "score":
         kept = [(v, c) for v, c in zip(values, clusters, strict=True) if v is not None]
         values, clusters = [v for v, _ in kept], [c for _, c in kept]
-    if not values or any(v is None for v in values):
+    present = [v for v in values if v is not None]
+    if not values or len(present) < len(values):
         return {f"{key}_mean": math.nan, f"{key}_ci": list(_NO_INTERVAL)}
-    interval = cluster_bootstrap_interval(values, clusters, rate=key == "score")
-    return {f"{key}_mean": float(np.mean(values)), f"{key}_ci": list(interval)}
+    interval = cluster_bootstrap_interval(present, clusters, rate=key == "score")
+    return {f"{key}_mean": float(np.mean(present)), f"{key}_ci": list(interval)}
 
 
 def _median(values: Iterable[Any]) -> float:
     numbers = [_number(v) for v in values]
-    if not numbers or any(n is None for n in numbers):
+    present = [n for n in numbers if n is not None]
+    if not numbers or len(present) < len(numbers):
         return math.nan
-    return float(np.median(numbers))
+    return float(np.median(present))
 
 
 def summarise(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -666,13 +676,13 @@ def summarise(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """
     groups: dict[tuple[str, Any, bool, Any], list[dict[str, Any]]] = {}
     for row in _scored(rows):
-        key = (
+        group_key = (
             _env_label(row),
             row.get("inference"),
             bool(row.get("design", False)),
             row.get("agent"),
         )
-        groups.setdefault(key, []).append(row)
+        groups.setdefault(group_key, []).append(row)
     out = []
     for (env_label, inference, design, agent), group in groups.items():
         # Cluster by hidden rule; a row that names none is a cluster of its own.
@@ -833,7 +843,7 @@ def plot_accuracy_vs_cost(summary: Sequence[dict[str, Any]], path: Path) -> None
         ax.set_xlabel("mean experiment cost (observed cell-steps)", fontsize=8)
         ax.grid(True, alpha=0.3)
     axes[0][0].set_ylabel("identified % (95% CI)")
-    handles = {}
+    handles: dict[str, Artist] = {}
     for ax in axes[0]:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(label, handle)

@@ -16,13 +16,16 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 import numpy as np
 
 from lifegym.io import read_rle
 from lifegym.protocol import DEFAULT_REPLY_CAP
 from lifegym.rules import Rule
+
+if TYPE_CHECKING:
+    from lifegym.sim import Boundary
 
 __all__ = ["main"]
 
@@ -263,7 +266,7 @@ def _run_in_chunks(
     rule: Rule,
     grid: np.ndarray,
     steps: int,
-    boundary: str,
+    boundary: Boundary,
     every: int | None,
     stream: TextIO,
 ) -> tuple[np.ndarray, float]:
@@ -564,6 +567,7 @@ def _cmd_discover(args: argparse.Namespace) -> int:
     import gymnasium as gym
 
     from lifegym.agents import make_agent, run_episode
+    from lifegym.env import RuleDiscoveryEnv
     from lifegym.generator import FixedPrior
     from lifegym.registration import check_env_id
     from lifegym.render import write_rgb_gif
@@ -573,18 +577,22 @@ def _cmd_discover(args: argparse.Namespace) -> int:
         check_env_id(args.env)
         env = gym.make(args.env, render_mode="rgb_array")
         agent = make_agent(args.agent, env)
+        unwrapped = env.unwrapped
+        assert isinstance(unwrapped, RuleDiscoveryEnv)  # make_agent took it
         if args.rule:  # the env's own check at reset, made before anything is printed
-            FixedPrior(env.unwrapped.space, Rule.parse(args.rule))
+            FixedPrior(unwrapped.space, Rule.parse(args.rule))
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    n_free = env.unwrapped.space.n_free
+    n_free = unwrapped.space.n_free
     print(f"{args.env}, agent {args.agent}, seed {args.seed}, {n_free} free bits")
-    images = []
+    images: list[np.ndarray] = []
 
     def show(info: dict) -> None:
         if info["action"] != "reset":
             print(f"{len(images):3d}  {info['action']:<26} {_revealed(info)}")
-        images.append(env.render())
+        image = env.render()
+        assert isinstance(image, np.ndarray)  # render_mode="rgb_array"
+        images.append(image)
 
     result = run_episode(env, agent, args.rule, args.seed, watch=show)
     print(

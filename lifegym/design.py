@@ -141,7 +141,7 @@ def _anneal(grid, classes, demand, weight, rows, cols, moves, t_start, t_end, rn
     return best_score
 
 
-def _check_shape(shape: tuple[int, int]) -> tuple[int, int]:
+def _check_shape(shape: tuple[int, ...]) -> tuple[int, int]:
     ok = len(shape) == 2 and all(isinstance(v, int | np.integer) and v >= 3 for v in shape)
     if not ok:
         raise ValueError(
@@ -254,12 +254,13 @@ def _probe(family_name: str, bit: int, shape: tuple[int, int]) -> np.ndarray:
     target = (np.asarray(family.orbit_of) == bit).astype(np.int64) - 1  # 0 for bit, else -1
     rng = np.random.default_rng(_probe_seed(family, bit, shape))
     demand = np.array([float(shape[0] * shape[1])])
-    best = None
+    best: tuple[int, np.ndarray] | None = None
     for _ in range(3):
         grid = design_cells(target, demand, shape, rng, sweeps=80)
         count = class_counts(grid, target, 1)[0]
         if best is None or count > best[0]:
             best = (count, grid)
+    assert best is not None  # the loop ran
     cells = best[1]
     cells.setflags(write=False)
     return cells

@@ -154,7 +154,7 @@ def subgroup(small: str, big: str) -> bool:
     (none < p4 < p4m < totalistic, p4 < ring < totalistic).
     """
     a, b = orbit_labels(small), orbit_labels(big)
-    first = {}
+    first: dict[int, int] = {}
     for p in range(N_PATTERNS):
         if first.setdefault(int(a[p]), int(b[p])) != int(b[p]):
             return False

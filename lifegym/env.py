@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from typing import Any, TypeGuard
 
 import gymnasium as gym
 import numpy as np
@@ -22,7 +22,7 @@ from lifegym.experiments import (
 )
 from lifegym.generator import FixedPrior, RulePrior, make_prior
 from lifegym.inference import InferenceEngine, auto_engine, engine_class
-from lifegym.io import parse_cells
+from lifegym.io import CellsLike, parse_cells
 from lifegym.lab import Lab
 from lifegym.likelihood import compare
 from lifegym.observe import N_STATS, ObservationModel, frame_statistics
@@ -60,15 +60,19 @@ BATTERIES = ("fixed", "episode")
 EngineFactory = Callable[[RuleSpace, ObservationModel], InferenceEngine]
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int | np.integer]:
     return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
 def _check_world(world: object) -> tuple[int, int]:
-    ok = isinstance(world, tuple | list) and len(world) == 2 and all(_is_int(v) for v in world)
-    if not ok or min(world) < 3:  # type: ignore[type-var, arg-type]
+    if (
+        not isinstance(world, tuple | list)
+        or len(world) != 2
+        or not all(_is_int(v) for v in world)
+        or min(world) < 3
+    ):
         raise ValueError(f"world must be (height, width) with integers >= 3, got {world!r}")
-    return int(world[0]), int(world[1])  # type: ignore[index]
+    return int(world[0]), int(world[1])
 
 
 def _smallest_world(model: ObservationModel) -> tuple[int, int]:
@@ -91,7 +95,9 @@ def _named_menu(
     raise ValueError(f"unknown menu {name!r}; choose one of {', '.join(MENUS)} or give Experiments")
 
 
-def _check_menu(menu: Sequence[Experiment], world: tuple[int, int], model: ObservationModel):
+def _check_menu(
+    menu: Sequence[Experiment], world: tuple[int, int], model: ObservationModel
+) -> tuple[Experiment, ...]:
     items = tuple(menu)
     if not items:
         raise ValueError("menu must hold at least one Experiment, got an empty menu")
@@ -119,9 +125,9 @@ def _check_menu(menu: Sequence[Experiment], world: tuple[int, int], model: Obser
 
 
 def _check_budget(value: object, name: str) -> int:
-    if not _is_int(value) or value < 0:  # type: ignore[operator]
+    if not _is_int(value) or value < 0:
         raise ValueError(f"{name} must be an int >= 0 (cell-steps), got {value!r}")
-    return int(value)  # type: ignore[arg-type]
+    return int(value)
 
 
 def experiment_summary(last: VisibleTrajectory) -> np.ndarray:
@@ -131,6 +137,7 @@ def experiment_summary(last: VisibleTrajectory) -> np.ndarray:
     if last.stats is not None:
         curve = last.stats
     else:
+        assert last.frames is not None  # a trajectory observes either frames or statistics
         h, w = last.frames.shape[1:]
         curve = frame_statistics(
             last.initial[:h, :w], last.frames, last.model.wraps(*last.world_shape)
@@ -336,7 +343,8 @@ class RuleDiscoveryEnv(gym.Env):
       statistics. A reward's ``identified_bonus`` follows the new ``identified``.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array", "ansi"], "render_fps": 2}
+    # gymnasium declares ``metadata`` an instance attribute (a ClassVar here would clash).
+    metadata: dict[str, Any] = {"render_modes": ["rgb_array", "ansi"], "render_fps": 2}  # noqa: RUF012
 
     def __init__(
         self,
@@ -483,7 +491,7 @@ class RuleDiscoveryEnv(gym.Env):
             }
         )
 
-    def design_action(self, cells: object, steps: int) -> dict[str, Any]:
+    def design_action(self, cells: CellsLike, steps: int) -> dict[str, Any]:
         """The ``design=True`` action that runs ``cells`` (a 0/1 array, RLE or plaintext
         rows of ``.``/``o``; the world is its shape) for ``steps`` steps. ValueError naming
         the value and the limit when it does not fit."""
@@ -492,7 +500,7 @@ class RuleDiscoveryEnv(gym.Env):
         grid = self._check_design(cells, steps)
         return design_dict(grid, steps, self.world, self.submit_action)
 
-    def _check_design(self, cells: object, steps: object) -> np.ndarray:
+    def _check_design(self, cells: CellsLike, steps: object) -> np.ndarray:
         """The initial condition of a design as uint8 (h, w), or ValueError naming the bad
         value and the limit (shape within the allowed worlds, 0/1 values, steps)."""
         grid = parse_cells(cells, max_shape=self.world)
@@ -504,8 +512,11 @@ class RuleDiscoveryEnv(gym.Env):
                 f"{h0}x{w0}{why}, at most {height}x{width}"
             )
         stride = self.model.stride
-        bad = isinstance(steps, bool) or not _is_int(steps)
-        if bad or not stride <= steps <= self.max_experiment_steps:  # type: ignore[operator]
+        if (
+            isinstance(steps, bool)
+            or not _is_int(steps)
+            or not stride <= steps <= self.max_experiment_steps
+        ):
             why = f" (fewer than the stride {stride} show nothing)" if stride > 1 else ""
             raise ValueError(
                 f"a designed experiment's steps must be an int in "
@@ -582,9 +593,9 @@ class RuleDiscoveryEnv(gym.Env):
             raise TypeError(
                 f"action must be an int in [0, {n}), got {action!r} of type {type(action).__name__}"
             )
-        if not 0 <= int(action) < n:  # type: ignore[operator]
+        if not 0 <= int(action) < n:
             raise ValueError(f"action {action} is outside the action space: allowed 0..{n - 1}")
-        return int(action)  # type: ignore[arg-type]
+        return int(action)
 
     # -- state ---------------------------------------------------------------------------
 
@@ -684,31 +695,33 @@ class RuleDiscoveryEnv(gym.Env):
     ) -> tuple[dict[str, np.ndarray], float, bool, bool, dict]:
         if self._lab is None or self._done:
             raise RuntimeError("the episode has ended (or not started): call reset()")
-        action = self._check_action(action)
+        checked = self._check_action(action)
         lab = self.lab
         entropy_before = self._belief.entropy
         experiment_before, compute_before = lab.experiment_spent, lab.compute_spent
-        described = self._describe(action)
-        if isinstance(action, tuple):
-            cells, steps = action
-            affordable = self.model.cost(*cells.shape, steps) <= lab.experiment_left
+        described = self._describe(checked)
+        if isinstance(checked, tuple):
+            cells, steps = checked
+            affordable = (
+                self.model.cost(cells.shape[0], cells.shape[1], steps) <= lab.experiment_left
+            )
         else:
-            affordable = bool(self._mask[action])
+            affordable = bool(self._mask[checked])
         rejected = "" if affordable else f"cannot pay for {described}"
         test: dict[str, Any] = {}
         submitted_by = ""
         if rejected:
             pass
-        elif isinstance(action, tuple):
+        elif isinstance(checked, tuple):
             self._absorb(lab.run_array(cells, steps, name="design"))
-        elif action < len(self.menu):
-            trajectory = lab.run(self.menu[action])
-            self._spent_per_item[action] += trajectory.cost
+        elif checked < len(self.menu):
+            trajectory = lab.run(self.menu[checked])
+            self._spent_per_item[checked] += trajectory.cost
             self._absorb(trajectory)
-        elif action < self.test_map_action:
-            test = self._test_bit(action - len(self.menu))
+        elif checked < self.test_map_action:
+            test = self._test_bit(checked - len(self.menu))
             self._belief = self._engine.belief()
-        elif action == self.test_map_action:
+        elif checked == self.test_map_action:
             test = self._test_map()
         else:
             submitted_by = "agent"
@@ -797,7 +810,7 @@ class RuleDiscoveryEnv(gym.Env):
 
     # -- for harnesses whose agent submits its own rule (``lifegym.protocol``) -----------
 
-    def run_cells(self, cells: object, steps: int) -> VisibleTrajectory:
+    def run_cells(self, cells: CellsLike, steps: int) -> VisibleTrajectory:
         """Run an initial condition (0/1 array, RLE or plaintext; checked as a design is,
         with or without ``design=True``) for ``steps`` steps outside ``step()``: charged,
         recorded and folded into the belief like any experiment. ValueError naming the
@@ -889,7 +902,7 @@ class RuleDiscoveryEnv(gym.Env):
     def _observation(self) -> dict[str, np.ndarray]:
         belief = self._belief
         lab = self.lab
-        observation = {
+        observation: dict[str, np.ndarray] = {
             "p_one": belief.p_one.astype(np.float32),
             "confidence": belief.confidence.astype(np.float32),
             "budget_left": np.array(

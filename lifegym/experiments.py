@@ -208,7 +208,7 @@ def world_sizes(
 
 def probe_menu(
     family: RuleFamily,
-    bits: Sequence[int],
+    bits: Sequence[int] | np.ndarray,
     steps: int,
     shape: tuple[int, int],
     bit_names: Sequence[str],
@@ -241,18 +241,21 @@ def sized_menu(
 
 
 def initial_condition(
-    experiment: Experiment, shape: tuple[int, int], rng: np.random.Generator
+    experiment: Experiment, shape: tuple[int, int], rng: np.random.Generator | None
 ) -> np.ndarray:
     """A fresh initial condition (uint8 (H, W)) for ``experiment`` in a world of ``shape``
-    (``experiment.shape_in(env_world)``); a design's is a copy of its cells."""
+    (``experiment.shape_in(env_world)``); a design's is a copy of its cells. ``rng`` may be
+    None for the kinds that draw nothing (designs and patterns)."""
     height, width = shape
     experiment.check_world(height, width)
     if experiment.kind == "design":
         return np.array(experiment.cells, dtype=np.uint8)
     if experiment.kind == "soup":
+        assert rng is not None  # a soup is drawn
         return (rng.random(shape) < experiment.density).astype(np.uint8)
     world = np.zeros(shape, dtype=np.uint8)
     if experiment.kind == "patch":
+        assert rng is not None  # a patch is drawn
         block = rng.random((experiment.patch, experiment.patch)) < experiment.density
         block = block.astype(np.uint8)
     else:

@@ -46,7 +46,7 @@ from inspect_ai.scorer import (
     stderr,
 )
 from inspect_ai.solver import Solver, TaskState, solver
-from inspect_ai.tool import ToolDef, ToolParams, python
+from inspect_ai.tool import Tool, ToolDef, ToolParams, python
 from inspect_ai.tool import ToolError as InspectToolError
 from inspect_ai.util import Store
 
@@ -120,11 +120,13 @@ def _tool(
             reply = episode.call(name, kwargs)
         except ToolError as exc:
             if record is not None:
+                assert store is not None  # the record was read from it
                 record["calls"] += 1
                 record["errors"] += 1
-                store.set(STORE_KEY, record)  # type: ignore[union-attr]
+                store.set(STORE_KEY, record)
             raise InspectToolError(str(exc)) from exc
         if record is not None:
+            assert store is not None  # the record was read from it
             record["calls"] += 1
             if episode.diagnostics:
                 record["diagnostics"] = list(episode.diagnostics)
@@ -133,7 +135,7 @@ def _tool(
             record["compute_cost"] += compute
             if name == SUBMIT_TOOL:
                 record["result"] = reply
-            store.set(STORE_KEY, record)  # type: ignore[union-attr]
+            store.set(STORE_KEY, record)
         return compact_json(reply)
 
     return ToolDef(
@@ -180,7 +182,7 @@ def rule_discovery_solver(
         episode = make_episode(state.metadata, **options)
         tools = protocol_tools(episode, state.store)
         submit = next(t for t in tools if t.name == SUBMIT_TOOL)
-        others = [t for t in tools if t.name != SUBMIT_TOOL]
+        others: list[Tool | ToolDef] = [t for t in tools if t.name != SUBMIT_TOOL]
         if code:
             others.append(python(timeout=120))
         agent = react(

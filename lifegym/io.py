@@ -41,6 +41,9 @@ from lifegym.rules import Rule
 
 __all__ = ["parse_cells", "read_plaintext", "read_rle", "write_plaintext", "write_rle"]
 
+#: What :func:`parse_cells` reads: a 0/1 grid (numpy array or rows of cells), RLE or plaintext.
+CellsLike = str | np.ndarray | Sequence[Sequence[int | float | bool]]
+
 #: Longest data line :func:`write_rle` writes (Golly's limit too).
 MAX_LINE_LENGTH = 70
 
@@ -536,7 +539,7 @@ def _cells_from_array(value: np.ndarray | list | tuple) -> np.ndarray:
 
 
 def parse_cells(
-    value: str | np.ndarray | Sequence[Sequence[int | float | bool]],
+    value: CellsLike,
     *,
     max_shape: tuple[int, int] | None = None,
 ) -> np.ndarray:

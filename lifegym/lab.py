@@ -101,8 +101,12 @@ class Lab:
         stride = self.model.stride
         high = self.max_steps
         allowed = f"{stride}..{high}" if high is not None else f">= {stride}"
-        bad_type = isinstance(steps, bool) or not isinstance(steps, int | np.integer)
-        if bad_type or steps < stride or (high is not None and steps > high):
+        if (
+            isinstance(steps, bool)
+            or not isinstance(steps, int | np.integer)
+            or steps < stride
+            or (high is not None and steps > high)
+        ):
             why = f" (fewer than the stride {stride} would show nothing)" if stride > 1 else ""
             raise ValueError(f"steps must be an int in {allowed}{why}, got {steps!r}")
         return int(steps)

@@ -23,7 +23,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Generic, TypeVar, cast
 
 import numpy as np
 
@@ -140,6 +140,7 @@ def _score(trajectory: VisibleTrajectory, initial: np.ndarray, clean: np.ndarray
         return Replay(initial, clean, loglik, mismatches.astype(np.float64), cells)
     counts = clean_counts(initial, clean, model.wraps(*trajectory.world_shape))
     observed = trajectory.stats
+    assert observed is not None  # a trajectory observes either frames or statistics
     expected = expected_statistics(counts, cells, model.flip_probability)
     scale = _SCALES.get(trajectory)  # the trajectory's alone: every rule replayed reuses it
     if scale is None:
@@ -149,33 +150,38 @@ def _score(trajectory: VisibleTrajectory, initial: np.ndarray, clean: np.ndarray
     return Replay(initial, clean, -0.5 * (z * z).sum(axis=1), np.abs(z).sum(axis=1), z.shape[1])
 
 
-class _Cache:
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+class _Cache(Generic[_K, _V]):
     """Least-recently-used store (keys: rules and trajectories, hashed by identity); thread-safe."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.store: OrderedDict[Any, Any] = OrderedDict()
+        self.store: OrderedDict[_K, _V] = OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, key: Any) -> Any:
+    def get(self, key: _K) -> _V | None:
         with self.lock:
             found = self.store.get(key)
             if found is not None:
                 self.store.move_to_end(key)
             return found
 
-    def put(self, key: Any, value: Any) -> None:
+    def put(self, key: _K, value: _V) -> None:
         with self.lock:
             self.store[key] = value
             while len(self.store) > self.size:
                 self.store.popitem(last=False)
 
 
-_REPLAYS = _Cache(_REPLAY_CACHE)
-_SCORES = _Cache(4 * _REPLAY_CACHE)  # rule -> {trajectory: Score}
-_PACKED = _Cache(_REPLAY_CACHE)
-_SCALES = _Cache(_REPLAY_CACHE)  # trajectory -> stats_scale of its observed statistics
-_GROUPS = _Cache(64)
+_REPLAYS: _Cache[tuple[Rule, VisibleTrajectory], Replay] = _Cache(_REPLAY_CACHE)
+_SCORES: _Cache[Rule, dict[VisibleTrajectory, Score]] = _Cache(4 * _REPLAY_CACHE)
+_PACKED: _Cache[VisibleTrajectory, tuple[np.ndarray, ...]] = _Cache(_REPLAY_CACHE)
+# trajectory -> stats_scale of its observed statistics
+_SCALES: _Cache[VisibleTrajectory, np.ndarray] = _Cache(_REPLAY_CACHE)
+_GROUPS: _Cache[tuple[VisibleTrajectory, ...], tuple[np.ndarray, ...]] = _Cache(64)
 
 
 def replays(rule: Rule, trajectories: Sequence[VisibleTrajectory]) -> list[Replay]:
@@ -200,9 +206,10 @@ def replays(rule: Rule, trajectories: Sequence[VisibleTrajectory]) -> list[Repla
             seen = frames[trajectory.times, :h, :w]
             initial.setflags(write=False)
             seen.setflags(write=False)
-            found[i] = _score(trajectory, initial, seen)
-            _REPLAYS.put((rule, trajectory), found[i])
-    return found  # type: ignore[return-value]
+            replay = _score(trajectory, initial, seen)
+            found[i] = replay
+            _REPLAYS.put((rule, trajectory), replay)
+    return cast("list[Replay]", found)  # every missing replay was computed above
 
 
 class Score:
@@ -260,10 +267,12 @@ def packed_observation(trajectory: VisibleTrajectory) -> tuple[np.ndarray, ...]:
     found = _PACKED.get(trajectory)
     if found is None:
         world = trajectory.world_shape
-        h, w = trajectory.frames.shape[1:]
+        frames = trajectory.frames
+        assert frames is not None  # only observed frames are packed
+        h, w = frames.shape[1:]
         found = (
             pack_frames(trajectory.initial[None], world)[0],
-            pack_frames(trajectory.frames, world),
+            pack_frames(frames, world),
             packed_region(h, w, world),
         )
         _PACKED.put(trajectory, found)
@@ -292,6 +301,7 @@ def _count_scores(rule: Rule, trajectories: Sequence[VisibleTrajectory]) -> list
     first = trajectories[0]
     initials, observed, mask = _packed_group(tuple(trajectories))
     counts = count_mismatches(rule, initials, first.world_shape[1], first.times, observed, mask)
+    assert first.frames is not None  # the trajectories observe frames
     h, w = first.frames.shape[1:]
     cells = h * w
     logliks = frame_loglik(counts, cells, first.model.noise)
@@ -316,7 +326,7 @@ def scores(rule: Rule, trajectories: Sequence[VisibleTrajectory]) -> list[Score]
     found = [known.get(t) for t in trajectories]
     missing = [i for i, f in enumerate(found) if f is None]
     if not missing:
-        return found  # type: ignore[return-value]
+        return cast("list[Score]", found)
     fast = is_outer_totalistic(rule)
     groups: dict[tuple[int, tuple[int, int], ObservationModel], list[int]] = {}
     slow = []
@@ -334,9 +344,10 @@ def scores(rule: Rule, trajectories: Sequence[VisibleTrajectory]) -> list[Score]
     if slow:
         for i, replay in zip(slow, replays(rule, [trajectories[i] for i in slow]), strict=True):
             found[i] = Score(replay.loglik, replay.discrepancy, replay.units)
+    filled = cast("list[Score]", found)  # every missing score was computed above
     for i in missing:
-        known[trajectories[i]] = found[i]  # type: ignore[assignment]
-    return found  # type: ignore[return-value]
+        known[trajectories[i]] = filled[i]
+    return filled
 
 
 def trajectory_loglik(
@@ -393,6 +404,7 @@ def statistics_loglik(rule: Rule, trajectories: Sequence[VisibleTrajectory]) -> 
         if trajectory.stats is not None or not len(trajectory.times):
             total += float(replay.loglik.sum())
             continue
+        assert trajectory.frames is not None  # no statistics observed: frames are
         wrap = trajectory.model.wraps(*trajectory.world_shape)
         cells = replay.frames.shape[1] * replay.frames.shape[2]
         observed = frame_statistics(replay.initial, trajectory.frames, wrap)

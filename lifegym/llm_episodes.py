@@ -17,6 +17,7 @@ from typing import Any
 import gymnasium as gym
 
 from lifegym.bench import REFERENCE_AGENT, Job, attach_scores, make_jobs, rules_for, run_job
+from lifegym.env import RuleDiscoveryEnv
 from lifegym.protocol import Episode
 
 __all__ = [
@@ -80,6 +81,7 @@ def episode_specs(
         raise ValueError(f"no rule of {rules!r} lies in the rule space of {full_id}")
     jobs = make_jobs([full_id], [REFERENCE_AGENT], lambda _: found, episodes, seed, design=True)
     prior = gym.make(full_id, design=True).unwrapped
+    assert isinstance(prior, RuleDiscoveryEnv)  # a numeric preset (rules_for checked it)
     specs = []
     for job in jobs:
         drawn = job.rule is None

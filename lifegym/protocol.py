@@ -42,6 +42,7 @@ import gymnasium as gym
 import numpy as np
 
 import lifegym  # noqa: F401  (registers the ids)
+from lifegym.env import RuleDiscoveryEnv
 from lifegym.experiments import Experiment, initial_condition
 from lifegym.io import parse_cells, write_plaintext
 from lifegym.lab import BudgetError
@@ -237,7 +238,7 @@ def _has_type(value: object, kind: str) -> bool:
 
 
 def check_arguments(
-    tool: str, arguments: object, schemas: Mapping[str, dict[str, Any]] = TOOL_SCHEMAS
+    tool: object, arguments: object, schemas: Mapping[str, dict[str, Any]] = TOOL_SCHEMAS
 ) -> dict[str, Any]:
     """``arguments`` of ``tool`` (a name of ``schemas``, :data:`TOOL_SCHEMAS` by default)
     checked against its schema: an object, no unknown key, every required key, each value
@@ -276,7 +277,7 @@ def _check_value(key: str, value: object, schema: dict[str, Any]) -> None:
         hint = " (leave out an argument you do not give)" if value is None else ""
         raise ToolError(f"{key} must be {_TYPE_NAMES[kind]}, got {_shown(value)}{hint}")
     low, high = schema.get("minimum"), schema.get("maximum")
-    if (low is not None and value < low) or (high is not None and value > high):  # type: ignore[operator]
+    if (low is not None and value < low) or (high is not None and value > high):
         bounds = f">= {low}" if high is None else f"in {low}..{high}"
         raise ToolError(f"{key} must be {bounds}, got {_shown(value)}")
 
@@ -359,7 +360,9 @@ class Episode:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise ToolError(f"seed must be an int or None, got {seed!r}")
         self.env_id, self.seed, self.rule = env_id, seed, rule
-        self.env = gym.make(env_id, design=True).unwrapped
+        env = gym.make(env_id, design=True).unwrapped
+        assert isinstance(env, RuleDiscoveryEnv)  # a v1 preset: the numeric env
+        self.env = env
         try:
             self.env.reset(seed=seed, options=None if rule is None else {"rule": rule})
         except ValueError as exc:
@@ -616,7 +619,7 @@ class Episode:
     def call(self, tool: object, arguments: object) -> dict[str, Any]:
         """Run ``tool`` (a name of :data:`TOOL_SCHEMAS`) with the raw ``arguments`` (the JSON
         object the agent sent), checked by :func:`check_arguments`; ToolError otherwise."""
-        given = check_arguments(tool, arguments)  # type: ignore[arg-type]
+        given = check_arguments(tool, arguments)
         return getattr(self, f"_{tool}")(**given)
 
     def run_experiment(
@@ -714,14 +717,19 @@ class Episode:
             shape = (int(grid.shape[0]), int(grid.shape[1]))
             lab.check_shape(shape, "a designed world")
             return _Request(shape, steps, lambda: env.run_cells(grid, steps))
-        shape = (env.world[0], env.world[1]) if height is None else (height, width)
-        lab.check_shape(shape, "the soup's world")  # type: ignore[arg-type]
-        soup = Experiment("soup", "soup", 1, density=float(density), world=shape)  # type: ignore[arg-type]
+        if height is None:
+            shape = (env.world[0], env.world[1])
+        else:
+            assert width is not None  # height and width come together (check_arguments)
+            shape = (height, width)
+        assert density is not None  # neither an item nor a pattern: a soup
+        lab.check_shape(shape, "the soup's world")
+        soup = Experiment("soup", "soup", 1, density=float(density), world=shape)
         # drawn from the episode's own generator (the env's), only once the request is accepted
         return _Request(
-            shape,  # type: ignore[arg-type]
+            shape,
             steps,
-            lambda: env.run_cells(initial_condition(soup, shape, lab.rng), steps),  # type: ignore[arg-type]
+            lambda: env.run_cells(initial_condition(soup, shape, lab.rng), steps),
         )
 
     def _record_diagnostics(

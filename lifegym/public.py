@@ -18,7 +18,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from collections.abc import Callable
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 from gymnasium import spaces
@@ -43,6 +43,14 @@ def design_dict(grid: np.ndarray, steps: int, world: tuple[int, int], submit_act
         "size": np.array(grid.shape, dtype=np.int64),
         "steps": np.int64(steps),
     }
+
+
+@overload
+def _frozen(array: np.ndarray) -> np.ndarray: ...
+@overload
+def _frozen(array: None) -> None: ...
+@overload
+def _frozen(array: np.ndarray | None) -> np.ndarray | None: ...
 
 
 def _frozen(array: np.ndarray | None) -> np.ndarray | None:

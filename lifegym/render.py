@@ -43,7 +43,7 @@ def _check_colour(colour: Sequence[int], name: str) -> tuple[int, int, int]:
     values = tuple(int(c) for c in colour)
     if len(values) != 3 or not all(0 <= c <= 255 for c in values):
         raise ValueError(f"{name} must be an (r, g, b) triple of integers 0..255, got {colour!r}")
-    return values  # type: ignore[return-value]
+    return values
 
 
 def auto_scale(height: int, width: int) -> int:

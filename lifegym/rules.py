@@ -118,7 +118,7 @@ the same table LifeWiki's "Isotropic non-totalistic rule" page draws).
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -514,7 +514,7 @@ def _build_free() -> RuleFamily:
 def _build_isotropic() -> RuleFamily:
     smallest = pattern_orbits("D4")
     bit_of_orbit: dict[int, int] = {}
-    names = []
+    names: list[str] = []
     for centre in (0, CENTRE):
         for count, letter in HENSEL_CLASSES:
             orbit = int(smallest[hensel_pattern(count, letter) | centre])
@@ -915,7 +915,7 @@ _COUNTING: Mapping[str, tuple[RuleFamily, str]] = MappingProxyType(
     }
 )
 
-_FORMATTERS = MappingProxyType(
+_FORMATTERS: Mapping[str, Callable[[np.ndarray], str]] = MappingProxyType(
     {
         **{
             name: functools.partial(_format_counts, family=fam, suffix=suffix)

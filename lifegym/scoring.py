@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -136,13 +136,16 @@ def undetermined_bits(
     undetermined = ~occurring[every].any(axis=0)
     # elsewhere a flip whose patterns occur may still change nothing seen: replay it
     rest = np.flatnonzero(~every)
-    base = dict(zip(rest.tolist(), replays(rule, [trajectories[t] for t in rest]), strict=True))
+    rest_list = rest.tolist()
+    replayed = dict(
+        zip(rest_list, replays(rule, [trajectories[t] for t in rest_list]), strict=True)
+    )
     for index in np.flatnonzero(undetermined & occurring[rest].any(axis=0)):
         flipped = values.copy()
         flipped[index] ^= 1
         other = space.rule(flipped)
         undetermined[index] = all(
-            _same_replay(other, trajectories[t], base[t]) for t in rest[occurring[rest, index]]
+            _same_replay(other, trajectories[t], replayed[t]) for t in rest[occurring[rest, index]]
         )
     return np.flatnonzero(undetermined).tolist()
 
@@ -178,6 +181,7 @@ def packed_groups(trajectories: Sequence[VisibleTrajectory]) -> list[PackedGroup
         first = members[0]
         world = first.world_shape
         initials = pack_frames(np.stack([t.initial for t in members]), world)
+        assert first.frames is not None  # packed groups hold frame trajectories
         mask = packed_region(*first.frames.shape[1:], world)
         found.append((initials, world[1], first.times, mask))
     return found
@@ -243,6 +247,18 @@ class EpisodeResult:
         }
 
 
+class EpisodeCosts(TypedDict):
+    """The cost fields of an :class:`EpisodeResult` (``Ending.costs``)."""
+
+    experiment_cost: int
+    compute_cost: int
+    n_experiments: int
+    n_tests: int
+    submitted_by: str
+    belief_entropy: float
+    n_consistent: int
+
+
 @dataclass(frozen=True)
 class Ending:
     """What scoring one episode's end reads (see :func:`score_episodes`).
@@ -260,7 +276,7 @@ class Ending:
     trajectories: Sequence[VisibleTrajectory]
     battery: np.ndarray | LazyBattery
     class_probability: Callable[[Sequence[Rule]], float]
-    costs: dict[str, int | str | float]
+    costs: EpisodeCosts
     groups: Sequence[PackedGroup] | None = None
     undetermined: Sequence[int] | None = None
 
@@ -313,7 +329,7 @@ def score_episodes(
                 identified_delta=IDENTIFIED_DELTA,
                 equivalent_rules=[str(member) for member in members[1:]],
                 score_version=SCORE_VERSION,
-                **ending.costs,  # type: ignore[arg-type]
+                **ending.costs,
             )
         )
     return results

@@ -83,8 +83,9 @@ _TILE_ROWS = 256
 # user chose a layer (NUMBA_THREADING_LAYER), take a fork-safe one. The workqueue layer is
 # not safe for concurrent parallel calls from several threads: _PARALLEL_LOCK serialises
 # lifegym's (each uses every core anyway); the serial kernels run concurrently.
-if numba.config.THREADING_LAYER == "default":
-    numba.config.THREADING_LAYER = "forksafe"
+# (numba.config sets its options through globals() at import: mypy cannot see them.)
+if numba.config.THREADING_LAYER == "default":  # type: ignore[attr-defined]
+    numba.config.THREADING_LAYER = "forksafe"  # type: ignore[attr-defined]
 _PARALLEL_LOCK = threading.Lock()
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import string
-from typing import Any, ClassVar
+from typing import Any
 
 import gymnasium as gym
 from gymnasium import spaces
@@ -102,7 +102,8 @@ class TextRuleDiscoveryEnv(gym.Env):
     env.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 1}
+    # gymnasium declares ``metadata`` an instance attribute (a ClassVar here would clash).
+    metadata: dict[str, Any] = {"render_modes": ["ansi"], "render_fps": 1}  # noqa: RUF012
 
     def __init__(
         self,
@@ -176,11 +177,12 @@ class TextRuleDiscoveryEnv(gym.Env):
         except ToolError as exc:
             reply = {"error": str(exc)}
             reward = -self.error_penalty
-        terminated = episode.result is not None
+        result = _result(episode)  # the call may have ended the episode
+        terminated = result is not None
         truncated = not terminated and self._steps >= self.max_steps
-        if terminated:
-            info["result"] = dict(episode.result)  # type: ignore[arg-type]
-            reward = 1.0 if episode.result["exact"] else 0.0  # type: ignore[index]
+        if result is not None:
+            info["result"] = dict(result)
+            reward = 1.0 if result["exact"] else 0.0
         elif truncated:
             info["result"] = episode.end_unsubmitted("truncation")
         if self._transcript is not None:
@@ -219,6 +221,12 @@ class TextRuleDiscoveryEnv(gym.Env):
     def _say(self, reply: dict[str, Any]) -> str:
         self._last = compact_json(reply)
         return self._last
+
+
+def _result(episode: Episode) -> dict[str, Any] | None:
+    """``episode.result``, read afresh (a type checker keeps what a check before a call
+    found, though the call may have set it)."""
+    return episode.result
 
 
 def _parse_call(action: object) -> tuple[object, dict[str, Any]]:

@@ -343,7 +343,7 @@ class HostChatHarness(NullHarness):
             self.config,
             ctx,
             trace,
-            _HostPython(runtime),  # type: ignore[arg-type]
+            _HostPython(runtime),
             endpoint,
             secret,
             mcp_urls,

@@ -24,6 +24,7 @@ from typing import Any
 import gymnasium as gym
 
 from lifegym.agents.base import Agent, agent_seed_for, run_episode, view_of
+from lifegym.public import EnvView
 
 __all__ = [
     "AGENTS",
@@ -78,8 +79,8 @@ def agent_class(name: str) -> type[Agent] | None:
     """The class agent ``name`` names (None for a ``ppo:``/``maskable-ppo:`` policy);
     ValueError naming the problem and the accepted forms otherwise."""
     if name in AGENTS:
-        module, attribute = AGENTS[name].split(":")
-        return getattr(importlib.import_module(module), attribute)
+        module_name, attribute = AGENTS[name].split(":")
+        return getattr(importlib.import_module(module_name), attribute)
     where, sep, attribute = name.rpartition(":")
     if not sep or not where or not attribute:
         choices = ", ".join(AGENTS)
@@ -120,7 +121,7 @@ def is_reference(name: str) -> bool:
     return bool(cls is not None and cls.reference)
 
 
-def make_agent(name: str, env: gym.Env, **kwargs: Any) -> Agent:
+def make_agent(name: str, env: gym.Env | EnvView, **kwargs: Any) -> Agent:
     """A fresh agent ``name`` for ``env``; ValueError listing the names otherwise. The agent
     is given only the env's public view (:func:`~lifegym.agents.base.view_of`), never the env."""
     check_agent_name(name)

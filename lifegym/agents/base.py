@@ -81,9 +81,12 @@ class Agent(ABC):
         return None
 
     @abstractmethod
-    def act(self, obs: dict[str, np.ndarray], info: dict[str, Any], action_mask: np.ndarray) -> int:
+    def act(
+        self, obs: dict[str, np.ndarray], info: dict[str, Any], action_mask: np.ndarray
+    ) -> int | dict[str, Any]:
         """The next action (an index into the env's ``Discrete`` action space) that
-        ``action_mask`` allows."""
+        ``action_mask`` allows, or, in a ``design=True`` env, a designed experiment's dict
+        action."""
 
 
 def run_episode(
@@ -112,11 +115,12 @@ def run_episode(
     if agent_seed is None:
         agent_seed = agent_seed_for(seed)
     agent.reset(agent_seed)
+    unwrapped = env.unwrapped
+    assert isinstance(unwrapped, RuleDiscoveryEnv)  # agents play lifegym's env (view_of)
     if agent.reference:
-        agent.reveal(env.unwrapped.lab.hidden_rule)
+        agent.reveal(unwrapped.lab.hidden_rule)
     if watch is not None:
         watch(info)
-    unwrapped = env.unwrapped
     steps = 0
     agent_cpu = 0.0
     while True:

@@ -23,6 +23,7 @@ import numpy as np
 from lifegym.agents.base import Agent
 from lifegym.experiments import initial_condition
 from lifegym.patterns import pattern_histogram
+from lifegym.public import EnvView
 from lifegym.rules import Rule
 from lifegym.sim import simulate
 
@@ -44,7 +45,7 @@ class CoverageAgent(Agent):
 
     def __init__(
         self,
-        env: gym.Env,
+        env: gym.Env | EnvView,
         confident: float = 0.99,
         min_count: int = 3,
         min_gain: float = 0.01,

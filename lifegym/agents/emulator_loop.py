@@ -35,6 +35,7 @@ import gymnasium as gym
 import numpy as np
 
 from lifegym.agents.base import Agent
+from lifegym.public import EnvView
 
 __all__ = ["EmulatorLoopAgent", "density_schedule"]
 
@@ -76,7 +77,7 @@ class EmulatorLoopAgent(Agent):
 
     def __init__(
         self,
-        env: gym.Env,
+        env: gym.Env | EnvView,
         tests_per_cycle: int = 3,
         confident: float = 0.99,
         patience: int = 2,

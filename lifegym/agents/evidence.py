@@ -199,7 +199,7 @@ class StatsLedger:
     ) -> None:
         self.space = space
         self.model = model
-        self.precision = np.eye(space.n_free) / prior_variance
+        self.precision: np.ndarray = np.eye(space.n_free) / prior_variance
         self.covariance = np.eye(space.n_free) * prior_variance
         self._folded = 0
 
@@ -258,7 +258,7 @@ def stats_designs(
     clipped to ``low``..``high``, each size once): small worlds are cheap, larger ones can
     set a bit's patterns among settled bits where a small torus cannot."""
     shapes = dict.fromkeys(
-        tuple(min(max(side, a), b) for a, b in zip(low, high, strict=True))
+        (min(max(side, low[0]), high[0]), min(max(side, low[1]), high[1]))
         for side in STATS_DESIGN_SIDES
     )
     return [stats_design(space, model, bit, uncertainty, shape, rng) for shape in shapes]

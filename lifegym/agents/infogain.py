@@ -88,6 +88,7 @@ from lifegym.agents.evidence import (
 )
 from lifegym.experiments import initial_condition
 from lifegym.inference.base import binary_entropy_bits
+from lifegym.public import EnvView
 from lifegym.rules import Rule
 from lifegym.sim import simulate
 
@@ -131,7 +132,7 @@ class InfoGainAgent(Agent):
 
     def __init__(
         self,
-        env: gym.Env,
+        env: gym.Env | EnvView,
         n_rules: int = 8,
         target_entropy: float = 0.1,
         min_gain: float = 0.05,
@@ -281,8 +282,8 @@ class InfoGainAgent(Agent):
             for item, item_steps in enumerate(self._steps):
                 h, w = view.model.region(*self._shapes[item])
                 times = view.model.observed_times(int(item_steps))
-                a, b = runs[0][item][times, :h, :w], runs[1][item][times, :h, :w]
-                out[item] = (a != b).sum()
+                seen_a, seen_b = runs[0][item][times, :h, :w], runs[1][item][times, :h, :w]
+                out[item] = (seen_a != seen_b).sum()
             self._differences[key] = out
         return self._differences[key]
 
@@ -313,9 +314,11 @@ class InfoGainAgent(Agent):
         """float (M, n_free): mean over ``rules`` of the chance each item decides each bit
         (under statistics, the share of ``entropy`` it removes)."""
         if self._stats_first:
-            stack = np.stack(
-                [self._ledger.shares(*self._stats_parts_for(rule), entropy) for rule in rules]
-            )
+            shares = []
+            for rule in rules:
+                assert rule is not None  # None: the exact engine's, which never sees statistics
+                shares.append(self._ledger.shares(*self._stats_parts_for(rule), entropy))
+            stack = np.stack(shares)
         else:
             stack = np.stack([decided(self._counts_for(rule), self._strength) for rule in rules])
         return stack.mean(axis=0) * self._reliable_item
@@ -356,7 +359,11 @@ class InfoGainAgent(Agent):
             counts = self._weighted_counts(frames, 0, 1 if rule is None else steps)
             chances.append(decided(counts, self._strength))
         chance = np.mean(chances, axis=0) * self._reliable_item
-        return view.design_action(cells, steps), chance, view.model.cost(*cells.shape, steps)
+        return (
+            view.design_action(cells, steps),
+            chance,
+            view.model.cost(cells.shape[0], cells.shape[1], steps),
+        )
 
     def _stats_design(self, entropy: np.ndarray, map_rule: Rule) -> tuple[dict, np.ndarray, int]:
         """A designed experiment under statistics: a probe of the most uncertain (and
@@ -375,7 +382,7 @@ class InfoGainAgent(Agent):
             variances = stats_variances(cells, simulate(map_rule, cells, 1)[1], view.model)
             chance = self._ledger.shares(shifts[None], variances[None], entropy)[0]
             chance = chance * self._reliable_item
-            cost = view.model.cost(*cells.shape, 1)
+            cost = view.model.cost(cells.shape[0], cells.shape[1], 1)
             value = float(entropy @ chance) / cost
             if value > best[0]:
                 best = (value, view.design_action(cells, 1), chance, cost)
@@ -484,10 +491,10 @@ class InfoGainAgent(Agent):
         bits = np.flatnonzero(action_mask[menu_size : view.test_map_action])
         if self.tests and len(bits):
             chance = self._test_decided(map_rule)
-            cost = 2 * view.replay_cost / max(view.compute_budget, 1)
+            test_cost = 2 * view.replay_cost / max(view.compute_budget, 1)
             gains = np.minimum(testable * chance, joint)
             for bit in bits:
-                value = gains[bit] / cost
+                value = gains[bit] / test_cost
                 if gains[bit] >= self.min_gain and value > best_value:
                     best, best_value = menu_size + int(bit), value
                     only = np.where(np.arange(len(chance)) == bit, chance, 0.0)
@@ -495,5 +502,6 @@ class InfoGainAgent(Agent):
         if plan is not None:
             self._pending = (plan[0], plan[1], entropy, plan[2], joint)
             if plan[0] == "test":
+                assert isinstance(best, int)  # a test's action is its index
                 self._tested_with[int(best) - menu_size] = len(view.trajectories)
         return best

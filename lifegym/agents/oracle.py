@@ -76,6 +76,7 @@ from lifegym.agents.evidence import (
 from lifegym.equivalence import observational_class
 from lifegym.experiments import initial_condition
 from lifegym.inference.base import InferenceEngine, binary_entropy_bits
+from lifegym.public import EnvView
 from lifegym.rules import Rule
 from lifegym.scoring import IDENTIFIED_DELTA, is_identified, outside_class, undetermined_bits
 from lifegym.sim import simulate
@@ -110,7 +111,7 @@ class OracleAgent(Agent):
     #: A reference, not a competitor: reads the hidden rule; never ranked.
     reference = True
 
-    def __init__(self, env: gym.Env, delta: float = IDENTIFIED_DELTA) -> None:
+    def __init__(self, env: gym.Env | EnvView, delta: float = IDENTIFIED_DELTA) -> None:
         super().__init__(env)
         if not 0 < delta < 1:
             raise ValueError(f"delta must be in (0, 1), got {delta!r}")
@@ -222,7 +223,7 @@ class OracleAgent(Agent):
 
     def _design_allowed(self, cells: np.ndarray, steps: int) -> bool:
         view = self.view
-        affordable = view.model.cost(*cells.shape, steps) <= view.experiment_left
+        affordable = view.model.cost(cells.shape[0], cells.shape[1], steps) <= view.experiment_left
         key = self._key(view.design_action(cells, steps))
         return affordable and key not in self._useless
 
@@ -363,7 +364,7 @@ class OracleAgent(Agent):
             cells, _ = cheapest_design(
                 view.space, view.model, demand, view.smallest_world, view.world, self.rng
             )
-            cost = view.model.cost(*cells.shape, steps)
+            cost = view.model.cost(cells.shape[0], cells.shape[1], steps)
             supplied = np.minimum(self._sightings(cells, steps), demand).sum()
             if self._design_allowed(cells, steps) and supplied / cost > best_value:
                 return view.design_action(cells, steps)
@@ -409,7 +410,7 @@ class OracleAgent(Agent):
             ):
                 shifts, variances = self._stats_parts(cells)
                 shares = self._ledger.shares(shifts[None], variances[None], entropy)[0]
-                cost = view.model.cost(*cells.shape, 1)
+                cost = view.model.cost(cells.shape[0], cells.shape[1], 1)
                 value = float(shares @ entropy) / cost
                 if self._design_allowed(cells, 1) and value > best_value:
                     best, best_value = view.design_action(cells, 1), value
@@ -453,7 +454,7 @@ class OracleAgent(Agent):
                     self.rng,
                 ):  # fmt: skip
                     if self._design_allowed(cells, 1):
-                        cost = view.model.cost(*cells.shape, 1)
+                        cost = view.model.cost(cells.shape[0], cells.shape[1], 1)
                         candidates.append((view.design_action(cells, 1), cells, 1, cost))
 
         def supplied(apart: np.ndarray) -> np.ndarray:
@@ -537,7 +538,7 @@ class OracleAgent(Agent):
         if view.design:
             for cells, steps in self._competitor_designs(found, rules):
                 if self._design_allowed(cells, steps):
-                    cost = view.model.cost(*cells.shape, steps)
+                    cost = view.model.cost(cells.shape[0], cells.shape[1], steps)
                     candidates.append((view.design_action(cells, steps), cells, steps, cost))
 
         def removed(gains: np.ndarray) -> np.ndarray:

@@ -21,6 +21,7 @@ import torch
 
 from lifegym.agents.base import Agent
 from lifegym.agents.train_rl import observation_statistics
+from lifegym.public import EnvView
 
 __all__ = ["ALGORITHMS", "PolicyAgent", "load_observation_statistics", "load_policy"]
 
@@ -89,7 +90,7 @@ class PolicyAgent(Agent):
         path: the saved model (``.zip``).
     """
 
-    def __init__(self, env: gym.Env, algorithm: str, path: str | Path) -> None:
+    def __init__(self, env: gym.Env | EnvView, algorithm: str, path: str | Path) -> None:
         super().__init__(env)
         self.model = load_policy(algorithm, path)
         self.normalizer = load_observation_statistics(path)

@@ -192,12 +192,13 @@ def train(
     (SB3's default 0; a little keeps the policy trying other openings, since its first
     observation never changes). ``command`` is recorded in ``train.json`` (the command line
     passes the one that ran)."""
-    from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
+    from stable_baselines3.common.callbacks import BaseCallback, CallbackList, CheckpointCallback
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.logger import configure
     from stable_baselines3.common.vec_env import (
         DummyVecEnv,
         SubprocVecEnv,
+        VecEnv,
         VecMonitor,
         VecNormalize,
     )
@@ -255,7 +256,7 @@ def train(
             autoreset_mode="SameStep",
             **{**(env_kwargs or {}), "reward": reward_function},
         )
-        venv = VecMonitor(SB3VecEnv(vector_env))
+        venv: VecEnv = VecMonitor(SB3VecEnv(vector_env))
         venv.seed(seed)
     else:
         venv = make_vec_env(
@@ -266,18 +267,25 @@ def train(
             vec_env_cls=DummyVecEnv if n_envs == 1 else SubprocVecEnv,
         )
     if normalize_reward or normalize_obs:
+        observation_space = venv.observation_space
+        assert isinstance(observation_space, gym.spaces.Dict)  # the envs observe a Dict
         boxes = [
             key
-            for key, space in venv.observation_space.spaces.items()
+            for key, space in observation_space.spaces.items()
             if isinstance(space, gym.spaces.Box)
         ]
         venv = VecNormalize(
             venv, norm_obs=normalize_obs, norm_reward=normalize_reward, norm_obs_keys=boxes
         )
+    model_class: type[PPO] | type[MaskablePPO]
     if algorithm == "ppo":
-        from stable_baselines3 import PPO as model_class
+        from stable_baselines3 import PPO
+
+        model_class = PPO
     else:
-        from sb3_contrib import MaskablePPO as model_class
+        from sb3_contrib import MaskablePPO
+
+        model_class = MaskablePPO
     model = model_class(
         "MultiInputPolicy",
         venv,
@@ -296,7 +304,7 @@ def train(
         save_vecnormalize=normalize_obs,
     )
     start = time.perf_counter()
-    callbacks = [checkpoints]
+    callbacks: list[BaseCallback] = [checkpoints]
     wall_clock = None
     if max_minutes is not None:
         wall_clock = _wall_clock_callback(start + 60.0 * max_minutes)
@@ -330,6 +338,7 @@ def train(
     path = out / "policy.zip"
     model.save(path)
     if normalize_obs:
+        assert isinstance(venv, VecNormalize)  # wrapped above
         venv.save(str(observation_statistics(path)))
     settings = {
         "env": env_id,

@@ -178,7 +178,7 @@ class InferenceEngine(ABC):
             for rule in (with_component, without_component)
         ]
         with np.errstate(invalid="ignore"):
-            return float(np.subtract(*logliks))
+            return float(np.subtract(logliks[0], logliks[1]))
 
     def absorb_test(self, free_index: int, log_odds: float) -> None:
         """Fold in a test of free bit ``free_index``: the log-likelihood ratio

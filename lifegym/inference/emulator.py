@@ -232,7 +232,8 @@ class EmulatorEngine(InferenceEngine):
             exact, later = exact + later, np.zeros_like(later)
         if exact[0].sum() + later[0].sum() > 0:
             self.emulator.fit_counts(
-                *exact,
+                exact[0],
+                exact[1],
                 epochs=self.epochs,
                 noise=self.model.noise,
                 noisy_seen=later[0],
@@ -267,6 +268,7 @@ class EmulatorEngine(InferenceEngine):
                 values, key = climb_components(space, values, order, data)
             if best_key is None or key > best_key:
                 best_values, best_key = values, key
+        assert best_values is not None  # starts holds the extracted rule at least
         self.climb_log_odds = self._evidence(best_values)
         table = np.asarray(space.rule(best_values).table, dtype=np.float64)
         self.emulator.fit_counts(np.ones(N_PATTERNS), table, epochs=self.epochs)

@@ -119,7 +119,7 @@ def class_probability(space: RuleSpace, p_one: np.ndarray, members: Sequence[Rul
 
 def posterior(
     ones: np.ndarray, zeros: np.ndarray, test_log_odds: np.ndarray, noise: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | np.bool_]:
     """The exact engine's per-bit posterior from the counts of observed outputs ``ones`` /
     ``zeros`` (int (..., F), the free bits) and the tests' log-odds (float (..., F)), any
     leading axes (one episode, or a batch): ``(p_one, evidence, conflict)`` -- P(bit = 1),
@@ -128,7 +128,7 @@ def posterior(
     if noise > 0.0:  # finite counts: no inf - inf
         count = (ones.astype(np.float64) - zeros.astype(np.float64)) * np.log((1.0 - noise) / noise)
         log_odds = count + test_log_odds
-        conflict = np.zeros(ones.shape[:-1], dtype=bool)
+        conflict: np.ndarray | np.bool_ = np.zeros(ones.shape[:-1], dtype=bool)
     else:
         clash = (ones > 0) & (zeros > 0)
         count = np.where(ones > 0, np.inf, np.where(zeros > 0, -np.inf, 0.0))

@@ -440,12 +440,12 @@ class RuleScores:
         simulated, not scored again, and the terms continue from ``scored``. Returns the
         new terms (float64 (n,)) and whether each rule was scored to the end (bool (n,))."""
         layout = _layout(self.space, self._structured, rules)
-        lane_budget = None
+        lane_budget: np.ndarray | None = None
         if budget is not None:
             lane_budget = np.full(len(layout.valid), np.inf)
             lane_budget[layout.valid] = budget
             lane_budget = lane_budget.reshape(-1, _LANES)
-        lane_scored = None
+        lane_scored: np.ndarray | None = None
         if first_scored:
             lane_scored = np.zeros(len(layout.valid))
             lane_scored[layout.valid] = scored

@@ -116,7 +116,8 @@ from __future__ import annotations
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TypedDict, Unpack
 
 import numba
 import numpy as np
@@ -415,7 +416,9 @@ def _executor() -> ThreadPoolExecutor:
 def _evaluate_all(*args: object) -> None:
     """``_evaluate_flips`` over every candidate, interleaved over the threads (the kernel
     releases the GIL)."""
-    n_moves = args[4].shape[0]  # bits
+    bits = args[4]
+    assert isinstance(bits, np.ndarray)
+    n_moves = bits.shape[0]
     threads = min(_threads(), n_moves)
     if threads <= 1 or n_moves < 4:
         _evaluate_flips(0, 1, *args)
@@ -468,11 +471,12 @@ class _Track:
     mode: int  # 0 frames, 1 statistics
     p: float  # flip probability (noise, or the statistics' perturbation)
     cells: int  # h * w
-    # The current rule's run:
-    frames: np.ndarray | None = None  # uint8 (T+1, H, W)
-    first: np.ndarray | None = None  # int64 (n_bits,)
-    features: np.ndarray | None = None  # int64 (n, F)
-    initial_counts: np.ndarray | None = None  # int64 (n_bits,): patterns in the initial frame
+    # The current rule's run (set by SearchEngine._run before any is read):
+    frames: np.ndarray = field(init=False)  # uint8 (T+1, H, W)
+    first: np.ndarray = field(init=False)  # int64 (n_bits,)
+    features: np.ndarray = field(init=False)  # int64 (n, F)
+    # int64 (n_bits,): patterns in the initial frame (set by SearchEngine._absorb)
+    initial_counts: np.ndarray = field(init=False)
 
     @property
     def t_last(self) -> int:
@@ -692,6 +696,7 @@ class SearchEngine(InferenceEngine):
         if track.mode != 1 or track.times[0] != 1 or track.cells != track.init.size:
             return False
         q, cells = track.p, track.cells
+        assert track.stats is not None  # mode 1: statistics
         counts = track.initial_counts.astype(np.float64)
         scale = cells / (1.0 - 2.0 * q)  # statistic -> live (or changed) cells
         live, changed = (track.stats[0, :2] - q) * scale
@@ -729,6 +734,7 @@ class SearchEngine(InferenceEngine):
         if track.mode == 0:
             mismatches = features[..., :n_use, 0]
             return frame_loglik(mismatches, track.cells, self._search_p(track)).sum(axis=-1)
+        assert track.stats is not None  # mode 1: statistics
         return stats_loglik(features[..., :n_use, :], track.stats[:n_use], track.cells, track.p)
 
     def _run(self, track: _Track, x: np.ndarray) -> None:
@@ -963,6 +969,7 @@ class SearchEngine(InferenceEngine):
                 expected += n * track.p
                 variance += n * track.p * (1 - track.p)
             else:
+                assert track.stats is not None  # mode 1: statistics
                 terms += n_use * track.stats.shape[1]
                 chi2 += -2.0 * float(self._track_objective(track, track.features, n_use))
         if mismatches > expected + 4.0 * math.sqrt(variance) + (3.0 if expected else 0.0):
@@ -1064,6 +1071,18 @@ class SearchEngine(InferenceEngine):
         self.occurred = occurred
 
 
+class _SearchOptions(TypedDict, total=False):
+    """The keyword options of :class:`SearchEngine` after ``space`` and ``model``."""
+
+    seed: int
+    restarts: int
+    restart_flips: int
+    max_sweeps: int
+    kicks: int
+    pair_log_odds: float
+    linear_start: bool
+
+
 class PairSearchEngine(SearchEngine):
     """``search`` with pair moves (``pair_log_odds=12``) and the linear start: the engine
     of the v1 presets that see statistics of rules too large to enumerate
@@ -1071,7 +1090,9 @@ class PairSearchEngine(SearchEngine):
 
     name = "search-pairs"
 
-    def __init__(self, space: RuleSpace, model: ObservationModel, **options: object) -> None:
+    def __init__(
+        self, space: RuleSpace, model: ObservationModel, **options: Unpack[_SearchOptions]
+    ) -> None:
         options.setdefault("pair_log_odds", 12.0)
         options.setdefault("linear_start", True)
         super().__init__(space, model, **options)

@@ -20,7 +20,7 @@ class Arena:
     ``offset`` (uint8 cells, or uint64 words of packed rows; ``lifegym.vector.kernels``)."""
 
     def __init__(self, dtype: type) -> None:
-        self.cells = np.zeros(1 << 20, dtype=dtype)
+        self.cells: np.ndarray = np.zeros(1 << 20, dtype=dtype)
         self.layout = np.zeros((1024, 6), dtype=np.int64)
         self.used = 0
         self.count = 0

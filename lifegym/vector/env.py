@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any, ClassVar
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -144,6 +144,7 @@ def _seeds(seed: int | list[int | None] | None, n: int) -> list[int | None]:
         return [None] * n
     if isinstance(seed, int | np.integer) and not isinstance(seed, bool):
         return [int(seed) + i for i in range(n)]
+    # A bool is an int that reaches here: list(True) raises TypeError (kept as it was).
     seeds = list(seed)  # type: ignore[arg-type]
     if len(seeds) != n:
         raise ValueError(f"seed: a list must hold num_envs={n} seeds, got {len(seeds)}")
@@ -236,7 +237,8 @@ class RuleDiscoveryVectorEnv(VectorEnv):
     ``action_masks()`` is bool (num_envs, n_actions).
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"autoreset_mode": AutoresetMode.NEXT_STEP}
+    # gymnasium declares ``metadata`` an instance attribute (a ClassVar here would clash).
+    metadata: dict[str, Any] = {"autoreset_mode": AutoresetMode.NEXT_STEP}  # noqa: RUF012
 
     def __init__(
         self,
@@ -401,9 +403,9 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         self._run_requests(requests, actions[requests])
         bit_log_odds = self._run_bit_tests(bit_tests, actions[bit_tests] - self._n_menu)
         tests = self._run_map_tests(map_tests)
-        for i, log_odds in zip(bit_tests, bit_log_odds, strict=True):
-            f = int(actions[i]) - self._n_menu
-            tests[int(i)] = {"kind": "bit", "bit": self._space.free_names[f], "log_odds": log_odds}
+        for k, log_odds in zip(bit_tests, bit_log_odds, strict=True):
+            f = int(actions[k]) - self._n_menu
+            tests[int(k)] = {"kind": "bit", "bit": self._space.free_names[f], "log_odds": log_odds}
         changed = np.concatenate([requests, bit_tests])
         self._refresh_beliefs(changed)
         stepped = np.flatnonzero(live)
@@ -447,7 +449,7 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         rewards[stepped] = settings.reward_function.batch(outcomes)
         terminated = ended & ~truncated
         extras: dict[int, dict[str, Any]] = {int(i): {} for i in stepped}
-        for i in np.flatnonzero(rejected):
+        for i in np.flatnonzero(rejected).tolist():
             extras[int(i)]["rejected"] = f"cannot pay for {self._descriptions[actions[i]]}"
         for i, test in tests.items():
             extras[i]["test"] = test
@@ -460,14 +462,14 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         if self.autoreset_mode == AutoresetMode.SAME_STEP and ended.any():
             finals = np.flatnonzero(ended)
             final_obs = self._observations()
-            for i in finals:
+            for i in finals.tolist():
                 single = {key: value[i] for key, value in final_obs.items()}
                 info = self._single_info(int(i), descriptions[i], experiment_cost, compute_cost)
                 final = {"final_obs": single, "final_info": {**info, **extras[int(i)]}}
                 self._add_info(infos, final, int(i))
                 del extras[int(i)]
             restarted = finals
-        for i in restarted:
+        for i in restarted.tolist():
             self._reset_one(int(i), None, None)
             descriptions[i] = "reset"
             experiment_cost[i] = compute_cost[i] = 0
@@ -497,9 +499,11 @@ class RuleDiscoveryVectorEnv(VectorEnv):
             self._battery_seeds[i] = stream(seed, BATTERY_STREAM)
         elif self._rngs[i] is None:
             self._rngs[i] = seeding.np_random()[0]
+        rng = self._rngs[i]
+        assert rng is not None  # set above
         if settings.battery == "episode":
             self._battery_streams[i] = self._battery_seeds[i].spawn(1)[0]
-        hidden = settings.prior.sample(self._rngs[i]) if rule is None else rule
+        hidden = settings.prior.sample(rng) if rule is None else rule
         self._hidden[i] = hidden
         self._hidden_tables[i] = hidden.table
         if self._packed:
@@ -615,18 +619,20 @@ class RuleDiscoveryVectorEnv(VectorEnv):
     ) -> None:
         """The kernel on requests ``jobs`` of ``batch`` (``spec`` and ``draws`` theirs)."""
         kernel = run_packed_jobs if self._packed else run_table_jobs
-        kernel(
+        # (one tuple: the rules' arrays, one or two, sit amid the arguments)
+        args = (
             spec, batch.initials, batch.seen, draws, self._noise_rate,
             *(rules[jobs] for rules in batch.rules), self._arena.cells, self._orbit_of,
             batch.ones[jobs], batch.zeros[jobs], self._noise == 0.0, batch.counts, batch.stats,
             self._channel, batch.needs_more[jobs],
         )  # fmt: skip
+        kernel(*args)
 
     def _record(self, batch: _Requests) -> None:
         """Charge and record a batch of run requests (as ``Lab._run`` and the single env's
         ``_absorb``); requests whose noise draws ran out run again with more first."""
         rows, items, spec = batch.rows, batch.items, batch.spec
-        for k in np.flatnonzero(batch.needs_more):  # rare: more draws, as observe makes
+        for k in np.flatnonzero(batch.needs_more).tolist():  # rare: more draws, as observe makes
             chunk = int(spec[k, JOB_DRAWS_END] - spec[k, JOB_DRAWS_AT])
             draws = batch.draws[spec[k, JOB_DRAWS_AT] : spec[k, JOB_DRAWS_END]]
             while batch.needs_more[k]:
@@ -749,14 +755,14 @@ class RuleDiscoveryVectorEnv(VectorEnv):
             totals[k][2] += n
         tests = {}
         for k, i in enumerate(which):
-            loglik, mismatch, n = totals[k]
+            total_loglik, total_mismatch, cells = totals[k]
             self._map_tested_with[i] = self._n_trajectories[i]
             self._map_tested_values[i] = self._map_values[i]
             self._n_tests[i] += 1
             tests[int(i)] = {
                 "kind": "map",
-                "loglik": loglik,
-                "discrepancy": mismatch / n if n else 0.0,
+                "loglik": total_loglik,
+                "discrepancy": total_mismatch / cells if cells else 0.0,
                 "expected_discrepancy": self._noise,
                 "cost": int(self._replay_cost[i]),
             }
@@ -814,6 +820,7 @@ class RuleDiscoveryVectorEnv(VectorEnv):
             self._map_strings[i] = self._rule_string(i)
         self._entropy[which] = binary_entropy_bits(p_one).sum(axis=1)
         if self._noise == 0.0:
+            assert isinstance(conflict, np.ndarray)  # one entry per episode of the batch
             open_bits = (~evidence).sum(axis=1).tolist()
             self._n_consistent[which] = [
                 0 if clash else 2**free_bits
@@ -886,8 +893,10 @@ class RuleDiscoveryVectorEnv(VectorEnv):
             else settings._battery
         )
         unread = self._packed or undetermined is not None
+        hidden = self._hidden[i]
+        assert hidden is not None  # drawn when the episode started
         return Ending(
-            self._hidden[i],
+            hidden,
             self._map_rule(i),
             () if unread else self._trajectories(i),
             battery,

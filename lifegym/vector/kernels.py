@@ -81,7 +81,7 @@ def _flip(flat, draws, rate, words, slot, rows, seen_h, seen_w):
     words) when it is not empty; returns whether the draws ran out before the end."""
     n = flat.shape[0]
     frame = seen_h * seen_w
-    position = -1
+    position: int | np.int64 = -1  # int64 from the first draw on (numba unifies them)
     for e in draws:
         position += np.int64(min(np.floor(e / rate) + 1.0, n + 1.0))
         if position >= n:
@@ -367,6 +367,7 @@ def suffix_sums(counts, n_frames, cells, first, log_p, log_q, noiseless, mismatc
         total = 0.0
         for i in range(n_frames[j] - 1, first[j] - 1, -1):
             m = np.float64(counts[j, i])
+            value: float
             if mismatches:
                 value = m
             elif noiseless:

@@ -18,13 +18,20 @@ object for all episodes).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices
 
 __all__ = ["SB3VecEnv"]
+
+
+@runtime_checkable
+class _MaskedEnv(Protocol):
+    """A vector env with ``action_masks()`` (both of lifegym's have it)."""
+
+    def action_masks(self) -> np.ndarray: ...
 
 
 class SB3VecEnv(VecEnv):
@@ -45,7 +52,9 @@ class SB3VecEnv(VecEnv):
     def reset(self) -> dict[str, np.ndarray]:
         seeds = None if all(s is None for s in self._seeds) else list(self._seeds)
         options = self._options[0] if self._options and self._options[0] else None
-        observations, infos = self.env.reset(seed=seeds, options=options)
+        # gymnasium annotates VectorEnv.reset's seed as int | None, though its vector envs
+        # (and lifegym's) take a list of per-env seeds.
+        observations, infos = self.env.reset(seed=seeds, options=options)  # type: ignore[arg-type]
         self.reset_infos = self._split(infos)
         self._reset_seeds()
         self._reset_options()
@@ -70,7 +79,9 @@ class SB3VecEnv(VecEnv):
 
     def action_masks(self) -> np.ndarray:
         """bool (num_envs, n_actions)."""
-        return self.env.action_masks()
+        env = self.env
+        assert isinstance(env, _MaskedEnv)  # the adapter's contract (class doc)
+        return env.action_masks()
 
     def close(self) -> None:
         self.env.close()
