@@ -169,6 +169,9 @@ def test_every_id_batched(env_id: str) -> None:
     envs = [gym.make_vec(env_id, num_envs=n) for _ in range(2)]
     submit = gym.make(env_id).unwrapped.submit_action
     rng = np.random.default_rng(1)
+    for bad in (True, "5", [5, 6]):  # refused alike, natively and in the fallback
+        with pytest.raises(ValueError, match=f"seed.*{n}"):
+            envs[0].reset(seed=bad)
     obs, infos = envs[0].reset(seed=[5, 6, 7])
     assert_same((obs, infos), envs[1].reset(seed=[5, 6, 7]), "reset")
     assert envs[0].observation_space.contains(obs)

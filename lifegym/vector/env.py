@@ -139,13 +139,18 @@ def _check_mode(autoreset_mode: object) -> AutoresetMode:
     return mode
 
 
-def _seeds(seed: int | list[int | None] | None, n: int) -> list[int | None]:
+def _seeds(seed: object, n: int) -> list[int | None]:
+    """The seed of each of ``n`` episodes (``seed + i`` for an int, as ``SyncVectorEnv``
+    gives them), or a ValueError naming ``seed`` and what is allowed."""
     if seed is None:
         return [None] * n
     if isinstance(seed, int | np.integer) and not isinstance(seed, bool):
         return [int(seed) + i for i in range(n)]
-    # A bool is an int that reaches here: list(True) raises TypeError (kept as it was).
-    seeds = list(seed)  # type: ignore[arg-type]
+    if not isinstance(seed, list | tuple | np.ndarray):
+        raise ValueError(
+            f"seed must be None, an int or a list of num_envs={n} ints or None, got {seed!r}"
+        )
+    seeds = list(seed)
     if len(seeds) != n:
         raise ValueError(f"seed: a list must hold num_envs={n} seeds, got {len(seeds)}")
     return seeds
@@ -1043,6 +1048,12 @@ class MaskedSyncVectorEnv(SyncVectorEnv):
     def action_masks(self) -> np.ndarray:
         """bool (num_envs, n_actions): each env's ``action_masks()``."""
         return np.stack(self.call("action_masks"))
+
+    def reset(
+        self, *, seed: Any = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        _seeds(seed, self.num_envs)  # the native env's seed check, before any env resets
+        return super().reset(seed=seed, options=options)
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict]:
         space = self.single_action_space
