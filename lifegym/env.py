@@ -25,6 +25,7 @@ from lifegym.inference import InferenceEngine, auto_engine, engine_class
 from lifegym.io import CellsLike, parse_cells
 from lifegym.lab import Lab
 from lifegym.likelihood import compare
+from lifegym.limits import ExperimentLimits, check_budget, smallest_world
 from lifegym.observe import N_STATS, ObservationModel, frame_statistics
 from lifegym.public import EnvView, design_dict
 from lifegym.reward import RewardFunction, StepOutcome, make_reward
@@ -75,10 +76,6 @@ def _check_world(world: object) -> tuple[int, int]:
     return int(world[0]), int(world[1])
 
 
-def _smallest_world(model: ObservationModel) -> tuple[int, int]:
-    return model.window if model.window is not None else (3, 3)
-
-
 def _named_menu(
     name: str, space: RuleSpace, world: tuple[int, int], model: ObservationModel
 ) -> tuple[Experiment, ...]:
@@ -87,7 +84,7 @@ def _named_menu(
     if name == "v0":
         return default_menu()
     if name == "v1":
-        smallest = _smallest_world(model)
+        smallest = smallest_world(model)
         probe_shape = (max(6, smallest[0]), max(6, smallest[1]))
         return sized_menu(world, smallest, soup_steps=(model.stride, 16)) + probe_menu(
             space.family, space.free_bits, model.stride, probe_shape, space.free_names
@@ -102,7 +99,7 @@ def _check_menu(
     if not items:
         raise ValueError("menu must hold at least one Experiment, got an empty menu")
     names = set()
-    smallest = _smallest_world(model)
+    smallest = smallest_world(model)
     for item in items:
         if not isinstance(item, Experiment):
             raise ValueError(f"menu items must be Experiment objects, got {item!r}")
@@ -122,12 +119,6 @@ def _check_menu(
                 f"{model.stride}: nothing of it would be observed"
             )
     return items
-
-
-def _check_budget(value: object, name: str) -> int:
-    if not _is_int(value) or value < 0:
-        raise ValueError(f"{name} must be an int >= 0 (cell-steps), got {value!r}")
-    return int(value)
 
 
 def experiment_summary(last: VisibleTrajectory) -> np.ndarray:
@@ -429,13 +420,13 @@ class RuleDiscoveryEnv(gym.Env):
 
         h, w = observation.region(*self.world)
         full_experiment = observation.cost(*self.world, 16)
-        self.experiment_budget = _check_budget(
+        self.experiment_budget = check_budget(
             _DEFAULT_EXPERIMENTS * full_experiment
             if experiment_budget is None
             else experiment_budget,
             "experiment_budget",
         )
-        self.compute_budget = _check_budget(
+        self.compute_budget = check_budget(
             _DEFAULT_REPLAYS * 16 * self.world[0] * self.world[1]
             if compute_budget is None
             else compute_budget,
@@ -444,7 +435,8 @@ class RuleDiscoveryEnv(gym.Env):
         self.item_costs = np.array(
             [observation.cost(*item.shape_in(self.world), item.steps) for item in self.menu]
         )
-        self.smallest_world = _smallest_world(observation)
+        self.limits = ExperimentLimits(observation, self.world, self.max_experiment_steps)
+        self.smallest_world = self.limits.smallest_world
         #: Cost of the cheapest designed experiment (smallest world, fewest steps).
         self.cheapest_design = observation.cost(*self.smallest_world, observation.stride)
         if self.experiment_budget < self.item_costs.min():
@@ -504,24 +496,8 @@ class RuleDiscoveryEnv(gym.Env):
         """The initial condition of a design as uint8 (h, w), or ValueError naming the bad
         value and the limit (shape within the allowed worlds, 0/1 values, steps)."""
         grid = parse_cells(cells, max_shape=self.world)
-        (h0, w0), (height, width) = self.smallest_world, self.world
-        if grid.shape[0] < h0 or grid.shape[1] < w0:
-            why = " (the observation window must fit)" if self.model.window is not None else ""
-            raise ValueError(
-                f"a designed world of {grid.shape[0]}x{grid.shape[1]} is too small: at least "
-                f"{h0}x{w0}{why}, at most {height}x{width}"
-            )
-        stride = self.model.stride
-        if (
-            isinstance(steps, bool)
-            or not _is_int(steps)
-            or not stride <= steps <= self.max_experiment_steps
-        ):
-            why = f" (fewer than the stride {stride} show nothing)" if stride > 1 else ""
-            raise ValueError(
-                f"a designed experiment's steps must be an int in "
-                f"{stride}..{self.max_experiment_steps}{why}, got {steps!r}"
-            )
+        self.limits.check_shape(grid.shape, "a designed world")
+        self.limits.check_steps(steps, "a designed experiment's steps")
         return grid
 
     def _design_from_action(self, action: dict[str, Any]) -> tuple[np.ndarray, int]:
@@ -702,9 +678,7 @@ class RuleDiscoveryEnv(gym.Env):
         described = self._describe(checked)
         if isinstance(checked, tuple):
             cells, steps = checked
-            affordable = (
-                self.model.cost(cells.shape[0], cells.shape[1], steps) <= lab.experiment_left
-            )
+            affordable = lab.affordable(steps, (cells.shape[0], cells.shape[1]))
         else:
             affordable = bool(self._mask[checked])
         rejected = "" if affordable else f"cannot pay for {described}"

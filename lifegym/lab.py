@@ -17,6 +17,7 @@ import numpy as np
 
 from lifegym.cells import as_cells
 from lifegym.experiments import Experiment, initial_condition
+from lifegym.limits import ExperimentLimits, check_budget
 from lifegym.observe import ObservationModel, observe
 from lifegym.rules import Rule
 from lifegym.sim import simulate
@@ -27,12 +28,6 @@ __all__ = ["BudgetError", "Lab"]
 
 class BudgetError(ValueError):
     """An experiment or a test costs more than the budget left."""
-
-
-def _check_budget(value: int, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
-        raise ValueError(f"{name} must be an int >= 0 (cell-steps), got {value!r}")
-    return int(value)
 
 
 class Lab:
@@ -66,8 +61,9 @@ class Lab:
         self.model = model
         self.world = (int(height), int(width))
         self.max_steps = max_steps
-        self.experiment_budget = _check_budget(experiment_budget, "experiment_budget")
-        self.compute_budget = _check_budget(compute_budget, "compute_budget")
+        self.limits = ExperimentLimits(model, self.world, max_steps)
+        self.experiment_budget = check_budget(experiment_budget, "experiment_budget")
+        self.compute_budget = check_budget(compute_budget, "compute_budget")
         self.rng = rng
         self.experiment_spent = 0
         self.compute_spent = 0
@@ -80,36 +76,6 @@ class Lab:
         """Observed cell-steps of an experiment of ``steps`` steps on a world of ``shape``
         (default: the largest world)."""
         return self.model.cost(*(self.world if shape is None else shape), steps)
-
-    @property
-    def smallest_world(self) -> tuple[int, int]:
-        """The smallest (height, width) an experiment may use: 3x3, or the window."""
-        return self.model.window if self.model.window is not None else (3, 3)
-
-    def check_shape(self, shape: tuple[int, int], what: str = "world") -> None:
-        """ValueError naming ``shape`` and the limits unless an experiment may run on it."""
-        low, high = self.smallest_world, self.world
-        if not (low[0] <= shape[0] <= high[0] and low[1] <= shape[1] <= high[1]):
-            why = " (the observation window must fit)" if self.model.window is not None else ""
-            raise ValueError(
-                f"{what} {shape[0]}x{shape[1]} is outside the allowed sizes: height "
-                f"{low[0]}..{high[0]}, width {low[1]}..{high[1]}{why}"
-            )
-
-    def check_steps(self, steps: object) -> int:
-        """``steps`` as an int, or ValueError naming it and the allowed range."""
-        stride = self.model.stride
-        high = self.max_steps
-        allowed = f"{stride}..{high}" if high is not None else f">= {stride}"
-        if (
-            isinstance(steps, bool)
-            or not isinstance(steps, int | np.integer)
-            or steps < stride
-            or (high is not None and steps > high)
-        ):
-            why = f" (fewer than the stride {stride} would show nothing)" if stride > 1 else ""
-            raise ValueError(f"steps must be an int in {allowed}{why}, got {steps!r}")
-        return int(steps)
 
     @property
     def experiment_left(self) -> int:
@@ -136,7 +102,7 @@ class Lab:
     def run(self, experiment: Experiment) -> VisibleTrajectory:
         """Run a menu experiment on a fresh initial condition; charge and record it."""
         shape = experiment.shape_in(self.world)
-        self.check_shape(shape, f"experiment {experiment.name!r}'s world")
+        self.limits.check_shape(shape, f"experiment {experiment.name!r}'s world")
         experiment.check_world(*shape)
         self._check_affordable(experiment.steps, shape)
         initial = initial_condition(experiment, shape, self.rng)
@@ -144,16 +110,20 @@ class Lab:
 
     def run_array(self, initial: np.ndarray, steps: int, name: str = "custom") -> VisibleTrajectory:
         """Run from an initial condition given cell by cell (uint8/bool (H, W), any shape
-        :meth:`check_shape` allows) for ``steps`` steps (:meth:`check_steps`)."""
+        :attr:`limits` allow) for ``steps`` steps (``limits.check_steps``)."""
         cells = as_cells(initial, "initial", {2: "(H, W)"})
-        self.check_shape(cells.shape, "initial condition")
-        steps = self.check_steps(steps)
+        self.limits.check_shape(cells.shape, "initial condition")
+        steps = self.limits.check_steps(steps)
         self._check_affordable(steps, cells.shape)
         return self._run(name, cells.copy(), steps)
 
+    def affordable(self, steps: int, shape: tuple[int, int]) -> bool:
+        """Whether the experiment budget left pays for ``steps`` steps on ``shape``."""
+        return self.observation_cost(steps, shape) <= self.experiment_left
+
     def _check_affordable(self, steps: int, shape: tuple[int, int]) -> None:
-        cost = self.observation_cost(steps, shape)
-        if cost > self.experiment_left:
+        if not self.affordable(steps, shape):
+            cost = self.observation_cost(steps, shape)
             raise BudgetError(
                 f"experiment cost {cost} observed cell-steps exceeds the "
                 f"{self.experiment_left} left of the experiment budget"

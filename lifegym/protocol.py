@@ -711,11 +711,11 @@ class Episode:
             if steps != fixed:
                 raise ToolError(f"menu item {item!r} runs {fixed} steps; got steps={steps}")
             return _Request(env.menu[index].shape_in(env.world), fixed, lambda: env.run_item(index))
-        steps = lab.check_steps(steps)
+        steps = lab.limits.check_steps(steps)
         if pattern is not None:
             grid = parse_cells(pattern, max_shape=env.world)
             shape = (int(grid.shape[0]), int(grid.shape[1]))
-            lab.check_shape(shape, "a designed world")
+            lab.limits.check_shape(shape, "a designed world")
             return _Request(shape, steps, lambda: env.run_cells(grid, steps))
         if height is None:
             shape = (env.world[0], env.world[1])
@@ -723,7 +723,7 @@ class Episode:
             assert width is not None  # height and width come together (check_arguments)
             shape = (height, width)
         assert density is not None  # neither an item nor a pattern: a soup
-        lab.check_shape(shape, "the soup's world")
+        lab.limits.check_shape(shape, "the soup's world")
         soup = Experiment("soup", "soup", 1, density=float(density), world=shape)
         # drawn from the episode's own generator (the env's), only once the request is accepted
         return _Request(

@@ -120,7 +120,7 @@ def lab_state(env: RuleDiscoveryEnv) -> tuple:
 @pytest.mark.parametrize(
     ("cells", "steps", "message"),
     [
-        (np.zeros((2, 5), dtype=np.uint8), 1, "2x5 is too small: at least 3x3"),
+        (np.zeros((2, 5), dtype=np.uint8), 1, "world 2x5 is outside the allowed sizes: height 3"),
         (np.zeros((61, 5), dtype=np.uint8), 1, "(61, 5)"),
         (np.full((4, 4), 2), 1, "found 2"),
         (np.zeros((4, 4), dtype=np.float64) + 0.5, 1, "0.5"),
@@ -148,7 +148,7 @@ def test_bad_designs_name_the_value_and_the_limit_and_leave_the_env_usable(cells
 def test_window_preset_designs_must_hold_the_window():
     env = gym.make("lifegym/LifeLike-Window-v1", design=True)
     env.reset(seed=0)
-    with pytest.raises(ValueError, match=r"at least 30x30.*window"):
+    with pytest.raises(ValueError, match=r"20x40 is outside the allowed sizes: height 30.*window"):
         env.step({"design": 1, "cells": np.zeros((20, 40), dtype=np.uint8), "steps": 1})
     _, _, _, _, info = env.step(raw(env).design_action(np.zeros((31, 40), np.uint8), 2))
     assert info["experiment_cost"] == 30 * 30 * 2  # only the window is observed
