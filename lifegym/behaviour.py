@@ -88,10 +88,11 @@ from lifegym.cells import as_cells
 from lifegym.observe import (
     COUNT_FIELDS,
     N_STATS,
+    _counts_kernel,
     frame_statistics,
     statistics_from_counts,
 )
-from lifegym.patterns import _row_codes, _table_step
+from lifegym.patterns import _table_step
 from lifegym.rules import Rule
 
 __all__ = [
@@ -189,23 +190,6 @@ _BLOCK_OF_PATTERN = np.array(
 _CENTRE_OF_PATTERN = np.array([p >> 4 & 1 for p in range(512)], dtype=np.int64)
 
 
-@njit(inline="always")
-def _step_counting(src, dst, table, codes, histogram):
-    """One step of ``src`` into ``dst`` on the torus (as ``lifegym.patterns._table_step``)
-    that also counts each 3x3 pattern of ``src`` into ``histogram`` (512,)."""
-    height, width = src.shape
-    histogram[:] = 0
-    for r in range(height):
-        _row_codes(src[r], codes[r])
-    for r in range(height):
-        up, mid, down = codes[(r - 1) % height], codes[r], codes[(r + 1) % height]
-        out = dst[r]
-        for c in range(width):
-            pattern = (np.int32(up[c]) << 6) | (np.int32(mid[c]) << 3) | np.int32(down[c])
-            histogram[pattern] += 1
-            out[c] = table[pattern]
-
-
 @njit(cache=True, nogil=True)
 def _run_kernel(grids, tables, steps, blocks, counts, last):
     """``counts[g, t - 1]`` = the ``COUNT_FIELDS`` of frame ``t`` (1..steps) of grid ``g``
@@ -216,19 +200,19 @@ def _run_kernel(grids, tables, steps, blocks, counts, last):
     With ``blocks``, one pass over each frame: every cell's 3x3 pattern is looked up to
     step it and counted; frame t's pattern histogram gives frame t+1's live and changed
     cells (the patterns whose next state is 1, or differs from their centre) and frame
-    t's own 2x2 blocks (``_BLOCK_OF_PATTERN``). Without, a plain step and a count of the
-    new frame (a loop the compiler vectorises)."""
+    t's own 2x2 blocks (``_BLOCK_OF_PATTERN``). Without, a plain step and the counts
+    kernel's live and changed cells of the new frame."""
     height, width = grids.shape[1], grids.shape[2]
     src = np.empty((height, width), dtype=np.uint8)
     dst = np.empty((height, width), dtype=np.uint8)
-    codes = np.empty((height, width), dtype=np.uint8)
     histogram = np.empty(512, dtype=np.int64)
     for g in range(grids.shape[0]):
         src[:] = grids[g]
         table = tables[g]
         for t in range(steps):
             if blocks:
-                _step_counting(src, dst, table, codes, histogram)
+                histogram[:] = 0
+                _table_step(src, dst, table, histogram)
                 live = 0
                 changed = 0
                 for pattern in range(512):
@@ -237,19 +221,16 @@ def _run_kernel(grids, tables, steps, blocks, counts, last):
                     changed += n * (table[pattern] != _CENTRE_OF_PATTERN[pattern])
                     if t > 0:
                         counts[g, t - 1, 2 + _BLOCK_OF_PATTERN[pattern]] += n
+                counts[g, t, 0] = live
+                counts[g, t, 1] = changed
             else:
                 _table_step(src, dst, table)
-                live = 0
-                changed = 0
-                for r in range(height):
-                    for c in range(width):
-                        live += dst[r, c]
-                        changed += dst[r, c] ^ src[r, c]
-            counts[g, t, 0] = live
-            counts[g, t, 1] = changed
+                new_frame = dst.reshape((1, height, width))
+                _counts_kernel(src, new_frame, True, counts[g, t : t + 1], False)
             src, dst = dst, src
         if blocks:  # the last frame's blocks, from its own patterns
-            _step_counting(src, dst, table, codes, histogram)
+            histogram[:] = 0
+            _table_step(src, dst, table, histogram)
             for pattern in range(512):
                 counts[g, steps - 1, 2 + _BLOCK_OF_PATTERN[pattern]] += histogram[pattern]
         last[g] = src

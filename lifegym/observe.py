@@ -248,6 +248,9 @@ _BLOCK_DISTANCE = np.array([[bin(a ^ b).count("1") for b in _CODES] for a in _CO
 
 @njit(cache=True, nogil=True)
 def _counts_kernel(initial, frames, wrap, counts, blocks=True):
+    """``counts[i]`` = the ``COUNT_FIELDS`` of ``frames[i]`` after the frame before it
+    (``initial`` first); without ``blocks`` only live and changed cells (the behaviour
+    test's cheap screen)."""
     n, height, width = frames.shape
     rows = height if wrap else height - 1
     cols = width if wrap else width - 1
@@ -296,15 +299,11 @@ def _counts_kernel(initial, frames, wrap, counts, blocks=True):
             )
 
 
-def frame_counts(
-    initial: np.ndarray, frames: np.ndarray, wrap: bool, blocks: bool = True
-) -> np.ndarray:
+def frame_counts(initial: np.ndarray, frames: np.ndarray, wrap: bool) -> np.ndarray:
     """``COUNT_FIELDS`` of each of ``frames`` (n, h, w) after ``initial`` (h, w): int64 (n, 18).
     A batch, ``initial`` (..., h, w) with ``frames`` (..., n, h, w), gives (..., n, 18).
 
     2x2 blocks wrap around when ``wrap`` (the region is the whole torus), else stay inside.
-    Without ``blocks`` only live and changed cells are counted (the block counts stay 0):
-    density and activity for a fifth of the work.
     """
     lead = np.shape(frames)[:-3]
     if np.ndim(frames) < 3 or np.shape(initial) != lead + np.shape(frames)[-2:]:
@@ -315,14 +314,14 @@ def frame_counts(
     flat = kernel_input(np.reshape(frames, (-1, *np.shape(frames)[-3:])))
     starts = kernel_input(np.reshape(initial, (-1, *np.shape(initial)[-2:])))
     counts = np.zeros((*flat.shape[:2], len(COUNT_FIELDS)), dtype=np.int64)
-    _batch_counts_kernel(starts, flat, bool(wrap), counts, bool(blocks))
+    _batch_counts_kernel(starts, flat, bool(wrap), counts)
     return counts.reshape(*lead, *counts.shape[1:])
 
 
 @njit(cache=True, nogil=True)
-def _batch_counts_kernel(initials, frames, wrap, counts, blocks):
+def _batch_counts_kernel(initials, frames, wrap, counts):
     for b in range(frames.shape[0]):
-        _counts_kernel(initials[b], frames[b], wrap, counts[b], blocks)
+        _counts_kernel(initials[b], frames[b], wrap, counts[b])
 
 
 def block_histograms(frames: np.ndarray, wrap: bool) -> np.ndarray:

@@ -50,11 +50,13 @@ def _row_patterns(grid, r, above, middle, below, index):
 
 
 @njit(cache=True, nogil=True)
-def _table_step(src, dst, table):
+def _table_step(src, dst, table, histogram=None):
     """One step on the torus of grid ``src`` (H, W) into ``dst`` under the 512-entry rule
     ``table``, indexed as ``lifegym.rules`` orders a 3x3 pattern (row by row, top-left the
     highest bit): each row's 3-cell codes (:func:`_row_codes`) are computed once and
-    shared by three rows (as uint8: a quarter faster than int64 codes)."""
+    shared by three rows (as uint8: a quarter faster than int64 codes). With
+    ``histogram`` (int64 (512,), zeroed by the caller) each pattern of ``src`` is counted
+    into it too (numba compiles the step without the count when it is None)."""
     height, width = src.shape
     codes = np.empty((height, width), dtype=np.uint8)
     for r in range(height):
@@ -63,7 +65,10 @@ def _table_step(src, dst, table):
         up, mid, down = codes[(r - 1) % height], codes[r], codes[(r + 1) % height]
         out = dst[r]
         for c in range(width):
-            out[c] = table[(np.int32(up[c]) << 6) | (np.int32(mid[c]) << 3) | np.int32(down[c])]
+            pattern = (np.int32(up[c]) << 6) | (np.int32(mid[c]) << 3) | np.int32(down[c])
+            if histogram is not None:
+                histogram[pattern] += 1
+            out[c] = table[pattern]
 
 
 @njit(cache=True, nogil=True)
