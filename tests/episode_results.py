@@ -22,6 +22,7 @@ import numpy as np
 import lifegym  # noqa: F401  (registers the ids)
 from lifegym.equivalence import observational_class
 from lifegym.registration import PRESETS
+from lifegym.rules import Rule
 
 RECORD = Path(__file__).parent / "data" / "episode_results_v1.json"
 V1_IDS = [env_id for env_id in PRESETS if env_id.endswith("-v1")]
@@ -79,6 +80,26 @@ def cases() -> dict[str, tuple[str, dict[str, Any]]]:
     return {**{env_id: (env_id, {}) for env_id in V1_IDS}, **EXTRA}
 
 
+def rules_to_score(env: gym.Env, seed: int) -> dict[str, Rule]:
+    """The rules an ended episode is scored for besides its submission: the hidden rule,
+    it with one free bit flipped, another member of its class (when there is one) and a
+    random rule of the space, drawn from the test's own generator (``seed``)."""
+    unwrapped = env.unwrapped
+    space, hidden = unwrapped.space, unwrapped.lab.hidden_rule
+    rng = np.random.default_rng([seed, 8])
+    flipped = space.free_values(hidden)
+    flipped[int(rng.integers(space.n_free))] ^= 1
+    others = {
+        "hidden": hidden,
+        "flipped": space.rule(flipped),
+        "random": space.rule(rng.integers(0, 2, space.n_free).astype(np.uint8)),
+    }
+    members = observational_class(hidden, space, unwrapped.model)
+    if len(members) > 1:
+        others["member"] = members[1]
+    return others
+
+
 def play(env_id: str, kwargs: dict[str, Any], seed: int) -> dict[str, Any]:
     """One recorded episode (module doc)."""
     env = gym.make(env_id, **kwargs)
@@ -91,22 +112,9 @@ def play(env_id: str, kwargs: dict[str, Any], seed: int) -> dict[str, Any]:
         *_, terminated, truncated, info = env.step(action)
     assert terminated or truncated
     record["result"] = plain(info["result"])
-    unwrapped = env.unwrapped
-    space, hidden = unwrapped.space, unwrapped.lab.hidden_rule
-    rng = np.random.default_rng([seed, 8])
-    values = space.free_values(hidden)
-    flipped = values.copy()
-    flipped[int(rng.integers(space.n_free))] ^= 1
-    others = {
-        "hidden": hidden,
-        "flipped": space.rule(flipped),
-        "random": space.rule(rng.integers(0, 2, space.n_free).astype(np.uint8)),
-    }
-    members = observational_class(hidden, space, unwrapped.model)
-    if len(members) > 1:
-        others["member"] = members[1]
     record["scored"] = {
-        name: plain(dataclasses.asdict(unwrapped.score(rule))) for name, rule in others.items()
+        name: plain(dataclasses.asdict(env.unwrapped.score(rule)))
+        for name, rule in rules_to_score(env, seed).items()
     }
     env.close()
     return record

@@ -26,6 +26,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
+from examples import assert_same
 from gymnasium.utils.env_checker import check_env
 
 import lifegym  # noqa: F401  (registers the ids)
@@ -49,25 +50,6 @@ FIELD_TYPES = {
 
 def steps_for(env_id: str) -> int:
     return next((n for key, n in STEPS.items() if key in env_id), DEFAULT_STEPS)
-
-
-def assert_same(a: Any, b: Any, path: str = "") -> None:
-    """Equal values of equal types, arrays of equal dtype and shape, NaN equal to NaN."""
-    if isinstance(a, dict):
-        assert isinstance(b, dict) and set(a) == set(b), (path, set(a) ^ set(b))
-        for key in a:
-            assert_same(a[key], b[key], f"{path}/{key}")
-    elif isinstance(a, list | tuple):
-        assert type(a) is type(b) and len(a) == len(b), path
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            assert_same(x, y, f"{path}[{i}]")
-    elif isinstance(a, np.ndarray):
-        assert isinstance(b, np.ndarray) and (a.dtype, a.shape) == (b.dtype, b.shape), path
-        assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), path
-    elif isinstance(a, float) and np.isnan(a):
-        assert isinstance(b, float) and np.isnan(b), path
-    else:
-        assert type(a) is type(b) and a == b, (path, a, b)
 
 
 def check_result(result: dict[str, Any]) -> None:

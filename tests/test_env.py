@@ -6,7 +6,6 @@ window for the window preset) except where a test is about a preset's defaults.
 
 from __future__ import annotations
 
-import math
 import re
 import warnings
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
-from examples import family_rules
+from examples import assert_same, family_rules
 from gymnasium.utils.env_checker import check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
@@ -70,30 +69,6 @@ def make_raw(env_id: str, **overrides: Any) -> RuleDiscoveryEnv:
     env = make(env_id, **overrides).unwrapped
     assert isinstance(env, RuleDiscoveryEnv)
     return env
-
-
-def assert_same(a: Any, b: Any, path: str = "") -> None:
-    """Recursive equality of observations / infos: arrays by value and dtype, NaN == NaN."""
-    if isinstance(a, dict):
-        assert isinstance(b, dict), path
-        assert a.keys() == b.keys(), path
-        for key in a:
-            assert_same(a[key], b[key], f"{path}[{key!r}]")
-    elif isinstance(a, list | tuple):
-        assert type(a) is type(b), path
-        assert len(a) == len(b), path
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            assert_same(x, y, f"{path}[{i}]")
-    elif isinstance(a, np.ndarray):
-        assert isinstance(b, np.ndarray), path
-        assert a.dtype == b.dtype, path
-        assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), path
-    elif isinstance(a, float):
-        assert type(b) is float, path
-        assert a == b or (math.isnan(a) and math.isnan(b)), (path, a, b)
-    else:
-        assert type(a) is type(b), path
-        assert a == b, (path, a, b)
 
 
 def index_of(env: RuleDiscoveryEnv, name: str) -> int:

@@ -12,10 +12,9 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
-from episode_results import RECORD, cases, plain
+from episode_results import RECORD, cases, plain, rules_to_score
 
 import lifegym  # noqa: F401  (registers the ids)
-from lifegym.equivalence import observational_class
 from lifegym.vector import RuleDiscoveryVectorEnv
 
 RECORDED: dict[str, list[dict[str, Any]]] = json.loads(RECORD.read_text())
@@ -40,22 +39,10 @@ def test_single_env_results_equal_the_record(name: str) -> None:
             *_, terminated, truncated, info = env.step(action)
         assert terminated or truncated
         assert as_recorded(info["result"]) == record["result"], (name, record["seed"])
-        unwrapped = env.unwrapped
-        space, hidden = unwrapped.space, unwrapped.lab.hidden_rule
-        rng = np.random.default_rng([record["seed"], 8])
-        values = space.free_values(hidden)
-        values[int(rng.integers(space.n_free))] ^= 1
-        others = {
-            "hidden": hidden,
-            "flipped": space.rule(values),
-            "random": space.rule(rng.integers(0, 2, space.n_free).astype(np.uint8)),
-        }
-        members = observational_class(hidden, space, unwrapped.model)
-        if len(members) > 1:
-            others["member"] = members[1]
+        others = rules_to_score(env, record["seed"])
         assert set(others) == set(record["scored"])
         for key, rule in others.items():
-            got = as_recorded(dataclasses.asdict(unwrapped.score(rule)))
+            got = as_recorded(dataclasses.asdict(env.unwrapped.score(rule)))
             assert got == record["scored"][key], (name, record["seed"], key)
     env.close()
 

@@ -9,6 +9,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
+from examples import assert_same
 from gymnasium.vector import AutoresetMode
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -35,30 +36,6 @@ def small(env_id: str) -> dict[str, Any]:
     if "window" in PRESETS[env_id][0]:
         kwargs.update(world=(24, 24), window=(10, 10))
     return kwargs
-
-
-def assert_same(a: Any, b: Any, path: str = "") -> None:
-    """Equal values of equal types, arrays of equal dtype and shape, NaN equal to NaN."""
-    if isinstance(a, dict):
-        assert isinstance(b, dict) and set(a) == set(b), (path, set(a) ^ set(b))
-        for key in a:
-            assert_same(a[key], b[key], f"{path}/{key}")
-    elif isinstance(a, tuple | list):
-        assert type(a) is type(b) and len(a) == len(b), path
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            assert_same(x, y, f"{path}[{i}]")
-    elif isinstance(a, np.ndarray) and a.dtype == object:
-        assert isinstance(b, np.ndarray) and a.shape == b.shape, path
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            assert_same(x, y, f"{path}[{i}]")
-    elif isinstance(a, np.ndarray):
-        assert isinstance(b, np.ndarray), path
-        assert (a.dtype, a.shape) == (b.dtype, b.shape), (path, a.dtype, b.dtype)
-        assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), path
-    elif isinstance(a, float) and np.isnan(a):
-        assert isinstance(b, float) and np.isnan(b), path
-    else:
-        assert type(a) is type(b) and a == b, (path, a, b)
 
 
 def play_both(env_id: str, steps: int, mode: AutoresetMode, n: int = 3, **kwargs: Any) -> int:
