@@ -3,147 +3,104 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
-from collections.abc import Callable, Sequence
-from typing import Any, TypeGuard
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from lifegym.behaviour import LazyBattery
 from lifegym.behaviour import battery as scoring_battery
-from lifegym.experiments import (
-    DEFAULT_WORLD,
-    Experiment,
-    default_menu,
-    probe_menu,
-    sized_menu,
+from lifegym.episodes import (
+    END_REASONS,
+    SUMMARY_FRAMES,
+    TRUNCATED,
+    EpisodeBatch,
+    bit_test_record,
+    design_description,
+    ending_costs,
+    episode_battery,
+    episode_ends,
+    experiment_summary,
+    hidden_rule_from_options,
+    info_of,
+    infos,
+    map_test_record,
+    observations,
+    record_tests,
+    refresh_masks,
+    rejection,
+    step_outcomes,
+    tested_values,
 )
-from lifegym.generator import FixedPrior, RulePrior, make_prior
-from lifegym.inference import InferenceEngine, auto_engine, engine_class
 from lifegym.io import CellsLike, parse_cells
 from lifegym.lab import Lab
 from lifegym.likelihood import compare
-from lifegym.limits import ExperimentLimits, check_budget, smallest_world
-from lifegym.observe import N_STATS, ObservationModel, frame_statistics
+from lifegym.observe import N_STATS, is_int
 from lifegym.public import EnvView, design_dict
-from lifegym.reward import RewardFunction, StepOutcome, make_reward
-from lifegym.rules import Rule, RuleFamily, get_family
+from lifegym.rules import Rule
 from lifegym.scoring import Ending, EpisodeResult, score_episodes
 from lifegym.seeding import BATTERY_STREAM, stream
-from lifegym.types import Belief, RuleSpace, VisibleTrajectory
+from lifegym.settings import (
+    DEFAULT_MAX_EXPERIMENT_STEPS,
+    MENUS,
+    EnvSettings,
+    env_settings,
+)
+from lifegym.types import Belief, VisibleTrajectory
 from lifegym.viewer import caption, render_ansi, render_rgb
 
 __all__ = [
-    "BATTERIES",
     "DEFAULT_MAX_EXPERIMENT_STEPS",
     "MENUS",
-    "SUMMARY_FRAMES",
     "RuleDiscoveryEnv",
-    "experiment_summary",
-    "summary_picks",
+    "action_space",
+    "observation_space",
 ]
 
-#: Frames in the fixed-length statistics curve of the last experiment.
-SUMMARY_FRAMES = 16
-#: Default experiment budget: this many 16-step experiments observed in full.
-_DEFAULT_EXPERIMENTS = 8
-#: Default compute budget: this many 16-step replays of the whole world.
-_DEFAULT_REPLAYS = 256
-#: Default most steps of a designed experiment.
-DEFAULT_MAX_EXPERIMENT_STEPS = 64
-#: The menus ``menu=`` names.
-MENUS = ("v0", "v1")
-#: The scoring batteries ``battery=`` names.
-BATTERIES = ("fixed", "episode")
-
-EngineFactory = Callable[[RuleSpace, ObservationModel], InferenceEngine]
+#: The settings fields an env answers for as its own attributes.
+_SETTINGS_FIELDS = frozenset(
+    [field.name for field in dataclasses.fields(EnvSettings)] + ["smallest_world"]
+)
+#: The one row of a single env's batch (``lifegym.episodes``).
+_ROW = np.zeros(1, dtype=np.int64)
+_ROW.setflags(write=False)
+_LIVE = np.ones(1, dtype=bool)
+_LIVE.setflags(write=False)
 
 
-def _is_int(value: object) -> TypeGuard[int | np.integer]:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+def action_space(settings: EnvSettings) -> spaces.Space:
+    """The action space of an env of ``settings`` (see ``RuleDiscoveryEnv``'s Action Space)."""
+    discrete = spaces.Discrete(settings.layout.n_actions)
+    if not settings.design:
+        return discrete
+    (h0, w0), (height, width) = settings.smallest_world, settings.world
+    stride = settings.model.stride
+    return spaces.Dict(
+        {
+            "design": spaces.Discrete(2),
+            "action": discrete,
+            "cells": spaces.MultiBinary((height, width)),
+            "size": spaces.MultiDiscrete([height - h0 + 1, width - w0 + 1], start=[h0, w0]),
+            "steps": spaces.Discrete(settings.max_experiment_steps - stride + 1, start=stride),
+        }
+    )
 
 
-def _check_world(world: object) -> tuple[int, int]:
-    if (
-        not isinstance(world, tuple | list)
-        or len(world) != 2
-        or not all(_is_int(v) for v in world)
-        or min(world) < 3
-    ):
-        raise ValueError(f"world must be (height, width) with integers >= 3, got {world!r}")
-    return int(world[0]), int(world[1])
-
-
-def _named_menu(
-    name: str, space: RuleSpace, world: tuple[int, int], model: ObservationModel
-) -> tuple[Experiment, ...]:
-    """The menu ``name`` (``MENUS``): v0 = every item on the whole world; v1 = soups on
-    several world sizes and one probe per free bit (``lifegym.experiments``)."""
-    if name == "v0":
-        return default_menu()
-    if name == "v1":
-        smallest = smallest_world(model)
-        probe_shape = (max(6, smallest[0]), max(6, smallest[1]))
-        return sized_menu(world, smallest, soup_steps=(model.stride, 16)) + probe_menu(
-            space.family, space.free_bits, model.stride, probe_shape, space.free_names
-        )
-    raise ValueError(f"unknown menu {name!r}; choose one of {', '.join(MENUS)} or give Experiments")
-
-
-def _check_menu(
-    menu: Sequence[Experiment], world: tuple[int, int], model: ObservationModel
-) -> tuple[Experiment, ...]:
-    items = tuple(menu)
-    if not items:
-        raise ValueError("menu must hold at least one Experiment, got an empty menu")
-    names = set()
-    smallest = smallest_world(model)
-    for item in items:
-        if not isinstance(item, Experiment):
-            raise ValueError(f"menu items must be Experiment objects, got {item!r}")
-        if item.name in names:
-            raise ValueError(f"menu item names must be unique; {item.name!r} appears twice")
-        names.add(item.name)
-        height, width = item.shape_in(world)
-        if not (smallest[0] <= height <= world[0] and smallest[1] <= width <= world[1]):
-            raise ValueError(
-                f"menu item {item.name!r} runs on a {height}x{width} world; allowed: "
-                f"{smallest[0]}..{world[0]} x {smallest[1]}..{world[1]}"
-            )
-        item.check_world(height, width)
-        if item.steps < model.stride:
-            raise ValueError(
-                f"menu item {item.name!r} runs {item.steps} steps, fewer than the stride "
-                f"{model.stride}: nothing of it would be observed"
-            )
-    return items
-
-
-def experiment_summary(last: VisibleTrajectory) -> np.ndarray:
-    """The fixed-length statistics curve of ``last``: float32 (N_STATS * SUMMARY_FRAMES,),
-    the observation's ``last_experiment``."""
-    summary = np.zeros((SUMMARY_FRAMES, N_STATS), dtype=np.float32)
-    if last.stats is not None:
-        curve = last.stats
-    else:
-        assert last.frames is not None  # a trajectory observes either frames or statistics
-        h, w = last.frames.shape[1:]
-        curve = frame_statistics(
-            last.initial[:h, :w], last.frames, last.model.wraps(*last.world_shape)
-        )
-    if len(curve):
-        summary[:] = np.clip(curve[summary_picks(len(curve))], 0.0, 1.0)
-    return summary.ravel()
-
-
-@functools.lru_cache(maxsize=64)
-def summary_picks(n_frames: int) -> np.ndarray:
-    """The ``SUMMARY_FRAMES`` frames a statistics curve of ``n_frames`` is resampled to."""
-    picks = np.round(np.linspace(0, n_frames - 1, SUMMARY_FRAMES)).astype(int)
-    picks.setflags(write=False)
-    return picks
+def observation_space(settings: EnvSettings) -> spaces.Dict:
+    """The observation space of an env of ``settings`` (``RuleDiscoveryEnv``'s Observation
+    Space)."""
+    n_menu, n_free = settings.layout.n_menu, settings.layout.n_free
+    observation_spaces: dict[str, spaces.Space] = {
+        "p_one": spaces.Box(0.0, 1.0, (n_free,), np.float32),
+        "confidence": spaces.Box(0.0, 1.0, (n_free,), np.float32),
+        "budget_left": spaces.Box(0.0, 1.0, (2,), np.float32),
+        "last_experiment": spaces.Box(0.0, 1.0, (N_STATS * SUMMARY_FRAMES,), np.float32),
+        "spent_per_item": spaces.Box(0.0, 1.0, (n_menu,), np.float32),
+    }
+    if settings.frame_observation:
+        h, w = settings.model.region(*settings.world)
+        observation_spaces["frame"] = spaces.Box(0, 255, (h, w, 1), np.uint8)
+    return spaces.Dict(observation_spaces)
 
 
 class RuleDiscoveryEnv(gym.Env):
@@ -337,167 +294,55 @@ class RuleDiscoveryEnv(gym.Env):
     # gymnasium declares ``metadata`` an instance attribute (a ClassVar here would clash).
     metadata: dict[str, Any] = {"render_modes": ["rgb_array", "ansi"], "render_fps": 2}  # noqa: RUF012
 
-    def __init__(
-        self,
-        family: str | RuleFamily = "totalistic",
-        prior: str | Sequence[str | Rule] | Rule | RulePrior = "uniform",
-        known: dict[int | str, int] | None = None,
-        world: tuple[int, int] = DEFAULT_WORLD,
-        menu: str | Sequence[Experiment] | None = None,
-        design: bool = False,
-        max_experiment_steps: int = DEFAULT_MAX_EXPERIMENT_STEPS,
-        noise: float = 0.0,
-        stride: int = 1,
-        window: tuple[int, int] | None = None,
-        sigma: float | None = None,
-        observation: ObservationModel | None = None,
-        experiment_budget: int | None = None,
-        compute_budget: int | None = None,
-        inference: str | EngineFactory = "auto",
-        reward: str | RewardFunction = "info_gain",
-        frame_observation: bool = False,
-        max_steps: int = 256,
-        repeat_tests: bool = True,
-        battery: str = "fixed",
-        render_mode: str | None = None,
-    ) -> None:
-        self.space = RuleSpace.of(get_family(family), known)
-        self.world = _check_world(world)
-        if observation is None:
-            observation = ObservationModel(
-                noise=noise, stride=stride, window=window, stats_sigma=sigma
-            )
-        elif not isinstance(observation, ObservationModel):
-            raise ValueError(f"observation must be an ObservationModel, got {observation!r}")
-        elif (noise, stride, window, sigma) != (0.0, 1, None, None):
-            raise ValueError(
-                "give either observation= or noise/stride/window/sigma, not both "
-                f"(got observation={observation.describe()} and noise={noise!r}, "
-                f"stride={stride!r}, window={window!r}, sigma={sigma!r})"
-            )
-        observation.check_world(*self.world)
-        self.model = observation
-        if menu is None or isinstance(menu, str):
-            menu = _named_menu("v0" if menu is None else menu, self.space, self.world, observation)
-        self.menu = _check_menu(menu, self.world, observation)
-        if not isinstance(design, bool):
-            raise ValueError(f"design must be True or False, got {design!r}")
-        self.design = design
-        if not _is_int(max_experiment_steps) or max_experiment_steps < observation.stride:
-            raise ValueError(
-                f"max_experiment_steps must be an int >= the stride {observation.stride}, "
-                f"got {max_experiment_steps!r}"
-            )
-        self.max_experiment_steps = int(max_experiment_steps)
-        self.prior = make_prior(prior, self.space)
-        if isinstance(inference, str):
-            name = auto_engine(self.space, observation) if inference == "auto" else inference
-            self.engine_factory: EngineFactory = engine_class(name)
-            self.inference = name
-        else:
-            self.engine_factory = inference
-            self.inference = getattr(inference, "name", "custom")
-        self.engine_factory(self.space, observation)  # refuse unsupported settings now
-        self.reward_function = make_reward(reward)
-        if frame_observation and observation.stats_sigma is not None:
-            raise ValueError("frame_observation=True needs frames; stats(sigma) shows none")
-        self.frame_observation = bool(frame_observation)
-        if not _is_int(max_steps) or max_steps < 1:
-            raise ValueError(f"max_steps must be an int >= 1, got {max_steps!r}")
-        self.max_steps = int(max_steps)
-        if not isinstance(repeat_tests, bool):
-            raise ValueError(f"repeat_tests must be True or False, got {repeat_tests!r}")
-        self.repeat_tests = repeat_tests
-        if battery not in BATTERIES:
-            raise ValueError(f"battery must be one of {', '.join(BATTERIES)}, got {battery!r}")
-        self.battery = battery
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(
-                f"render_mode must be None or one of {self.metadata['render_modes']}, "
-                f"got {render_mode!r}"
-            )
-        self.render_mode = render_mode
-
-        h, w = observation.region(*self.world)
-        full_experiment = observation.cost(*self.world, 16)
-        self.experiment_budget = check_budget(
-            _DEFAULT_EXPERIMENTS * full_experiment
-            if experiment_budget is None
-            else experiment_budget,
-            "experiment_budget",
-        )
-        self.compute_budget = check_budget(
-            _DEFAULT_REPLAYS * 16 * self.world[0] * self.world[1]
-            if compute_budget is None
-            else compute_budget,
-            "compute_budget",
-        )
-        self.item_costs = np.array(
-            [observation.cost(*item.shape_in(self.world), item.steps) for item in self.menu]
-        )
-        self.limits = ExperimentLimits(observation, self.world, self.max_experiment_steps)
-        self.smallest_world = self.limits.smallest_world
-        #: Cost of the cheapest designed experiment (smallest world, fewest steps).
-        self.cheapest_design = observation.cost(*self.smallest_world, observation.stride)
-        if self.experiment_budget < self.item_costs.min():
-            raise ValueError(
-                f"experiment_budget {self.experiment_budget} cannot pay for any experiment; "
-                f"the cheapest menu item costs {int(self.item_costs.min())} observed cell-steps"
-            )
-
-        n_menu, n_free = len(self.menu), self.space.n_free
-        self.n_actions = n_menu + n_free + 2
-        self.action_space = self._action_space()
-        observation_spaces: dict[str, spaces.Space] = {
-            "p_one": spaces.Box(0.0, 1.0, (n_free,), np.float32),
-            "confidence": spaces.Box(0.0, 1.0, (n_free,), np.float32),
-            "budget_left": spaces.Box(0.0, 1.0, (2,), np.float32),
-            "last_experiment": spaces.Box(0.0, 1.0, (N_STATS * SUMMARY_FRAMES,), np.float32),
-            "spent_per_item": spaces.Box(0.0, 1.0, (n_menu,), np.float32),
-        }
-        if self.frame_observation:
-            observation_spaces["frame"] = spaces.Box(0, 255, (h, w, 1), np.uint8)
-        self.observation_space = spaces.Dict(observation_spaces)
-        self._battery = scoring_battery(self.world)
+    def __init__(self, render_mode: str | None = None, **arguments: Any) -> None:
+        """``arguments``: those of the Arguments table (``lifegym.settings.env_settings``)."""
+        self.settings = settings = env_settings(**arguments)
+        self.render_mode = self.check_render_mode(render_mode)
+        self.action_space = action_space(settings)
+        self.observation_space = observation_space(settings)
+        #: The scoring battery of ``battery="fixed"`` (one for every episode).
+        self.fixed_battery = scoring_battery(settings.world)
         self._battery_seeds = np.random.SeedSequence()
+        self._battery_child: np.random.SeedSequence | None = None
         self._lab: Lab | None = None
+        self._state = EpisodeBatch.empty(1, settings.layout, "", settings.model.noise)
         #: What agents see (``lifegym.public``): settings copied now, state pushed after
         #: every reset and step; it holds nothing that leads back here.
         self.agent_view = EnvView.of(self)
 
-    # -- action layout -------------------------------------------------------------------
+    @classmethod
+    def check_render_mode(cls, render_mode: object) -> str | None:
+        """``render_mode``, or a ValueError naming it and the modes allowed."""
+        if render_mode is not None and render_mode not in cls.metadata["render_modes"]:
+            raise ValueError(
+                f"render_mode must be None or one of {cls.metadata['render_modes']}, "
+                f"got {render_mode!r}"
+            )
+        return render_mode if render_mode is None else str(render_mode)
 
-    def _action_space(self) -> spaces.Space:
-        discrete = spaces.Discrete(self.n_actions)
-        if not self.design:
-            return discrete
-        (h0, w0), (height, width) = self.smallest_world, self.world
-        stride = self.model.stride
-        return spaces.Dict(
-            {
-                "design": spaces.Discrete(2),
-                "action": discrete,
-                "cells": spaces.MultiBinary((height, width)),
-                "size": spaces.MultiDiscrete([height - h0 + 1, width - w0 + 1], start=[h0, w0]),
-                "steps": spaces.Discrete(self.max_experiment_steps - stride + 1, start=stride),
-            }
-        )
+    def __getattr__(self, name: str) -> Any:
+        """The fields of :attr:`settings` read as the env's own (``env.unwrapped.menu``)."""
+        if name != "settings" and name in _SETTINGS_FIELDS:
+            return getattr(self.settings, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    # -- action layout -------------------------------------------------------------------
 
     def design_action(self, cells: CellsLike, steps: int) -> dict[str, Any]:
         """The ``design=True`` action that runs ``cells`` (a 0/1 array, RLE or plaintext
         rows of ``.``/``o``; the world is its shape) for ``steps`` steps. ValueError naming
         the value and the limit when it does not fit."""
-        if not self.design:
+        if not self.settings.design:
             raise ValueError("designed experiments need gym.make(..., design=True)")
         grid = self._check_design(cells, steps)
-        return design_dict(grid, steps, self.world, self.submit_action)
+        return design_dict(grid, steps, self.settings.world, self.submit_action)
 
     def _check_design(self, cells: CellsLike, steps: object) -> np.ndarray:
         """The initial condition of a design as uint8 (h, w), or ValueError naming the bad
         value and the limit (shape within the allowed worlds, 0/1 values, steps)."""
-        grid = parse_cells(cells, max_shape=self.world)
-        self.limits.check_shape(grid.shape, "a designed world")
-        self.limits.check_steps(steps, "a designed experiment's steps")
+        grid = parse_cells(cells, max_shape=self.settings.world)
+        self.settings.limits.check_shape(grid.shape, "a designed world")
+        self.settings.limits.check_steps(steps, "a designed experiment's steps")
         return grid
 
     def _design_from_action(self, action: dict[str, Any]) -> tuple[np.ndarray, int]:
@@ -513,26 +358,30 @@ class RuleDiscoveryEnv(gym.Env):
             if size.shape != (2,) or size.dtype.kind not in "iu":
                 raise ValueError(f"size must be two ints (height, width), got {action['size']!r}")
             grid = np.asarray(cells)
-            if grid.shape != self.world:
+            if grid.shape != self.settings.world:
                 raise ValueError(
-                    f"with size given, cells must be the whole {self.world} array "
+                    f"with size given, cells must be the whole {self.settings.world} array "
                     f"(cells[:height, :width] is used), got shape {grid.shape}"
                 )
             height, width = int(size[0]), int(size[1])
-            if not (1 <= height <= self.world[0] and 1 <= width <= self.world[1]):
+            if not (1 <= height <= self.settings.world[0] and 1 <= width <= self.settings.world[1]):
                 raise ValueError(
-                    f"size {height}x{width} is outside 1..{self.world[0]} x 1..{self.world[1]}"
+                    f"size {height}x{width} is outside 1..{self.settings.world[0]} x 1..{self.settings.world[1]}"
                 )
             cells = grid[:height, :width]
         return self._check_design(cells, steps), int(steps)
 
     @property
+    def n_actions(self) -> int:
+        return self.settings.layout.n_actions
+
+    @property
     def test_map_action(self) -> int:
-        return len(self.menu) + self.space.n_free
+        return self.settings.layout.test_map
 
     @property
     def submit_action(self) -> int:
-        return self.test_map_action + 1
+        return self.settings.layout.submit
 
     def describe_action(self, action: int | dict[str, Any]) -> str:
         """Human-readable meaning of ``action``."""
@@ -541,17 +390,12 @@ class RuleDiscoveryEnv(gym.Env):
     def _describe(self, action: int | tuple[np.ndarray, int]) -> str:
         if isinstance(action, tuple):
             cells, steps = action
-            return f"design {cells.shape[0]}x{cells.shape[1]} x{steps}"
-        n_menu = len(self.menu)
-        if action < n_menu:
-            return f"request {self.menu[action].name}"
-        if action < self.test_map_action:
-            return f"test {self.space.free_names[action - n_menu]}"
-        return "test MAP" if action == self.test_map_action else "submit"
+            return design_description(cells.shape[0], cells.shape[1], steps)
+        return self.settings.layout.describe(action)
 
     def _check_action(self, action: object) -> int | tuple[np.ndarray, int]:
         """The Discrete-face index of ``action``, or (cells, steps) of a designed one."""
-        if self.design and isinstance(action, dict):
+        if self.settings.design and isinstance(action, dict):
             flag = action.get("design", 0)
             if isinstance(flag, np.ndarray) and flag.shape == ():
                 flag = flag.item()
@@ -565,7 +409,7 @@ class RuleDiscoveryEnv(gym.Env):
         n = self.n_actions
         if isinstance(action, np.ndarray) and action.shape == () and action.dtype.kind in "iu":
             action = action.item()
-        if not _is_int(action):
+        if not is_int(action):
             raise TypeError(
                 f"action must be an int in [0, {n}), got {action!r} of type {type(action).__name__}"
             )
@@ -595,76 +439,71 @@ class RuleDiscoveryEnv(gym.Env):
         """bool (n_actions,): which actions the budgets can pay for (sb3-contrib convention)."""
         if self._lab is None:
             raise RuntimeError("call reset() before using the env")
-        return self._mask.copy()
+        return self._state.mask[0].copy()
 
-    def _compute_masks(self) -> np.ndarray:
-        lab = self.lab
-        mask = np.zeros(self.n_actions, dtype=bool)
-        mask[: len(self.menu)] = self.item_costs <= lab.experiment_left
-        replay = lab.replay_cost()
-        if lab.trajectories:
-            mask[len(self.menu) : self.test_map_action] = 2 * replay <= lab.compute_left
-            mask[self.test_map_action] = replay <= lab.compute_left
-            if not self.repeat_tests:  # the same test on the same data changes nothing
-                data = len(lab.trajectories)
-                mask[len(self.menu) : self.test_map_action] &= self._bit_tested_with != data
-                mask[self.test_map_action] &= self._map_tested_with != (
-                    data,
-                    self._belief.map_rule,
-                )
-        mask[self.submit_action] = True
-        return mask
+    def _record_lab(self) -> None:
+        """Copy what the lab spent and ran into the episode's row, and refresh its masks."""
+        lab, state = self.lab, self._state
+        state.experiment_spent[0] = lab.experiment_spent
+        state.compute_spent[0] = lab.compute_spent
+        state.replay_cost[0] = lab.replay_cost()
+        state.n_trajectories[0] = len(lab.trajectories)
+        refresh_masks(
+            state,
+            _ROW,
+            self.settings.layout,
+            self.settings.item_costs,
+            self.settings.budgets,
+            self.settings.repeat_tests,
+        )
+
+    def _set_belief(self, belief: Belief) -> None:
+        self._belief = belief
+        self._state.set_belief(
+            0,
+            belief.p_one,
+            belief.entropy,
+            belief.n_consistent,
+            self.settings.space.free_values(belief.map_rule),
+            str(belief.map_rule),
+        )
 
     # -- gym API -------------------------------------------------------------------------
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        hidden = self._rule_from_options(options)  # validate before touching any state
+        hidden = hidden_rule_from_options(
+            options, self.settings.space
+        )  # validate before any change
         super().reset(seed=seed)
         if seed is not None:
             self._battery_seeds = stream(seed, BATTERY_STREAM)
-        if self.battery == "episode":  # a new battery per episode, from the env's own stream
+        if (
+            self.settings.battery == "episode"
+        ):  # a new battery per episode, from the env's own stream
             self._battery_child = self._battery_seeds.spawn(1)[0]  # drawn when scored
         if hidden is None:
-            hidden = self.prior.sample(self.np_random)
+            hidden = self.settings.prior.sample(self.np_random)
         self._lab = Lab(
             hidden,
-            self.model,
-            self.world,
-            self.experiment_budget,
-            self.compute_budget,
+            self.settings.model,
+            self.settings.world,
+            self.settings.experiment_budget,
+            self.settings.compute_budget,
             self.np_random,
-            max_steps=self.max_experiment_steps,
+            max_steps=self.settings.max_experiment_steps,
         )
-        self._engine = self.engine_factory(self.space, self.model)
-        self._belief = self._engine.belief()
-        self._steps = 0
-        self._n_tests = 0
-        self._bit_tested_with = np.full(self.space.n_free, -1, dtype=np.int64)
-        self._map_tested_with: tuple[int, Rule] | None = None
+        self._engine = self.settings.engine_factory(self.settings.space, self.settings.model)
+        self._state.restart(0)
+        self._set_belief(self._engine.belief())
         self._done = False
-        self._spent_per_item = np.zeros(len(self.menu))
-        self._last_summary = np.zeros(N_STATS * SUMMARY_FRAMES, dtype=np.float32)
-        self._mask = self._compute_masks()
+        self._record_lab()
         self.agent_view._start(self._belief, self._lab.experiment_left, self._lab.compute_left)
         self._last_info: dict[str, Any] = {}
         info = self._info("reset", 0, 0)
         self._last_info = info
         return self._observation(), info
-
-    def _rule_from_options(self, options: dict[str, Any] | None) -> Rule | None:
-        if not options:
-            return None
-        unknown = set(options) - {"rule"}
-        if unknown:
-            raise ValueError(f"unknown reset options {sorted(unknown)}; accepted: 'rule'")
-        rule = options["rule"]
-        if isinstance(rule, str):
-            rule = Rule.parse(rule)
-        if not isinstance(rule, Rule):
-            raise ValueError(f"options['rule'] must be a rule string or Rule, got {rule!r}")
-        return FixedPrior(self.space, rule).rule  # checks that the rule lies in the space
 
     def step(
         self, action: int | dict[str, Any]
@@ -672,115 +511,106 @@ class RuleDiscoveryEnv(gym.Env):
         if self._lab is None or self._done:
             raise RuntimeError("the episode has ended (or not started): call reset()")
         checked = self._check_action(action)
-        lab = self.lab
-        entropy_before = self._belief.entropy
+        lab, state = self.lab, self._state
+        entropy_before = state.entropy.copy()
         experiment_before, compute_before = lab.experiment_spent, lab.compute_spent
         described = self._describe(checked)
         if isinstance(checked, tuple):
             cells, steps = checked
-            affordable = lab.affordable(steps, (cells.shape[0], cells.shape[1]))
+            allowed = lab.affordable(steps, (cells.shape[0], cells.shape[1]))
         else:
-            affordable = bool(self._mask[checked])
-        rejected = "" if affordable else f"cannot pay for {described}"
+            allowed = bool(state.mask[0, checked])
         test: dict[str, Any] = {}
-        submitted_by = ""
-        if rejected:
+        if not allowed:
             pass
         elif isinstance(checked, tuple):
             self._absorb(lab.run_array(cells, steps, name="design"))
-        elif checked < len(self.menu):
-            trajectory = lab.run(self.menu[checked])
-            self._spent_per_item[checked] += trajectory.cost
+        elif checked < len(self.settings.menu):
+            trajectory = lab.run(self.settings.menu[checked])
+            state.spent_per_item[0, checked] += trajectory.cost
             self._absorb(trajectory)
         elif checked < self.test_map_action:
-            test = self._test_bit(checked - len(self.menu))
-            self._belief = self._engine.belief()
+            test = self._test_bit(checked - len(self.settings.menu))
+            self._set_belief(self._engine.belief())
         elif checked == self.test_map_action:
             test = self._test_map()
-        else:
-            submitted_by = "agent"
-        self._steps += 1
-        self._mask = self._compute_masks()
-        can_design = self.design and self.cheapest_design <= lab.experiment_left
-        if not submitted_by and not self._mask[: len(self.menu)].any() and not can_design:
-            submitted_by = "budget"
-        truncated = not submitted_by and self._steps >= self.max_steps
-        if truncated:
-            submitted_by = "truncation"
+        state.steps[0] += 1
+        self._record_lab()
+        submits = np.array([checked == self.submit_action])
+        can_design = self.settings.design and self.settings.cheapest_design <= lab.experiment_left
+        ended = int(
+            episode_ends(
+                state, _LIVE, submits, len(self.settings.menu), can_design, self.settings.max_steps
+            )[0]
+        )
+        truncated = ended == TRUNCATED
         experiment_cost = lab.experiment_spent - experiment_before
         compute_cost = lab.compute_spent - compute_before
         info = self._info(described, experiment_cost, compute_cost)
-        if rejected:
-            info["rejected"] = rejected
+        if not allowed:
+            info["rejected"] = rejection(described)
         if test:
             info["test"] = test
         result = None
-        if submitted_by:
+        if ended:
             self._done = True
-            result = self._result(submitted_by)
-            info["result"] = result.as_dict()
-        outcome = StepOutcome(
-            entropy_before=entropy_before,
-            entropy_after=self._belief.entropy,
-            experiment_cost=experiment_cost,
-            compute_cost=compute_cost,
-            experiment_budget=self.experiment_budget,
-            compute_budget=self.compute_budget,
-            rejected=bool(rejected),
-            finished=result is not None,
-            exact=bool(result and result.exact),
-            bits_correct=result.bits_correct if result else 0.0,
-            identified=bool(result and result.identified),
+            result = self._result(END_REASONS[ended]).as_dict()
+            info["result"] = result
+        outcomes = step_outcomes(
+            state,
+            _ROW,
+            entropy_before,
+            np.array([experiment_cost]),
+            np.array([compute_cost]),
+            self.settings.budgets,
+            np.array([not allowed]),
+            [result],
         )
-        reward = float(self.reward_function(outcome))
-        terminated = bool(submitted_by) and not truncated
-        self.agent_view._update(self._belief, lab.experiment_left, lab.compute_left, self._steps)
+        reward = float(self.settings.reward_function.batch(outcomes)[0])
+        self.agent_view._update(
+            self._belief, lab.experiment_left, lab.compute_left, int(state.steps[0])
+        )
         self._last_info = info
-        return self._observation(), reward, terminated, bool(truncated), info
+        return self._observation(), reward, bool(ended) and not truncated, truncated, info
 
     def render(self) -> np.ndarray | str | None:
         if self.render_mode is None:
             return None
         if self._lab is None:
             raise RuntimeError("call reset() before render()")
-        text = caption(self._last_info, self._steps)
+        text = caption(self._last_info, int(self._state.steps[0]))
         if self.render_mode == "rgb_array":
             frame = self._last_frame()  # at its own size: render_rgb scales it to the box
-            box = max(256, *self.model.region(*self.world))
-            return render_rgb(frame, self._belief.p_one, self.space.free_names, text, box)
+            box = max(256, *self.settings.model.region(*self.settings.world))
+            return render_rgb(frame, self._belief.p_one, self.settings.space.free_names, text, box)
         return render_ansi(self.agent_view, self._last_info.get("result"), text)
 
     # -- actions -------------------------------------------------------------------------
 
     def _absorb(self, trajectory: VisibleTrajectory) -> None:
-        self._last_summary = experiment_summary(trajectory)
+        self._state.summary[0] = experiment_summary(trajectory)
         self.agent_view._add(trajectory)
         self._engine.update(trajectory)
-        self._belief = self._engine.belief()
+        self._set_belief(self._engine.belief())
 
     def _test_bit(self, free_index: int) -> dict[str, Any]:
-        lab = self.lab
+        lab, state = self.lab, self._state
         lab.charge_compute(2 * lab.replay_cost())
-        values = self.space.free_values(self._belief.map_rule)
-        rules = []
-        for value in (1, 0):
-            values[free_index] = value
-            rules.append(self.space.rule(values))
-        log_odds = self._engine.component_log_odds(*rules)
+        tested = np.array([free_index])
+        set_, cleared = (
+            self.settings.space.rule(v) for v in tested_values(state.map_values[:1], tested)
+        )
+        log_odds = self._engine.component_log_odds(set_, cleared)
         self._engine.absorb_test(free_index, log_odds)
-        self._bit_tested_with[free_index] = len(lab.trajectories)
-        self._n_tests += 1
-        return {"kind": "bit", "bit": self.space.free_names[free_index], "log_odds": log_odds}
+        record_tests(state, _ROW, tested, _ROW[:0])
+        return bit_test_record(self.settings.space.free_names[free_index], log_odds)
 
     def _test_map(self) -> dict[str, Any]:
         lab = self.lab
         lab.charge_compute(lab.replay_cost())
         comparison = compare(self._belief.map_rule, lab.trajectories)
-        self._map_tested_with = (len(lab.trajectories), self._belief.map_rule)
-        self._n_tests += 1
-        return {"kind": "map", **dataclasses.asdict(comparison)}
-
-    # -- outputs -------------------------------------------------------------------------
+        record_tests(self._state, _ROW[:0], _ROW[:0], _ROW)
+        return map_test_record(comparison)
 
     # -- for harnesses whose agent submits its own rule (``lifegym.protocol``) -----------
 
@@ -792,80 +622,59 @@ class RuleDiscoveryEnv(gym.Env):
         grid = self._check_design(cells, steps)
         trajectory = self.lab.run_array(grid, int(steps), name="design")
         self._absorb(trajectory)
+        self._record_lab()
         return trajectory
 
     def run_item(self, item: int) -> VisibleTrajectory:
         """Run menu item ``item`` outside ``step()`` (as :meth:`run_cells`)."""
-        trajectory = self.lab.run(self.menu[item])
-        self._spent_per_item[item] += trajectory.cost
+        trajectory = self.lab.run(self.settings.menu[item])
+        self._state.spent_per_item[0, item] += trajectory.cost
         self._absorb(trajectory)
+        self._record_lab()
         return trajectory
 
     def charge_test(self, cell_steps: int) -> None:
         """Charge a harness's own test to the compute budget (BudgetError if it cannot pay)."""
         self.lab.charge_compute(cell_steps)
-        self._n_tests += 1
+        self._state.n_tests[0] += 1
+        self._record_lab()
 
     def score(self, rule: Rule, submitted_by: str = "agent") -> EpisodeResult:
         """The end-of-episode result had ``rule`` been submitted now (see Episode End)."""
         return self._result(submitted_by, rule)
 
     def _result(self, submitted_by: str, submitted: Rule | None = None) -> EpisodeResult:
-        lab, belief = self.lab, self._belief
         ending = Ending(
-            lab.hidden_rule,
-            belief.map_rule if submitted is None else submitted,
-            lab.trajectories,
-            self._episode_battery(),
+            self.lab.hidden_rule,
+            self._belief.map_rule if submitted is None else submitted,
+            self.lab.trajectories,
+            episode_battery(
+                self.settings.battery, self.fixed_battery, self.settings.world, self._battery_child
+            ),
             self._engine.class_probability,
-            costs={
-                "experiment_cost": lab.experiment_spent,
-                "compute_cost": lab.compute_spent,
-                "n_experiments": len(lab.trajectories),
-                "n_tests": self._n_tests,
-                "submitted_by": submitted_by,
-                "belief_entropy": float(belief.entropy),
-                "n_consistent": -1 if belief.n_consistent is None else int(belief.n_consistent),
-            },
+            costs=ending_costs(self._state, 0, submitted_by),
         )
-        return score_episodes([ending], self.space, self.model)[0]
-
-    def _episode_battery(self) -> np.ndarray | LazyBattery:
-        """The scoring battery of this episode (``battery``): fixed, or drawn from the
-        episode's own battery stream (as the match test asks for its density groups)."""
-        if self.battery == "episode":
-            return LazyBattery(self.world, np.random.default_rng(self._battery_child))
-        return self._battery
+        return score_episodes([ending], self.settings.space, self.settings.model)[0]
 
     def _info(self, action: str, experiment_cost: int, compute_cost: int) -> dict[str, Any]:
-        belief, lab = self._belief, self.lab
-        return {
-            "action": action,
-            "experiment_cost": int(experiment_cost),
-            "compute_cost": int(compute_cost),
-            "experiment_spent": int(lab.experiment_spent),
-            "compute_spent": int(lab.compute_spent),
-            "entropy": float(belief.entropy),
-            "n_consistent": -1 if belief.n_consistent is None else int(belief.n_consistent),
-            "map_rule": str(belief.map_rule),
-            "action_mask": self.action_masks(),
-        }
+        costs = np.array([experiment_cost]), np.array([compute_cost])
+        return info_of(infos(self._state, _ROW, [action], *costs), 0)
 
     def _last_frame(self) -> np.ndarray:
         """The last observed frame at its own size (the initial condition when only
         statistics are seen; zeros of the observed region before any experiment)."""
         trajectories = self.lab.trajectories if self._lab is not None else []
         if not trajectories:
-            return np.zeros(self.model.region(*self.world), dtype=np.uint8)
+            return np.zeros(self.settings.model.region(*self.settings.world), dtype=np.uint8)
         last = trajectories[-1]
         if last.frames is not None and len(last.frames):
             return last.frames[-1]
-        h, w = self.model.region(*last.world_shape)
+        h, w = self.settings.model.region(*last.world_shape)
         return last.initial[:h, :w]
 
     def _frame_to_show(self) -> np.ndarray:
         """The last observed frame padded (top-left) to the observed region of the world."""
-        h, w = self.model.region(*self.world)
+        h, w = self.settings.model.region(*self.settings.world)
         shown = self._last_frame()
         if shown.shape == (h, w):
             return shown
@@ -874,23 +683,8 @@ class RuleDiscoveryEnv(gym.Env):
         return padded
 
     def _observation(self) -> dict[str, np.ndarray]:
-        belief = self._belief
-        lab = self.lab
-        observation: dict[str, np.ndarray] = {
-            "p_one": belief.p_one.astype(np.float32),
-            "confidence": belief.confidence.astype(np.float32),
-            "budget_left": np.array(
-                [
-                    lab.experiment_left / self.experiment_budget if self.experiment_budget else 0,
-                    lab.compute_left / self.compute_budget if self.compute_budget else 0,
-                ],
-                dtype=np.float32,
-            ),
-            "last_experiment": self._last_summary.copy(),
-            "spent_per_item": (self._spent_per_item / max(self.experiment_budget, 1)).astype(
-                np.float32
-            ),
-        }
-        if self.frame_observation:
+        batched = observations(self._state, self.settings.budgets)
+        observation = {key: value[0] for key, value in batched.items()}
+        if self.settings.frame_observation:
             observation["frame"] = (self._frame_to_show() * 255).astype(np.uint8)[..., None]
         return observation

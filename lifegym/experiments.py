@@ -35,6 +35,7 @@ __all__ = [
     "PROBE_SIDE",
     "Experiment",
     "default_menu",
+    "draw_soup",
     "initial_condition",
     "probe_menu",
     "sized_menu",
@@ -240,6 +241,13 @@ def sized_menu(
     )
 
 
+def draw_soup(rng: np.random.Generator, density: float, out: np.ndarray) -> np.ndarray:
+    """Fill the bool array ``out`` with a soup: each cell alive with probability
+    ``density``, one uniform draw per cell in ``out``'s order (what every soup of an
+    episode draws, in the single env's lab and in the native vector env alike)."""
+    return np.less(rng.random(out.shape), density, out=out)
+
+
 def initial_condition(
     experiment: Experiment, shape: tuple[int, int], rng: np.random.Generator | None
 ) -> np.ndarray:
@@ -252,7 +260,7 @@ def initial_condition(
         return np.array(experiment.cells, dtype=np.uint8)
     if experiment.kind == "soup":
         assert rng is not None  # a soup is drawn
-        return (rng.random(shape) < experiment.density).astype(np.uint8)
+        return draw_soup(rng, experiment.density, np.empty(shape, dtype=bool)).view(np.uint8)
     world = np.zeros(shape, dtype=np.uint8)
     if experiment.kind == "patch":
         assert rng is not None  # a patch is drawn

@@ -111,6 +111,14 @@ class Comparison:
     expected_discrepancy: float
     cost: int
 
+    @classmethod
+    def of_totals(
+        cls, loglik: float, discrepancy: float, units: int, expected: float, cost: int
+    ) -> Comparison:
+        """The comparison whose ``discrepancy`` summed over ``units`` scored units (frames:
+        observed cells; statistics: z-scores) is ``discrepancy``."""
+        return cls(loglik, discrepancy / units if units else 0.0, expected, cost)
+
 
 @dataclass(frozen=True, eq=False)
 class Replay:
@@ -386,7 +394,7 @@ def compare(
         if stats_kind
         else (trajectories[0].model.noise if trajectories else 0.0)
     )
-    return Comparison(loglik, discrepancy / units if units else 0.0, expected, cost)
+    return Comparison.of_totals(loglik, discrepancy, units, expected, cost)
 
 
 def statistics_loglik(rule: Rule, trajectories: Sequence[VisibleTrajectory]) -> float:

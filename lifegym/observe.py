@@ -29,6 +29,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, replace
+from typing import TypeGuard
 
 import numpy as np
 from numba import njit
@@ -49,6 +50,7 @@ __all__ = [
     "frame_counts",
     "frame_statistics",
     "full",
+    "is_int",
     "noisy",
     "observe",
     "statistics_from_counts",
@@ -66,7 +68,8 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
 
 
-def _is_int(value: object) -> bool:
+def is_int(value: object) -> TypeGuard[int | np.integer]:
+    """Whether ``value`` is an integer (Python or NumPy), a bool not counted."""
     return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
@@ -94,13 +97,13 @@ class ObservationModel:
     def __post_init__(self) -> None:
         if not _is_number(self.noise) or not 0.0 <= float(self.noise) <= 0.5:
             raise ValueError(f"noise p must be a number in [0, 0.5], got {self.noise!r}")
-        if not _is_int(self.stride) or self.stride < 1:
+        if not is_int(self.stride) or self.stride < 1:
             raise ValueError(f"stride k must be an int >= 1, got {self.stride!r}")
         if self.window is not None:
             ok = (
                 isinstance(self.window, tuple | list)
                 and len(self.window) == 2
-                and all(_is_int(v) and v >= 1 for v in self.window)
+                and all(is_int(v) and v >= 1 for v in self.window)
             )
             if not ok:
                 raise ValueError(

@@ -18,7 +18,8 @@ from gymnasium.utils.env_checker import check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import lifegym  # noqa: F401  (registers the ids)
-from lifegym.env import SUMMARY_FRAMES, RuleDiscoveryEnv
+from lifegym.env import RuleDiscoveryEnv
+from lifegym.episodes import SUMMARY_FRAMES
 from lifegym.experiments import Experiment
 from lifegym.observe import N_STATS
 from lifegym.registration import PRESETS

@@ -58,7 +58,7 @@ def secrets_of(env: gym.Env) -> dict[int, str]:
         id(raw.lab.rng): "the Lab's generator",
         id(raw.lab.hidden_rule): "the hidden rule",
         id(raw.prior): "the prior",
-        id(raw._battery): "the scoring battery",
+        id(raw.fixed_battery): "the scoring battery",
         id(raw._engine): "the env's engine",
         id(raw.lab.trajectories): "the env's list of trajectories",
     }

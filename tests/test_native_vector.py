@@ -184,7 +184,7 @@ def test_maskable_ppo_trains_on_the_native_env_through_the_sb3_adapter() -> None
     # An ended episode's info: SB3's keys and the single env's result.
     venv.reset()
     for _ in range(6):
-        _, rewards, dones, infos = venv.step(np.full(4, native.settings.submit_action))
+        _, rewards, dones, infos = venv.step(np.full(4, native.settings.layout.submit))
         assert rewards.dtype == np.float32 and dones.all()
         for info in infos:
             assert {"terminal_observation", "TimeLimit.truncated", "result", "episode"} <= set(info)
@@ -263,3 +263,27 @@ def test_the_one_word_row_step_is_the_simulator_s(
         rows, after = after, rows
         got = ((rows[:, None] >> np.arange(width, dtype=np.uint64)) & np.uint64(1)).astype(np.uint8)
         assert np.array_equal(got, want[step]), step
+
+
+def test_noiseless_counts_beyond_int64_play_the_single_envs_episodes() -> None:
+    """Noiseless data on 102 free bits count up to 2^102 consistent rules: the native env
+    keeps them as Python ints (it once raised OverflowError at reset) and reports each
+    episode's count as the single env does."""
+    kwargs: dict[str, Any] = {"family": "isotropic", "menu": "v1", "world": (16, 16)}
+    native = RuleDiscoveryVectorEnv(2, **kwargs)
+    singles = [gym.make("lifegym/RuleDiscovery-v1", **kwargs) for _ in range(2)]
+    _, infos = native.reset(seed=3)
+    for i, env in enumerate(singles):
+        assert infos["n_consistent"][i] == env.reset(seed=3 + i)[1]["n_consistent"] == 2**102
+    rng = np.random.default_rng(1)
+    playing = [True, True]  # compared until the episode ends (the native env restarts it)
+    for _ in range(6):
+        masks = native.action_masks()
+        actions = (rng.random(masks.shape) * masks).argmax(axis=1)
+        _, rewards, ended, cut, infos = native.step(actions)
+        for i, env in enumerate(singles):
+            if playing[i]:
+                _, reward, *_, info = env.step(int(actions[i]))
+                assert (rewards[i], infos["n_consistent"][i]) == (reward, info["n_consistent"])
+                playing[i] = not (ended[i] or cut[i])
+    native.close()

@@ -40,7 +40,13 @@ from lifegym.patterns import count_seen_transitions
 from lifegym.rules import Rule
 from lifegym.types import Belief, RuleSpace, VisibleTrajectory
 
-__all__ = ["ExactEngine", "class_probability", "count_transitions", "posterior"]
+__all__ = [
+    "ExactEngine",
+    "class_probability",
+    "consistent_counts",
+    "count_transitions",
+    "posterior",
+]
 
 
 def count_transitions(
@@ -94,7 +100,7 @@ class ExactEngine(InferenceEngine):
         )
         n_consistent = None
         if self.model.noise == 0.0:
-            n_consistent = 0 if conflict else 2 ** int((~evidence).sum())
+            n_consistent = consistent_counts(evidence, conflict)[0]
         map_rule = self.space.rule((p_one > 0.5).astype(np.uint8))
         return Belief(
             p_one=p_one,
@@ -115,6 +121,15 @@ def class_probability(space: RuleSpace, p_one: np.ndarray, members: Sequence[Rul
     """The exact engine's posterior probability of the rules ``members`` of ``space``
     given its marginals ``p_one`` (independent bits: :func:`independent_class_probability`)."""
     return independent_class_probability(p_one, [space.free_values(m) for m in members])
+
+
+def consistent_counts(evidence: np.ndarray, conflict: np.ndarray | np.bool_) -> list[int]:
+    """Rules consistent with noiseless data, per episode of :func:`posterior`'s output
+    (``evidence`` bool (..., F), ``conflict`` bool (...,)): none when the data contradict
+    each other, else 2^(bits no data bear on) (Python ints: 2^512 does not fit int64)."""
+    open_bits = (~np.atleast_2d(evidence)).sum(axis=1).tolist()
+    clashes = np.atleast_1d(conflict).tolist()
+    return [0 if clash else 2**bits for clash, bits in zip(clashes, open_bits, strict=True)]
 
 
 def posterior(

@@ -3,8 +3,13 @@
 ``gym.make_vec("lifegym/LifeLike-Noisy-v1", num_envs=64)`` builds it (the v1 presets'
 ``vector_entry_point`` is :func:`make_vector_env`). It plays exactly the episodes N
 ``RuleDiscoveryEnv`` of the same arguments would play for the same seeds and actions --
-observations, rewards, terminations, infos and ``info["result"]`` bit for bit -- but keeps
-every episode's state in arrays and does each step's work for all episodes at once:
+observations, rewards, terminations, infos and ``info["result"]`` bit for bit. The rules
+of an episode are the single env's own: both keep an :class:`~lifegym.episodes.EpisodeBatch`
+(the single env a batch of one) and call the functions of ``lifegym.episodes`` for what an
+action means, which actions are allowed, how an episode ends, what is observed and reported
+and what a reward sees, and ``lifegym.settings`` for what the arguments mean. What is this
+module's own is how the work is done: it keeps every episode's experiments in one arena
+and does each step's work for all episodes at once:
 
 * **requests**: the hidden rules of all requesting episodes run (bit-packed for B/S rules),
   their cells are flipped, their transitions and frame statistics counted and their frames
@@ -16,7 +21,9 @@ every episode's state in arrays and does each step's work for all episodes at on
   trajectory of every testing episode in one kernel call (``test_packed`` for B/S rules,
   ``test_tables``), the trajectories kept in one arena, each episode's tested rules'
   log-likelihoods kept so that a rule is replayed only on trajectories it has not seen;
-* **beliefs, masks, observations, rewards, infos**: array operations over the batch.
+* **beliefs**: the exact engine's posterior (``lifegym.inference.exact.posterior``) of
+  every episode whose data changed, in one array operation;
+* **masks, observations, rewards, infos**: ``lifegym.episodes`` over the batch.
 
 * **episode ends**: every episode ending in a step is scored together
   (``lifegym.scoring.score_episodes``, as the single env scores its one): the undetermined
@@ -55,12 +62,34 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, SyncVectorEnv, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from lifegym.behaviour import LazyBattery
-from lifegym.env import SUMMARY_FRAMES, RuleDiscoveryEnv, summary_picks
-from lifegym.experiments import initial_condition
+from lifegym.behaviour import battery as scoring_battery
+from lifegym.env import RuleDiscoveryEnv, action_space, observation_space
+from lifegym.episodes import (
+    END_REASONS,
+    SUMMARY_FRAMES,
+    TRUNCATED,
+    EpisodeBatch,
+    bit_test_record,
+    ending_costs,
+    episode_battery,
+    episode_ends,
+    hidden_rule_from_options,
+    info_of,
+    infos,
+    map_test_record,
+    observations,
+    record_tests,
+    refresh_masks,
+    rejection,
+    step_outcomes,
+    summary_picks,
+    tested_values,
+)
+from lifegym.experiments import draw_soup, initial_condition
 from lifegym.inference.base import binary_entropy_bits
-from lifegym.inference.exact import ExactEngine, posterior
+from lifegym.inference.exact import ExactEngine, consistent_counts, posterior
 from lifegym.inference.exact import class_probability as exact_class_probability
+from lifegym.likelihood import Comparison
 from lifegym.observe import (
     COUNT_FIELDS,
     N_STATS,
@@ -70,10 +99,10 @@ from lifegym.observe import (
     block_channel,
 )
 from lifegym.patterns import RUN_COLUMNS, occurring_bits
-from lifegym.reward import StepOutcomes
 from lifegym.rules import TOTALISTIC, Rule
 from lifegym.scoring import Ending, PackedGroup, score_episodes, shows_every_flip
 from lifegym.seeding import BATTERY_STREAM, stream
+from lifegym.settings import EnvSettings, env_settings
 from lifegym.sim import bs_rule_words
 from lifegym.types import VisibleTrajectory
 from lifegym.vector.arena import Arena
@@ -106,23 +135,22 @@ __all__ = [
     "native_unsupported",
 ]
 
-_SUMMARY_SIZE = N_STATS * SUMMARY_FRAMES
 #: Most MAP-rule strings remembered (info["map_rule"] of recent beliefs).
 _RULE_CACHE = 1 << 16
 
 
-def native_unsupported(env: RuleDiscoveryEnv) -> str | None:
-    """Why the native vector env cannot run ``env``'s settings (None: it can)."""
-    if env.design:
+def native_unsupported(settings: EnvSettings, render_mode: object = None) -> str | None:
+    """Why the native vector env cannot run ``settings`` (None: it can)."""
+    if settings.design:
         return "design=True (the native env steps the Discrete face)"
-    if env.engine_factory is not ExactEngine:
-        return f"inference {env.inference!r} (the native env batches the exact engine)"
-    if env.frame_observation:
+    if settings.engine_factory is not ExactEngine:
+        return f"inference {settings.inference!r} (the native env batches the exact engine)"
+    if settings.frame_observation:
         return "frame_observation=True"
-    if env.render_mode is not None:
-        return f"render_mode={env.render_mode!r}"
-    if env.model.noise >= 0.5:
-        return f"noise={env.model.noise} (observe draws every cell at p >= 0.5)"
+    if render_mode is not None:
+        return f"render_mode={render_mode!r}"
+    if settings.model.noise >= 0.5:
+        return f"noise={settings.model.noise} (observe draws every cell at p >= 0.5)"
     return None
 
 
@@ -255,33 +283,34 @@ class RuleDiscoveryVectorEnv(VectorEnv):
             raise ValueError(f"num_envs must be an int >= 1, got {num_envs!r}")
         self.autoreset_mode = _check_mode(autoreset_mode)
         self.metadata = {**type(self).metadata, "autoreset_mode": self.autoreset_mode}
-        template = RuleDiscoveryEnv(**kwargs)
-        reason = native_unsupported(template)
+        render_mode = kwargs.pop("render_mode", None)
+        settings = env_settings(**kwargs)
+        reason = native_unsupported(settings, render_mode)
         if reason:
             raise ValueError(
                 f"the native vector env cannot run {reason}; lifegym.vector.make_vector_env "
                 "falls back to single envs for it"
             )
-        self.settings = template  # its settings only: no episode is ever played on it
+        self.settings = settings
         self.num_envs = n = int(num_envs)
-        self.single_observation_space = template.observation_space
-        self.single_action_space = template.action_space
-        self.observation_space = batch_space(template.observation_space, n)
-        self.action_space = batch_space(template.action_space, n)
+        self.single_observation_space = observation_space(settings)
+        self.single_action_space = action_space(settings)
+        self.observation_space = batch_space(self.single_observation_space, n)
+        self.action_space = batch_space(self.single_action_space, n)
         self.render_mode = None
 
-        space, model = template.space, template.model
+        space, model = settings.space, settings.model
         self._space = space
         self._model = model
-        self._menu = template.menu
-        self._n_menu = len(template.menu)
+        self._menu = settings.menu
+        self._layout = settings.layout
+        self._n_menu = len(settings.menu)
         self._n_free = space.n_free
-        self._n_actions = template.n_actions
-        self._map_action = template.test_map_action
-        self._submit_action = template.submit_action
-        self._item_costs = np.asarray(template.item_costs, dtype=np.int64)
+        self._budgets = settings.budgets
+        self._item_costs = np.asarray(settings.item_costs, dtype=np.int64)
+        self._fixed_battery = scoring_battery(settings.world)
         self._item_geometry = np.array(
-            [_geometry(item.shape_in(template.world), item.steps, model) for item in self._menu],
+            [_geometry(item.shape_in(settings.world), item.steps, model) for item in self._menu],
             dtype=np.int64,
         )
         self._item_soup = [item.kind == "soup" for item in self._menu]
@@ -290,7 +319,7 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         self._item_cells = [
             None
             if item.kind in ("soup", "patch")
-            else initial_condition(item, item.shape_in(template.world), None).reshape(-1)
+            else initial_condition(item, item.shape_in(settings.world), None).reshape(-1)
             for item in self._menu
         ]
         observed = self._item_geometry[:, JOB_STEPS] * self._item_geometry[:, JOB_SEEN_H]
@@ -306,7 +335,7 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         self._picks = np.zeros((longest + 1, SUMMARY_FRAMES), dtype=np.int64)
         for steps in range(1, longest + 1):
             self._picks[steps] = summary_picks(steps)
-        self._descriptions = [template._describe(a) for a in range(self._n_actions)]
+        self._descriptions = [self._layout.describe(a) for a in range(self._layout.n_actions)]
         self._packed = space.family is TOTALISTIC
         self._noise = model.noise
         self._noise_rate = bernoulli_rate(model.noise) if model.noise else 0.0
@@ -332,28 +361,12 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         self._rule_terms: list[dict[bytes, list]] = [{} for _ in range(n)]
         self._arena = Arena(np.uint64 if self._packed else np.uint8)
 
-        n_bits, f, m, a = space.family.n_bits, self._n_free, self._n_menu, self._n_actions
+        n_bits, f = space.family.n_bits, self._n_free
         self._ones = np.zeros((n, n_bits), dtype=np.int64)
         self._zeros = np.zeros((n, n_bits), dtype=np.int64)
         self._test_log_odds = np.zeros((n, f))
-        self._p_one = np.full((n, f), 0.5)
-        self._map_values = np.zeros((n, f), dtype=np.uint8)
-        # str of each episode's MAP rule, kept with _map_values (_refresh_beliefs)
-        self._map_strings = np.full(n, str(self._space.rule(self._map_values[0])), dtype=object)
-        self._entropy = np.zeros(n)
-        self._n_consistent = np.full(n, -1, dtype=np.int64)
-        self._experiment_spent = np.zeros(n, dtype=np.int64)
-        self._compute_spent = np.zeros(n, dtype=np.int64)
-        self._replay_cost = np.zeros(n, dtype=np.int64)
-        self._steps = np.zeros(n, dtype=np.int64)
-        self._n_tests = np.zeros(n, dtype=np.int64)
-        self._n_trajectories = np.zeros(n, dtype=np.int64)
-        self._bit_tested_with = np.full((n, f), -1, dtype=np.int64)
-        self._map_tested_with = np.full(n, -1, dtype=np.int64)
-        self._map_tested_values = np.zeros((n, f), dtype=np.uint8)
-        self._spent_per_item = np.zeros((n, m))
-        self._summary = np.zeros((n, _SUMMARY_SIZE), dtype=np.float32)
-        self._mask = np.zeros((n, a), dtype=bool)
+        all_zero = str(space.rule(np.zeros(f, dtype=np.uint8)))
+        self._state = EpisodeBatch.empty(n, self._layout, all_zero, model.noise)
         self._started = np.zeros(n, dtype=bool)
         self._autoreset = np.zeros(n, dtype=bool)
 
@@ -363,7 +376,7 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         """bool (num_envs, n_actions): each episode's ``action_masks()`` (a copy)."""
         if not self._started.all():
             raise RuntimeError("call reset() before action_masks()")
-        return self._mask.copy()
+        return self._state.mask.copy()
 
     def reset(
         self,
@@ -372,108 +385,94 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         options: dict[str, Any] | None = None,
     ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         which, options = _reset_mask(options, self.num_envs)
-        rule = self.settings._rule_from_options(options)  # validate before touching state
+        rule = hidden_rule_from_options(options, self._space)  # validate before any change
         seeds = _seeds(seed, self.num_envs)
         chosen = np.flatnonzero(which)
         for i in chosen:
             self._reset_one(int(i), seeds[i], rule)
         self._autoreset[chosen] = False
         self._refresh(chosen)
-        observations = self._observations()
-        infos: dict[str, Any] = {}
-        self._base_infos(infos, chosen, ["reset"] * self.num_envs, None, None)
-        return observations, infos
+        return observations(self._state, self._budgets), infos(
+            self._state, chosen, ["reset"] * self.num_envs, None, None
+        )
 
     def step(
         self, actions: np.ndarray
     ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if not self._started.all():
             raise RuntimeError("call reset() before step()")
-        actions = check_actions(actions, self.num_envs, self._n_actions)
+        layout, state, settings = self._layout, self._state, self.settings
+        actions = check_actions(actions, self.num_envs, layout.n_actions)
         n = self.num_envs
         resetting = self._autoreset.copy()
         live = ~resetting
-        rows = np.arange(n)
-        entropy_before = self._entropy.copy()
-        experiment_before = self._experiment_spent.copy()
-        compute_before = self._compute_spent.copy()
-        allowed = live & self._mask[rows, actions]
+        entropy_before = state.entropy.copy()
+        experiment_before = state.experiment_spent.copy()
+        compute_before = state.compute_spent.copy()
+        allowed = live & state.mask[np.arange(n), actions]
         rejected = live & ~allowed
-        requests = np.flatnonzero(allowed & (actions < self._n_menu))
-        bit_tests = np.flatnonzero(
-            allowed & (actions >= self._n_menu) & (actions < self._map_action)
-        )
-        map_tests = np.flatnonzero(allowed & (actions == self._map_action))
-        submits = live & (actions == self._submit_action)
+        requests, bit_tests, map_tests = layout.split(actions, allowed)
+        submits = live & (actions == layout.submit)
         self._run_requests(requests, actions[requests])
-        bit_log_odds = self._run_bit_tests(bit_tests, actions[bit_tests] - self._n_menu)
-        tests = self._run_map_tests(map_tests)
-        for k, log_odds in zip(bit_tests, bit_log_odds, strict=True):
-            f = int(actions[k]) - self._n_menu
-            tests[int(k)] = {"kind": "bit", "bit": self._space.free_names[f], "log_odds": log_odds}
-        changed = np.concatenate([requests, bit_tests])
-        self._refresh_beliefs(changed)
+        tested = actions[bit_tests] - layout.n_menu
+        bit_log_odds = self._run_bit_tests(bit_tests, tested)
+        comparisons = self._run_map_tests(map_tests)
+        record_tests(state, bit_tests, tested, map_tests)
+        tests = {
+            int(i): map_test_record(comparison)
+            for i, comparison in zip(map_tests, comparisons, strict=True)
+        }
+        for i, f, log_odds in zip(bit_tests.tolist(), tested.tolist(), bit_log_odds, strict=True):
+            tests[i] = bit_test_record(self._space.free_names[f], log_odds)
+        self._refresh_beliefs(np.concatenate([requests, bit_tests]))
         stepped = np.flatnonzero(live)
-        self._steps[stepped] += 1
-        self._refresh_masks(stepped)
-        out_of_budget = live & ~submits & ~self._mask[:, : self._n_menu].any(axis=1)
-        truncated = live & ~submits & ~out_of_budget & (self._steps >= self.settings.max_steps)
-        ended = submits | out_of_budget | truncated
-        experiment_cost = self._experiment_spent - experiment_before
-        compute_cost = self._compute_spent - compute_before
+        state.steps[stepped] += 1
+        refresh_masks(
+            state, stepped, layout, self._item_costs, self._budgets, settings.repeat_tests
+        )
+        ends = episode_ends(state, live, submits, layout.n_menu, False, settings.max_steps)
+        ended, truncated = ends > 0, ends == TRUNCATED
+        experiment_cost = state.experiment_spent - experiment_before
+        compute_cost = state.compute_spent - compute_before
         finished = np.flatnonzero(ended)
         endings = [
-            self._ending(
-                int(i),
-                "agent" if submits[i] else "budget" if out_of_budget[i] else "truncation",
-                unknown,
-            )
+            self._ending(int(i), END_REASONS[ends[i]], unknown)
             for i, unknown in zip(finished, self._undetermined(finished), strict=True)
         ]
-        scored = score_episodes(endings, self._space, self.settings.model)
+        scored = score_episodes(endings, self._space, settings.model)
         results = {int(i): r.as_dict() for i, r in zip(finished, scored, strict=True)}
-        exact, bits_correct, identified = np.zeros(n, bool), np.zeros(n), np.zeros(n, bool)
-        for i, result in results.items():
-            exact[i], bits_correct[i] = result["exact"], result["bits_correct"]
-            identified[i] = result["identified"]
-        settings = self.settings
-        outcomes = StepOutcomes(
-            entropy_before=entropy_before[stepped],
-            entropy_after=self._entropy[stepped],
-            experiment_cost=experiment_cost[stepped],
-            compute_cost=compute_cost[stepped],
-            experiment_budget=settings.experiment_budget,
-            compute_budget=settings.compute_budget,
-            rejected=rejected[stepped],
-            finished=ended[stepped],
-            exact=exact[stepped],
-            bits_correct=bits_correct[stepped],
-            identified=identified[stepped],
+        outcomes = step_outcomes(
+            state,
+            stepped,
+            entropy_before[stepped],
+            experiment_cost[stepped],
+            compute_cost[stepped],
+            self._budgets,
+            rejected[stepped],
+            [results.get(i) for i in stepped.tolist()],
         )
         rewards = np.zeros(n)
         rewards[stepped] = settings.reward_function.batch(outcomes)
         terminated = ended & ~truncated
         extras: dict[int, dict[str, Any]] = {int(i): {} for i in stepped}
         for i in np.flatnonzero(rejected).tolist():
-            extras[int(i)]["rejected"] = f"cannot pay for {self._descriptions[actions[i]]}"
+            extras[int(i)]["rejected"] = rejection(self._descriptions[actions[i]])
         for i, test in tests.items():
             extras[i]["test"] = test
         for i, result in results.items():
             extras[i]["result"] = result
         descriptions = [self._descriptions[a] for a in actions]
 
-        infos: dict[str, Any] = {}
+        step_infos: dict[str, Any] = {}
         restarted = np.flatnonzero(resetting)
         if self.autoreset_mode == AutoresetMode.SAME_STEP and ended.any():
-            finals = np.flatnonzero(ended)
-            final_obs = self._observations()
-            for i in finals.tolist():
+            final_obs = observations(state, self._budgets)
+            final_infos = infos(state, finished, descriptions, experiment_cost, compute_cost)
+            for i in finished.tolist():
                 single = {key: value[i] for key, value in final_obs.items()}
-                info = self._single_info(int(i), descriptions[i], experiment_cost, compute_cost)
-                final = {"final_obs": single, "final_info": {**info, **extras[int(i)]}}
-                self._add_info(infos, final, int(i))
-                del extras[int(i)]
-            restarted = finals
+                final_info = {**info_of(final_infos, i), **extras.pop(i)}
+                self._add_info(step_infos, {"final_obs": single, "final_info": final_info}, i)
+            restarted = finished
         for i in restarted.tolist():
             self._reset_one(int(i), None, None)
             descriptions[i] = "reset"
@@ -483,12 +482,11 @@ class RuleDiscoveryVectorEnv(VectorEnv):
             terminated[restarted] = False
             truncated[restarted] = False
         self._refresh(restarted)
-        observations = self._observations()
-        self._base_infos(infos, np.arange(n), descriptions, experiment_cost, compute_cost)
-        _add_infos(infos, extras, n)
+        step_infos.update(infos(state, np.arange(n), descriptions, experiment_cost, compute_cost))
+        _add_infos(step_infos, extras, n)
         if self.autoreset_mode == AutoresetMode.NEXT_STEP:
             self._autoreset = terminated | truncated
-        return observations, rewards, terminated, truncated, infos
+        return observations(state, self._budgets), rewards, terminated, truncated, step_infos
 
     def close_extras(self, **kwargs: Any) -> None:
         self._runs = [[] for _ in range(self.num_envs)]
@@ -520,12 +518,7 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         self._ones[i] = 0
         self._zeros[i] = 0
         self._test_log_odds[i] = 0.0
-        self._experiment_spent[i] = self._compute_spent[i] = self._replay_cost[i] = 0
-        self._steps[i] = self._n_tests[i] = self._n_trajectories[i] = 0
-        self._bit_tested_with[i] = -1
-        self._map_tested_with[i] = -1
-        self._spent_per_item[i] = 0.0
-        self._summary[i] = 0.0
+        self._state.restart(i)
         self._started[i] = True
         self._compact_arena()
 
@@ -539,7 +532,10 @@ class RuleDiscoveryVectorEnv(VectorEnv):
 
     def _refresh(self, which: np.ndarray) -> None:
         self._refresh_beliefs(which)
-        self._refresh_masks(which)
+        refresh_masks(
+            self._state, which, self._layout, self._item_costs, self._budgets,
+            self.settings.repeat_tests,
+        )  # fmt: skip
 
     def _run_requests(self, which: np.ndarray, items: np.ndarray) -> None:
         """Run menu item ``items[k]`` for episode ``which[k]`` (as ``Lab.run``): the initial
@@ -598,7 +594,6 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         menu, density, rngs = self._menu, self._item_density, self._rngs
         cells = spec[:, JOB_HEIGHT] * spec[:, JOB_WIDTH]
         initials = np.empty(int(cells.sum()), dtype=bool)
-        uniforms = np.empty(int(cells.max()))
         draws = np.empty(int(spec[-1, JOB_DRAWS_END]))
         noisy = self._noise > 0.0
         columns = (JOB_HEIGHT, JOB_WIDTH, JOB_CELLS_AT, JOB_DRAWS_AT, JOB_DRAWS_END)
@@ -607,8 +602,7 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         ):
             rng, size = rngs[i], height * width
             if self._item_soup[item]:
-                cut = initials[start : start + size]
-                np.less(rng.random(out=uniforms[:size]), density[item], out=cut)
+                draw_soup(rng, density[item], initials[start : start + size])
             else:
                 grid = self._item_cells[item]
                 if grid is None:  # drawn: a patch
@@ -653,15 +647,17 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         for k, i in enumerate(rows.tolist()):
             self._runs[i].append((batch, k))
             self._arena_ids[i].append(batch.first_id + k)
-        self._n_trajectories[rows] += 1
-        self._experiment_spent[rows] += costs
-        self._replay_cost[rows] += spec[:, JOB_HEIGHT] * spec[:, JOB_WIDTH] * spec[:, JOB_STEPS]
-        self._spent_per_item[rows, items] += costs
+        self._state.n_trajectories[rows] += 1
+        self._state.experiment_spent[rows] += costs
+        self._state.replay_cost[rows] += (
+            spec[:, JOB_HEIGHT] * spec[:, JOB_WIDTH] * spec[:, JOB_STEPS]
+        )
+        self._state.spent_per_item[rows, items] += costs
         self._ones[rows] += batch.ones
         self._zeros[rows] += batch.zeros
         picks = self._picks[spec[:, JOB_STEPS]] + spec[:, JOB_FRAMES_AT, None]
         summaries = np.clip(batch.stats[picks], 0.0, 1.0).astype(np.float32)
-        self._summary[rows] = summaries.reshape(len(rows), -1)
+        self._state.summary[rows] = summaries.reshape(len(rows), -1)
 
     def _trajectories(self, i: int) -> list[VisibleTrajectory]:
         """Episode ``i``'s trajectories, as the single env's lab holds them."""
@@ -687,12 +683,9 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         return found
 
     def _test_rules(self, which: np.ndarray, free_index: np.ndarray) -> np.ndarray:
-        """Full bit vectors (2K, n_bits) of the MAP rule of each episode with its tested bit
-        set (rows 2k) and cleared (rows 2k + 1)."""
-        values = np.repeat(self._map_values[which], 2, axis=0)
-        values[np.arange(0, 2 * len(which), 2), free_index] = 1
-        values[np.arange(1, 2 * len(which), 2), free_index] = 0
-        return self._bit_vectors(values)
+        """Full bit vectors (2K, n_bits) of the two rules each bit test compares
+        (``lifegym.episodes.tested_values``)."""
+        return self._bit_vectors(tested_values(self._state.map_values[which], free_index))
 
     def _bit_vectors(self, free_values: np.ndarray) -> np.ndarray:
         """Full bit vectors (K, n_bits) of the rules with free bits ``free_values`` (K, n_free)."""
@@ -712,7 +705,7 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         not been scored on yet are replayed."""
         if not len(which):
             return []
-        self._compute_spent[which] += 2 * self._replay_cost[which]
+        self._state.compute_spent[which] += 2 * self._state.replay_cost[which]
         first = self._test_from_time - 1  # the observed steps are 1, 2, ...
         bits = self._test_rules(which, free_index)
         kept: list[list] = []  # per row of bits: its episode's [terms, their sum]
@@ -733,20 +726,18 @@ class RuleDiscoveryVectorEnv(VectorEnv):
             scored[1] += term
         with np.errstate(invalid="ignore"):
             found = np.subtract([s[1] for s in kept[::2]], [s[1] for s in kept[1::2]]).tolist()
-        for k, (i, log_odds) in enumerate(zip(which.tolist(), found, strict=True)):
-            f = int(free_index[k])
+        for i, f, log_odds in zip(which.tolist(), free_index.tolist(), found, strict=True):
             self._test_log_odds[i, f] = 0.0 if np.isnan(log_odds) else log_odds
-            self._bit_tested_with[i, f] = self._n_trajectories[i]
-            self._n_tests[i] += 1
         return found
 
-    def _run_map_tests(self, which: np.ndarray) -> dict[int, dict[str, Any]]:
-        """Test the MAP rule of episodes ``which`` (as ``lifegym.likelihood.compare``)."""
+    def _run_map_tests(self, which: np.ndarray) -> list[Comparison]:
+        """Charge and test the MAP rule of episodes ``which`` (as
+        ``lifegym.likelihood.compare``, summed over every visible trajectory)."""
         if not len(which):
-            return {}
-        self._compute_spent[which] += self._replay_cost[which]
-        bits = np.repeat(self._space.known_values[None], len(which), axis=0)
-        bits[:, self._space.free_bits] = self._map_values[which]
+            return []
+        state = self._state
+        state.compute_spent[which] += state.replay_cost[which]
+        bits = self._bit_vectors(state.map_values[which])
         jobs: list[int] = []
         rules: list[int] = []
         for k, i in enumerate(which):
@@ -758,20 +749,12 @@ class RuleDiscoveryVectorEnv(VectorEnv):
             totals[k][0] += loglik
             totals[k][1] += mismatch
             totals[k][2] += n
-        tests = {}
-        for k, i in enumerate(which):
-            total_loglik, total_mismatch, cells = totals[k]
-            self._map_tested_with[i] = self._n_trajectories[i]
-            self._map_tested_values[i] = self._map_values[i]
-            self._n_tests[i] += 1
-            tests[int(i)] = {
-                "kind": "map",
-                "loglik": total_loglik,
-                "discrepancy": total_mismatch / cells if cells else 0.0,
-                "expected_discrepancy": self._noise,
-                "cost": int(self._replay_cost[i]),
-            }
-        return tests
+        return [
+            Comparison.of_totals(loglik, mismatched, int(cells), self._noise, int(cost))
+            for (loglik, mismatched, cells), cost in zip(
+                totals, state.replay_cost[which], strict=True
+            )
+        ]
 
     def _replay_terms(
         self,
@@ -817,50 +800,22 @@ class RuleDiscoveryVectorEnv(VectorEnv):
             self._ones[which][:, free], self._zeros[which][:, free], self._test_log_odds[which],
             self._noise,
         )  # fmt: skip
-        self._p_one[which] = p_one
+        self._state.p_one[which] = p_one
         map_values = p_one > 0.5
-        moved = which[(map_values != self._map_values[which]).any(axis=1)]
-        self._map_values[which] = map_values
+        moved = which[(map_values != self._state.map_values[which]).any(axis=1)]
+        self._state.map_values[which] = map_values
         for i in moved.tolist():
-            self._map_strings[i] = self._rule_string(i)
-        self._entropy[which] = binary_entropy_bits(p_one).sum(axis=1)
+            self._state.map_strings[i] = self._rule_string(i)
+        self._state.entropy[which] = binary_entropy_bits(p_one).sum(axis=1)
         if self._noise == 0.0:
-            assert isinstance(conflict, np.ndarray)  # one entry per episode of the batch
-            open_bits = (~evidence).sum(axis=1).tolist()
-            self._n_consistent[which] = [
-                0 if clash else 2**free_bits
-                for clash, free_bits in zip(conflict.tolist(), open_bits, strict=True)
-            ]
-
-    def _refresh_masks(self, which: np.ndarray) -> None:
-        """``RuleDiscoveryEnv._compute_masks`` of episodes ``which``."""
-        if not len(which):
-            return
-        m, map_action = self._n_menu, self._map_action
-        experiment_left = self.settings.experiment_budget - self._experiment_spent[which]
-        compute_left = self.settings.compute_budget - self._compute_spent[which]
-        replay = self._replay_cost[which]
-        has_data = self._n_trajectories[which] > 0
-        mask = np.zeros((len(which), self._n_actions), dtype=bool)
-        mask[:, :m] = self._item_costs[None, :] <= experiment_left[:, None]
-        mask[:, m:map_action] = (has_data & (2 * replay <= compute_left))[:, None]
-        mask[:, map_action] = has_data & (replay <= compute_left)
-        if not self.settings.repeat_tests:
-            data = self._n_trajectories[which]
-            mask[:, m:map_action] &= self._bit_tested_with[which] != data[:, None]
-            same_map = (self._map_tested_with[which] == data) & (
-                self._map_tested_values[which] == self._map_values[which]
-            ).all(axis=1)
-            mask[:, map_action] &= ~same_map
-        mask[:, self._submit_action] = True
-        self._mask[which] = mask
+            self._state.n_consistent[which] = consistent_counts(evidence, conflict)
 
     def _map_rule(self, i: int) -> Rule:
-        return self._space.rule(self._map_values[i])
+        return self._space.rule(self._state.map_values[i])
 
     def _rule_string(self, i: int) -> str:
         """``str`` of episode ``i``'s MAP rule (remembered per rule)."""
-        key = self._map_values[i].tobytes()
+        key = self._state.map_values[i].tobytes()
         found = self._rule_strings.get(key)
         if found is None:
             if len(self._rule_strings) >= _RULE_CACHE:
@@ -882,7 +837,7 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         runs[:, :3] = self._arena.layout[jobs, :3]
         runs[:, 3] = self._arena.layout[jobs, 5]  # every step is observed
         runs[:, 4] = runs[:, 5] = np.repeat(np.arange(len(which)), [len(e) for e in ids])
-        tables = self._bit_vectors(self._map_values[which])[:, self._space.family.orbit_of]
+        tables = self._bit_vectors(self._state.map_values[which])[:, self._space.family.orbit_of]
         seen = occurring_bits(
             self._arena.cells, runs, tables, self._space.family.orbit_of, len(which)
         )[:, self._space.free_bits]
@@ -892,10 +847,8 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         """What scoring episode ``i``'s end reads (``undetermined``: from
         :meth:`_undetermined`, or None to find them from its trajectories)."""
         settings = self.settings
-        battery = (
-            LazyBattery(settings.world, np.random.default_rng(self._battery_streams[i]))
-            if settings.battery == "episode"
-            else settings._battery
+        battery = episode_battery(
+            settings.battery, self._fixed_battery, settings.world, self._battery_streams[i]
         )
         unread = self._packed or undetermined is not None
         hidden = self._hidden[i]
@@ -905,16 +858,8 @@ class RuleDiscoveryVectorEnv(VectorEnv):
             self._map_rule(i),
             () if unread else self._trajectories(i),
             battery,
-            functools.partial(exact_class_probability, self._space, self._p_one[i]),
-            costs={
-                "experiment_cost": int(self._experiment_spent[i]),
-                "compute_cost": int(self._compute_spent[i]),
-                "n_experiments": int(self._n_trajectories[i]),
-                "n_tests": int(self._n_tests[i]),
-                "submitted_by": submitted_by,
-                "belief_entropy": float(self._entropy[i]),
-                "n_consistent": int(self._n_consistent[i]),
-            },
+            functools.partial(exact_class_probability, self._space, self._state.p_one[i]),
+            costs=ending_costs(self._state, i, submitted_by),
             groups=self._packed_groups(i) if self._packed else None,
             undetermined=undetermined,
         )
@@ -938,86 +883,6 @@ class RuleDiscoveryVectorEnv(VectorEnv):
             shape = (len(offsets), n_words, height + 2)
             groups.append((initials.reshape(shape), width, self._times[n], mask))
         return groups
-
-    # -- outputs -------------------------------------------------------------------------
-
-    def _observations(self) -> dict[str, np.ndarray]:
-        settings = self.settings
-        experiment_budget, compute_budget = settings.experiment_budget, settings.compute_budget
-        budget_left = np.zeros((self.num_envs, 2))
-        if experiment_budget:
-            budget_left[:, 0] = (experiment_budget - self._experiment_spent) / experiment_budget
-        if compute_budget:
-            budget_left[:, 1] = (compute_budget - self._compute_spent) / compute_budget
-        return {
-            "p_one": self._p_one.astype(np.float32),
-            "confidence": np.abs(2.0 * self._p_one - 1.0).astype(np.float32),
-            "budget_left": budget_left.astype(np.float32),
-            "last_experiment": self._summary.copy(),
-            "spent_per_item": (self._spent_per_item / max(experiment_budget, 1)).astype(np.float32),
-        }
-
-    def _base_infos(
-        self,
-        infos: dict[str, Any],
-        which: np.ndarray,
-        descriptions: list[str],
-        experiment_cost: np.ndarray | None,
-        compute_cost: np.ndarray | None,
-    ) -> None:
-        """The keys every info holds (``RuleDiscoveryEnv._info``), for episodes ``which``;
-        ``descriptions`` and the costs (None: 0) have one entry per episode."""
-        n = self.num_envs
-        present = np.zeros(n, dtype=bool)
-        present[which] = True
-        actions = np.full(n, None, dtype=object)
-        map_rules = np.full(n, None, dtype=object)
-        for i in which.tolist():
-            actions[i] = descriptions[i]
-        map_rules[which] = self._map_strings[which]
-
-        def costs(values: np.ndarray | None) -> np.ndarray:
-            out = np.zeros(n, dtype=int)
-            if values is not None:
-                out[which] = values[which]
-            return out
-
-        n_consistent = np.zeros(n, dtype=int)
-        n_consistent[which] = self._n_consistent[which]
-        entropy = np.zeros(n)
-        entropy[which] = self._entropy[which]
-        masks = np.zeros_like(self._mask)
-        masks[which] = self._mask[which]
-        values = {
-            "action": actions,
-            "experiment_cost": costs(experiment_cost),
-            "compute_cost": costs(compute_cost),
-            "experiment_spent": costs(self._experiment_spent),
-            "compute_spent": costs(self._compute_spent),
-            "entropy": entropy,
-            "n_consistent": n_consistent,
-            "map_rule": map_rules,
-            "action_mask": masks,
-        }
-        for key, value in values.items():
-            infos[key] = value
-            infos[f"_{key}"] = present.copy()
-
-    def _single_info(
-        self, i: int, description: str, experiment_cost: np.ndarray, compute_cost: np.ndarray
-    ) -> dict[str, Any]:
-        """Episode ``i``'s info as the single env builds it (``RuleDiscoveryEnv._info``)."""
-        return {
-            "action": description,
-            "experiment_cost": int(experiment_cost[i]),
-            "compute_cost": int(compute_cost[i]),
-            "experiment_spent": int(self._experiment_spent[i]),
-            "compute_spent": int(self._compute_spent[i]),
-            "entropy": float(self._entropy[i]),
-            "n_consistent": int(self._n_consistent[i]),
-            "map_rule": self._map_strings[i],
-            "action_mask": self._mask[i].copy(),
-        }
 
 
 def check_actions(actions: object, num_envs: int, n_actions: int) -> np.ndarray:
@@ -1086,7 +951,9 @@ def make_vector_env(
     single envs with the same semantics."""
     kwargs.pop("max_episode_steps", None)  # make_vec passes the spec's (None here)
     mode = _check_mode(autoreset_mode)
-    probe = RuleDiscoveryEnv(**kwargs)  # ValueError for bad arguments, as gym.make gives
-    if native_unsupported(probe) is None:
+    settings = env_settings(**{k: v for k, v in kwargs.items() if k != "render_mode"})
+    render_mode = kwargs.get("render_mode")
+    RuleDiscoveryEnv.check_render_mode(render_mode)  # ValueError as gym.make gives
+    if native_unsupported(settings, render_mode) is None:
         return RuleDiscoveryVectorEnv(num_envs, autoreset_mode=mode, **kwargs)
     return make_sync_vector_env(num_envs, mode, **kwargs)

@@ -1,0 +1,476 @@
+"""The rules of an episode, written once, over a batch of episodes.
+
+An episode's state is an :class:`EpisodeBatch` row: what it spent, what it tested on which
+data, what its belief says, which actions are allowed. The functions here are the episode's
+rules over any set of rows: which actions the budgets allow (:func:`refresh_masks`), how a
+step ends an episode (:func:`episode_ends`), what the agent is shown (:func:`observations`)
+and told (:func:`infos`, :func:`info_of`), what a test reports, what a scored end reads
+(:func:`ending_costs`, :func:`episode_battery`) and what a reward sees
+(:func:`step_outcomes`).
+
+:class:`~lifegym.env.RuleDiscoveryEnv` keeps a batch of one and calls them with row 0;
+:class:`~lifegym.vector.env.RuleDiscoveryVectorEnv` keeps a batch of N and calls them with
+the rows a step touches. What differs between the two is only how the work is done: the
+single env runs experiments in its :class:`~lifegym.lab.Lab` and beliefs in any engine, the
+vector env runs all episodes' experiments and tests in one kernel call.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from lifegym.behaviour import LazyBattery
+from lifegym.generator import FixedPrior
+from lifegym.likelihood import Comparison
+from lifegym.observe import N_STATS, frame_statistics
+from lifegym.reward import StepOutcomes
+from lifegym.rules import Rule
+from lifegym.scoring import EpisodeCosts
+from lifegym.types import RuleSpace, VisibleTrajectory
+
+__all__ = [
+    "BATTERIES",
+    "END_REASONS",
+    "SUMMARY_FRAMES",
+    "TRUNCATED",
+    "ActionLayout",
+    "EpisodeBatch",
+    "bit_test_record",
+    "design_description",
+    "ending_costs",
+    "episode_battery",
+    "episode_ends",
+    "experiment_summary",
+    "hidden_rule_from_options",
+    "info_of",
+    "infos",
+    "map_test_record",
+    "observations",
+    "record_tests",
+    "refresh_masks",
+    "rejection",
+    "step_outcomes",
+    "summary_picks",
+    "tested_values",
+]
+
+#: Frames in the fixed-length statistics curve of the last experiment.
+SUMMARY_FRAMES = 16
+#: The scoring batteries ``battery=`` names.
+BATTERIES = ("fixed", "episode")
+#: Why an episode ended (``result["submitted_by"]``), by :func:`episode_ends`' code
+#: (0, "": it goes on).
+END_REASONS = ("", "agent", "budget", "truncation")
+#: :func:`episode_ends`' code of a truncated episode.
+TRUNCATED = END_REASONS.index("truncation")
+#: Free bits beyond which ``n_consistent`` (up to 2^F) no longer fits in int64.
+_INT64_BITS = 62
+
+
+@dataclasses.dataclass(frozen=True)
+class ActionLayout:
+    """The ``Discrete`` face: ``0..M-1`` request menu item ``a``, ``M..M+F-1`` test free
+    bit ``a - M``, ``M+F`` test the MAP rule, ``M+F+1`` submit."""
+
+    menu_names: tuple[str, ...]
+    free_names: tuple[str, ...]
+
+    @property
+    def n_menu(self) -> int:
+        return len(self.menu_names)
+
+    @property
+    def n_free(self) -> int:
+        return len(self.free_names)
+
+    @property
+    def test_map(self) -> int:
+        return self.n_menu + self.n_free
+
+    @property
+    def submit(self) -> int:
+        return self.test_map + 1
+
+    @property
+    def n_actions(self) -> int:
+        return self.test_map + 2
+
+    def describe(self, action: int) -> str:
+        """What ``action`` does, as ``info["action"]`` says it."""
+        if action < self.n_menu:
+            return f"request {self.menu_names[action]}"
+        if action < self.test_map:
+            return f"test {self.free_names[action - self.n_menu]}"
+        return "test MAP" if action == self.test_map else "submit"
+
+    def split(
+        self, actions: np.ndarray, allowed: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The episodes (indices) whose allowed action is a request, a bit test, a MAP test."""
+        requests = np.flatnonzero(allowed & (actions < self.n_menu))
+        bit_tests = np.flatnonzero(allowed & (actions >= self.n_menu) & (actions < self.test_map))
+        map_tests = np.flatnonzero(allowed & (actions == self.test_map))
+        return requests, bit_tests, map_tests
+
+
+def design_description(height: int, width: int, steps: int) -> str:
+    """``info["action"]`` of a designed experiment."""
+    return f"design {height}x{width} x{steps}"
+
+
+@dataclasses.dataclass
+class EpisodeBatch:
+    """The state of N episodes, row ``i`` episode ``i`` (what every face of the env keeps
+    beside its experiments and its engine).
+
+    Attributes:
+        experiment_spent, compute_spent: int64 (N,): cell-steps spent from each budget.
+        replay_cost: int64 (N,): simulated cell-steps of one replay of every trajectory.
+        n_trajectories, steps, n_tests: int64 (N,): experiments run, steps taken, tests run.
+        bit_tested_with: int64 (N, F): trajectories there were when each bit was last
+            tested (-1: never).
+        map_tested_with: int64 (N,): the same for the last MAP test; ``map_tested_values``
+            uint8 (N, F): the MAP rule it tested.
+        spent_per_item: float64 (N, M): experiment cost spent on each menu item.
+        summary: float32 (N, N_STATS * SUMMARY_FRAMES): the last experiment's statistics curve.
+        mask: bool (N, A): the allowed actions.
+        p_one: float64 (N, F), entropy: float64 (N,), n_consistent: int64 (N,) (Python
+            ints for noiseless data on over 62 free bits; -1: cannot count), map_values:
+            uint8 (N, F),
+            map_strings: object (N,): the belief (its MAP rule's free bits and name).
+    """
+
+    experiment_spent: np.ndarray
+    compute_spent: np.ndarray
+    replay_cost: np.ndarray
+    n_trajectories: np.ndarray
+    steps: np.ndarray
+    n_tests: np.ndarray
+    bit_tested_with: np.ndarray
+    map_tested_with: np.ndarray
+    map_tested_values: np.ndarray
+    spent_per_item: np.ndarray
+    summary: np.ndarray
+    mask: np.ndarray
+    p_one: np.ndarray
+    entropy: np.ndarray
+    n_consistent: np.ndarray
+    map_values: np.ndarray
+    map_strings: np.ndarray
+
+    @classmethod
+    def empty(cls, n: int, layout: ActionLayout, map_string: str, noise: float) -> EpisodeBatch:
+        """N episodes before their first reset (``map_string``: the all-zero MAP rule's
+        name; ``noise``: the cell noise, 0 when ``n_consistent`` may count up to 2^F)."""
+        f, m = layout.n_free, layout.n_menu
+        huge_counts = noise == 0.0 and f > _INT64_BITS
+        return cls(
+            experiment_spent=np.zeros(n, dtype=np.int64),
+            compute_spent=np.zeros(n, dtype=np.int64),
+            replay_cost=np.zeros(n, dtype=np.int64),
+            n_trajectories=np.zeros(n, dtype=np.int64),
+            steps=np.zeros(n, dtype=np.int64),
+            n_tests=np.zeros(n, dtype=np.int64),
+            bit_tested_with=np.full((n, f), -1, dtype=np.int64),
+            map_tested_with=np.full(n, -1, dtype=np.int64),
+            map_tested_values=np.zeros((n, f), dtype=np.uint8),
+            spent_per_item=np.zeros((n, m)),
+            summary=np.zeros((n, N_STATS * SUMMARY_FRAMES), dtype=np.float32),
+            mask=np.zeros((n, layout.n_actions), dtype=bool),
+            p_one=np.full((n, f), 0.5),
+            entropy=np.zeros(n),
+            n_consistent=np.full(n, -1, dtype=object if huge_counts else np.int64),
+            map_values=np.zeros((n, f), dtype=np.uint8),
+            map_strings=np.full(n, map_string, dtype=object),
+        )
+
+    def restart(self, i: int) -> None:
+        """Episode ``i`` as a reset leaves it: nothing spent, run or tested."""
+        for counter in (
+            self.experiment_spent, self.compute_spent, self.replay_cost, self.n_trajectories,
+            self.steps, self.n_tests, self.spent_per_item, self.summary,
+        ):  # fmt: skip
+            counter[i] = 0
+        self.bit_tested_with[i] = -1
+        self.map_tested_with[i] = -1
+
+    def set_belief(
+        self,
+        i: int,
+        p_one: np.ndarray,
+        entropy: float,
+        n_consistent: int | None,
+        map_values: np.ndarray,
+        map_string: str,
+    ) -> None:
+        """Episode ``i``'s belief (``n_consistent`` None: the engine cannot count)."""
+        self.p_one[i] = p_one
+        self.entropy[i] = entropy
+        self.n_consistent[i] = -1 if n_consistent is None else n_consistent
+        self.map_values[i] = map_values
+        self.map_strings[i] = map_string
+
+
+def refresh_masks(
+    state: EpisodeBatch,
+    which: np.ndarray,
+    layout: ActionLayout,
+    item_costs: np.ndarray,
+    budgets: tuple[int, int],
+    repeat_tests: bool,
+) -> None:
+    """The allowed actions of episodes ``which``: the menu items the experiment budget pays
+    for; the bit tests (two replays) and the MAP test (one) the compute budget pays for,
+    once there is data; with ``repeat_tests=False`` no test that cannot change anything (a
+    bit tested on the same data, the same MAP rule tested on the same data); submit."""
+    if not len(which):
+        return
+    m, test_map = layout.n_menu, layout.test_map
+    experiment_left = budgets[0] - state.experiment_spent[which]
+    compute_left = budgets[1] - state.compute_spent[which]
+    replay = state.replay_cost[which]
+    data = state.n_trajectories[which]
+    mask = np.zeros((len(which), layout.n_actions), dtype=bool)
+    mask[:, :m] = item_costs[None, :] <= experiment_left[:, None]
+    mask[:, m:test_map] = ((data > 0) & (2 * replay <= compute_left))[:, None]
+    mask[:, test_map] = (data > 0) & (replay <= compute_left)
+    if not repeat_tests:
+        mask[:, m:test_map] &= state.bit_tested_with[which] != data[:, None]
+        same_map = (state.map_tested_with[which] == data) & (
+            state.map_tested_values[which] == state.map_values[which]
+        ).all(axis=1)
+        mask[:, test_map] &= ~same_map
+    mask[:, layout.submit] = True
+    state.mask[which] = mask
+
+
+def episode_ends(
+    state: EpisodeBatch,
+    live: np.ndarray,
+    submits: np.ndarray,
+    n_menu: int,
+    can_design: np.ndarray | bool,
+    max_steps: int,
+) -> np.ndarray:
+    """Why each episode ended in this step (an ``END_REASONS`` index; 0: it goes on):
+    the agent submitted; no menu item (nor, ``can_design``, a design) is affordable any
+    more; or ``max_steps`` steps were taken. Reads the masks :func:`refresh_masks` left."""
+    menu_left = state.mask[:, :n_menu].any(axis=1) | np.asarray(can_design, dtype=bool)
+    out_of_budget = live & ~submits & ~menu_left
+    truncated = live & ~submits & ~out_of_budget & (state.steps >= max_steps)
+    return submits * 1 + out_of_budget * 2 + truncated * 3
+
+
+def observations(state: EpisodeBatch, budgets: tuple[int, int]) -> dict[str, np.ndarray]:
+    """The observation of every episode (batched; the single env takes row 0)."""
+    experiment_budget, compute_budget = budgets
+    budget_left = np.zeros((len(state.steps), 2))
+    if experiment_budget:
+        budget_left[:, 0] = (experiment_budget - state.experiment_spent) / experiment_budget
+    if compute_budget:
+        budget_left[:, 1] = (compute_budget - state.compute_spent) / compute_budget
+    return {
+        "p_one": state.p_one.astype(np.float32),
+        "confidence": np.abs(2.0 * state.p_one - 1.0).astype(np.float32),
+        "budget_left": budget_left.astype(np.float32),
+        "last_experiment": state.summary.copy(),
+        "spent_per_item": (state.spent_per_item / max(experiment_budget, 1)).astype(np.float32),
+    }
+
+
+def infos(
+    state: EpisodeBatch,
+    which: np.ndarray,
+    descriptions: Sequence[str],
+    experiment_cost: np.ndarray | None,
+    compute_cost: np.ndarray | None,
+) -> dict[str, np.ndarray]:
+    """The keys every step's info holds, batched as Gymnasium's vector envs batch them
+    (``infos[key]`` one entry per episode, ``infos["_" + key]`` where it is set): for
+    episodes ``which``; ``descriptions`` and the costs (None: 0) have an entry per episode."""
+    n = len(state.steps)
+    present = np.zeros(n, dtype=bool)
+    present[which] = True
+    actions = np.full(n, None, dtype=object)
+    for i in which.tolist():
+        actions[i] = descriptions[i]
+
+    def rows(values: np.ndarray | None, dtype: Any) -> np.ndarray:
+        out = np.zeros(n, dtype=dtype)
+        if values is not None:
+            out[which] = values[which]
+        return out
+
+    map_rules = np.full(n, None, dtype=object)
+    map_rules[which] = state.map_strings[which]
+    n_consistent = rows(state.n_consistent, object if state.n_consistent.dtype == object else int)
+    values = {
+        "action": actions,
+        "experiment_cost": rows(experiment_cost, int),
+        "compute_cost": rows(compute_cost, int),
+        "experiment_spent": rows(state.experiment_spent, int),
+        "compute_spent": rows(state.compute_spent, int),
+        "entropy": rows(state.entropy, float),
+        "n_consistent": n_consistent,
+        "map_rule": map_rules,
+        "action_mask": np.where(present[:, None], state.mask, False),
+    }
+    batched: dict[str, np.ndarray] = {}
+    for key, value in values.items():
+        batched[key] = value
+        batched[f"_{key}"] = present.copy()
+    return batched
+
+
+def info_of(batched: dict[str, np.ndarray], i: int) -> dict[str, Any]:
+    """Episode ``i``'s info from :func:`infos`' batch, as a single env returns it: plain
+    Python values, the action mask an array of its own."""
+    info: dict[str, Any] = {}
+    for key, value in batched.items():
+        if key.startswith("_"):
+            continue
+        entry = value[i]
+        info[key] = entry.copy() if isinstance(entry, np.ndarray) else _plain(entry)
+    return info
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def rejection(description: str) -> str:
+    """``info["rejected"]`` of an action the budgets cannot pay for."""
+    return f"cannot pay for {description}"
+
+
+def experiment_summary(last: VisibleTrajectory) -> np.ndarray:
+    """The fixed-length statistics curve of ``last``: float32 (N_STATS * SUMMARY_FRAMES,),
+    the observation's ``last_experiment`` (the native vector env's kernel counts the same
+    statistics as it runs the experiment and picks the same frames)."""
+    summary = np.zeros((SUMMARY_FRAMES, N_STATS), dtype=np.float32)
+    if last.stats is not None:
+        curve = last.stats
+    else:
+        assert last.frames is not None  # a trajectory observes either frames or statistics
+        h, w = last.frames.shape[1:]
+        curve = frame_statistics(
+            last.initial[:h, :w], last.frames, last.model.wraps(*last.world_shape)
+        )
+    if len(curve):
+        summary[:] = np.clip(curve[summary_picks(len(curve))], 0.0, 1.0)
+    return summary.ravel()
+
+
+@functools.lru_cache(maxsize=64)
+def summary_picks(n_frames: int) -> np.ndarray:
+    """The ``SUMMARY_FRAMES`` frames a statistics curve of ``n_frames`` is resampled to."""
+    picks = np.round(np.linspace(0, n_frames - 1, SUMMARY_FRAMES)).astype(int)
+    picks.setflags(write=False)
+    return picks
+
+
+def hidden_rule_from_options(options: dict[str, Any] | None, space: RuleSpace) -> Rule | None:
+    """The hidden rule ``reset(options={"rule": ...})`` fixes (None: draw it from the
+    prior), or a ValueError naming the bad option or rule."""
+    if not options:
+        return None
+    unknown = set(options) - {"rule"}
+    if unknown:
+        raise ValueError(f"unknown reset options {sorted(unknown)}; accepted: 'rule'")
+    rule = options["rule"]
+    if isinstance(rule, str):
+        rule = Rule.parse(rule)
+    if not isinstance(rule, Rule):
+        raise ValueError(f"options['rule'] must be a rule string or Rule, got {rule!r}")
+    return FixedPrior(space, rule).rule  # checks that the rule lies in the space
+
+
+def map_test_record(comparison: Comparison) -> dict[str, Any]:
+    """``info["test"]`` of a MAP test."""
+    return {"kind": "map", **dataclasses.asdict(comparison)}
+
+
+def bit_test_record(bit: str, log_odds: float) -> dict[str, Any]:
+    """``info["test"]`` of a bit test."""
+    return {"kind": "bit", "bit": bit, "log_odds": log_odds}
+
+
+def tested_values(map_values: np.ndarray, free_index: np.ndarray) -> np.ndarray:
+    """uint8 (2K, F): each MAP rule ``map_values[k]`` with its bit ``free_index[k]`` set
+    (row 2k) and cleared (row 2k + 1): the two rules a bit test compares."""
+    values = np.repeat(map_values, 2, axis=0)
+    rows = np.arange(len(map_values))
+    values[2 * rows, free_index] = 1
+    values[2 * rows + 1, free_index] = 0
+    return values
+
+
+def record_tests(
+    state: EpisodeBatch, bit_tests: np.ndarray, free_index: np.ndarray, map_tests: np.ndarray
+) -> None:
+    """Count the tests of this step and remember what data they saw (the masks of
+    ``repeat_tests=False`` read it)."""
+    state.bit_tested_with[bit_tests, free_index] = state.n_trajectories[bit_tests]
+    state.map_tested_with[map_tests] = state.n_trajectories[map_tests]
+    state.map_tested_values[map_tests] = state.map_values[map_tests]
+    state.n_tests[bit_tests] += 1
+    state.n_tests[map_tests] += 1
+
+
+def ending_costs(state: EpisodeBatch, i: int, submitted_by: str) -> EpisodeCosts:
+    """The cost fields of episode ``i``'s result."""
+    return {
+        "experiment_cost": int(state.experiment_spent[i]),
+        "compute_cost": int(state.compute_spent[i]),
+        "n_experiments": int(state.n_trajectories[i]),
+        "n_tests": int(state.n_tests[i]),
+        "submitted_by": submitted_by,
+        "belief_entropy": float(state.entropy[i]),
+        "n_consistent": int(state.n_consistent[i]),
+    }
+
+
+def episode_battery(
+    battery: str,
+    fixed: np.ndarray,
+    world: tuple[int, int],
+    seeds: np.random.SeedSequence | None,
+) -> np.ndarray | LazyBattery:
+    """The scoring battery of an episode (``battery``): the ``fixed`` one, or drawn from
+    the episode's own battery stream ``seeds`` (as the match test asks for its groups)."""
+    if battery == "episode":
+        return LazyBattery(world, np.random.default_rng(seeds))
+    return fixed
+
+
+def step_outcomes(
+    state: EpisodeBatch,
+    rows: np.ndarray,
+    entropy_before: np.ndarray,
+    experiment_cost: np.ndarray,
+    compute_cost: np.ndarray,
+    budgets: tuple[int, int],
+    rejected: np.ndarray,
+    results: Sequence[dict[str, Any] | None],
+) -> StepOutcomes:
+    """What the reward sees of the steps of episodes ``rows`` (arrays over ``rows``;
+    ``results[k]`` the result of an episode that ended, else None)."""
+    ended = [r is not None for r in results]
+    return StepOutcomes(
+        entropy_before=entropy_before,
+        entropy_after=state.entropy[rows],
+        experiment_cost=experiment_cost,
+        compute_cost=compute_cost,
+        experiment_budget=budgets[0],
+        compute_budget=budgets[1],
+        rejected=rejected,
+        finished=np.array(ended, dtype=bool),
+        exact=np.array([bool(r and r["exact"]) for r in results], dtype=bool),
+        bits_correct=np.array([r["bits_correct"] if r else 0.0 for r in results]),
+        identified=np.array([bool(r and r["identified"]) for r in results], dtype=bool),
+    )
