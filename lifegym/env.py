@@ -17,19 +17,19 @@ from lifegym.episodes import (
     EpisodeBatch,
     bit_test_record,
     design_description,
+    end_outcome,
     ending_costs,
     episode_battery,
     episode_ends,
     experiment_summary,
     hidden_rule_from_options,
+    info_columns,
     info_of,
-    infos,
     map_test_record,
     observations,
     record_tests,
     refresh_masks,
     rejection,
-    step_outcomes,
     tested_values,
 )
 from lifegym.io import CellsLike, parse_cells
@@ -37,6 +37,7 @@ from lifegym.lab import Lab
 from lifegym.likelihood import compare
 from lifegym.observe import N_STATS, is_int
 from lifegym.public import EnvView, design_dict
+from lifegym.reward import StepOutcome
 from lifegym.rules import Rule
 from lifegym.scoring import Ending, EpisodeResult, score_episodes
 from lifegym.seeding import BATTERY_STREAM, stream
@@ -511,8 +512,8 @@ class RuleDiscoveryEnv(gym.Env):
         if self._lab is None or self._done:
             raise RuntimeError("the episode has ended (or not started): call reset()")
         checked = self._check_action(action)
-        lab, state = self.lab, self._state
-        entropy_before = state.entropy.copy()
+        lab, state, settings = self.lab, self._state, self.settings
+        entropy_before = state.entropy[0]
         experiment_before, compute_before = lab.experiment_spent, lab.compute_spent
         described = self._describe(checked)
         if isinstance(checked, tuple):
@@ -525,25 +526,23 @@ class RuleDiscoveryEnv(gym.Env):
             pass
         elif isinstance(checked, tuple):
             self._absorb(lab.run_array(cells, steps, name="design"))
-        elif checked < len(self.settings.menu):
-            trajectory = lab.run(self.settings.menu[checked])
+        elif checked < settings.layout.n_menu:
+            trajectory = lab.run(settings.menu[checked])
             state.spent_per_item[0, checked] += trajectory.cost
             self._absorb(trajectory)
-        elif checked < self.test_map_action:
-            test = self._test_bit(checked - len(self.settings.menu))
+        elif checked < settings.layout.test_map:
+            test = self._test_bit(checked - settings.layout.n_menu)
             self._set_belief(self._engine.belief())
-        elif checked == self.test_map_action:
+        elif checked == settings.layout.test_map:
             test = self._test_map()
         state.steps[0] += 1
         self._record_lab()
-        submits = np.array([checked == self.submit_action])
-        can_design = self.settings.design and self.settings.cheapest_design <= lab.experiment_left
-        ended = int(
-            episode_ends(
-                state, _LIVE, submits, len(self.settings.menu), can_design, self.settings.max_steps
-            )[0]
+        submits = np.array([checked == settings.layout.submit])
+        can_design = np.array([settings.design and settings.cheapest_design <= lab.experiment_left])
+        ends = episode_ends(
+            state, _LIVE, submits, settings.layout.n_menu, can_design, settings.max_steps
         )
-        truncated = ended == TRUNCATED
+        ended, truncated = int(ends[0]), bool(ends[0] == TRUNCATED)
         experiment_cost = lab.experiment_spent - experiment_before
         compute_cost = lab.compute_spent - compute_before
         info = self._info(described, experiment_cost, compute_cost)
@@ -556,17 +555,21 @@ class RuleDiscoveryEnv(gym.Env):
             self._done = True
             result = self._result(END_REASONS[ended]).as_dict()
             info["result"] = result
-        outcomes = step_outcomes(
-            state,
-            _ROW,
-            entropy_before,
-            np.array([experiment_cost]),
-            np.array([compute_cost]),
-            self.settings.budgets,
-            np.array([not allowed]),
-            [result],
+        finished, exact, bits_correct, identified = end_outcome(result)
+        outcome = StepOutcome(
+            entropy_before=float(entropy_before),
+            entropy_after=float(state.entropy[0]),
+            experiment_cost=experiment_cost,
+            compute_cost=compute_cost,
+            experiment_budget=settings.experiment_budget,
+            compute_budget=settings.compute_budget,
+            rejected=not allowed,
+            finished=finished,
+            exact=exact,
+            bits_correct=bits_correct,
+            identified=identified,
         )
-        reward = float(self.settings.reward_function.batch(outcomes)[0])
+        reward = float(settings.reward_function(outcome))
         self.agent_view._update(
             self._belief, lab.experiment_left, lab.compute_left, int(state.steps[0])
         )
@@ -657,8 +660,7 @@ class RuleDiscoveryEnv(gym.Env):
         return score_episodes([ending], self.settings.space, self.settings.model)[0]
 
     def _info(self, action: str, experiment_cost: int, compute_cost: int) -> dict[str, Any]:
-        costs = np.array([experiment_cost]), np.array([compute_cost])
-        return info_of(infos(self._state, _ROW, [action], *costs), 0)
+        return info_of(info_columns(self._state, 0, action, experiment_cost, compute_cost))
 
     def _last_frame(self) -> np.ndarray:
         """The last observed frame at its own size (the initial condition when only
@@ -683,8 +685,7 @@ class RuleDiscoveryEnv(gym.Env):
         return padded
 
     def _observation(self) -> dict[str, np.ndarray]:
-        batched = observations(self._state, self.settings.budgets)
-        observation = {key: value[0] for key, value in batched.items()}
+        observation = observations(self._state, self.settings.budgets, 0)
         if self.settings.frame_observation:
             observation["frame"] = (self._frame_to_show() * 255).astype(np.uint8)[..., None]
         return observation

@@ -4,7 +4,7 @@ An episode's state is an :class:`EpisodeBatch` row: what it spent, what it teste
 data, what its belief says, which actions are allowed. The functions here are the episode's
 rules over any set of rows: which actions the budgets allow (:func:`refresh_masks`), how a
 step ends an episode (:func:`episode_ends`), what the agent is shown (:func:`observations`)
-and told (:func:`infos`, :func:`info_of`), what a test reports, what a scored end reads
+and told (:func:`info_columns`), what a test reports, what a scored end reads
 (:func:`ending_costs`, :func:`episode_battery`) and what a reward sees
 (:func:`step_outcomes`).
 
@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from numba import njit
 
 from lifegym.behaviour import LazyBattery
 from lifegym.generator import FixedPrior
@@ -40,15 +41,17 @@ __all__ = [
     "TRUNCATED",
     "ActionLayout",
     "EpisodeBatch",
+    "batched_infos",
     "bit_test_record",
     "design_description",
+    "end_outcome",
     "ending_costs",
     "episode_battery",
     "episode_ends",
     "experiment_summary",
     "hidden_rule_from_options",
+    "info_columns",
     "info_of",
-    "infos",
     "map_test_record",
     "observations",
     "record_tests",
@@ -68,6 +71,9 @@ BATTERIES = ("fixed", "episode")
 END_REASONS = ("", "agent", "budget", "truncation")
 #: :func:`episode_ends`' code of a truncated episode.
 TRUNCATED = END_REASONS.index("truncation")
+assert END_REASONS[1:] == ("agent", "budget", "truncation")  # _ends_kernel's codes
+#: The info keys that hold text (None where an episode's entry is not set).
+_TEXT_KEYS = ("action", "map_rule")
 #: Free bits beyond which ``n_consistent`` (up to 2^F) no longer fits in int64.
 _INT64_BITS = 62
 
@@ -228,25 +234,48 @@ def refresh_masks(
     for; the bit tests (two replays) and the MAP test (one) the compute budget pays for,
     once there is data; with ``repeat_tests=False`` no test that cannot change anything (a
     bit tested on the same data, the same MAP rule tested on the same data); submit."""
-    if not len(which):
-        return
-    m, test_map = layout.n_menu, layout.test_map
-    experiment_left = budgets[0] - state.experiment_spent[which]
-    compute_left = budgets[1] - state.compute_spent[which]
-    replay = state.replay_cost[which]
-    data = state.n_trajectories[which]
-    mask = np.zeros((len(which), layout.n_actions), dtype=bool)
-    mask[:, :m] = item_costs[None, :] <= experiment_left[:, None]
-    mask[:, m:test_map] = ((data > 0) & (2 * replay <= compute_left))[:, None]
-    mask[:, test_map] = (data > 0) & (replay <= compute_left)
-    if not repeat_tests:
-        mask[:, m:test_map] &= state.bit_tested_with[which] != data[:, None]
-        same_map = (state.map_tested_with[which] == data) & (
-            state.map_tested_values[which] == state.map_values[which]
-        ).all(axis=1)
-        mask[:, test_map] &= ~same_map
-    mask[:, layout.submit] = True
-    state.mask[which] = mask
+    _masks_kernel(
+        np.asarray(which, dtype=np.int64), item_costs, budgets[0], budgets[1],
+        state.experiment_spent, state.compute_spent, state.replay_cost, state.n_trajectories,
+        state.bit_tested_with, state.map_tested_with, state.map_tested_values,
+        state.map_values, repeat_tests, state.mask,
+    )  # fmt: skip
+
+
+@njit(cache=True, nogil=True)
+def _masks_kernel(
+    which: np.ndarray,
+    item_costs: np.ndarray,
+    experiment_budget: int,
+    compute_budget: int,
+    experiment_spent: np.ndarray,
+    compute_spent: np.ndarray,
+    replay_cost: np.ndarray,
+    n_trajectories: np.ndarray,
+    bit_tested_with: np.ndarray,
+    map_tested_with: np.ndarray,
+    map_tested_values: np.ndarray,
+    map_values: np.ndarray,
+    repeat_tests: bool,
+    mask: np.ndarray,
+) -> None:
+    n_menu, n_free = len(item_costs), bit_tested_with.shape[1]
+    test_map = n_menu + n_free
+    for i in which:
+        experiment_left = experiment_budget - experiment_spent[i]
+        compute_left = compute_budget - compute_spent[i]
+        data = n_trajectories[i]
+        for a in range(n_menu):
+            mask[i, a] = item_costs[a] <= experiment_left
+        bit_test = data > 0 and 2 * replay_cost[i] <= compute_left
+        for f in range(n_free):
+            mask[i, n_menu + f] = bit_test and (repeat_tests or bit_tested_with[i, f] != data)
+        same_map = map_tested_with[i] == data
+        for f in range(n_free):
+            same_map = same_map and map_tested_values[i, f] == map_values[i, f]
+        map_test = data > 0 and replay_cost[i] <= compute_left
+        mask[i, test_map] = map_test and (repeat_tests or not same_map)
+        mask[i, test_map + 1] = True
 
 
 def episode_ends(
@@ -254,87 +283,116 @@ def episode_ends(
     live: np.ndarray,
     submits: np.ndarray,
     n_menu: int,
-    can_design: np.ndarray | bool,
+    can_design: np.ndarray,
     max_steps: int,
 ) -> np.ndarray:
-    """Why each episode ended in this step (an ``END_REASONS`` index; 0: it goes on):
-    the agent submitted; no menu item (nor, ``can_design``, a design) is affordable any
-    more; or ``max_steps`` steps were taken. Reads the masks :func:`refresh_masks` left."""
-    menu_left = state.mask[:, :n_menu].any(axis=1) | np.asarray(can_design, dtype=bool)
-    out_of_budget = live & ~submits & ~menu_left
-    truncated = live & ~submits & ~out_of_budget & (state.steps >= max_steps)
-    return submits * 1 + out_of_budget * 2 + truncated * 3
+    """Why each episode ended in this step (int64 (N,), an ``END_REASONS`` index; 0: it
+    goes on): the agent submitted; no menu item (nor, where ``can_design``, a design) is
+    affordable any more; or ``max_steps`` steps were taken. ``live``: the episodes that
+    stepped. Reads the masks :func:`refresh_masks` left."""
+    ends = np.zeros(len(live), dtype=np.int64)
+    _ends_kernel(state.mask, n_menu, live, submits, can_design, state.steps, max_steps, ends)
+    return ends
 
 
-def observations(state: EpisodeBatch, budgets: tuple[int, int]) -> dict[str, np.ndarray]:
-    """The observation of every episode (batched; the single env takes row 0)."""
+@njit(cache=True, nogil=True)
+def _ends_kernel(
+    mask: np.ndarray,
+    n_menu: int,
+    live: np.ndarray,
+    submits: np.ndarray,
+    can_design: np.ndarray,
+    steps: np.ndarray,
+    max_steps: int,
+    ends: np.ndarray,
+) -> None:
+    for i in range(len(live)):
+        if not live[i]:
+            continue
+        if submits[i]:
+            ends[i] = 1  # "agent"
+            continue
+        affordable = can_design[i]
+        for a in range(n_menu):
+            affordable = affordable or mask[i, a]
+        if not affordable:
+            ends[i] = 2  # "budget"
+        elif steps[i] >= max_steps:
+            ends[i] = 3  # "truncation"
+
+
+def observations(
+    state: EpisodeBatch, budgets: tuple[int, int], rows: int | slice = slice(None)
+) -> dict[str, np.ndarray]:
+    """The observation of episodes ``rows``: batched (a slice; all by default), or one
+    episode's (an int: the single env's row 0)."""
     experiment_budget, compute_budget = budgets
-    budget_left = np.zeros((len(state.steps), 2))
+    experiment_spent, compute_spent = state.experiment_spent[rows], state.compute_spent[rows]
+    budget_left = np.zeros((*np.shape(experiment_spent), 2))
     if experiment_budget:
-        budget_left[:, 0] = (experiment_budget - state.experiment_spent) / experiment_budget
+        budget_left[..., 0] = (experiment_budget - experiment_spent) / experiment_budget
     if compute_budget:
-        budget_left[:, 1] = (compute_budget - state.compute_spent) / compute_budget
+        budget_left[..., 1] = (compute_budget - compute_spent) / compute_budget
+    p_one = state.p_one[rows]
     return {
-        "p_one": state.p_one.astype(np.float32),
-        "confidence": np.abs(2.0 * state.p_one - 1.0).astype(np.float32),
+        "p_one": p_one.astype(np.float32),
+        "confidence": np.abs(2.0 * p_one - 1.0).astype(np.float32),
         "budget_left": budget_left.astype(np.float32),
-        "last_experiment": state.summary.copy(),
-        "spent_per_item": (state.spent_per_item / max(experiment_budget, 1)).astype(np.float32),
+        "last_experiment": state.summary[rows].copy(),
+        "spent_per_item": (state.spent_per_item[rows] / max(experiment_budget, 1)).astype(
+            np.float32
+        ),
     }
 
 
-def infos(
+def info_columns(
     state: EpisodeBatch,
-    which: np.ndarray,
-    descriptions: Sequence[str],
-    experiment_cost: np.ndarray | None,
-    compute_cost: np.ndarray | None,
-) -> dict[str, np.ndarray]:
-    """The keys every step's info holds, batched as Gymnasium's vector envs batch them
-    (``infos[key]`` one entry per episode, ``infos["_" + key]`` where it is set): for
-    episodes ``which``; ``descriptions`` and the costs (None: 0) have an entry per episode."""
-    n = len(state.steps)
+    which: np.ndarray | int,
+    descriptions: Sequence[str] | str,
+    experiment_cost: np.ndarray | int,
+    compute_cost: np.ndarray | int,
+) -> dict[str, Any]:
+    """The keys every step's info holds, a column each, one entry per episode of ``which``
+    (``descriptions`` and the costs: one per episode of ``which`` too), or, for an int
+    ``which``, the values of that one episode."""
+    return {
+        "action": descriptions,
+        "experiment_cost": experiment_cost,
+        "compute_cost": compute_cost,
+        "experiment_spent": state.experiment_spent[which],
+        "compute_spent": state.compute_spent[which],
+        "entropy": state.entropy[which],
+        "n_consistent": state.n_consistent[which],
+        "map_rule": state.map_strings[which],
+        "action_mask": state.mask[which],
+    }
+
+
+def batched_infos(columns: dict[str, Any], which: np.ndarray, n: int) -> dict[str, np.ndarray]:
+    """:func:`info_columns` of episodes ``which`` batched as Gymnasium's vector envs batch
+    infos: ``infos[key]`` one entry per episode of the N, ``infos["_" + key]`` True where
+    it is set (numbers as int64 or float64 arrays, strings as object arrays)."""
     present = np.zeros(n, dtype=bool)
     present[which] = True
-    actions = np.full(n, None, dtype=object)
-    for i in which.tolist():
-        actions[i] = descriptions[i]
-
-    def rows(values: np.ndarray | None, dtype: Any) -> np.ndarray:
-        out = np.zeros(n, dtype=dtype)
-        if values is not None:
-            out[which] = values[which]
-        return out
-
-    map_rules = np.full(n, None, dtype=object)
-    map_rules[which] = state.map_strings[which]
-    n_consistent = rows(state.n_consistent, object if state.n_consistent.dtype == object else int)
-    values = {
-        "action": actions,
-        "experiment_cost": rows(experiment_cost, int),
-        "compute_cost": rows(compute_cost, int),
-        "experiment_spent": rows(state.experiment_spent, int),
-        "compute_spent": rows(state.compute_spent, int),
-        "entropy": rows(state.entropy, float),
-        "n_consistent": n_consistent,
-        "map_rule": map_rules,
-        "action_mask": np.where(present[:, None], state.mask, False),
-    }
     batched: dict[str, np.ndarray] = {}
-    for key, value in values.items():
-        batched[key] = value
+    for key, column in columns.items():
+        values = np.asarray(column)
+        dtype = object if values.dtype.kind in "OUS" else values.dtype
+        out = np.zeros((n, *values.shape[1:]), dtype=dtype)
+        if key in _TEXT_KEYS:
+            out[:] = None
+        out[which] = column
+        batched[key] = out
         batched[f"_{key}"] = present.copy()
     return batched
 
 
-def info_of(batched: dict[str, np.ndarray], i: int) -> dict[str, Any]:
-    """Episode ``i``'s info from :func:`infos`' batch, as a single env returns it: plain
-    Python values, the action mask an array of its own."""
+def info_of(columns: dict[str, Any], k: int | None = None) -> dict[str, Any]:
+    """Entry ``k`` of :func:`info_columns` (None: columns of one episode) as a single env
+    returns its info: plain Python values, the action mask an array of its own."""
     info: dict[str, Any] = {}
-    for key, value in batched.items():
-        if key.startswith("_"):
-            continue
-        entry = value[i]
+    for key, column in columns.items():
+        entry = column if k is None else column[k]
         info[key] = entry.copy() if isinstance(entry, np.ndarray) else _plain(entry)
     return info
 
@@ -403,11 +461,9 @@ def bit_test_record(bit: str, log_odds: float) -> dict[str, Any]:
 def tested_values(map_values: np.ndarray, free_index: np.ndarray) -> np.ndarray:
     """uint8 (2K, F): each MAP rule ``map_values[k]`` with its bit ``free_index[k]`` set
     (row 2k) and cleared (row 2k + 1): the two rules a bit test compares."""
-    values = np.repeat(map_values, 2, axis=0)
-    rows = np.arange(len(map_values))
-    values[2 * rows, free_index] = 1
-    values[2 * rows + 1, free_index] = 0
-    return values
+    pairs = np.repeat(map_values[:, None, :], 2, axis=1)  # (K, 2, F)
+    pairs[np.arange(len(map_values)), :, free_index] = (1, 0)
+    return pairs.reshape(-1, map_values.shape[1])
 
 
 def record_tests(
@@ -415,11 +471,13 @@ def record_tests(
 ) -> None:
     """Count the tests of this step and remember what data they saw (the masks of
     ``repeat_tests=False`` read it)."""
-    state.bit_tested_with[bit_tests, free_index] = state.n_trajectories[bit_tests]
-    state.map_tested_with[map_tests] = state.n_trajectories[map_tests]
-    state.map_tested_values[map_tests] = state.map_values[map_tests]
-    state.n_tests[bit_tests] += 1
-    state.n_tests[map_tests] += 1
+    if len(bit_tests):
+        state.bit_tested_with[bit_tests, free_index] = state.n_trajectories[bit_tests]
+        state.n_tests[bit_tests] += 1
+    if len(map_tests):
+        state.map_tested_with[map_tests] = state.n_trajectories[map_tests]
+        state.map_tested_values[map_tests] = state.map_values[map_tests]
+        state.n_tests[map_tests] += 1
 
 
 def ending_costs(state: EpisodeBatch, i: int, submitted_by: str) -> EpisodeCosts:
@@ -448,6 +506,14 @@ def episode_battery(
     return fixed
 
 
+def end_outcome(result: dict[str, Any] | None) -> tuple[bool, bool, float, bool]:
+    """What a reward sees of a step's end (``StepOutcome``'s ``finished``, ``exact``,
+    ``bits_correct``, ``identified``): from the episode's result, None while it goes on."""
+    if result is None:
+        return False, False, 0.0, False
+    return True, bool(result["exact"]), result["bits_correct"], bool(result["identified"])
+
+
 def step_outcomes(
     state: EpisodeBatch,
     rows: np.ndarray,
@@ -459,8 +525,9 @@ def step_outcomes(
     results: Sequence[dict[str, Any] | None],
 ) -> StepOutcomes:
     """What the reward sees of the steps of episodes ``rows`` (arrays over ``rows``;
-    ``results[k]`` the result of an episode that ended, else None)."""
-    ended = [r is not None for r in results]
+    ``results[k]`` the result of an episode that ended, else None), as
+    :class:`~lifegym.reward.StepOutcome` holds one step's."""
+    ends = [end_outcome(result) for result in results]
     return StepOutcomes(
         entropy_before=entropy_before,
         entropy_after=state.entropy[rows],
@@ -469,8 +536,8 @@ def step_outcomes(
         experiment_budget=budgets[0],
         compute_budget=budgets[1],
         rejected=rejected,
-        finished=np.array(ended, dtype=bool),
-        exact=np.array([bool(r and r["exact"]) for r in results], dtype=bool),
-        bits_correct=np.array([r["bits_correct"] if r else 0.0 for r in results]),
-        identified=np.array([bool(r and r["identified"]) for r in results], dtype=bool),
+        finished=np.array([end[0] for end in ends], dtype=bool),
+        exact=np.array([end[1] for end in ends], dtype=bool),
+        bits_correct=np.array([end[2] for end in ends], dtype=np.float64),
+        identified=np.array([end[3] for end in ends], dtype=bool),
     )

@@ -69,13 +69,14 @@ from lifegym.episodes import (
     SUMMARY_FRAMES,
     TRUNCATED,
     EpisodeBatch,
+    batched_infos,
     bit_test_record,
     ending_costs,
     episode_battery,
     episode_ends,
     hidden_rule_from_options,
+    info_columns,
     info_of,
-    infos,
     map_test_record,
     observations,
     record_tests,
@@ -307,6 +308,7 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         self._n_menu = len(settings.menu)
         self._n_free = space.n_free
         self._budgets = settings.budgets
+        self._no_designs = np.zeros(n, dtype=bool)  # the Discrete face only
         self._item_costs = np.asarray(settings.item_costs, dtype=np.int64)
         self._fixed_battery = scoring_battery(settings.world)
         self._item_geometry = np.array(
@@ -392,8 +394,10 @@ class RuleDiscoveryVectorEnv(VectorEnv):
             self._reset_one(int(i), seeds[i], rule)
         self._autoreset[chosen] = False
         self._refresh(chosen)
-        return observations(self._state, self._budgets), infos(
-            self._state, chosen, ["reset"] * self.num_envs, None, None
+        zero = np.zeros(len(chosen), dtype=np.int64)
+        columns = info_columns(self._state, chosen, ["reset"] * len(chosen), zero, zero)
+        return observations(self._state, self._budgets), batched_infos(
+            columns, chosen, self.num_envs
         )
 
     def step(
@@ -430,7 +434,9 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         refresh_masks(
             state, stepped, layout, self._item_costs, self._budgets, settings.repeat_tests
         )
-        ends = episode_ends(state, live, submits, layout.n_menu, False, settings.max_steps)
+        ends = episode_ends(
+            state, live, submits, layout.n_menu, self._no_designs, settings.max_steps
+        )
         ended, truncated = ends > 0, ends == TRUNCATED
         experiment_cost = state.experiment_spent - experiment_before
         compute_cost = state.compute_spent - compute_before
@@ -467,10 +473,13 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         restarted = np.flatnonzero(resetting)
         if self.autoreset_mode == AutoresetMode.SAME_STEP and ended.any():
             final_obs = observations(state, self._budgets)
-            final_infos = infos(state, finished, descriptions, experiment_cost, compute_cost)
-            for i in finished.tolist():
+            final_infos = info_columns(
+                state, finished, [descriptions[i] for i in finished],
+                experiment_cost[finished], compute_cost[finished],
+            )  # fmt: skip
+            for k, i in enumerate(finished.tolist()):
                 single = {key: value[i] for key, value in final_obs.items()}
-                final_info = {**info_of(final_infos, i), **extras.pop(i)}
+                final_info = {**info_of(final_infos, k), **extras.pop(i)}
                 self._add_info(step_infos, {"final_obs": single, "final_info": final_info}, i)
             restarted = finished
         for i in restarted.tolist():
@@ -482,7 +491,9 @@ class RuleDiscoveryVectorEnv(VectorEnv):
             terminated[restarted] = False
             truncated[restarted] = False
         self._refresh(restarted)
-        step_infos.update(infos(state, np.arange(n), descriptions, experiment_cost, compute_cost))
+        every = np.arange(n)
+        columns = info_columns(state, every, descriptions, experiment_cost, compute_cost)
+        step_infos.update(batched_infos(columns, every, n))
         _add_infos(step_infos, extras, n)
         if self.autoreset_mode == AutoresetMode.NEXT_STEP:
             self._autoreset = terminated | truncated
