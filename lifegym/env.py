@@ -24,7 +24,6 @@ from lifegym.episodes import (
     experiment_summary,
     hidden_rule_from_options,
     info_columns,
-    info_of,
     map_test_record,
     observations,
     record_tests,
@@ -660,7 +659,7 @@ class RuleDiscoveryEnv(gym.Env):
         return score_episodes([ending], self.settings.space, self.settings.model)[0]
 
     def _info(self, action: str, experiment_cost: int, compute_cost: int) -> dict[str, Any]:
-        return info_of(info_columns(self._state, 0, action, experiment_cost, compute_cost))
+        return info_columns(self._state, 0, action, experiment_cost, compute_cost)
 
     def _last_frame(self) -> np.ndarray:
         """The last observed frame at its own size (the initial condition when only

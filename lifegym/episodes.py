@@ -51,7 +51,6 @@ __all__ = [
     "experiment_summary",
     "hidden_rule_from_options",
     "info_columns",
-    "info_of",
     "map_test_record",
     "observations",
     "record_tests",
@@ -69,9 +68,10 @@ BATTERIES = ("fixed", "episode")
 #: Why an episode ended (``result["submitted_by"]``), by :func:`episode_ends`' code
 #: (0, "": it goes on).
 END_REASONS = ("", "agent", "budget", "truncation")
-#: :func:`episode_ends`' code of a truncated episode.
+#: :func:`episode_ends`' codes (numba reads them as constants).
+_SUBMITTED = END_REASONS.index("agent")
+_OUT_OF_BUDGET = END_REASONS.index("budget")
 TRUNCATED = END_REASONS.index("truncation")
-assert END_REASONS[1:] == ("agent", "budget", "truncation")  # _ends_kernel's codes
 #: The info keys that hold text (None where an episode's entry is not set).
 _TEXT_KEYS = ("action", "map_rule")
 #: Free bits beyond which ``n_consistent`` (up to 2^F) no longer fits in int64.
@@ -86,23 +86,23 @@ class ActionLayout:
     menu_names: tuple[str, ...]
     free_names: tuple[str, ...]
 
-    @property
+    @functools.cached_property
     def n_menu(self) -> int:
         return len(self.menu_names)
 
-    @property
+    @functools.cached_property
     def n_free(self) -> int:
         return len(self.free_names)
 
-    @property
+    @functools.cached_property
     def test_map(self) -> int:
         return self.n_menu + self.n_free
 
-    @property
+    @functools.cached_property
     def submit(self) -> int:
         return self.test_map + 1
 
-    @property
+    @functools.cached_property
     def n_actions(self) -> int:
         return self.test_map + 2
 
@@ -310,15 +310,15 @@ def _ends_kernel(
         if not live[i]:
             continue
         if submits[i]:
-            ends[i] = 1  # "agent"
+            ends[i] = _SUBMITTED
             continue
         affordable = can_design[i]
         for a in range(n_menu):
             affordable = affordable or mask[i, a]
         if not affordable:
-            ends[i] = 2  # "budget"
+            ends[i] = _OUT_OF_BUDGET
         elif steps[i] >= max_steps:
-            ends[i] = 3  # "truncation"
+            ends[i] = TRUNCATED
 
 
 def observations(
@@ -352,9 +352,21 @@ def info_columns(
     experiment_cost: np.ndarray | int,
     compute_cost: np.ndarray | int,
 ) -> dict[str, Any]:
-    """The keys every step's info holds, a column each, one entry per episode of ``which``
-    (``descriptions`` and the costs: one per episode of ``which`` too), or, for an int
-    ``which``, the values of that one episode."""
+    """The keys every step's info holds: for an array ``which``, a column each with one
+    entry per episode of ``which`` (``descriptions`` and the costs too); for an int, that
+    episode's info as a single env returns it (plain Python values, its own mask array)."""
+    if isinstance(which, int):
+        return {
+            "action": descriptions,
+            "experiment_cost": int(experiment_cost),
+            "compute_cost": int(compute_cost),
+            "experiment_spent": state.experiment_spent.item(which),
+            "compute_spent": state.compute_spent.item(which),
+            "entropy": state.entropy.item(which),
+            "n_consistent": int(state.n_consistent[which]),
+            "map_rule": state.map_strings[which],
+            "action_mask": state.mask[which].copy(),
+        }
     return {
         "action": descriptions,
         "experiment_cost": experiment_cost,
@@ -385,20 +397,6 @@ def batched_infos(columns: dict[str, Any], which: np.ndarray, n: int) -> dict[st
         batched[key] = out
         batched[f"_{key}"] = present.copy()
     return batched
-
-
-def info_of(columns: dict[str, Any], k: int | None = None) -> dict[str, Any]:
-    """Entry ``k`` of :func:`info_columns` (None: columns of one episode) as a single env
-    returns its info: plain Python values, the action mask an array of its own."""
-    info: dict[str, Any] = {}
-    for key, column in columns.items():
-        entry = column if k is None else column[k]
-        info[key] = entry.copy() if isinstance(entry, np.ndarray) else _plain(entry)
-    return info
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def rejection(description: str) -> str:
@@ -461,9 +459,11 @@ def bit_test_record(bit: str, log_odds: float) -> dict[str, Any]:
 def tested_values(map_values: np.ndarray, free_index: np.ndarray) -> np.ndarray:
     """uint8 (2K, F): each MAP rule ``map_values[k]`` with its bit ``free_index[k]`` set
     (row 2k) and cleared (row 2k + 1): the two rules a bit test compares."""
-    pairs = np.repeat(map_values[:, None, :], 2, axis=1)  # (K, 2, F)
-    pairs[np.arange(len(map_values)), :, free_index] = (1, 0)
-    return pairs.reshape(-1, map_values.shape[1])
+    pairs = np.repeat(map_values, 2, axis=0)
+    rows = np.arange(len(map_values))
+    pairs[::2][rows, free_index] = 1
+    pairs[1::2][rows, free_index] = 0
+    return pairs
 
 
 def record_tests(

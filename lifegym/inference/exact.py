@@ -127,9 +127,13 @@ def consistent_counts(evidence: np.ndarray, conflict: np.ndarray | np.bool_) -> 
     """Rules consistent with noiseless data, per episode of :func:`posterior`'s output
     (``evidence`` bool (..., F), ``conflict`` bool (...,)): none when the data contradict
     each other, else 2^(bits no data bear on) (Python ints: 2^512 does not fit int64)."""
-    open_bits = (~np.atleast_2d(evidence)).sum(axis=1).tolist()
-    clashes = np.atleast_1d(conflict).tolist()
-    return [0 if clash else 2**bits for clash, bits in zip(clashes, open_bits, strict=True)]
+    open_bits = (~evidence).sum(axis=-1)
+    if evidence.ndim == 1:  # one episode (the engine's own belief)
+        return [0 if conflict else 2 ** int(open_bits)]
+    clashes = np.asarray(conflict).tolist()
+    return [
+        0 if clash else 2**bits for clash, bits in zip(clashes, open_bits.tolist(), strict=True)
+    ]
 
 
 def posterior(

@@ -76,7 +76,6 @@ from lifegym.episodes import (
     episode_ends,
     hidden_rule_from_options,
     info_columns,
-    info_of,
     map_test_record,
     observations,
     record_tests,
@@ -473,13 +472,10 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         restarted = np.flatnonzero(resetting)
         if self.autoreset_mode == AutoresetMode.SAME_STEP and ended.any():
             final_obs = observations(state, self._budgets)
-            final_infos = info_columns(
-                state, finished, [descriptions[i] for i in finished],
-                experiment_cost[finished], compute_cost[finished],
-            )  # fmt: skip
-            for k, i in enumerate(finished.tolist()):
+            for i in finished.tolist():
                 single = {key: value[i] for key, value in final_obs.items()}
-                final_info = {**info_of(final_infos, k), **extras.pop(i)}
+                info = info_columns(state, i, descriptions[i], experiment_cost[i], compute_cost[i])
+                final_info = {**info, **extras.pop(i)}
                 self._add_info(step_infos, {"final_obs": single, "final_info": final_info}, i)
             restarted = finished
         for i in restarted.tolist():
