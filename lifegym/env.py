@@ -306,6 +306,8 @@ class RuleDiscoveryEnv(gym.Env):
         self._battery_child: np.random.SeedSequence | None = None
         self._lab: Lab | None = None
         self._state = EpisodeBatch.empty(1, settings.layout, "", settings.model.noise)
+        self._seen_map_rule: Rule | None = None  # the MAP rule _map_values belong to
+        self._map_values = np.zeros(settings.space.n_free, dtype=np.uint8)
         #: What agents see (``lifegym.public``): settings copied now, state pushed after
         #: every reset and step; it holds nothing that leads back here.
         self.agent_view = EnvView.of(self)
@@ -458,13 +460,18 @@ class RuleDiscoveryEnv(gym.Env):
         )
 
     def _set_belief(self, belief: Belief) -> None:
+        """Make ``belief`` the episode's (its row of the batch: the MAP rule's free bits
+        and name are found again only when the engine gives a new MAP rule)."""
+        if belief.map_rule is not self._seen_map_rule:
+            self._map_values = self.settings.space.free_values(belief.map_rule)
+            self._seen_map_rule = belief.map_rule
         self._belief = belief
         self._state.set_belief(
             0,
             belief.p_one,
             belief.entropy,
             belief.n_consistent,
-            self.settings.space.free_values(belief.map_rule),
+            self._map_values,
             str(belief.map_rule),
         )
 
@@ -495,6 +502,7 @@ class RuleDiscoveryEnv(gym.Env):
             max_steps=self.settings.max_experiment_steps,
         )
         self._engine = self.settings.engine_factory(self.settings.space, self.settings.model)
+        self._seen_map_rule = None
         self._state.restart(0)
         self._set_belief(self._engine.belief())
         self._done = False

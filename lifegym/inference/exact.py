@@ -75,6 +75,9 @@ class ExactEngine(InferenceEngine):
         self.ones = np.zeros(n_bits, dtype=np.int64)
         self.zeros = np.zeros(n_bits, dtype=np.int64)
         self.test_log_odds = np.zeros(space.n_free)
+        # The last MAP rule and its class, kept while the MAP rule stays (most steps).
+        self._map_key = b""
+        self._map_rule: Rule | None = None
 
     @classmethod
     def unsupported(cls, space: RuleSpace, model: ObservationModel) -> str | None:
@@ -101,7 +104,10 @@ class ExactEngine(InferenceEngine):
         n_consistent = None
         if self.model.noise == 0.0:
             n_consistent = consistent_counts(evidence, conflict)[0]
-        map_rule = self.space.rule((p_one > 0.5).astype(np.uint8))
+        map_values = (p_one > 0.5).astype(np.uint8)
+        if self._map_rule is None or map_values.tobytes() != self._map_key:
+            self._map_key, self._map_rule = map_values.tobytes(), self.space.rule(map_values)
+        map_rule = self._map_rule
         return Belief(
             p_one=p_one,
             map_rule=map_rule,
