@@ -26,6 +26,7 @@ Strided and statistics observations have no exactly known inputs: use ``exhausti
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -42,9 +43,11 @@ from lifegym.types import Belief, RuleSpace, VisibleTrajectory
 
 __all__ = [
     "ExactEngine",
+    "Marginals",
     "class_probability",
     "consistent_counts",
     "count_transitions",
+    "marginals",
     "posterior",
 ]
 
@@ -98,23 +101,18 @@ class ExactEngine(InferenceEngine):
 
     def belief(self) -> Belief:
         free = self.space.free_bits
-        p_one, evidence, conflict = posterior(
-            self.ones[free], self.zeros[free], self.test_log_odds, self.model.noise
-        )
-        n_consistent = None
-        if self.model.noise == 0.0:
-            n_consistent = consistent_counts(evidence, conflict)[0]
-        map_values = (p_one > 0.5).astype(np.uint8)
-        if self._map_rule is None or map_values.tobytes() != self._map_key:
-            self._map_key, self._map_rule = map_values.tobytes(), self.space.rule(map_values)
+        found = marginals(self.ones[free], self.zeros[free], self.test_log_odds, self.model.noise)
+        key = found.map_values.tobytes()
+        if self._map_rule is None or key != self._map_key:
+            self._map_key, self._map_rule = key, self.space.rule(found.map_values)
         map_rule = self._map_rule
         return Belief(
-            p_one=p_one,
+            p_one=found.p_one,
             map_rule=map_rule,
-            entropy=float(binary_entropy_bits(p_one).sum()),
-            n_consistent=n_consistent,
-            determined=evidence,
-            map_probability=self.map_probability(p_one, map_rule),
+            entropy=float(found.entropy),
+            n_consistent=None if found.n_consistent is None else found.n_consistent[0],
+            determined=found.evidence,
+            map_probability=self.map_probability(found.p_one, map_rule),
         )
 
     def marginal_class_probability(self, p_one: np.ndarray, members: Sequence[Rule]) -> float:
@@ -127,6 +125,42 @@ def class_probability(space: RuleSpace, p_one: np.ndarray, members: Sequence[Rul
     """The exact engine's posterior probability of the rules ``members`` of ``space``
     given its marginals ``p_one`` (independent bits: :func:`independent_class_probability`)."""
     return independent_class_probability(p_one, [space.free_values(m) for m in members])
+
+
+@dataclass(frozen=True)
+class Marginals:
+    """The exact engine's belief as arrays, of one episode (shapes as written) or of a
+    batch (one more leading axis): what ``ExactEngine.belief`` and the native vector env
+    read.
+
+    Attributes:
+        p_one: float64 (F,): P(bit = 1) per free bit.
+        evidence: bool (F,): whether any data bear on each bit.
+        map_values: uint8 (F,): the most probable value of each bit (the MAP rule).
+        entropy: float64 (): the belief's entropy in bits.
+        n_consistent: the rules still consistent with noiseless data, one an episode
+            (:func:`consistent_counts`); None when there is noise.
+    """
+
+    p_one: np.ndarray
+    evidence: np.ndarray
+    map_values: np.ndarray
+    entropy: np.ndarray
+    n_consistent: list[int] | None
+
+
+def marginals(
+    ones: np.ndarray, zeros: np.ndarray, test_log_odds: np.ndarray, noise: float
+) -> Marginals:
+    """The :class:`Marginals` of :func:`posterior`'s arguments (one episode or a batch)."""
+    p_one, evidence, conflict = posterior(ones, zeros, test_log_odds, noise)
+    return Marginals(
+        p_one=p_one,
+        evidence=evidence,
+        map_values=(p_one > 0.5).astype(np.uint8),
+        entropy=binary_entropy_bits(p_one).sum(axis=-1),
+        n_consistent=consistent_counts(evidence, conflict) if noise == 0.0 else None,
+    )
 
 
 def consistent_counts(evidence: np.ndarray, conflict: np.ndarray | np.bool_) -> list[int]:

@@ -86,8 +86,7 @@ from lifegym.episodes import (
     tested_values,
 )
 from lifegym.experiments import draw_soup, initial_condition
-from lifegym.inference.base import binary_entropy_bits
-from lifegym.inference.exact import ExactEngine, consistent_counts, posterior
+from lifegym.inference.exact import ExactEngine, marginals
 from lifegym.inference.exact import class_probability as exact_class_probability
 from lifegym.likelihood import Comparison
 from lifegym.observe import (
@@ -799,23 +798,23 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         return sums[0].tolist(), mismatched, ((n_frames - starts) * cells).tolist()
 
     def _refresh_beliefs(self, which: np.ndarray) -> None:
-        """The exact engine's belief (``ExactEngine.belief``) of episodes ``which``."""
+        """The exact engine's belief (``lifegym.inference.exact.marginals``, as
+        ``ExactEngine.belief``) of episodes ``which``."""
         if not len(which):
             return
-        free = self._space.free_bits
-        p_one, evidence, conflict = posterior(
+        free, state = self._space.free_bits, self._state
+        found = marginals(
             self._ones[which][:, free], self._zeros[which][:, free], self._test_log_odds[which],
             self._noise,
         )  # fmt: skip
-        self._state.p_one[which] = p_one
-        map_values = p_one > 0.5
-        moved = which[(map_values != self._state.map_values[which]).any(axis=1)]
-        self._state.map_values[which] = map_values
+        state.p_one[which] = found.p_one
+        moved = which[(found.map_values != state.map_values[which]).any(axis=1)]
+        state.map_values[which] = found.map_values
         for i in moved.tolist():
-            self._state.map_strings[i] = self._rule_string(i)
-        self._state.entropy[which] = binary_entropy_bits(p_one).sum(axis=1)
-        if self._noise == 0.0:
-            self._state.n_consistent[which] = consistent_counts(evidence, conflict)
+            state.map_strings[i] = self._rule_string(i)
+        state.entropy[which] = found.entropy
+        if found.n_consistent is not None:
+            state.n_consistent[which] = found.n_consistent
 
     def _map_rule(self, i: int) -> Rule:
         return self._space.rule(self._state.map_values[i])
