@@ -187,6 +187,43 @@ class ObservationModel:
             parts.append(f"stats({self.stats_sigma:g})")
         return " + ".join(parts) if parts else "full()"
 
+    def explain(self) -> str:
+        """What an agent sees under this model, in words (the text protocol's
+        ``observation`` rule, for language-model agents)."""
+        if self.stats_sigma is not None:
+            seen = (
+                "only statistics of each observed frame: density (fraction of live cells), "
+                "activity (fraction of cells changed since the previous observed frame, or "
+                "the initial condition), block_entropy (entropy of the 2x2 blocks, bits/4), "
+                "computed after each cell is flipped with probability "
+                f"{self.flip_probability:.3g} (sigma {self.stats_sigma:g})"
+            )
+        elif self.noise:
+            seen = (
+                "the frames, each observed cell flipped independently with probability "
+                f"{self.noise:g}"
+            )
+        else:
+            seen = "the frames, every observed cell exactly (no noise)"
+        if self.stride > 1:
+            k = self.stride
+            seen += (
+                f"; only every {_ordinal(k)} step is observed ({k}, {2 * k}, {3 * k}, ...): "
+                "the states in between are hidden"
+            )
+        if self.window is not None:
+            h, w = self.window
+            seen += (
+                f"; only the top-left {h}x{w} window (rows 0..{h - 1}, columns 0..{w - 1}) of "
+                "each frame is observed, while the initial condition covers the whole world"
+            )
+        return seen
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
 
 def full() -> ObservationModel:
     """Every cell of every frame, no noise."""

@@ -300,11 +300,6 @@ def _given(**arguments: Any) -> dict[str, Any]:
     return {key: value for key, value in arguments.items() if value is not None}
 
 
-def _ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
 def _steps(n: int) -> str:
     return f"{n} step" if n == 1 else f"{n} steps"
 
@@ -409,7 +404,7 @@ class Episode:
                 "what was run, never noisy; only the later states pass through the "
                 "observation model."
             ),
-            "observation": self._observation_text(),
+            "observation": self.env.model.explain(),
             "world": {"smallest": f"{h0}x{w0}", "largest": f"{height}x{width}"},
             "steps": {"min": env.model.stride, "max": env.max_experiment_steps},
             "menu": self._menu_summary(),
@@ -430,37 +425,6 @@ class Episode:
             "scoring": self._scoring_text(),
             "tools": TOOL_SCHEMAS,
         }
-
-    def _observation_text(self) -> str:
-        model = self.env.model
-        if model.stats_sigma is not None:
-            seen = (
-                "only statistics of each observed frame: density (fraction of live cells), "
-                "activity (fraction of cells changed since the previous observed frame, or "
-                "the initial condition), block_entropy (entropy of the 2x2 blocks, bits/4), "
-                "computed after each cell is flipped with probability "
-                f"{model.flip_probability:.3g} (sigma {model.stats_sigma:g})"
-            )
-        elif model.noise:
-            seen = (
-                "the frames, each observed cell flipped independently with probability "
-                f"{model.noise:g}"
-            )
-        else:
-            seen = "the frames, every observed cell exactly (no noise)"
-        if model.stride > 1:
-            k = model.stride
-            seen += (
-                f"; only every {_ordinal(k)} step is observed ({k}, {2 * k}, {3 * k}, ...): "
-                "the states in between are hidden"
-            )
-        if model.window is not None:
-            h, w = model.window
-            seen += (
-                f"; only the top-left {h}x{w} window (rows 0..{h - 1}, columns 0..{w - 1}) of "
-                "each frame is observed, while the initial condition covers the whole world"
-            )
-        return seen
 
     def _menu_summary(self) -> dict[str, Any]:
         """The menu by kind (soups, probes), with names, worlds, steps and costs."""

@@ -521,3 +521,27 @@ def test_frame_counts_of_a_batch_are_the_counts_of_each_trajectory() -> None:
                 assert np.array_equal(batch[i, j], frame_counts(initials[i, j], frames[i, j], wrap))
     with pytest.raises(ValueError, match=r"initial \(7, 9\) does not match frames"):
         frame_counts(initials[0, 0], frames, True)
+
+
+@pytest.mark.parametrize(
+    ("model", "says"),
+    [
+        (full(), "every observed cell exactly (no noise)"),
+        (noisy(0.05), "flipped independently with probability 0.05"),
+        (strided(2), "only every 2nd step is observed (2, 4, 6, ...)"),
+        (strided(11), "only every 11th step"),
+        (strided(23), "only every 23rd step"),
+        (window(5, 7), "top-left 5x7 window (rows 0..4, columns 0..6)"),
+        (stats(0.3), "only statistics of each observed frame"),
+    ],
+)
+def test_a_model_explains_what_is_seen(model: ObservationModel, says: str) -> None:
+    assert says in model.explain()
+
+
+def test_the_text_protocol_tells_each_preset_s_model_as_the_model_explains_it() -> None:
+    from lifegym.protocol import Episode, v1_presets
+
+    for env_id in v1_presets():
+        episode = Episode(env_id, seed=0)
+        assert episode.task()["observation"] == episode.env.model.explain(), env_id
