@@ -287,3 +287,20 @@ def test_noiseless_counts_beyond_int64_play_the_single_envs_episodes() -> None:
                 assert (rewards[i], infos["n_consistent"][i]) == (reward, info["n_consistent"])
                 playing[i] = not (ended[i] or cut[i])
     native.close()
+
+
+def test_a_bad_design_anywhere_in_the_batch_changes_no_episode() -> None:
+    """The design face's fallback checks every env's action before any env steps."""
+    env = make_vector_env(2, **PRESETS["lifegym/LifeLike-Noisy-v1"][0], design=True)
+    assert isinstance(env, MaskedSyncVectorEnv)
+    env.reset(seed=0)
+    good = env.envs[0].unwrapped.design_action(np.ones((4, 4), dtype=np.uint8), 2)
+    bad = {**good, "steps": 10_000}
+    actions = {key: np.stack([good[key], bad[key]]) for key in good}
+    with pytest.raises(ValueError, match=r"actions\[1\]: .*steps"):
+        env.step(actions)
+    assert [len(e.unwrapped.lab.trajectories) for e in env.envs] == [0, 0]
+    actions = {key: np.stack([good[key], good[key]]) for key in good}
+    env.step(actions)  # still usable
+    assert [len(e.unwrapped.lab.trajectories) for e in env.envs] == [1, 1]
+    env.close()

@@ -60,7 +60,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, SyncVectorEnv, VectorEnv
-from gymnasium.vector.utils import batch_space
+from gymnasium.vector.utils import batch_space, iterate
 
 from lifegym.behaviour import battery as scoring_battery
 from lifegym.env import RuleDiscoveryEnv, action_space, observation_space
@@ -912,9 +912,9 @@ def check_actions(actions: object, num_envs: int, n_actions: int) -> np.ndarray:
 
 class MaskedSyncVectorEnv(SyncVectorEnv):
     """Gymnasium's ``SyncVectorEnv`` over single lifegym envs, with ``action_masks()``
-    (num_envs, n_actions) and Discrete actions checked for the whole batch before any env
-    steps (:func:`check_actions`): the fallback for settings the native env does not
-    batch, and the vector env of the v0 ids."""
+    (num_envs, n_actions) and every env's action checked before any env steps
+    (:func:`check_actions` for Discrete actions, each env's own check for designs): the
+    fallback for settings the native env does not batch, and the vector env of the v0 ids."""
 
     def action_masks(self) -> np.ndarray:
         """bool (num_envs, n_actions): each env's ``action_masks()``."""
@@ -930,6 +930,16 @@ class MaskedSyncVectorEnv(SyncVectorEnv):
         space = self.single_action_space
         if isinstance(space, gym.spaces.Discrete):
             actions = check_actions(actions, self.num_envs, int(space.n))
+        else:  # the design face: every env's action checked before any env steps
+            for i, (env, action) in enumerate(
+                zip(self.envs, iterate(self.action_space, actions), strict=True)
+            ):
+                single = env.unwrapped
+                assert isinstance(single, RuleDiscoveryEnv)  # the envs this class batches
+                try:
+                    single.describe_action(action)
+                except (TypeError, ValueError) as exc:
+                    raise type(exc)(f"actions[{i}]: {exc}") from exc
         return super().step(actions)
 
 
