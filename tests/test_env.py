@@ -20,9 +20,10 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 import lifegym  # noqa: F401  (registers the ids)
 from lifegym.env import SUMMARY_FRAMES, RuleDiscoveryEnv
 from lifegym.experiments import Experiment
+from lifegym.families import TOTALISTIC
 from lifegym.observe import N_STATS
 from lifegym.registration import PRESETS
-from lifegym.rules import NAMED_RULES, TOTALISTIC, Rule
+from lifegym.rules import NAMED_RULES, Rule
 from lifegym.types import RuleSpace
 
 ENV_IDS = list(PRESETS)
