@@ -144,7 +144,7 @@ def flipped(traj: np.ndarray, p: float, rng: np.random.Generator) -> np.ndarray:
 
 
 def pattern_indices(frames: np.ndarray) -> np.ndarray:
-    """Pattern index (see lifegym.rules) of every cell of frames (N, H, W) on the torus."""
+    """Pattern index (see lifegym.neighbourhoods) of every cell of frames (N, H, W) on the torus."""
     idx = np.zeros(frames.shape, dtype=np.int64)
     for k in range(9):
         r, c = divmod(k, 3)

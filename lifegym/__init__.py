@@ -1,7 +1,7 @@
 """lifegym: active rule discovery for Life-like cellular automata.
 
 The pieces a user meets first are re-exported here: ``Rule`` (families and notations,
-see ``lifegym.rules`` for the pattern-index convention), ``simulate`` (the numba
+see ``lifegym.neighbourhoods`` for the pattern-index convention), ``simulate`` (the numba
 simulator, see ``lifegym.sim``) and ``RuleDiscoveryEnv`` (the Gymnasium env, see
 ``lifegym.env``). Importing the package registers the ``lifegym/...`` Gymnasium ids
 (``lifegym.registration.PRESETS``). RLE input and output live in ``lifegym.io``.
@@ -16,12 +16,13 @@ docs/architecture.md.
 
 from lifegym.agents.base import Agent
 from lifegym.env import RuleDiscoveryEnv
+from lifegym.families import FAMILIES, RuleFamily
 from lifegym.generator import RulePrior
 from lifegym.inference.base import InferenceEngine
 from lifegym.observe import ObservationModel
 from lifegym.registration import PRESETS, register_envs
 from lifegym.reward import RewardFunction
-from lifegym.rules import FAMILIES, NAMED_RULES, Rule, RuleFamily
+from lifegym.rules import NAMED_RULES, Rule
 from lifegym.sim import simulate
 
 register_envs()

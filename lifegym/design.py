@@ -12,8 +12,8 @@ returns the best grid seen. :func:`class_counts` counts what a grid shows.
 :func:`probe_cells` is the design the v1 menus offer per free bit: as many sightings of one
 class as a small world can hold, built from a fixed seed so every env offers the same probe.
 
-Pattern indices follow ``lifegym.rules`` (cell (r, c) of the patch is bit ``8 - (3r + c)``);
-grids are tori, at least 3x3.
+Pattern indices follow ``lifegym.neighbourhoods`` (cell (r, c) of the patch is bit
+``8 - (3r + c)``); grids are tori, at least 3x3.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ import zlib
 import numpy as np
 from numba import njit
 
-from lifegym.rules import N_PATTERNS, RuleFamily, get_family
+from lifegym.families import RuleFamily, get_family
+from lifegym.neighbourhoods import N_PATTERNS
 
 __all__ = ["class_counts", "covered_demand", "design_cells", "probe_cells"]
 

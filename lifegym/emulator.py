@@ -3,7 +3,7 @@
 The emulator is a small CNN on the torus: a 3x3 "front" (the 9 cells of each cell's
 neighbourhood, circular padding) followed by 1x1 layers, giving the logit of the cell's next
 state. Because its receptive field is exactly the 3x3 patch, the network *is* a function of the
-pattern index (see :mod:`lifegym.rules` for the convention: cell ``(r, c)`` is bit
+pattern index (see :mod:`lifegym.neighbourhoods` for the convention: cell ``(r, c)`` is bit
 ``8 - (3r + c)``), so everything is computed on the 512 patterns fed as unfolded 3x3 patches
 (9 input channels, no padding issues), and a grid is advanced by looking each cell's pattern up
 in the resulting table (:meth:`Emulator.rollout`).
@@ -94,8 +94,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from lifegym.families import RuleFamily, get_family
+from lifegym.neighbourhoods import pattern_orbits, symmetry_group
 from lifegym.observe import frame_statistics
-from lifegym.rules import Rule, RuleFamily, get_family, pattern_orbits, symmetry_group
+from lifegym.rules import Rule
 from lifegym.unroll import FIT_TOL, unrolled_table
 
 __all__ = [
@@ -124,8 +126,8 @@ FAMILY_OF = {
     "totalistic": "totalistic",
 }
 """Symmetry name -> the rule family whose rules are exactly the tables with that symmetry."""
-"""Symmetry name -> group acting on the 3x3 patch (names of :func:`lifegym.rules.symmetry_group`;
-``S8`` = any permutation of the outer cells)."""
+"""Symmetry name -> group acting on the 3x3 patch (names of
+:func:`lifegym.neighbourhoods.symmetry_group`; ``S8`` = any permutation of the outer cells)."""
 
 _BITS = 1 << (8 - np.arange(9))  # weight of cell k = 3r + c in a pattern index
 _PATTERN_CELLS = ((np.arange(N_PATTERNS)[:, None] >> (8 - np.arange(9))) & 1).astype(np.float32)

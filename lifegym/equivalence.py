@@ -125,8 +125,9 @@ import numpy as np
 from numba import njit
 
 from lifegym.cells import kernel_input
+from lifegym.families import RuleFamily, get_family
 from lifegym.observe import ObservationModel
-from lifegym.rules import Rule, RuleFamily, get_family
+from lifegym.rules import Rule
 from lifegym.types import RuleSpace
 
 __all__ = [
@@ -320,8 +321,8 @@ def _self_complementary(key: bytes) -> bool:
 
 def is_self_complementary(rule: Rule) -> bool:
     """Whether ``R(NOT x) = NOT R(x)`` for every 3x3 pattern x, i.e. ``table[p ^ 511] =
-    1 - table[p]`` for all 512 pattern indices p (``lifegym.rules``' convention: flipping
-    every cell of a pattern is ``p ^ 511``). Cached per table."""
+    1 - table[p]`` for all 512 pattern indices p (``lifegym.neighbourhoods``' convention:
+    flipping every cell of a pattern is ``p ^ 511``). Cached per table."""
     if not isinstance(rule, Rule):
         raise TypeError(f"is_self_complementary takes a lifegym.Rule, got {type(rule).__name__}")
     return _self_complementary(rule.table.tobytes())
@@ -355,8 +356,8 @@ def _first_difference(table_a, table_b, steps):
     """The first pattern on which the ``steps``-step maps of two tables differ, or -1.
 
     steps 1: the 3x3 pattern index. steps 2: the 25-bit 5x5 pattern, cell (r, c) at bit
-    ``24 - (5 r + c)`` (``lifegym.rules``' order on the larger patch); the rows are run
-    from the top, so ``r0 r1 r2`` pick the first intermediate row, ``r1 r2 r3`` the
+    ``24 - (5 r + c)`` (``lifegym.neighbourhoods``' order on the larger patch); the rows are
+    run from the top, so ``r0 r1 r2`` pick the first intermediate row, ``r1 r2 r3`` the
     second, ``r2 r3 r4`` the third, and the centre's next state is a table lookup of them.
     """
     if steps == 1:
@@ -400,8 +401,8 @@ def _check_rule(rule: object, name: str) -> Rule:
 def k_step_witness(a: Rule, b: Rule, steps: int) -> int | None:
     """A pattern on which the ``steps``-step maps of ``a`` and ``b`` differ, or None.
 
-    ``steps`` 1: a 3x3 pattern index (``lifegym.rules``); 2: a 5x5 pattern as 25 bits,
-    cell (r, c) at bit ``24 - (5 r + c)``, whose centre differs after two steps (the
+    ``steps`` 1: a 3x3 pattern index (``lifegym.neighbourhoods``); 2: a 5x5 pattern as 25
+    bits, cell (r, c) at bit ``24 - (5 r + c)``, whose centre differs after two steps (the
     first such in increasing order). ValueError for any other ``steps``.
     """
     k = _check_steps(steps)

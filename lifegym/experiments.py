@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lifegym.design import probe_cells
-from lifegym.rules import RuleFamily
+from lifegym.families import RuleFamily
 
 __all__ = [
     "DEFAULT_DENSITIES",

@@ -1,7 +1,7 @@
 """Counting 3x3 neighbourhood patterns in grids: the numba kernels behind the exact
 engine's evidence and the scoring of undetermined bits (:func:`occurring_bits`). Pattern
-indices follow ``lifegym.rules`` (cell (r, c) of the patch is bit ``8 - (3r + c)``); grids
-wrap (torus).
+indices follow ``lifegym.neighbourhoods`` (cell (r, c) of the patch is bit ``8 - (3r + c)``);
+grids wrap (torus).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 from numba import njit
 
 from lifegym.cells import kernel_input
-from lifegym.rules import N_PATTERNS
+from lifegym.neighbourhoods import N_PATTERNS
 from lifegym.types import VisibleTrajectory
 
 __all__ = [
@@ -52,8 +52,8 @@ def _row_patterns(grid, r, above, middle, below, index):
 @njit(cache=True, nogil=True)
 def _table_step(src, dst, table, histogram=None):
     """One step on the torus of grid ``src`` (H, W) into ``dst`` under the 512-entry rule
-    ``table``, indexed as ``lifegym.rules`` orders a 3x3 pattern (row by row, top-left the
-    highest bit): each row's 3-cell codes (:func:`_row_codes`) are computed once and
+    ``table``, indexed as ``lifegym.neighbourhoods`` orders a 3x3 pattern (row by row, top-left
+    the highest bit): each row's 3-cell codes (:func:`_row_codes`) are computed once and
     shared by three rows (as uint8: a quarter faster than int64 codes). With
     ``histogram`` (int64 (512,), zeroed by the caller) each pattern of ``src`` is counted
     into it too (numba compiles the step without the count when it is None)."""
@@ -201,7 +201,7 @@ def occurring_bits(
     initial condition ``cells[offset : offset + height * width]`` (uint8, flat, row by row)
     ``steps`` times on the torus under ``tables[table]`` (uint8 (R, 512)) and marks, in row
     ``row`` of the answer, bit ``orbit_of[p]`` of every pattern ``p`` of frames
-    0..steps-1 (``orbit_of``: int64 (512,), ``lifegym.rules.Family.orbit_of``). One
+    0..steps-1 (``orbit_of``: int64 (512,), ``lifegym.families.RuleFamily.orbit_of``). One
     kernel call for the runs of many rules and many episodes.
     """
     orbit = np.ascontiguousarray(orbit_of, dtype=np.int64)

@@ -24,7 +24,7 @@ threading layer defaults to a fork-safe one (see ``_PARALLEL_LOCK``).
 
 Both kernels pad the grid with a halo (one row above and below; one cell, or one bit,
 left and right) that is refreshed before every step: a copy of the opposite edge on the
-torus, zeros for the dead border. Pattern indices follow ``lifegym.rules``.
+torus, zeros for the dead border. Pattern indices follow ``lifegym.neighbourhoods``.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ import numpy as np
 from numba import njit, prange
 
 from lifegym.cells import as_cells, kernel_input
-from lifegym.rules import TOTALISTIC, Rule, family_contains
+from lifegym.families import TOTALISTIC, family_contains
+from lifegym.rules import Rule
 
 __all__ = [
     "agreeing_rules",

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from lifegym.families import RuleFamily, get_family
 from lifegym.observe import ObservationModel
-from lifegym.rules import Rule, RuleFamily, get_family
+from lifegym.rules import Rule
 
 __all__ = ["Belief", "RuleSpace", "VisibleTrajectory"]
 
@@ -30,7 +31,7 @@ class RuleSpace:
     """The rules an agent may submit: a family, some of whose bits may be known.
 
     Attributes:
-        family: the rule family (its ``n_bits`` bits, order as in ``lifegym.rules``).
+        family: the rule family (its ``n_bits`` bits, order as in ``lifegym.families``).
         known_mask: bool (n_bits,): which bits are known from the start.
         known_values: uint8 (n_bits,): their values (0 where not known).
     """

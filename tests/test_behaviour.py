@@ -22,9 +22,10 @@ from lifegym.behaviour import (
     one_cell,
     standardised_gaps,
 )
+from lifegym.families import get_family
 from lifegym.observe import frame_statistics
 from lifegym.patterns import pattern_histogram
-from lifegym.rules import Rule, get_family
+from lifegym.rules import Rule
 from lifegym.sim import simulate
 
 WORLD = (60, 60)  # the env's default world

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from lifegym.bounds import capacity_bound, sighting_bound
 from lifegym.design import class_counts, covered_demand, design_cells, probe_cells
-from lifegym.rules import get_family
+from lifegym.families import get_family
 
 
 def numpy_patterns(grid: np.ndarray) -> np.ndarray:

@@ -17,15 +17,10 @@ from lifegym.emulator import (
     orbit_labels,
     subgroup,
 )
+from lifegym.families import get_family
+from lifegym.neighbourhoods import CENTRE, pattern_to_patch, symmetry_group, transform_patterns
 from lifegym.observe import frame_statistics
-from lifegym.rules import (
-    CENTRE,
-    Rule,
-    get_family,
-    pattern_to_patch,
-    symmetry_group,
-    transform_patterns,
-)
+from lifegym.rules import Rule
 from lifegym.sim import simulate
 
 LIFE = Rule.parse("B3/S23")

@@ -21,9 +21,10 @@ import lifegym  # noqa: F401  (registers the ids)
 from lifegym.env import RuleDiscoveryEnv
 from lifegym.episodes import SUMMARY_FRAMES
 from lifegym.experiments import Experiment
+from lifegym.families import TOTALISTIC
 from lifegym.observe import N_STATS
 from lifegym.registration import PRESETS
-from lifegym.rules import NAMED_RULES, TOTALISTIC, Rule
+from lifegym.rules import NAMED_RULES, Rule
 from lifegym.types import RuleSpace
 
 ENV_IDS = list(PRESETS)

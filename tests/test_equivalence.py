@@ -25,17 +25,11 @@ from lifegym.equivalence import (
     pair_kind,
     same_class,
 )
+from lifegym.families import FAMILIES, RuleFamily
+from lifegym.neighbourhoods import CENTRE, patch_to_pattern, pattern_to_patch
 from lifegym.observe import ObservationModel, full, noisy, observe, stats, strided, window
 from lifegym.registration import PRESETS
-from lifegym.rules import (
-    CENTRE,
-    FAMILIES,
-    NAMED_RULES,
-    Rule,
-    RuleFamily,
-    patch_to_pattern,
-    pattern_to_patch,
-)
+from lifegym.rules import NAMED_RULES, Rule
 from lifegym.sim import simulate
 from lifegym.types import RuleSpace
 

@@ -11,11 +11,12 @@ import pytest
 
 from lifegym.env import RuleDiscoveryEnv
 from lifegym.experiments import Experiment
+from lifegym.families import FAMILIES, TOTALISTIC
 from lifegym.inference import ENGINES, engine_class, make_engine
 from lifegym.inference.exact import ExactEngine, count_transitions
 from lifegym.lab import Lab
 from lifegym.observe import ObservationModel, full, noisy, stats, strided, window
-from lifegym.rules import FAMILIES, NAMED_RULES, TOTALISTIC, Rule
+from lifegym.rules import NAMED_RULES, Rule
 from lifegym.types import RuleSpace
 
 TOTALISTIC_NAMED = {

@@ -24,22 +24,18 @@ from reference import (
 )
 
 import lifegym  # noqa: F401  (registers the envs)
+from lifegym.families import FAMILIES, family_contains, get_family, is_subfamily, smallest_family
 from lifegym.generator import make_prior
-from lifegym.rules import (
+from lifegym.neighbourhoods import (
     CENTRE,
     COMPASS,
-    FAMILIES,
     HEX_CELLS,
     VON_NEUMANN_CELLS,
-    Rule,
-    RuleStringError,
-    family_contains,
-    get_family,
-    is_subfamily,
-    smallest_family,
     symmetry_group,
     transform_patterns,
 )
+from lifegym.notation import RuleStringError
+from lifegym.rules import Rule
 from lifegym.sim import simulate
 from lifegym.types import RuleSpace
 

@@ -7,8 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from lifegym.families import FAMILIES
 from lifegym.patterns import RUN_COLUMNS, count_outputs, occurring_bits, pattern_histogram
-from lifegym.rules import FAMILIES, Rule
+from lifegym.rules import Rule
 from lifegym.sim import simulate
 from lifegym.types import RuleSpace
 

@@ -1,4 +1,5 @@
-"""Tests for lifegym.rules: families, Hensel letters, notations and the Rule type."""
+"""Tests for the rule modules: families (lifegym.families), Hensel letters
+(lifegym.neighbourhoods), notations (lifegym.notation) and the Rule type (lifegym.rules)."""
 
 from __future__ import annotations
 
@@ -10,28 +11,30 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lifegym.rules import (
-    CENTRE,
+import lifegym.rules
+from lifegym import families, neighbourhoods, notation
+from lifegym.families import (
     FAMILIES,
-    HENSEL_CLASSES,
-    HENSEL_LETTERS,
-    NAMED_RULES,
-    OUTER_MASK,
-    Rule,
     RuleFamily,
     family_contains,
     get_family,
-    hensel_pattern,
     is_subfamily,
-    map_to_table,
+    smallest_family,
+)
+from lifegym.neighbourhoods import (
+    CENTRE,
+    HENSEL_CLASSES,
+    HENSEL_LETTERS,
+    OUTER_MASK,
+    hensel_pattern,
     patch_to_pattern,
     pattern_orbits,
     pattern_to_patch,
-    smallest_family,
     symmetry_group,
-    table_to_map,
     transform_patterns,
 )
+from lifegym.notation import map_to_table, table_to_map
+from lifegym.rules import NAMED_RULES, Rule
 
 ISO = FAMILIES["isotropic"]
 
@@ -290,6 +293,25 @@ def test_family_lookup_and_equality():
         assert name in str(info.value)
     with pytest.raises(TypeError):
         get_family(3)
+
+
+# The public names of lifegym.rules before it was split into neighbourhoods, families and notation.
+RULES_NAMES_BEFORE_THE_SPLIT = (
+    "ACCEPTED_FORMS CENTRE COMPASS FAMILIES FREE HENSEL_CLASSES HENSEL_LETTERS HEX HEX_CELLS "
+    "ISOTROPIC NAMED_RULES N_PATTERNS OUTER_MASK RING RING_CELLS ROTATION TOTALISTIC VON_NEUMANN "
+    "VON_NEUMANN_CELLS Rule RuleFamily RuleStringError cell_bit family_contains get_family "
+    "hensel_pattern is_subfamily map_to_table patch_to_pattern pattern_orbits pattern_to_patch "
+    "smallest_family symmetry_group table_to_map transform_patterns"
+).split()
+
+
+def test_rules_still_exports_the_objects_that_moved():
+    """``from lifegym.rules import X`` keeps working, and gives the owner module's object."""
+    assert sorted(lifegym.rules.__all__) == sorted(RULES_NAMES_BEFORE_THE_SPLIT)
+    for module in (neighbourhoods, families, notation):
+        for name in module.__all__:
+            assert getattr(lifegym.rules, name) is getattr(module, name), name
+    assert pickle.loads(pickle.dumps(families.TOTALISTIC)) is lifegym.rules.TOTALISTIC
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,10 +14,11 @@ import pytest
 
 import lifegym
 from lifegym import observe as ob
+from lifegym.families import get_family
 from lifegym.inference.base import probabilities_from_log_odds
 from lifegym.inference.search import SearchEngine
 from lifegym.likelihood import compare
-from lifegym.rules import Rule, get_family
+from lifegym.rules import Rule
 from lifegym.types import Belief, RuleSpace, VisibleTrajectory
 
 WORLD = (60, 60)

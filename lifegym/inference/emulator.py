@@ -53,15 +53,17 @@ import itertools
 import numpy as np
 
 from lifegym.emulator import FAMILY_OF, Emulator
+from lifegym.families import FAMILIES, get_family, is_subfamily
 from lifegym.inference.base import (
     InferenceEngine,
     binary_entropy_bits,
     probabilities_from_log_odds,
 )
 from lifegym.likelihood import compare, statistics_loglik
+from lifegym.neighbourhoods import N_PATTERNS
 from lifegym.observe import OBSERVATION_FEATURES, ObservationModel
 from lifegym.patterns import count_seen_transitions
-from lifegym.rules import FAMILIES, N_PATTERNS, Rule, get_family, is_subfamily
+from lifegym.rules import Rule
 from lifegym.types import Belief, RuleSpace, VisibleTrajectory
 
 __all__ = ["SYMMETRY_OF_FAMILY", "EmulatorEngine", "climb_components", "pattern_counts"]
