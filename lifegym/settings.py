@@ -22,12 +22,13 @@ from lifegym.experiments import (
     probe_menu,
     sized_menu,
 )
+from lifegym.families import RuleFamily, get_family
 from lifegym.generator import RulePrior, make_prior
 from lifegym.inference import InferenceEngine, auto_engine, engine_class
 from lifegym.limits import ExperimentLimits, check_budget, smallest_world
 from lifegym.observe import ObservationModel, is_int
 from lifegym.reward import RewardFunction, make_reward
-from lifegym.rules import Rule, RuleFamily, get_family
+from lifegym.rules import Rule
 from lifegym.types import RuleSpace
 
 __all__ = [

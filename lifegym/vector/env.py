@@ -86,6 +86,7 @@ from lifegym.episodes import (
     tested_values,
 )
 from lifegym.experiments import draw_soup, initial_condition
+from lifegym.families import TOTALISTIC
 from lifegym.inference.exact import ExactEngine, marginals
 from lifegym.inference.exact import class_probability as exact_class_probability
 from lifegym.likelihood import Comparison
@@ -98,7 +99,7 @@ from lifegym.observe import (
     block_channel,
 )
 from lifegym.patterns import RUN_COLUMNS, occurring_bits
-from lifegym.rules import TOTALISTIC, Rule
+from lifegym.rules import Rule
 from lifegym.scoring import Ending, PackedGroup, score_episodes, shows_every_flip
 from lifegym.seeding import BATTERY_STREAM, stream
 from lifegym.settings import EnvSettings, env_settings
