@@ -9,28 +9,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from lifegym import episodes
 from lifegym.behaviour import battery as scoring_battery
-from lifegym.episodes import (
-    END_REASONS,
-    SUMMARY_FRAMES,
-    TRUNCATED,
-    EpisodeBatch,
-    bit_test_record,
-    design_description,
-    end_outcome,
-    ending_costs,
-    episode_battery,
-    episode_ends,
-    experiment_summary,
-    hidden_rule_from_options,
-    info_columns,
-    map_test_record,
-    observations,
-    record_tests,
-    refresh_masks,
-    rejection,
-    tested_values,
-)
 from lifegym.io import CellsLike, parse_cells
 from lifegym.lab import Lab
 from lifegym.likelihood import compare
@@ -94,7 +74,7 @@ def observation_space(settings: EnvSettings) -> spaces.Dict:
         "p_one": spaces.Box(0.0, 1.0, (n_free,), np.float32),
         "confidence": spaces.Box(0.0, 1.0, (n_free,), np.float32),
         "budget_left": spaces.Box(0.0, 1.0, (2,), np.float32),
-        "last_experiment": spaces.Box(0.0, 1.0, (N_STATS * SUMMARY_FRAMES,), np.float32),
+        "last_experiment": spaces.Box(0.0, 1.0, (N_STATS * episodes.SUMMARY_FRAMES,), np.float32),
         "spent_per_item": spaces.Box(0.0, 1.0, (n_menu,), np.float32),
     }
     if settings.frame_observation:
@@ -305,7 +285,7 @@ class RuleDiscoveryEnv(gym.Env):
         self._battery_seeds = np.random.SeedSequence()
         self._battery_child: np.random.SeedSequence | None = None
         self._lab: Lab | None = None
-        self._state = EpisodeBatch.empty(1, settings.layout, "", settings.model.noise)
+        self._state = episodes.EpisodeBatch.empty(1, settings.layout, "", settings.model.noise)
         self._seen_map_rule: Rule | None = None  # the MAP rule _map_values belong to
         self._map_values = np.zeros(settings.space.n_free, dtype=np.uint8)
         #: What agents see (``lifegym.public``): settings copied now, state pushed after
@@ -392,7 +372,7 @@ class RuleDiscoveryEnv(gym.Env):
     def _describe(self, action: int | tuple[np.ndarray, int]) -> str:
         if isinstance(action, tuple):
             cells, steps = action
-            return design_description(cells.shape[0], cells.shape[1], steps)
+            return episodes.design_description(cells.shape[0], cells.shape[1], steps)
         return self.settings.layout.describe(action)
 
     def _check_action(self, action: object) -> int | tuple[np.ndarray, int]:
@@ -450,7 +430,7 @@ class RuleDiscoveryEnv(gym.Env):
         state.compute_spent[0] = lab.compute_spent
         state.replay_cost[0] = lab.replay_cost()
         state.n_trajectories[0] = len(lab.trajectories)
-        refresh_masks(
+        episodes.refresh_masks(
             state,
             _ROW,
             self.settings.layout,
@@ -480,7 +460,7 @@ class RuleDiscoveryEnv(gym.Env):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        hidden = hidden_rule_from_options(
+        hidden = episodes.hidden_rule_from_options(
             options, self.settings.space
         )  # validate before any change
         super().reset(seed=seed)
@@ -546,23 +526,23 @@ class RuleDiscoveryEnv(gym.Env):
         self._record_lab()
         submits = np.array([checked == settings.layout.submit])
         can_design = np.array([settings.design and settings.cheapest_design <= lab.experiment_left])
-        ends = episode_ends(
+        ends = episodes.episode_ends(
             state, _LIVE, submits, settings.layout.n_menu, can_design, settings.max_steps
         )
-        ended, truncated = int(ends[0]), bool(ends[0] == TRUNCATED)
+        ended, truncated = int(ends[0]), bool(ends[0] == episodes.TRUNCATED)
         experiment_cost = lab.experiment_spent - experiment_before
         compute_cost = lab.compute_spent - compute_before
         info = self._info(described, experiment_cost, compute_cost)
         if not allowed:
-            info["rejected"] = rejection(described)
+            info["rejected"] = episodes.rejection(described)
         if test:
             info["test"] = test
         result = None
         if ended:
             self._done = True
-            result = self._result(END_REASONS[ended]).as_dict()
+            result = self._result(episodes.END_REASONS[ended]).as_dict()
             info["result"] = result
-        finished, exact, bits_correct, identified = end_outcome(result)
+        finished, exact, bits_correct, identified = episodes.end_outcome(result)
         outcome = StepOutcome(
             entropy_before=float(entropy_before),
             entropy_after=float(state.entropy[0]),
@@ -598,7 +578,7 @@ class RuleDiscoveryEnv(gym.Env):
     # -- actions -------------------------------------------------------------------------
 
     def _absorb(self, trajectory: VisibleTrajectory) -> None:
-        self._state.summary[0] = experiment_summary(trajectory)
+        self._state.summary[0] = episodes.experiment_summary(trajectory)
         self.agent_view._add(trajectory)
         self._engine.update(trajectory)
         self._set_belief(self._engine.belief())
@@ -608,19 +588,20 @@ class RuleDiscoveryEnv(gym.Env):
         lab.charge_compute(2 * lab.replay_cost())
         tested = np.array([free_index])
         set_, cleared = (
-            self.settings.space.rule(v) for v in tested_values(state.map_values[:1], tested)
+            self.settings.space.rule(v)
+            for v in episodes.tested_values(state.map_values[:1], tested)
         )
         log_odds = self._engine.component_log_odds(set_, cleared)
         self._engine.absorb_test(free_index, log_odds)
-        record_tests(state, _ROW, tested, _ROW[:0])
-        return bit_test_record(self.settings.space.free_names[free_index], log_odds)
+        episodes.record_tests(state, _ROW, tested, _ROW[:0])
+        return episodes.bit_test_record(self.settings.space.free_names[free_index], log_odds)
 
     def _test_map(self) -> dict[str, Any]:
         lab = self.lab
         lab.charge_compute(lab.replay_cost())
         comparison = compare(self._belief.map_rule, lab.trajectories)
-        record_tests(self._state, _ROW[:0], _ROW[:0], _ROW)
-        return map_test_record(comparison)
+        episodes.record_tests(self._state, _ROW[:0], _ROW[:0], _ROW)
+        return episodes.map_test_record(comparison)
 
     # -- for harnesses whose agent submits its own rule (``lifegym.protocol``) -----------
 
@@ -658,16 +639,16 @@ class RuleDiscoveryEnv(gym.Env):
             self.lab.hidden_rule,
             self._belief.map_rule if submitted is None else submitted,
             self.lab.trajectories,
-            episode_battery(
+            episodes.episode_battery(
                 self.settings.battery, self.fixed_battery, self.settings.world, self._battery_child
             ),
             self._engine.class_probability,
-            costs=ending_costs(self._state, 0, submitted_by),
+            costs=episodes.ending_costs(self._state, 0, submitted_by),
         )
         return score_episodes([ending], self.settings.space, self.settings.model)[0]
 
     def _info(self, action: str, experiment_cost: int, compute_cost: int) -> dict[str, Any]:
-        return info_columns(self._state, 0, action, experiment_cost, compute_cost)
+        return episodes.info_columns(self._state, 0, action, experiment_cost, compute_cost)
 
     def _last_frame(self) -> np.ndarray:
         """The last observed frame at its own size (the initial condition when only
@@ -692,7 +673,7 @@ class RuleDiscoveryEnv(gym.Env):
         return padded
 
     def _observation(self) -> dict[str, np.ndarray]:
-        observation = observations(self._state, self.settings.budgets, 0)
+        observation = episodes.observations(self._state, self.settings.budgets, 0)
         if self.settings.frame_observation:
             observation["frame"] = (self._frame_to_show() * 255).astype(np.uint8)[..., None]
         return observation

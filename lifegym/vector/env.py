@@ -62,29 +62,9 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, SyncVectorEnv, VectorEnv
 from gymnasium.vector.utils import batch_space, iterate
 
+from lifegym import episodes
 from lifegym.behaviour import battery as scoring_battery
 from lifegym.env import RuleDiscoveryEnv, action_space, observation_space
-from lifegym.episodes import (
-    END_REASONS,
-    SUMMARY_FRAMES,
-    TRUNCATED,
-    EpisodeBatch,
-    batched_infos,
-    bit_test_record,
-    ending_costs,
-    episode_battery,
-    episode_ends,
-    hidden_rule_from_options,
-    info_columns,
-    map_test_record,
-    observations,
-    record_tests,
-    refresh_masks,
-    rejection,
-    step_outcomes,
-    summary_picks,
-    tested_values,
-)
 from lifegym.experiments import draw_soup, initial_condition
 from lifegym.families import TOTALISTIC
 from lifegym.inference.exact import ExactEngine, marginals
@@ -333,9 +313,9 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         self._times = [model.observed_times(steps) for steps in range(longest + 1)]
         for times in self._times:
             times.setflags(write=False)
-        self._picks = np.zeros((longest + 1, SUMMARY_FRAMES), dtype=np.int64)
+        self._picks = np.zeros((longest + 1, episodes.SUMMARY_FRAMES), dtype=np.int64)
         for steps in range(1, longest + 1):
-            self._picks[steps] = summary_picks(steps)
+            self._picks[steps] = episodes.summary_picks(steps)
         self._descriptions = [self._layout.describe(a) for a in range(self._layout.n_actions)]
         self._packed = space.family is TOTALISTIC
         self._noise = model.noise
@@ -367,7 +347,7 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         self._zeros = np.zeros((n, n_bits), dtype=np.int64)
         self._test_log_odds = np.zeros((n, f))
         all_zero = str(space.rule(np.zeros(f, dtype=np.uint8)))
-        self._state = EpisodeBatch.empty(n, self._layout, all_zero, model.noise)
+        self._state = episodes.EpisodeBatch.empty(n, self._layout, all_zero, model.noise)
         self._started = np.zeros(n, dtype=bool)
         self._autoreset = np.zeros(n, dtype=bool)
 
@@ -386,7 +366,7 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         options: dict[str, Any] | None = None,
     ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         which, options = _reset_mask(options, self.num_envs)
-        rule = hidden_rule_from_options(options, self._space)  # validate before any change
+        rule = episodes.hidden_rule_from_options(options, self._space)  # validate before any change
         seeds = _seeds(seed, self.num_envs)
         chosen = np.flatnonzero(which)
         for i in chosen:
@@ -394,8 +374,8 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         self._autoreset[chosen] = False
         self._refresh(chosen)
         zero = np.zeros(len(chosen), dtype=np.int64)
-        columns = info_columns(self._state, chosen, ["reset"] * len(chosen), zero, zero)
-        return observations(self._state, self._budgets), batched_infos(
+        columns = episodes.info_columns(self._state, chosen, ["reset"] * len(chosen), zero, zero)
+        return episodes.observations(self._state, self._budgets), episodes.batched_infos(
             columns, chosen, self.num_envs
         )
 
@@ -420,33 +400,33 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         tested = actions[bit_tests] - layout.n_menu
         bit_log_odds = self._run_bit_tests(bit_tests, tested)
         comparisons = self._run_map_tests(map_tests)
-        record_tests(state, bit_tests, tested, map_tests)
+        episodes.record_tests(state, bit_tests, tested, map_tests)
         tests = {
-            int(i): map_test_record(comparison)
+            int(i): episodes.map_test_record(comparison)
             for i, comparison in zip(map_tests, comparisons, strict=True)
         }
         for i, f, log_odds in zip(bit_tests.tolist(), tested.tolist(), bit_log_odds, strict=True):
-            tests[i] = bit_test_record(self._space.free_names[f], log_odds)
+            tests[i] = episodes.bit_test_record(self._space.free_names[f], log_odds)
         self._refresh_beliefs(np.concatenate([requests, bit_tests]))
         stepped = np.flatnonzero(live)
         state.steps[stepped] += 1
-        refresh_masks(
+        episodes.refresh_masks(
             state, stepped, layout, self._item_costs, self._budgets, settings.repeat_tests
         )
-        ends = episode_ends(
+        ends = episodes.episode_ends(
             state, live, submits, layout.n_menu, self._no_designs, settings.max_steps
         )
-        ended, truncated = ends > 0, ends == TRUNCATED
+        ended, truncated = ends > 0, ends == episodes.TRUNCATED
         experiment_cost = state.experiment_spent - experiment_before
         compute_cost = state.compute_spent - compute_before
         finished = np.flatnonzero(ended)
         endings = [
-            self._ending(int(i), END_REASONS[ends[i]], unknown)
+            self._ending(int(i), episodes.END_REASONS[ends[i]], unknown)
             for i, unknown in zip(finished, self._undetermined(finished), strict=True)
         ]
         scored = score_episodes(endings, self._space, settings.model)
         results = {int(i): r.as_dict() for i, r in zip(finished, scored, strict=True)}
-        outcomes = step_outcomes(
+        outcomes = episodes.step_outcomes(
             state,
             stepped,
             entropy_before[stepped],
@@ -461,7 +441,7 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         terminated = ended & ~truncated
         extras: dict[int, dict[str, Any]] = {int(i): {} for i in stepped}
         for i in np.flatnonzero(rejected).tolist():
-            extras[int(i)]["rejected"] = rejection(self._descriptions[actions[i]])
+            extras[int(i)]["rejected"] = episodes.rejection(self._descriptions[actions[i]])
         for i, test in tests.items():
             extras[i]["test"] = test
         for i, result in results.items():
@@ -471,10 +451,12 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         step_infos: dict[str, Any] = {}
         restarted = np.flatnonzero(resetting)
         if self.autoreset_mode == AutoresetMode.SAME_STEP and ended.any():
-            final_obs = observations(state, self._budgets)
+            final_obs = episodes.observations(state, self._budgets)
             for i in finished.tolist():
                 single = {key: value[i] for key, value in final_obs.items()}
-                info = info_columns(state, i, descriptions[i], experiment_cost[i], compute_cost[i])
+                info = episodes.info_columns(
+                    state, i, descriptions[i], experiment_cost[i], compute_cost[i]
+                )
                 final_info = {**info, **extras.pop(i)}
                 self._add_info(step_infos, {"final_obs": single, "final_info": final_info}, i)
             restarted = finished
@@ -488,12 +470,18 @@ class RuleDiscoveryVectorEnv(VectorEnv):
             truncated[restarted] = False
         self._refresh(restarted)
         every = np.arange(n)
-        columns = info_columns(state, every, descriptions, experiment_cost, compute_cost)
-        step_infos.update(batched_infos(columns, every, n))
+        columns = episodes.info_columns(state, every, descriptions, experiment_cost, compute_cost)
+        step_infos.update(episodes.batched_infos(columns, every, n))
         _add_infos(step_infos, extras, n)
         if self.autoreset_mode == AutoresetMode.NEXT_STEP:
             self._autoreset = terminated | truncated
-        return observations(state, self._budgets), rewards, terminated, truncated, step_infos
+        return (
+            episodes.observations(state, self._budgets),
+            rewards,
+            terminated,
+            truncated,
+            step_infos,
+        )
 
     def close_extras(self, **kwargs: Any) -> None:
         self._runs = [[] for _ in range(self.num_envs)]
@@ -539,7 +527,7 @@ class RuleDiscoveryVectorEnv(VectorEnv):
 
     def _refresh(self, which: np.ndarray) -> None:
         self._refresh_beliefs(which)
-        refresh_masks(
+        episodes.refresh_masks(
             self._state, which, self._layout, self._item_costs, self._budgets,
             self.settings.repeat_tests,
         )  # fmt: skip
@@ -692,7 +680,7 @@ class RuleDiscoveryVectorEnv(VectorEnv):
     def _test_rules(self, which: np.ndarray, free_index: np.ndarray) -> np.ndarray:
         """Full bit vectors (2K, n_bits) of the two rules each bit test compares
         (``lifegym.episodes.tested_values``)."""
-        return self._bit_vectors(tested_values(self._state.map_values[which], free_index))
+        return self._bit_vectors(episodes.tested_values(self._state.map_values[which], free_index))
 
     def _bit_vectors(self, free_values: np.ndarray) -> np.ndarray:
         """Full bit vectors (K, n_bits) of the rules with free bits ``free_values`` (K, n_free)."""
@@ -854,7 +842,7 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         """What scoring episode ``i``'s end reads (``undetermined``: from
         :meth:`_undetermined`, or None to find them from its trajectories)."""
         settings = self.settings
-        battery = episode_battery(
+        battery = episodes.episode_battery(
             settings.battery, self._fixed_battery, settings.world, self._battery_streams[i]
         )
         unread = self._packed or undetermined is not None
@@ -866,7 +854,7 @@ class RuleDiscoveryVectorEnv(VectorEnv):
             () if unread else self._trajectories(i),
             battery,
             functools.partial(exact_class_probability, self._space, self._state.p_one[i]),
-            costs=ending_costs(self._state, i, submitted_by),
+            costs=episodes.ending_costs(self._state, i, submitted_by),
             groups=self._packed_groups(i) if self._packed else None,
             undetermined=undetermined,
         )
