@@ -430,14 +430,11 @@ class RuleDiscoveryEnv(gym.Env):
         state.compute_spent[0] = lab.compute_spent
         state.replay_cost[0] = lab.replay_cost()
         state.n_trajectories[0] = len(lab.trajectories)
+        settings = self.settings
         episodes.refresh_masks(
-            state,
-            _ROW,
-            self.settings.layout,
-            self.settings.item_costs,
-            self.settings.budgets,
-            self.settings.repeat_tests,
-        )
+            state, _ROW, settings.layout, settings.item_costs, settings.budgets,
+            settings.repeat_tests,
+        )  # fmt: skip
 
     def _set_belief(self, belief: Belief) -> None:
         """Make ``belief`` the episode's (its row of the batch: the MAP rule's free bits
@@ -460,28 +457,25 @@ class RuleDiscoveryEnv(gym.Env):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        hidden = episodes.hidden_rule_from_options(
-            options, self.settings.space
-        )  # validate before any change
+        settings = self.settings
+        hidden = episodes.hidden_rule_from_options(options, settings.space)  # before any change
         super().reset(seed=seed)
         if seed is not None:
             self._battery_seeds = stream(seed, BATTERY_STREAM)
-        if (
-            self.settings.battery == "episode"
-        ):  # a new battery per episode, from the env's own stream
+        if settings.battery == "episode":  # a new battery per episode, from the env's stream
             self._battery_child = self._battery_seeds.spawn(1)[0]  # drawn when scored
         if hidden is None:
-            hidden = self.settings.prior.sample(self.np_random)
+            hidden = settings.prior.sample(self.np_random)
         self._lab = Lab(
             hidden,
-            self.settings.model,
-            self.settings.world,
-            self.settings.experiment_budget,
-            self.settings.compute_budget,
+            settings.model,
+            settings.world,
+            settings.experiment_budget,
+            settings.compute_budget,
             self.np_random,
-            max_steps=self.settings.max_experiment_steps,
+            max_steps=settings.max_experiment_steps,
         )
-        self._engine = self.settings.engine_factory(self.settings.space, self.settings.model)
+        self._engine = settings.engine_factory(settings.space, settings.model)
         self._seen_map_rule = None
         self._state.restart(0)
         self._set_belief(self._engine.belief())
