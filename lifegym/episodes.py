@@ -6,7 +6,7 @@ rules over any set of rows: which actions the budgets allow (:func:`refresh_mask
 step ends an episode (:func:`episode_ends`), what the agent is shown (:func:`observations`)
 and told (:func:`info_columns`), what a test reports, what a scored end reads
 (:func:`ending_costs`, :func:`episode_battery`) and what a reward sees
-(:func:`step_outcomes`).
+(:func:`end_outcome`; :func:`step_outcomes` for a batch).
 
 :class:`~lifegym.env.RuleDiscoveryEnv` keeps a batch of one and calls them with row 0;
 :class:`~lifegym.vector.env.RuleDiscoveryVectorEnv` keeps a batch of N and calls them with
