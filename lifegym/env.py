@@ -579,7 +579,7 @@ class RuleDiscoveryEnv(gym.Env):
 
     def _test_bit(self, free_index: int) -> dict[str, Any]:
         lab, state = self.lab, self._state
-        lab.charge_compute(2 * lab.replay_cost())
+        lab.charge_compute(episodes.BIT_TEST_REPLAYS * lab.replay_cost())
         tested = np.array([free_index])
         set_, cleared = (
             self.settings.space.rule(v)
@@ -592,7 +592,7 @@ class RuleDiscoveryEnv(gym.Env):
 
     def _test_map(self) -> dict[str, Any]:
         lab = self.lab
-        lab.charge_compute(lab.replay_cost())
+        lab.charge_compute(episodes.MAP_TEST_REPLAYS * lab.replay_cost())
         comparison = compare(self._belief.map_rule, lab.trajectories)
         episodes.record_tests(self._state, _ROW[:0], _ROW[:0], _ROW)
         return episodes.map_test_record(comparison)

@@ -36,7 +36,9 @@ from lifegym.types import RuleSpace, VisibleTrajectory
 
 __all__ = [
     "BATTERIES",
+    "BIT_TEST_REPLAYS",
     "END_REASONS",
+    "MAP_TEST_REPLAYS",
     "SUMMARY_FRAMES",
     "TRUNCATED",
     "ActionLayout",
@@ -65,6 +67,10 @@ __all__ = [
 SUMMARY_FRAMES = 16
 #: The scoring batteries ``battery=`` names.
 BATTERIES = ("fixed", "episode")
+#: Replays of every visible trajectory a bit test costs (the MAP rule with the bit set and
+#: cleared) and a MAP test costs, in simulated cell-steps of one replay each.
+BIT_TEST_REPLAYS = 2
+MAP_TEST_REPLAYS = 1
 #: Why an episode ended (``result["submitted_by"]``), by :func:`episode_ends`' code
 #: (0, "": it goes on).
 END_REASONS = ("", "agent", "budget", "truncation")
@@ -267,13 +273,13 @@ def _masks_kernel(
         data = n_trajectories[i]
         for a in range(n_menu):
             mask[i, a] = item_costs[a] <= experiment_left
-        bit_test = data > 0 and 2 * replay_cost[i] <= compute_left
+        bit_test = data > 0 and BIT_TEST_REPLAYS * replay_cost[i] <= compute_left
         for f in range(n_free):
             mask[i, n_menu + f] = bit_test and (repeat_tests or bit_tested_with[i, f] != data)
         same_map = map_tested_with[i] == data
         for f in range(n_free):
             same_map = same_map and map_tested_values[i, f] == map_values[i, f]
-        map_test = data > 0 and replay_cost[i] <= compute_left
+        map_test = data > 0 and MAP_TEST_REPLAYS * replay_cost[i] <= compute_left
         mask[i, test_map] = map_test and (repeat_tests or not same_map)
         mask[i, test_map + 1] = True
 

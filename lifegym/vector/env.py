@@ -700,7 +700,9 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         not been scored on yet are replayed."""
         if not len(which):
             return []
-        self._state.compute_spent[which] += 2 * self._state.replay_cost[which]
+        self._state.compute_spent[which] += (
+            episodes.BIT_TEST_REPLAYS * self._state.replay_cost[which]
+        )
         first = self._test_from_time - 1  # the observed steps are 1, 2, ...
         bits = self._test_rules(which, free_index)
         kept: list[list] = []  # per row of bits: its episode's [terms, their sum]
@@ -731,7 +733,7 @@ class RuleDiscoveryVectorEnv(VectorEnv):
         if not len(which):
             return []
         state = self._state
-        state.compute_spent[which] += state.replay_cost[which]
+        state.compute_spent[which] += episodes.MAP_TEST_REPLAYS * state.replay_cost[which]
         bits = self._bit_vectors(state.map_values[which])
         jobs: list[int] = []
         rules: list[int] = []
