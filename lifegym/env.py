@@ -286,8 +286,7 @@ class RuleDiscoveryEnv(gym.Env):
         self._battery_child: np.random.SeedSequence | None = None
         self._lab: Lab | None = None
         self._state = episodes.EpisodeBatch.empty(1, settings.layout, "", settings.model.noise)
-        self._seen_map_rule: Rule | None = None  # the MAP rule _map_values belong to
-        self._map_values = np.zeros(settings.space.n_free, dtype=np.uint8)
+        self._seen_map_rule: Rule | None = None  # the MAP rule of the batch's row 0
         #: What agents see (``lifegym.public``): settings copied now, state pushed after
         #: every reset and step; it holds nothing that leads back here.
         self.agent_view = EnvView.of(self)
@@ -439,18 +438,15 @@ class RuleDiscoveryEnv(gym.Env):
     def _set_belief(self, belief: Belief) -> None:
         """Make ``belief`` the episode's (its row of the batch: the MAP rule's free bits
         and name are found again only when the engine gives a new MAP rule)."""
+        state = self._state
         if belief.map_rule is not self._seen_map_rule:
-            self._map_values = self.settings.space.free_values(belief.map_rule)
+            state.map_values[0] = self.settings.space.free_values(belief.map_rule)
+            state.map_strings[0] = str(belief.map_rule)
             self._seen_map_rule = belief.map_rule
         self._belief = belief
-        self._state.set_belief(
-            0,
-            belief.p_one,
-            belief.entropy,
-            belief.n_consistent,
-            self._map_values,
-            str(belief.map_rule),
-        )
+        state.p_one[0] = belief.p_one
+        state.entropy[0] = belief.entropy
+        state.n_consistent[0] = -1 if belief.n_consistent is None else belief.n_consistent
 
     # -- gym API -------------------------------------------------------------------------
 

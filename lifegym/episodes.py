@@ -78,6 +78,15 @@ END_REASONS = ("", "agent", "budget", "truncation")
 _SUBMITTED = END_REASONS.index("agent")
 _OUT_OF_BUDGET = END_REASONS.index("budget")
 TRUNCATED = END_REASONS.index("truncation")
+#: The info keys read from the batch, and the EpisodeBatch field each reads (in info order,
+#: after "action" and the step's costs, before "action_mask").
+_INFO_FIELDS = (
+    ("experiment_spent", "experiment_spent"),
+    ("compute_spent", "compute_spent"),
+    ("entropy", "entropy"),
+    ("n_consistent", "n_consistent"),
+    ("map_rule", "map_strings"),
+)
 #: The info keys that hold text (None where an episode's entry is not set).
 _TEXT_KEYS = ("action", "map_rule")
 #: Free bits beyond which ``n_consistent`` (up to 2^F) no longer fits in int64.
@@ -210,22 +219,6 @@ class EpisodeBatch:
             counter[i] = 0
         self.bit_tested_with[i] = -1
         self.map_tested_with[i] = -1
-
-    def set_belief(
-        self,
-        i: int,
-        p_one: np.ndarray,
-        entropy: float,
-        n_consistent: int | None,
-        map_values: np.ndarray,
-        map_string: str,
-    ) -> None:
-        """Episode ``i``'s belief (``n_consistent`` None: the engine cannot count)."""
-        self.p_one[i] = p_one
-        self.entropy[i] = entropy
-        self.n_consistent[i] = -1 if n_consistent is None else n_consistent
-        self.map_values[i] = map_values
-        self.map_strings[i] = map_string
 
 
 def refresh_masks(
@@ -361,29 +354,17 @@ def info_columns(
     """The keys every step's info holds: for an array ``which``, a column each with one
     entry per episode of ``which`` (``descriptions`` and the costs too); for an int, that
     episode's info as a single env returns it (plain Python values, its own mask array)."""
-    if isinstance(which, int):
-        return {
-            "action": descriptions,
-            "experiment_cost": int(experiment_cost),
-            "compute_cost": int(compute_cost),
-            "experiment_spent": state.experiment_spent.item(which),
-            "compute_spent": state.compute_spent.item(which),
-            "entropy": state.entropy.item(which),
-            "n_consistent": int(state.n_consistent[which]),
-            "map_rule": state.map_strings[which],
-            "action_mask": state.mask[which].copy(),
-        }
-    return {
+    one = isinstance(which, int)
+    info: dict[str, Any] = {
         "action": descriptions,
-        "experiment_cost": experiment_cost,
-        "compute_cost": compute_cost,
-        "experiment_spent": state.experiment_spent[which],
-        "compute_spent": state.compute_spent[which],
-        "entropy": state.entropy[which],
-        "n_consistent": state.n_consistent[which],
-        "map_rule": state.map_strings[which],
-        "action_mask": state.mask[which],
+        "experiment_cost": int(experiment_cost) if one else experiment_cost,
+        "compute_cost": int(compute_cost) if one else compute_cost,
     }
+    for key, field in _INFO_FIELDS:
+        column = getattr(state, field)
+        info[key] = column.item(which) if one else column[which]
+    info["action_mask"] = state.mask[which].copy() if one else state.mask[which]
+    return info
 
 
 def batched_infos(columns: dict[str, Any], which: np.ndarray, n: int) -> dict[str, np.ndarray]:
