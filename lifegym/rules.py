@@ -50,7 +50,6 @@ from lifegym.neighbourhoods import (
     OUTER_MASK,
     RING_CELLS,
     VON_NEUMANN_CELLS,
-    _frozen,
     cell_bit,
     hensel_pattern,
     patch_to_pattern,
@@ -150,13 +149,22 @@ class Rule:
             )
         self._init_checked(t, fam)
 
-    def _init_checked(self, table: np.ndarray, family: RuleFamily) -> None:
-        """Set the fields from a table already known to be a valid member of ``family``."""
-        object.__setattr__(self, "_table", _frozen(table))
-        object.__setattr__(self, "_family", family)
-        object.__setattr__(self, "_bits", _frozen(family.bits_from_table(table)))
-        object.__setattr__(self, "_key", self._table.tobytes())
-        object.__setattr__(self, "_hash", hash(self._key))
+    def _init_checked(
+        self, table: np.ndarray, family: RuleFamily, bits: np.ndarray | None = None
+    ) -> None:
+        """Set the fields from a table already known to be a valid member of ``family`` (and
+        its uint8 ``bits`` in that family, when the caller has them)."""
+        if bits is None:
+            bits = family.bits_from_table(table)
+        # Read-only views of bytes (their WRITEABLE flag cannot be switched back on); the
+        # table's bytes are the key too.
+        key = np.ascontiguousarray(table, dtype=np.uint8).tobytes()
+        setter = object.__setattr__
+        setter(self, "_table", np.frombuffer(key, dtype=np.uint8))
+        setter(self, "_family", family)
+        setter(self, "_bits", np.frombuffer(np.asarray(bits, dtype=np.uint8).tobytes(), np.uint8))
+        setter(self, "_key", key)
+        setter(self, "_hash", hash(key))
 
     # -- construction ------------------------------------------------------------------------
 
@@ -196,13 +204,13 @@ class Rule:
         ``check=False`` skips validating ``bits`` (for hot loops that build them as uint8
         0/1 arrays of the right length themselves).
         """
-        fam = get_family(family)
+        fam = family if isinstance(family, RuleFamily) else get_family(family)
         if check:
             b = _binary_vector(bits, fam.n_bits, f"bits of family {fam.name!r}")
         else:
             b = bits
         rule = cls.__new__(cls)
-        rule._init_checked(fam.table_from_bits(b), fam)  # constant on orbits by construction
+        rule._init_checked(fam.table_from_bits(b), fam, b)  # constant on orbits by construction
         return rule
 
     @classmethod

@@ -26,6 +26,14 @@ def _readonly(array: np.ndarray) -> np.ndarray:
     return array
 
 
+def _zeros_and_ones(values: np.ndarray) -> bool:
+    """Whether every entry of ``values`` is 0 or 1 (a uint8 or bool vector, the common case
+    of the hot paths, is read as bytes: no array passes)."""
+    if values.dtype == np.uint8 or values.dtype == np.bool_:
+        return not values.tobytes().translate(None, b"\x00\x01")
+    return not ((values != 0) & (values != 1)).any()
+
+
 @dataclass(frozen=True, eq=False)
 class RuleSpace:
     """The rules an agent may submit: a family, some of whose bits may be known.
@@ -89,7 +97,7 @@ class RuleSpace:
     def bits(self, free_values: np.ndarray) -> np.ndarray:
         """The family's full bit vector (uint8 (n_bits,)) with the free bits set to these."""
         values = np.asarray(free_values)
-        if values.shape != (self.n_free,) or ((values != 0) & (values != 1)).any():
+        if values.shape != (self.n_free,) or not _zeros_and_ones(values):
             raise ValueError(
                 f"free values must be {self.n_free} bits of 0/1, got shape {values.shape}"
             )
