@@ -37,7 +37,7 @@ import numpy as np
 import lifegym
 from lifegym.inference.exhaustive import ExhaustiveEngine
 from lifegym.likelihood import compare
-from lifegym.observe import ObservationModel, observe
+from lifegym.observe import ObservationModel
 from lifegym.rules import Rule
 from lifegym.sim import simulate
 from lifegym.types import RuleSpace, VisibleTrajectory
@@ -132,7 +132,7 @@ def exhaustive_against_noisy(rows: list[dict[str, Any]]) -> dict[str, float]:
 def _trajectory(rule: Rule, size: int, steps: int, model: ObservationModel, seed: int):
     rng = np.random.default_rng(seed)
     initial = (rng.random((size, size)) < 0.5).astype(np.uint8)
-    times, frames, stats = observe(model, simulate(rule, initial, steps), rng)
+    times, frames, stats = model.observe(simulate(rule, initial, steps), rng)
     return VisibleTrajectory("custom", initial, steps, times, frames, stats, model, 0)
 
 

@@ -29,7 +29,7 @@ import machine
 import numpy as np
 
 from lifegym.inference.exhaustive import RuleScores
-from lifegym.observe import ObservationModel, full, noisy, observe, stats, strided
+from lifegym.observe import ObservationModel, full, noisy, stats, strided
 from lifegym.rules import Rule
 from lifegym.sim import simulate
 from lifegym.types import RuleSpace, VisibleTrajectory
@@ -84,7 +84,7 @@ def trajectory(case: Case, seed: int) -> VisibleTrajectory:
     init = (rng.random((case.size, case.size)) < DENSITY).astype(np.uint8)
     model = MODELS[case.model]
     frames = simulate(HIDDEN_RULE, init, case.steps)
-    times, seen, seen_stats = observe(model, frames, rng)
+    times, seen, seen_stats = model.observe(frames, rng)
     return VisibleTrajectory(
         experiment="custom",
         initial=init,

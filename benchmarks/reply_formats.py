@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from lifegym.io import write_plaintext, write_rle
-from lifegym.observe import ObservationModel, observe
+from lifegym.observe import ObservationModel
 from lifegym.protocol import Episode, compact_json, v1_presets
 from lifegym.rules import Rule
 from lifegym.sim import simulate
@@ -99,7 +99,7 @@ def _trajectories(case: tuple[str, float, int, int], rng: np.random.Generator) -
     for rule in RULES:
         initial = (rng.random((side, side)) < density).astype(np.uint8)
         frames = simulate(Rule.parse(rule), initial, steps)
-        times, seen, _ = observe(model, frames, rng)
+        times, seen, _ = model.observe(frames, rng)
         runs.append((initial, seen, times))
     return runs
 
@@ -111,7 +111,7 @@ def _probe_trajectories(rng: np.random.Generator) -> list:
     runs = []
     for item in probes:
         frames = simulate(Rule.parse("B3/S23"), item.cells, 1)
-        times, seen, _ = observe(model, frames, rng)
+        times, seen, _ = model.observe(frames, rng)
         runs.append((np.array(item.cells), seen, times))
     return runs
 

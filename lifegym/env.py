@@ -54,14 +54,14 @@ def action_space(settings: EnvSettings) -> spaces.Space:
     if not settings.design:
         return discrete
     (h0, w0), (height, width) = settings.smallest_world, settings.world
-    stride = settings.model.stride
+    fewest = settings.model.fewest_steps
     return spaces.Dict(
         {
             "design": spaces.Discrete(2),
             "action": discrete,
             "cells": spaces.MultiBinary((height, width)),
             "size": spaces.MultiDiscrete([height - h0 + 1, width - w0 + 1], start=[h0, w0]),
-            "steps": spaces.Discrete(settings.max_experiment_steps - stride + 1, start=stride),
+            "steps": spaces.Discrete(settings.max_experiment_steps - fewest + 1, start=fewest),
         }
     )
 

@@ -18,7 +18,7 @@ import numpy as np
 from lifegym.cells import as_cells
 from lifegym.experiments import Experiment, initial_condition
 from lifegym.limits import ExperimentLimits, check_budget
-from lifegym.observe import ObservationModel, observe
+from lifegym.observe import ObservationModel
 from lifegym.rules import Rule
 from lifegym.sim import simulate
 from lifegym.types import VisibleTrajectory
@@ -131,7 +131,7 @@ class Lab:
 
     def _run(self, name: str, initial: np.ndarray, steps: int) -> VisibleTrajectory:
         frames = simulate(self.hidden_rule, initial, steps)
-        times, seen_frames, seen_stats = observe(self.model, frames, self.rng)
+        times, seen_frames, seen_stats = self.model.observe(frames, self.rng)
         cost = self.observation_cost(steps, initial.shape)
         initial.setflags(write=False)
         trajectory = VisibleTrajectory(

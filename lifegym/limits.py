@@ -13,7 +13,7 @@ import numpy as np
 
 from lifegym.observe import ObservationModel
 
-__all__ = ["ExperimentLimits", "check_budget", "smallest_world"]
+__all__ = ["ExperimentLimits", "check_budget", "fewest_in_words"]
 
 
 def check_budget(value: object, name: str) -> int:
@@ -23,17 +23,11 @@ def check_budget(value: object, name: str) -> int:
     return int(value)
 
 
-def smallest_world(model: ObservationModel) -> tuple[int, int]:
-    """The smallest (height, width) an experiment may use under ``model``: 3x3, or the
-    window (it must fit)."""
-    return model.window if model.window is not None else (3, 3)
-
-
 @dataclass(frozen=True)
 class ExperimentLimits:
-    """The worlds and lengths experiments may have: worlds from :func:`smallest_world` up
-    to ``world``, steps from the stride (fewer show nothing) up to ``max_steps`` (None:
-    no limit)."""
+    """The worlds and lengths experiments may have: worlds from the model's
+    ``smallest_world`` up to ``world``, steps from its ``fewest_steps`` (fewer show nothing)
+    up to ``max_steps`` (None: no limit)."""
 
     model: ObservationModel
     world: tuple[int, int]
@@ -41,14 +35,15 @@ class ExperimentLimits:
 
     @property
     def smallest_world(self) -> tuple[int, int]:
-        return smallest_world(self.model)
+        return self.model.smallest_world
 
     def check_shape(self, shape: tuple[int, ...], what: str = "world") -> None:
         """ValueError naming ``shape`` (``what``) and the limits unless an experiment may
         run on it."""
         low, high = self.smallest_world, self.world
         if not (low[0] <= shape[0] <= high[0] and low[1] <= shape[1] <= high[1]):
-            why = " (the observation window must fit)" if self.model.window is not None else ""
+            cropped = low != (3, 3) or self.model.window is not None
+            why = " (the observation window must fit)" if cropped else ""
             raise ValueError(
                 f"{what} {shape[0]}x{shape[1]} is outside the allowed sizes: height "
                 f"{low[0]}..{high[0]}, width {low[1]}..{high[1]}{why}"
@@ -56,15 +51,25 @@ class ExperimentLimits:
 
     def check_steps(self, steps: object, what: str = "steps") -> int:
         """``steps`` as an int, or ValueError naming it (``what``) and the allowed range."""
-        stride = self.model.stride
+        fewest = self.model.fewest_steps
         high = self.max_steps
-        allowed = f"{stride}..{high}" if high is not None else f">= {stride}"
+        allowed = f"{fewest}..{high}" if high is not None else f">= {fewest}"
         if (
             isinstance(steps, bool)
             or not isinstance(steps, int | np.integer)
-            or steps < stride
+            or steps < fewest
             or (high is not None and steps > high)
         ):
-            why = f" (fewer than the stride {stride} would show nothing)" if stride > 1 else ""
+            why = (
+                f" (fewer than {fewest_in_words(self.model)} would show nothing)"
+                if fewest > 1
+                else ""
+            )
             raise ValueError(f"{what} must be an int in {allowed}{why}, got {steps!r}")
         return int(steps)
+
+
+def fewest_in_words(model: ObservationModel) -> str:
+    """``model.fewest_steps`` in words: "the stride k" where the stride sets it."""
+    fewest = model.fewest_steps
+    return f"the stride {fewest}" if fewest == model.stride else str(fewest)

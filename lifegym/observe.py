@@ -14,6 +14,16 @@ that combine with ``+`` (or :func:`compose`):
   ``x' = clamp01(int(x + 0.5 + sigma * eps))`` with ``eps ~ N(0, 1)``: a symmetric flip with
   probability ``Phi(-0.5 / sigma)`` (:func:`stats_flip_probability`).
 
+A new kind of observation is a subclass of :class:`ObservationModel` (a frozen dataclass
+with its own fields) in its own file. It names itself in :attr:`~ObservationModel.features`
+(a feature outside :data:`OBSERVATION_FEATURES`) and overrides what it changes of
+:meth:`~ObservationModel.observe`, :meth:`~ObservationModel.observed_times`,
+:meth:`~ObservationModel.region`, :attr:`~ObservationModel.fewest_steps`,
+:attr:`~ObservationModel.smallest_world`, :meth:`~ObservationModel.describe` and
+:meth:`~ObservationModel.explain`. Everything outside the inference engines reads a model
+through these; every engine (and the native vector env) refuses a model with a feature it
+does not declare, so the model runs only with the engines that say they handle it.
+
 The statistics of a frame (each in [0, 1]):
 
 * ``density``: fraction of live cells;
@@ -28,7 +38,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import TypeGuard
 
 import numpy as np
@@ -52,7 +62,6 @@ __all__ = [
     "full",
     "is_int",
     "noisy",
-    "observe",
     "statistics_from_counts",
     "stats",
     "stats_flip_probability",
@@ -73,7 +82,9 @@ def is_int(value: object) -> TypeGuard[int | np.integer]:
     return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
-#: The features an observation model may have (``ObservationModel.features``).
+#: The features of the built-in observation parts (``ObservationModel.features``). An engine
+#: that declares all of them handles every built-in model, and still refuses a model class
+#: with a feature of its own.
 OBSERVATION_FEATURES = frozenset({"frames", "statistics", "noise", "stride", "window"})
 
 
@@ -128,9 +139,9 @@ class ObservationModel:
     @property
     def features(self) -> frozenset[str]:
         """What this model is, as the inference engines declare what they handle
-        (``InferenceEngine.observes``; every feature is one of :data:`OBSERVATION_FEATURES`):
-        ``"frames"`` or ``"statistics"`` (what is seen), and ``"noise"``, ``"stride"``,
-        ``"window"`` for each part in use."""
+        (``InferenceEngine.observes``): ``"frames"`` or ``"statistics"`` (what is seen), and
+        ``"noise"``, ``"stride"``, ``"window"`` for each part in use (the built-in
+        :data:`OBSERVATION_FEATURES`); a subclass adds its own."""
         found = {"statistics" if self.stats_sigma is not None else "frames"}
         if self.noise:
             found.add("noise")
@@ -147,9 +158,52 @@ class ObservationModel:
             return stats_flip_probability(self.stats_sigma)
         return self.noise
 
+    @property
+    def shows_frames(self) -> bool:
+        """Whether the observed frames are seen (rather than statistics of them)."""
+        return "frames" in self.features
+
+    @property
+    def fewest_steps(self) -> int:
+        """The fewest steps an experiment must run to show anything (its first observed
+        step: the stride)."""
+        return self.stride
+
+    @property
+    def smallest_world(self) -> tuple[int, int]:
+        """The smallest (height, width) an experiment may use: 3x3 (a cell and its whole
+        neighbourhood), or the window (it must fit)."""
+        return self.window if self.window is not None else (3, 3)
+
     def observed_times(self, steps: int) -> np.ndarray:
         """The steps whose frames are observed in a run of ``steps`` steps: k, 2k, ... <= steps."""
         return np.arange(self.stride, steps + 1, self.stride, dtype=np.int64)
+
+    def observe(
+        self, frames: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """This model applied to one clean trajectory ``frames`` (T+1, H, W), frame 0 the
+        initial state.
+
+        Returns ``(times, observed_frames, observed_stats)``: the observed steps (int64
+        (n,)), and either the observed frames (uint8 (n, h, w), stats None) or the statistics
+        (float64 (n, N_STATS), frames None). Randomness comes only from ``rng``.
+        """
+        steps = frames.shape[0] - 1
+        height, width = frames.shape[1:]
+        h, w = self.region(height, width)
+        times = self.observed_times(steps)
+        seen = np.ascontiguousarray(frames[times, :h, :w])
+        if self.stats_sigma is not None:
+            eps = rng.standard_normal(seen.shape)
+            perturbed = np.clip(np.trunc(seen + 0.5 + self.stats_sigma * eps), 0, 1)
+            perturbed = perturbed.astype(np.uint8)
+            initial = frames[0, :h, :w]
+            return times, None, frame_statistics(initial, perturbed, self.wraps(height, width))
+        if self.noise:
+            flat = seen.reshape(-1)
+            flat[bernoulli_positions(flat.size, self.noise, rng)] ^= 1
+        return times, seen, None
 
     def cost(self, height: int, width: int, steps: int) -> int:
         """Observed cell-steps of a ``steps``-step experiment in a ``height`` x ``width`` world:
@@ -251,20 +305,30 @@ def stats(sigma: float) -> ObservationModel:
 
 
 def compose(*models: ObservationModel) -> ObservationModel:
-    """One model doing what each of ``models`` does; a part set twice raises ValueError."""
-    result = ObservationModel()
-    default = ObservationModel()
+    """One model doing what each of ``models`` does; a part set twice raises ValueError.
+
+    The result is of the most derived class among ``models`` (a subclass with parts of its
+    own composes with the built-in parts); a field left at its default is a part not in use.
+    """
     for model in models:
         if not isinstance(model, ObservationModel):
             raise TypeError(f"can only compose ObservationModel, got {type(model).__name__}")
+    kinds = {type(model) for model in models} or {ObservationModel}
+    derived = [kind for kind in kinds if all(issubclass(kind, other) for other in kinds)]
+    if not derived:
+        names = ", ".join(sorted(kind.__name__ for kind in kinds))
+        raise TypeError(f"cannot compose models of unrelated classes: {names}")
+    default = derived[0]()
+    result = default
+    for model in models:
         changes = {}
-        for name in ("noise", "stride", "window", "stats_sigma"):
-            value = getattr(model, name)
-            if value == getattr(default, name):
+        for part in fields(model):
+            value = getattr(model, part.name)
+            if value == getattr(default, part.name):
                 continue
-            if getattr(result, name) != getattr(default, name):
-                raise ValueError(f"observation part {name!r} is set twice when composing")
-            changes[name] = value
+            if getattr(result, part.name) != getattr(default, part.name):
+                raise ValueError(f"observation part {part.name!r} is set twice when composing")
+            changes[part.name] = value
         result = replace(result, **changes)
     return result
 
@@ -440,32 +504,6 @@ def frame_statistics(initial: np.ndarray, frames: np.ndarray, wrap: bool) -> np.
 
 
 # ------------------------------------------------------------------------------- observing
-
-
-def observe(
-    model: ObservationModel, frames: np.ndarray, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """Apply ``model`` to one clean trajectory ``frames`` (T+1, H, W), frame 0 the initial state.
-
-    Returns ``(times, observed_frames, observed_stats)``: the observed steps (int64 (n,)),
-    and either the observed frames (uint8 (n, h, w), stats None) or the statistics
-    (float64 (n, N_STATS), frames None). Randomness comes only from ``rng``.
-    """
-    steps = frames.shape[0] - 1
-    height, width = frames.shape[1:]
-    h, w = model.region(height, width)
-    times = model.observed_times(steps)
-    seen = np.ascontiguousarray(frames[times, :h, :w])
-    if model.stats_sigma is not None:
-        eps = rng.standard_normal(seen.shape)
-        perturbed = np.clip(np.trunc(seen + 0.5 + model.stats_sigma * eps), 0, 1)
-        perturbed = perturbed.astype(np.uint8)
-        initial = frames[0, :h, :w]
-        return times, None, frame_statistics(initial, perturbed, model.wraps(height, width))
-    if model.noise:
-        flat = seen.reshape(-1)
-        flat[bernoulli_positions(flat.size, model.noise, rng)] ^= 1
-    return times, seen, None
 
 
 def bernoulli_chunk(n: int, p: float) -> int:

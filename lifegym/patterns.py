@@ -119,6 +119,11 @@ def count_outputs(
     )
 
 
+#: The observation features under which consecutive frames are seen (a stride, statistics
+#: or any other part hides them).
+_TRANSITIONS = frozenset({"frames", "noise", "window"})
+
+
 def count_seen_transitions(
     trajectory: VisibleTrajectory, classes: np.ndarray, n_classes: int, later_frames: bool
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -133,7 +138,7 @@ def count_seen_transitions(
     ones = np.zeros(n_classes, dtype=np.int64)
     zeros = np.zeros(n_classes, dtype=np.int64)
     frames = trajectory.frames
-    if frames is None or trajectory.model.stride != 1 or not len(frames):
+    if not trajectory.model.features <= _TRANSITIONS or frames is None or not len(frames):
         return ones, zeros
     h, w = frames.shape[1:]
     count_outputs(trajectory.initial, frames[0], classes, ones, zeros, (0, h), (0, w))

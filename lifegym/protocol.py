@@ -362,7 +362,7 @@ class Episode:
             self.env.reset(seed=seed, options=None if rule is None else {"rule": rule})
         except ValueError as exc:
             raise ToolError(f"rule: {exc}") from exc
-        smallest = self._reply_size(self.env.smallest_world, self.env.model.stride)
+        smallest = self._reply_size(self.env.smallest_world, self.env.model.fewest_steps)
         if isinstance(reply_cap, bool) or not isinstance(reply_cap, int) or reply_cap < smallest:
             raise ToolError(
                 f"reply_cap must be an int >= {smallest} (the reply of the smallest "
@@ -406,7 +406,7 @@ class Episode:
             ),
             "observation": self.env.model.explain(),
             "world": {"smallest": f"{h0}x{w0}", "largest": f"{height}x{width}"},
-            "steps": {"min": env.model.stride, "max": env.max_experiment_steps},
+            "steps": {"min": env.model.fewest_steps, "max": env.max_experiment_steps},
             "menu": self._menu_summary(),
             "costs": (
                 "An experiment costs observed cell-steps: the observed cells of a frame "
@@ -539,7 +539,7 @@ class Episode:
         times = model.observed_times(steps)
         h, w = model.region(*shape)
         widest = float("0." + "1" * STATS_DECIMALS)  # the longest number a statistic prints as
-        stats = model.stats_sigma is not None
+        stats = not model.shows_frames
         cost = model.cost(*shape, steps)
         reply = self._experiment_reply(
             np.zeros(shape, dtype=np.uint8),
@@ -562,7 +562,9 @@ class Episode:
             f"this experiment's reply would be {size:,} characters, over the episode's reply "
             f"cap of {self.reply_cap:,}; nothing was run or charged."
         )
-        fewer = (s for s in range(steps - 1, self.env.model.stride - 1, -1) if self._fits(shape, s))
+        fewer = (
+            s for s in range(steps - 1, self.env.model.fewest_steps - 1, -1) if self._fits(shape, s)
+        )
         most = next(fewer, None)
         if most is not None:
             raise ToolError(

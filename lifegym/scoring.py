@@ -88,11 +88,16 @@ def _occurring_bits(
     return occurring_bits(cells, runs, rule.table[None], orbit_of, len(trajectories))
 
 
+#: The observation features that hide no cell of any frame.
+_EVERY_FLIP = frozenset({"frames", "noise"})
+
+
 def shows_every_flip(model: ObservationModel) -> bool:
-    """Whether a trajectory seen through ``model`` shows every cell of every frame (stride
-    1, no window, frames not statistics): then a rule's flipped bit changes what is seen
-    exactly when one of its patterns occurs in the rule's run."""
-    return model.stride == 1 and model.window is None and model.stats_sigma is None
+    """Whether a trajectory seen through ``model`` shows every cell of every frame (frames,
+    perhaps noisy, and nothing else: no stride, window, statistics or any other part):
+    then a rule's flipped bit changes what is seen exactly when one of its patterns occurs
+    in the rule's run."""
+    return model.features <= _EVERY_FLIP
 
 
 def undetermined_bits(

@@ -25,7 +25,7 @@ from lifegym.experiments import (
 from lifegym.families import RuleFamily, get_family
 from lifegym.generator import RulePrior, make_prior
 from lifegym.inference import InferenceEngine, auto_engine, engine_class
-from lifegym.limits import ExperimentLimits, check_budget, smallest_world
+from lifegym.limits import ExperimentLimits, check_budget, fewest_in_words
 from lifegym.observe import ObservationModel, is_int
 from lifegym.reward import RewardFunction, make_reward
 from lifegym.rules import Rule
@@ -140,9 +140,9 @@ def env_settings(
         menu = _named_menu("v0" if menu is None else menu, space, world, model)
     items = _check_menu(menu, world, model)
     _check_flag(design, "design")
-    if not is_int(max_experiment_steps) or max_experiment_steps < model.stride:
+    if not is_int(max_experiment_steps) or max_experiment_steps < model.fewest_steps:
         raise ValueError(
-            f"max_experiment_steps must be an int >= the stride {model.stride}, "
+            f"max_experiment_steps must be an int >= {fewest_in_words(model)}, "
             f"got {max_experiment_steps!r}"
         )
     rule_prior = make_prior(prior, space)
@@ -153,8 +153,8 @@ def env_settings(
         engine_factory, name = inference, getattr(inference, "name", "custom")
     engine_factory(space, model)  # refuse unsupported settings now
     reward_function = make_reward(reward)
-    if frame_observation and model.stats_sigma is not None:
-        raise ValueError("frame_observation=True needs frames; stats(sigma) shows none")
+    if frame_observation and not model.shows_frames:
+        raise ValueError(f"frame_observation=True needs frames; {model.describe()} shows none")
     if not is_int(max_steps) or max_steps < 1:
         raise ValueError(f"max_steps must be an int >= 1, got {max_steps!r}")
     _check_flag(repeat_tests, "repeat_tests")
@@ -193,7 +193,7 @@ def env_settings(
         experiment_budget=experiment_budget,
         compute_budget=compute_budget,
         limits=limits,
-        cheapest_design=model.cost(*limits.smallest_world, model.stride),
+        cheapest_design=model.cost(*limits.smallest_world, model.fewest_steps),
         layout=ActionLayout(tuple(item.name for item in items), space.free_names),
     )
 
@@ -243,10 +243,10 @@ def _named_menu(
     if name == "v0":
         return default_menu()
     if name == "v1":
-        smallest = smallest_world(model)
+        smallest, fewest = model.smallest_world, model.fewest_steps
         probe_shape = (max(6, smallest[0]), max(6, smallest[1]))
-        return sized_menu(world, smallest, soup_steps=(model.stride, 16)) + probe_menu(
-            space.family, space.free_bits, model.stride, probe_shape, space.free_names
+        return sized_menu(world, smallest, soup_steps=(fewest, 16)) + probe_menu(
+            space.family, space.free_bits, fewest, probe_shape, space.free_names
         )
     raise ValueError(f"unknown menu {name!r}; choose one of {', '.join(MENUS)} or give Experiments")
 
@@ -258,7 +258,7 @@ def _check_menu(
     if not items:
         raise ValueError("menu must hold at least one Experiment, got an empty menu")
     names = set()
-    smallest = smallest_world(model)
+    smallest = model.smallest_world
     for item in items:
         if not isinstance(item, Experiment):
             raise ValueError(f"menu items must be Experiment objects, got {item!r}")
@@ -272,9 +272,9 @@ def _check_menu(
                 f"{smallest[0]}..{world[0]} x {smallest[1]}..{world[1]}"
             )
         item.check_world(height, width)
-        if item.steps < model.stride:
+        if item.steps < model.fewest_steps:
             raise ValueError(
-                f"menu item {item.name!r} runs {item.steps} steps, fewer than the stride "
-                f"{model.stride}: nothing of it would be observed"
+                f"menu item {item.name!r} runs {item.steps} steps, fewer than "
+                f"{fewest_in_words(model)}: nothing of it would be observed"
             )
     return items

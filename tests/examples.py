@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from lifegym.observe import ObservationModel, observe
+from lifegym.observe import ObservationModel
 from lifegym.rules import Rule
 from lifegym.sim import simulate
 from lifegym.types import VisibleTrajectory
@@ -36,8 +36,8 @@ def seen(
 ) -> VisibleTrajectory:
     """``rule`` run from ``initial`` for ``steps`` steps, seen through ``model`` (its noise
     drawn from ``seed``), as a visible trajectory."""
-    times, frames, stats = observe(
-        model, simulate(rule, initial, steps), np.random.default_rng(seed)
+    times, frames, stats = model.observe(
+        simulate(rule, initial, steps), np.random.default_rng(seed)
     )
     return VisibleTrajectory("custom", initial, steps, times, frames, stats, model, 0)
 

@@ -14,7 +14,7 @@ import lifegym  # noqa: F401  (registers the ids)
 from lifegym.inference import make_engine
 from lifegym.inference.emulator import EmulatorEngine, climb_components, pattern_counts
 from lifegym.likelihood import compare, statistics_loglik
-from lifegym.observe import ObservationModel, observe
+from lifegym.observe import ObservationModel
 from lifegym.registration import PRESETS
 from lifegym.rules import Rule
 from lifegym.sim import simulate
@@ -24,7 +24,7 @@ from lifegym.types import RuleSpace, VisibleTrajectory
 def _trajectory(rule: str, model: ObservationModel, seed: int = 0) -> VisibleTrajectory:
     rng = np.random.default_rng(seed)
     initial = (rng.random((40, 40)) < 0.5).astype(np.uint8)
-    times, frames, stats = observe(model, simulate(rule, initial, 8), rng)
+    times, frames, stats = model.observe(simulate(rule, initial, 8), rng)
     return VisibleTrajectory("custom", initial, 8, times, frames, stats, model, 0)
 
 

@@ -27,7 +27,7 @@ from lifegym.equivalence import (
 )
 from lifegym.families import FAMILIES, RuleFamily
 from lifegym.neighbourhoods import CENTRE, patch_to_pattern, pattern_to_patch
-from lifegym.observe import ObservationModel, full, noisy, observe, stats, strided, window
+from lifegym.observe import ObservationModel, full, noisy, stats, strided, window
 from lifegym.registration import PRESETS
 from lifegym.rules import NAMED_RULES, Rule
 from lifegym.sim import simulate
@@ -303,7 +303,7 @@ def observations(rule: Rule, model: ObservationModel, grids: np.ndarray, steps: 
     """What ``model`` shows of each run, through the env's own ``observe``."""
     out = []
     for i, frames in enumerate(simulate(rule, grids, steps)):
-        times, seen, seen_stats = observe(model, frames, np.random.default_rng([seed, i]))
+        times, seen, seen_stats = model.observe(frames, np.random.default_rng([seed, i]))
         out.append((times, seen, seen_stats))
     return out
 

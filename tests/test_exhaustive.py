@@ -27,7 +27,7 @@ from lifegym.inference.exhaustive import (
     totalistic_logliks,
 )
 from lifegym.likelihood import trajectory_loglik
-from lifegym.observe import ObservationModel, full, noisy, observe, stats, strided, window
+from lifegym.observe import ObservationModel, full, noisy, stats, strided, window
 from lifegym.rules import Rule
 from lifegym.types import RuleSpace, VisibleTrajectory
 
@@ -42,7 +42,7 @@ def make_trajectory(
 ) -> VisibleTrajectory:
     """Simulate ``rule`` from ``init`` and observe it through ``model``."""
     frames = simulate(rule, init, steps)
-    times, seen, seen_stats = observe(model, frames, np.random.default_rng(seed))
+    times, seen, seen_stats = model.observe(frames, np.random.default_rng(seed))
     return VisibleTrajectory(
         experiment="custom",
         initial=init,

@@ -31,7 +31,6 @@ from lifegym.observe import (
     frame_statistics,
     full,
     noisy,
-    observe,
     stats,
     stats_flip_probability,
     strided,
@@ -212,7 +211,7 @@ def test_expected_statistics_match_monte_carlo(sigma, world, win):
     model = stats(sigma) if win is None else stats(sigma) + window(*win)
     q = stats_flip_probability(sigma)
     reps = 600
-    observed = np.stack([observe(model, frames, rng)[2] for _ in range(reps)])
+    observed = np.stack([model.observe(frames, rng)[2] for _ in range(reps)])
     mean = observed.mean(axis=0)
     se = observed.std(axis=0, ddof=1) / math.sqrt(reps)
     h, w = model.region(*world)

@@ -23,7 +23,6 @@ from lifegym.observe import (
     frame_statistics,
     full,
     noisy,
-    observe,
     stats,
     stats_flip_probability,
     strided,
@@ -100,7 +99,7 @@ def test_window_larger_than_world_is_rejected(win, world):
             call(*world)
     frames = np.zeros((3, *world), dtype=np.uint8)
     with pytest.raises(ValueError, match=message):
-        observe(model, frames, np.random.default_rng(0))
+        model.observe(frames, np.random.default_rng(0))
 
 
 def test_window_equal_to_world_fits_and_wraps():
@@ -189,7 +188,7 @@ def test_observed_times(steps, k, expected):
 def test_observe_full_returns_the_clean_frames_after_the_initial_one():
     frames = random_trajectory(6, (9, 11))
     before = frames.copy()
-    times, seen, seen_stats = observe(full(), frames, np.random.default_rng(0))
+    times, seen, seen_stats = full().observe(frames, np.random.default_rng(0))
     assert times.tolist() == [1, 2, 3, 4, 5, 6]
     assert seen_stats is None
     assert seen.dtype == np.uint8
@@ -201,7 +200,7 @@ def test_observe_full_returns_the_clean_frames_after_the_initial_one():
 def test_observe_strided_window_crops_and_subsamples():
     frames = random_trajectory(10, (12, 13), seed=1)
     model = strided(4) + window(5, 7)
-    times, seen, seen_stats = observe(model, frames, np.random.default_rng(0))
+    times, seen, seen_stats = model.observe(frames, np.random.default_rng(0))
     assert times.tolist() == [4, 8]
     assert seen_stats is None
     assert seen.shape == (2, 5, 7)
@@ -211,7 +210,7 @@ def test_observe_strided_window_crops_and_subsamples():
 def test_observe_noisy_does_not_modify_its_input():
     frames = random_trajectory(4, (30, 30), seed=2)
     before = frames.copy()
-    _, seen, _ = observe(noisy(0.3), frames, np.random.default_rng(0))
+    _, seen, _ = noisy(0.3).observe(frames, np.random.default_rng(0))
     np.testing.assert_array_equal(frames, before)
     assert set(np.unique(seen).tolist()) <= {0, 1}
     assert np.any(seen != frames[1:])
@@ -220,7 +219,7 @@ def test_observe_noisy_does_not_modify_its_input():
 @pytest.mark.parametrize("model", [stats(0.3), stats(0.1) + strided(2), stats(0.2) + window(6, 8)])
 def test_observe_stats_returns_statistics_only(model):
     frames = random_trajectory(8, (10, 12), seed=3)
-    times, seen, seen_stats = observe(model, frames, np.random.default_rng(0))
+    times, seen, seen_stats = model.observe(frames, np.random.default_rng(0))
     assert seen is None
     np.testing.assert_array_equal(times, model.observed_times(8))
     assert seen_stats.shape == (len(times), N_STATS)
@@ -231,9 +230,9 @@ def test_observe_stats_returns_statistics_only(model):
 @pytest.mark.parametrize("model", [noisy(0.2), stats(0.4), noisy(0.1) + strided(2) + window(5, 5)])
 def test_observe_is_determined_by_the_generator(model):
     frames = random_trajectory(6, (16, 16), seed=4)
-    a = observe(model, frames, np.random.default_rng(11))
-    b = observe(model, frames, np.random.default_rng(11))
-    c = observe(model, frames, np.random.default_rng(12))
+    a = model.observe(frames, np.random.default_rng(11))
+    b = model.observe(frames, np.random.default_rng(11))
+    c = model.observe(frames, np.random.default_rng(12))
     for x, y in zip(a, b, strict=True):
         if x is None:
             assert y is None
@@ -256,7 +255,7 @@ def test_observe_invariants(steps, k, shape, crop, p, seed):
     crop = (min(crop[0], shape[0]), min(crop[1], shape[1]))
     frames = random_trajectory(steps, shape, seed=seed % 1000)
     model = noisy(p) + strided(k) + window(*crop)
-    times, seen, _ = observe(model, frames, np.random.default_rng(seed))
+    times, seen, _ = model.observe(frames, np.random.default_rng(seed))
     np.testing.assert_array_equal(times, np.arange(k, steps + 1, k))
     assert seen.shape == (len(times), *crop)
     if p == 0.0:
@@ -270,7 +269,7 @@ def test_observe_invariants(steps, k, shape, crop, p, seed):
 @pytest.mark.parametrize("p", [0.01, 0.05, 0.2, 0.45, 0.5])
 def test_noise_flip_rate_is_p(p):
     frames = random_trajectory(4, (150, 150), seed=5)
-    _, seen, _ = observe(noisy(p), frames, np.random.default_rng(6))
+    _, seen, _ = noisy(p).observe(frames, np.random.default_rng(6))
     flipped = seen != frames[1:]
     n = flipped.size
     assert abs(flipped.mean() - p) < five_sigma(n, p)
@@ -335,7 +334,7 @@ def test_bernoulli_positions_with_tiny_p_stays_in_range(p):
 def test_observe_with_tiny_noise_flips_nothing():
     """noisy(1e-20) is a valid model (p in [0, 0.5]); a flip has probability ~1e-18."""
     frames = np.zeros((3, 5, 5), dtype=np.uint8)
-    _, seen, _ = observe(noisy(1e-20), frames, np.random.default_rng(0))
+    _, seen, _ = noisy(1e-20).observe(frames, np.random.default_rng(0))
     assert seen.sum() == 0
 
 
@@ -366,7 +365,7 @@ def test_stats_perturbation_flip_rate(sigma, value):
     q = stats_flip_probability(sigma)
     steps, shape = 8, (100, 100)
     frames = np.full((steps + 1, *shape), value, dtype=np.uint8)
-    _, _, observed = observe(stats(sigma), frames, np.random.default_rng(9))
+    _, _, observed = stats(sigma).observe(frames, np.random.default_rng(9))
     density = observed[:, 0] if value == 0 else 1.0 - observed[:, 0]
     n = steps * shape[0] * shape[1]
     assert abs(density.mean() - q) < five_sigma(n, q)
@@ -378,7 +377,7 @@ def test_stats_perturbation_flip_rate(sigma, value):
 
 def test_stats_perturbation_with_small_sigma_is_exact():
     frames = random_trajectory(5, (20, 20), seed=10)
-    _, _, observed = observe(stats(0.05), frames, np.random.default_rng(0))
+    _, _, observed = stats(0.05).observe(frames, np.random.default_rng(0))
     np.testing.assert_array_equal(observed, frame_statistics(frames[0], frames[1:], True))
 
 

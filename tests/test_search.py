@@ -42,7 +42,7 @@ def _trajectory(
 ) -> VisibleTrajectory:
     init = (rng.random(shape) < density).astype(np.uint8)
     frames = lifegym.simulate(rule, init, steps)
-    times, obs_frames, obs_stats = ob.observe(model, frames, rng)
+    times, obs_frames, obs_stats = model.observe(frames, rng)
     return VisibleTrajectory(
         experiment="custom", initial=init, steps=steps, times=times, frames=obs_frames,
         stats=obs_stats, model=model, cost=0,

@@ -349,7 +349,7 @@ class InfoGainAgent(Agent):
             demand = (binary_entropy_bits(p_one) > 0).astype(np.float64)
         if demand.sum() <= 0:
             return {}, np.zeros(len(p_one)), 0
-        steps = view.model.stride
+        steps = view.model.fewest_steps
         cells, _ = cheapest_design(
             view.space, view.model, demand, view.smallest_world, view.world, self.rng
         )

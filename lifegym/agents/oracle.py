@@ -360,7 +360,7 @@ class OracleAgent(Agent):
             if value > best_value:
                 best, best_value = int(item), float(value)
         if view.design:
-            steps = view.model.stride
+            steps = view.model.fewest_steps
             cells, _ = cheapest_design(
                 view.space, view.model, demand, view.smallest_world, view.world, self.rng
             )

@@ -107,6 +107,7 @@ from lifegym.vector.kernels import (
 )
 
 __all__ = [
+    "NATIVE_OBSERVES",
     "MaskedSyncVectorEnv",
     "RuleDiscoveryVectorEnv",
     "check_actions",
@@ -119,6 +120,10 @@ __all__ = [
 _RULE_CACHE = 1 << 16
 
 
+#: The observation features the native env's kernels carry out (``ObservationModel.features``).
+NATIVE_OBSERVES = frozenset({"frames", "noise", "window"})
+
+
 def native_unsupported(settings: EnvSettings, render_mode: object = None) -> str | None:
     """Why the native vector env cannot run ``settings`` (None: it can)."""
     if settings.design:
@@ -129,6 +134,12 @@ def native_unsupported(settings: EnvSettings, render_mode: object = None) -> str
         return "frame_observation=True"
     if render_mode is not None:
         return f"render_mode={render_mode!r}"
+    missing = settings.model.features - NATIVE_OBSERVES
+    if missing:
+        return (
+            f"observation {settings.model.describe()} (its kernels handle "
+            f"{', '.join(sorted(NATIVE_OBSERVES))}, not {', '.join(sorted(missing))})"
+        )
     if settings.model.noise >= 0.5:
         return f"noise={settings.model.noise} (observe draws every cell at p >= 0.5)"
     return None
