@@ -303,7 +303,7 @@ def _run_in_chunks(
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from lifegym.render import auto_scale, write_gif, write_png
+    from lifegym.pictures import auto_scale, write_gif, write_png
 
     gif_path = args.gif
     if args.gif is None and args.png is None:
@@ -569,8 +569,8 @@ def _cmd_discover(args: argparse.Namespace) -> int:
     from lifegym.agents import make_agent, run_episode
     from lifegym.env import RuleDiscoveryEnv
     from lifegym.generator import FixedPrior
+    from lifegym.pictures import write_rgb_gif
     from lifegym.registration import check_env_id
-    from lifegym.render import write_rgb_gif
 
     _check_output(args.gif, "--gif")
     try:

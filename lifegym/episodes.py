@@ -327,8 +327,8 @@ def observations(
     episode's (an int: the single env's row 0)."""
     experiment_budget, compute_budget = budgets
     experiment_spent, compute_spent = state.experiment_spent[rows], state.compute_spent[rows]
-    budget_left = np.zeros((*np.shape(experiment_spent), 2))
-    if experiment_budget:
+    budget_left = np.zeros((*np.shape(experiment_spent), 2), dtype=np.float32)
+    if experiment_budget:  # computed in float64, rounded once into float32
         budget_left[..., 0] = (experiment_budget - experiment_spent) / experiment_budget
     if compute_budget:
         budget_left[..., 1] = (compute_budget - compute_spent) / compute_budget
@@ -336,7 +336,7 @@ def observations(
     return {
         "p_one": p_one.astype(np.float32),
         "confidence": np.abs(2.0 * p_one - 1.0).astype(np.float32),
-        "budget_left": budget_left.astype(np.float32),
+        "budget_left": budget_left,
         "last_experiment": state.summary[rows].copy(),
         "spent_per_item": (state.spent_per_item[rows] / max(experiment_budget, 1)).astype(
             np.float32

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from lifegym.pictures import frame_to_rgb
 from lifegym.public import EnvView
-from lifegym.render import frame_to_rgb
 
 __all__ = ["KEY", "belief_bars", "caption", "render_ansi", "render_rgb"]
 

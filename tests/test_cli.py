@@ -297,11 +297,11 @@ def test_rule_objects_print_canonically(tmp_path: Path, capsys: pytest.CaptureFi
     assert f"rule        {Rule.parse('B36/S23')}" in out
 
 
-# ------------------------------------------------------------------ lifegym.render, used above
+# ------------------------------------------------------------------ lifegym.pictures, used above
 
 
 def test_frame_to_rgb() -> None:
-    from lifegym.render import frame_to_rgb
+    from lifegym.pictures import frame_to_rgb
 
     frame = np.array([[0, 1], [1, 0]], dtype=bool)
     rgb = frame_to_rgb(frame, scale=3, alive=(255, 0, 0), dead=(0, 0, 255))
@@ -324,7 +324,7 @@ def test_frame_to_rgb() -> None:
     ],
 )
 def test_frame_to_rgb_rejects_bad_input(kwargs: dict, error: type, message: str) -> None:
-    from lifegym.render import frame_to_rgb
+    from lifegym.pictures import frame_to_rgb
 
     arguments = {"frame": np.zeros((2, 2), dtype=np.uint8), **kwargs}
     with pytest.raises(error, match=re.escape(message)):
@@ -332,7 +332,7 @@ def test_frame_to_rgb_rejects_bad_input(kwargs: dict, error: type, message: str)
 
 
 def test_auto_scale_and_gif_checks(tmp_path: Path) -> None:
-    from lifegym.render import auto_scale, write_gif
+    from lifegym.pictures import auto_scale, write_gif
 
     assert auto_scale(3, 3) == 170
     assert auto_scale(256, 100) == 2

@@ -59,7 +59,7 @@ def test_discover_errors_name_the_bad_value(argv: list[str], message: str, capsy
 def test_rgb_gif_checks_its_images(tmp_path: Path) -> None:
     import numpy as np
 
-    from lifegym.render import write_rgb_gif
+    from lifegym.pictures import write_rgb_gif
 
     good = np.zeros((4, 5, 3), dtype=np.uint8)
     with pytest.raises(ValueError, match="at least one"):

@@ -38,9 +38,12 @@ def probabilities_from_log_odds(log_odds: np.ndarray) -> np.ndarray:
 
 def binary_entropy_bits(p_one: np.ndarray) -> np.ndarray:
     """Entropy in bits of independent bits with these probabilities of being 1."""
-    p = np.clip(np.asarray(p_one, dtype=np.float64), 0.0, 1.0)
-    terms = np.zeros_like(p)
+    p = np.minimum(np.maximum(np.asarray(p_one, dtype=np.float64), 0.0), 1.0)  # np.clip, faster
     uncertain = (p > 0.0) & (p < 1.0)
+    if uncertain.all():  # the common case: no selection needed (the same values per bit)
+        q = 1.0 - p
+        return -(p * np.log2(p) + q * np.log2(q))
+    terms = np.zeros_like(p)
     if uncertain.any():
         pu = p[uncertain]
         qu = 1.0 - pu
