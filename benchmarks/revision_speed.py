@@ -5,7 +5,11 @@ vector entry point, the batched env (``gym.make_vec``, ``--num-envs`` episodes),
 by the same random valid actions (``action_masks()``; seeded, so both revisions play the
 same episodes when their semantics agree). The two revisions run in turns, in fresh
 processes (``--rounds`` turns each, the order alternating), so a noisy machine slows both
-alike; the table gives each one's best steps/s and their ratio (this checkout / base).
+alike; the table gives each one's best steps/s once warm and their ratio (this checkout /
+base). Warm means as in ``env_speed.py``: every kernel a step can reach has been called
+(the scoring at an episode's end included). The time of the first 50 steps of a process,
+when the compiled kernels are loaded on first use, is compared on its own
+(``first_ratio``, base time / this checkout's: above 1 is faster).
 
 Run from the repository root:
 
@@ -40,6 +44,7 @@ import gymnasium as gym
 import numpy as np
 import lifegym
 
+FIRST = 50
 env_id, kind = sys.argv[1], sys.argv[2]
 steps, num_envs, world = (int(v) for v in sys.argv[3:6])
 kwargs = {"world": (world, world)} if world else {}
@@ -53,21 +58,31 @@ if kind == "single":
         _, _, term, trunc, _ = env.step(action)
         if term or trunc:
             env.reset()
+        return term or trunc
     count = 1
 else:
     env = gym.make_vec(env_id, num_envs=num_envs, **kwargs)
     env.reset(seed=0)
     def step():
         masks = env.action_masks()
-        env.step((rng.random(masks.shape) * masks).argmax(axis=1))
+        _, _, term, trunc, _ = env.step((rng.random(masks.shape) * masks).argmax(axis=1))
+        return bool((term | trunc).any())
     count = num_envs
-for _ in range(3):  # compile and warm up
-    step()
+# Warm up as env_speed.py does: every kernel a step can reach (the first calls load the
+# compiled kernels), the scoring at an episode's end included.
+# The first FIRST steps (kernels loaded on first use) are timed on their own.
+ended, start = False, time.perf_counter()
+for i in range(20 * max(FIRST, steps // 10)):
+    ended = step() or ended
+    if i == FIRST - 1:
+        first = time.perf_counter() - start
+    if ended and i >= max(FIRST, steps // 10):
+        break
 start = time.perf_counter()
 for _ in range(steps):
     step()
 elapsed = time.perf_counter() - start
-print(json.dumps({"steps_per_s": steps * count / elapsed}))
+print(json.dumps({"steps_per_s": steps * count / elapsed, "first_s": first}))
 """
 
 
@@ -93,13 +108,17 @@ def presets(kind: str) -> list[str]:
     return found
 
 
-def time_once(root: Path, env_id: str, kind: str, steps: int, num_envs: int, world: int) -> float:
+def time_once(
+    root: Path, env_id: str, kind: str, steps: int, num_envs: int, world: int
+) -> tuple[float, float]:
+    """(steps/s once warm, seconds of the first 50 steps) of one fresh process."""
     environment = {**os.environ, "PYTHONPATH": str(root)}
     out = subprocess.run(
         [sys.executable, "-c", TIMER, env_id, kind, str(steps), str(num_envs), str(world)],
         cwd=root, env=environment, capture_output=True, text=True, check=True,
     )  # fmt: skip
-    return float(json.loads(out.stdout.strip().splitlines()[-1])["steps_per_s"])
+    found = json.loads(out.stdout.strip().splitlines()[-1])
+    return float(found["steps_per_s"]), float(found["first_s"])
 
 
 def main() -> None:
@@ -133,23 +152,31 @@ def main() -> None:
                         continue
                     steps = args.steps if kind == "single" else args.batch_steps
                     best = {"head": 0.0, "base": 0.0}
+                    first = {"head": float("inf"), "base": float("inf")}
                     for turn in range(args.rounds):
                         order = ("head", "base") if turn % 2 == 0 else ("base", "head")
                         for name in order:
                             root = ROOT if name == "head" else base_root
-                            rate = time_once(root, env_id, kind, steps, args.num_envs, args.world)
+                            rate, seconds = time_once(
+                                root, env_id, kind, steps, args.num_envs, args.world
+                            )
                             best[name] = max(best[name], rate)
+                            first[name] = min(first[name], seconds)
                     row = {
                         "env_id": env_id,
                         "kind": kind,
                         "head": round(best["head"], 1),
                         "base": round(best["base"], 1),
                         "ratio": round(best["head"] / best["base"], 3),
+                        "first_head_s": round(first["head"], 4),
+                        "first_base_s": round(first["base"], 4),
+                        "first_ratio": round(first["base"] / first["head"], 3),
                     }
                     rows.append(row)
                     print(
                         f"{kind:6s} {env_id:42s} head {row['head']:>9.1f}  "
-                        f"base {row['base']:>9.1f}  ratio {row['ratio']:.3f}",
+                        f"base {row['base']:>9.1f}  ratio {row['ratio']:.3f}  "
+                        f"first 50 steps {row['first_ratio']:.3f}",
                         flush=True,
                     )
         finally:
@@ -166,6 +193,7 @@ def main() -> None:
         "settings": {k: v for k, v in vars(args).items() if k != "out"} | {"out": None},
         "rows": rows,
         "slowest_ratio": min((r["ratio"] for r in rows), default=None),
+        "slowest_first_ratio": min((r["first_ratio"] for r in rows), default=None),
         "seconds": round(time.perf_counter() - started),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
