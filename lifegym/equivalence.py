@@ -427,10 +427,12 @@ def k_step_maps_agree(a: Rule, b: Rule, steps: int) -> bool:
 
 
 def _audited(model: ObservationModel) -> bool:
-    """Whether the module docstring's argument covers every part of ``model``."""
+    """Whether the module docstring's argument covers every part of ``model``: the built-in
+    model with the audited fields (a subclass may change what is seen, new fields or not)."""
     if not isinstance(model, ObservationModel):
         raise TypeError(f"model must be a lifegym.observe.ObservationModel, got {model!r}")
-    return {f.name for f in dataclasses.fields(model)} == _AUDITED_MODEL_FIELDS
+    fields = {f.name for f in dataclasses.fields(model)}
+    return type(model) is ObservationModel and fields == _AUDITED_MODEL_FIELDS
 
 
 def _space_key(space: RuleSpace) -> tuple[str, bytes, bytes]:

@@ -503,7 +503,7 @@ def frame_statistics(initial: np.ndarray, frames: np.ndarray, wrap: bool) -> np.
     return statistics_from_counts(frame_counts(initial, frames, wrap), cells)
 
 
-# ------------------------------------------------------------------------------- observing
+# ------------------------------------------------------------------------------ noise draws
 
 
 def bernoulli_chunk(n: int, p: float) -> int:

@@ -169,3 +169,17 @@ def test_what_was_checked_for_the_built_in_models_does_not_claim_it() -> None:
     trajectory = env.unwrapped.lab.trajectories[-1]
     ones, zeros = count_seen_transitions(trajectory, np.arange(512), 512, later_frames=True)
     assert not ones.any() and not zeros.any()
+
+
+def test_a_subclass_without_new_fields_is_not_trusted_with_the_classes() -> None:
+    """Day & Night is its own complement: at an even stride the built-in model cannot tell
+    it from its complement, but a subclass may show more, so its classes stay singletons."""
+
+    @dataclasses.dataclass(frozen=True)
+    class Relabelled(ObservationModel):
+        pass
+
+    space = RuleSpace.of("totalistic")
+    rule = Rule.parse("B3678/S34678")
+    assert len(observational_class(rule, space, strided(2))) == 2
+    assert observational_class(rule, space, Relabelled(stride=2)) == (rule,)
