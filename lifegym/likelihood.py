@@ -207,17 +207,41 @@ def replays(rule: Rule, trajectories: Sequence[VisibleTrajectory]) -> list[Repla
     for (steps, _), members in groups.items():
         initials = np.stack([trajectories[i].initial for i in members])
         runs = simulate(rule, initials, steps)
-        for i, frames in zip(members, runs, strict=True):
-            trajectory = trajectories[i]
-            h, w = trajectory.model.region(*trajectory.world_shape)
+        group = [trajectories[i] for i in members]
+        for i, replay in zip(members, _replay_group(group, runs), strict=True):
+            found[i] = replay
+            _REPLAYS.put((rule, trajectories[i]), replay)
+    return cast("list[Replay]", found)  # every missing replay was computed above
+
+
+def _replay_group(group: list[VisibleTrajectory], runs: np.ndarray) -> list[Replay]:
+    """The replays of trajectories of one world and length from their clean ``runs``
+    (G, T + 1, H, W). Frames seen through one model are scored as one array (the same
+    numbers as one at a time, without the per-trajectory passes)."""
+    first = group[0]
+    h, w = first.model.region(*first.world_shape)
+    if not all(t.model is first.model and t.frames is not None for t in group):
+        replays_ = []
+        for trajectory, frames in zip(group, runs, strict=True):
             initial = frames[0, :h, :w].copy()
             seen = frames[trajectory.times, :h, :w]
             initial.setflags(write=False)
             seen.setflags(write=False)
-            replay = _score(trajectory, initial, seen)
-            found[i] = replay
-            _REPLAYS.put((rule, trajectory), replay)
-    return cast("list[Replay]", found)  # every missing replay was computed above
+            replays_.append(_score(trajectory, initial, seen))
+        return replays_
+    initials = runs[:, 0, :h, :w].copy()
+    seen_all = runs[:, first.times, :h, :w]  # every member has the same observed steps
+    initials.setflags(write=False)
+    seen_all.setflags(write=False)
+    observed = np.stack([t.frames for t in group if t.frames is not None])  # all, checked
+    mismatches = np.count_nonzero(seen_all != observed, axis=(2, 3))
+    cells = h * w
+    logliks = frame_loglik(mismatches, cells, first.model.noise)
+    discrepancies = mismatches.astype(np.float64)
+    return [
+        Replay(initials[g], seen_all[g], logliks[g], discrepancies[g], cells)
+        for g in range(len(group))
+    ]
 
 
 class Score:
@@ -321,6 +345,22 @@ def _count_scores(rule: Rule, trajectories: Sequence[VisibleTrajectory]) -> list
     ]
 
 
+def _scores_of(made: list[Replay]) -> list[Score]:
+    """The :class:`Score` of each replay, the suffix sums taken once per number of
+    observed frames (each row's sums are those of the row alone)."""
+    by_length: dict[int, list[int]] = {}
+    for k, replay in enumerate(made):
+        by_length.setdefault(len(replay.loglik), []).append(k)
+    found: list[Score | None] = [None] * len(made)
+    for members in by_length.values():
+        logliks = _suffix_sums(np.stack([made[k].loglik for k in members]))
+        discrepancies = _suffix_sums(np.stack([made[k].discrepancy for k in members]))
+        for k, suffixes in zip(members, zip(logliks, discrepancies, strict=True), strict=True):
+            replay = made[k]
+            found[k] = Score(replay.loglik, replay.discrepancy, replay.units, suffixes)
+    return cast("list[Score]", found)
+
+
 def scores(rule: Rule, trajectories: Sequence[VisibleTrajectory]) -> list[Score]:
     """``rule``'s :class:`Score` of each trajectory (cached per rule and trajectory).
 
@@ -350,8 +390,9 @@ def scores(rule: Rule, trajectories: Sequence[VisibleTrajectory]) -> list[Score]
         ):
             found[i] = score
     if slow:
-        for i, replay in zip(slow, replays(rule, [trajectories[i] for i in slow]), strict=True):
-            found[i] = Score(replay.loglik, replay.discrepancy, replay.units)
+        made = replays(rule, [trajectories[i] for i in slow])
+        for i, score in zip(slow, _scores_of(made), strict=True):
+            found[i] = score
     filled = cast("list[Score]", found)  # every missing score was computed above
     for i in missing:
         known[trajectories[i]] = filled[i]
