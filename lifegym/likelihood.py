@@ -18,6 +18,7 @@ added: engines use that to prune.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import threading
 from collections import OrderedDict
@@ -413,7 +414,7 @@ def _summed(
     times = trajectory.times
     if from_time <= 1 or not len(times):  # every observed step is >= 1
         return score.from_frame(0)
-    return score.from_frame(int(np.searchsorted(times, from_time)))
+    return score.from_frame(bisect.bisect_left(times, from_time))  # np.searchsorted, faster
 
 
 def compare(
