@@ -191,8 +191,6 @@ _PACKED: _Cache[VisibleTrajectory, tuple[np.ndarray, ...]] = _Cache(_REPLAY_CACH
 # trajectory -> stats_scale of its observed statistics
 _SCALES: _Cache[VisibleTrajectory, np.ndarray] = _Cache(_REPLAY_CACHE)
 _GROUPS: _Cache[tuple[VisibleTrajectory, ...], tuple[np.ndarray, ...]] = _Cache(64)
-# trajectories of one world, length and model -> their observed frames, stacked
-_OBSERVED: _Cache[tuple[VisibleTrajectory, ...], np.ndarray] = _Cache(16)
 
 
 def replays(rule: Rule, trajectories: Sequence[VisibleTrajectory]) -> list[Replay]:
@@ -236,12 +234,14 @@ def _replay_group(group: list[VisibleTrajectory], runs: np.ndarray) -> list[Repl
     seen_all = runs[:, first.times, :h, :w]  # every member has the same observed steps
     initials.setflags(write=False)
     seen_all.setflags(write=False)
-    key = tuple(group)
-    observed = _OBSERVED.get(key)
-    if observed is None:  # tests compare rule after rule with the same trajectories
-        observed = np.stack([t.frames for t in group if t.frames is not None])  # all, checked
-        _OBSERVED.put(key, observed)
-    mismatches = np.count_nonzero(seen_all != observed, axis=(2, 3))
+    # Counted per trajectory (stacking the observed frames would copy them), scored as one.
+    mismatches = np.array(
+        [
+            np.count_nonzero(seen != t.frames, axis=(1, 2))
+            for seen, t in zip(seen_all, group, strict=True)
+        ],
+        dtype=np.int64,
+    ).reshape(len(group), len(first.times))
     cells = h * w
     logliks = frame_loglik(mismatches, cells, first.model.noise)
     discrepancies = mismatches.astype(np.float64)
