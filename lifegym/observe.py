@@ -136,7 +136,7 @@ class ObservationModel:
     def __add__(self, other: ObservationModel) -> ObservationModel:
         return compose(self, other)
 
-    @property
+    @functools.cached_property  # the model is frozen: its features never change
     def features(self) -> frozenset[str]:
         """What this model is, as the inference engines declare what they handle
         (``InferenceEngine.observes``): ``"frames"`` or ``"statistics"`` (what is seen), and
