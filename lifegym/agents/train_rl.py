@@ -296,7 +296,8 @@ def train(
         ent_coef=float(ent_coef),
         verbose=0,
     )
-    model.set_logger(configure(str(out), formats))
+    logger = configure(str(out), formats)
+    model.set_logger(logger)
     checkpoints = CheckpointCallback(
         save_freq=max(checkpoint_every // n_envs, 1),
         save_path=str(out / "checkpoints"),
@@ -330,6 +331,7 @@ def train(
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
         venv.close()
+        logger.close()  # progress.csv and TensorBoard files: closed, not left to the collector
     stopped_by = "steps"
     if interrupted.is_set():
         stopped_by = "interrupt"
