@@ -78,7 +78,7 @@ class ExactEngine(InferenceEngine):
         self.ones = np.zeros(n_bits, dtype=np.int64)
         self.zeros = np.zeros(n_bits, dtype=np.int64)
         self.test_log_odds = np.zeros(space.n_free)
-        # The last MAP rule and its class, kept while the MAP rule stays (most steps).
+        # The last MAP rule and its free bits' bytes, kept while the MAP bits stay (most steps).
         self._map_key = b""
         self._map_rule: Rule | None = None
 
@@ -167,13 +167,9 @@ def consistent_counts(evidence: np.ndarray, conflict: np.ndarray | np.bool_) -> 
     """Rules consistent with noiseless data, per episode of :func:`posterior`'s output
     (``evidence`` bool (..., F), ``conflict`` bool (...,)): none when the data contradict
     each other, else 2^(bits no data bear on) (Python ints: 2^512 does not fit int64)."""
-    open_bits = (~evidence).sum(axis=-1)
-    if evidence.ndim == 1:  # one episode (the engine's own belief)
-        return [0 if conflict else 2 ** int(open_bits)]
-    clashes = np.asarray(conflict).tolist()
-    return [
-        0 if clash else 2**bits for clash, bits in zip(clashes, open_bits.tolist(), strict=True)
-    ]
+    open_bits = np.atleast_1d((~evidence).sum(axis=-1)).tolist()
+    clashes = np.atleast_1d(conflict).tolist()
+    return [0 if clash else 2**bits for clash, bits in zip(clashes, open_bits, strict=True)]
 
 
 def posterior(
